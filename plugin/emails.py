@@ -1,0 +1,71 @@
+"""Email addresses: one normalisation for every source (CSV, mail), with a fast path that is exactly as strict.
+
+email-validator costs tens of microseconds an address, most of it on the domain. Files repeat a few
+domains many times, so the common shape, an ASCII dot-atom local part, is checked here by pattern and
+its domain is validated once by email-validator and remembered; anything else goes to email-validator
+whole. `tests/core/test_emails.py` checks the two paths agree on generated addresses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_FAST_SHAPE = re.compile(rf"({_ATEXT}+(?:\.{_ATEXT}+)*)@([A-Za-z0-9.-]+)")
+_LOCAL_MAX = 64
+_TOTAL_MAX = 254
+
+
+class InvalidEmail(ValueError):
+    """The text is not an email address we can store; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class _DomainVerdict:
+    ascii_domain: str | None
+    problem: str | None
+
+
+@lru_cache(maxsize=65536)
+def _check_domain(domain: str) -> _DomainVerdict:
+    try:
+        checked = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError as error:
+        return _DomainVerdict(None, str(error))
+    return _DomainVerdict(checked.ascii_domain or checked.domain, None)
+
+
+def _normalize_slowly(text: str) -> str:
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidEmail(str(error)) from None
+    domain = checked.ascii_domain or checked.domain
+    return f"{checked.local_part}@{domain}"
+
+
+def normalize_email(text: str) -> str:
+    """The stored form of an address: local part as written, domain lowercased in IDNA (ASCII) form.
+
+    Raises InvalidEmail with email-validator's explanation when the text is not a valid address.
+    """
+    text = text.strip()
+    shape = _FAST_SHAPE.fullmatch(text)
+    if shape is None or len(shape.group(1)) > _LOCAL_MAX:
+        return _normalize_slowly(text)
+    verdict = _check_domain(shape.group(2).lower())
+    if verdict.problem is not None:
+        return _normalize_slowly(text)  # the slow path words the error for the whole address
+    normalized = f"{shape.group(1)}@{verdict.ascii_domain}"
+    if len(normalized) > _TOTAL_MAX:
+        return _normalize_slowly(text)
+    return normalized
+
+
+def email_key(normalized: str) -> str:
+    """The case-insensitive identity of a stored address: what uniqueness and matching use."""
+    return normalized.casefold()

@@ -1,0 +1,97 @@
+"""Settings: defaults from plugin.toml's [settings], overridden by CONTACT_IMPORTER_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "CONTACT_IMPORTER_"
+MANIFEST = Path(__file__).resolve().parent.parent / "plugin.toml"
+
+
+class SettingsError(ValueError):
+    """A setting's value, or an environment variable with our prefix, is not understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of the importer, one typed object built once at startup and passed down."""
+
+    database_url: str = ""
+    row_limit: int = 5000
+    max_file_bytes: int = 20 * 1024 * 1024
+    batch_size: int = 1000
+    default_labels: tuple[str, ...] = ()
+    create_labels: bool = False
+    replace_labels: bool = False
+    all_or_nothing: bool = False
+    password_min_length: int = 6
+    redis_url: str = ""
+    queue_path: str = "instance/queue.db"
+    loop_header: str = "X-Contact-Importer-Loop"
+    own_addresses: tuple[str, ...] = ()
+    mail_poll_seconds: int = 60
+    mail_since_days: int = 30
+    mail_fetch_batch: int = 500
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, with the embedded default: instance/contacts.db in the working folder."""
+        return self.database_url or "sqlite:///instance/contacts.db"
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some settings changed (per-run command options)."""
+        known = {name: value for name, value in changes.items() if value is not None}
+        return dataclasses.replace(self, **known)
+
+
+def read_manifest_defaults(manifest: Path = MANIFEST) -> dict[str, object]:
+    """The [settings] table of plugin.toml."""
+    with manifest.open("rb") as handle:
+        return dict(tomllib.load(handle).get("settings", {}))
+
+
+def _convert(name: str, raw: str, like: object) -> object:
+    """Turn an environment variable's text into the type of the setting's default."""
+    if isinstance(like, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be true or false, not {raw!r}")
+    if isinstance(like, int):
+        try:
+            return int(raw.replace("_", ""))
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {raw!r}") from None
+    if isinstance(like, (list, tuple)):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def load_settings(
+    defaults: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build Settings from manifest defaults and CONTACT_IMPORTER_* overrides; unknown names are errors."""
+    values = dict(read_manifest_defaults() if defaults is None else defaults)
+    known = {f.name for f in dataclasses.fields(Settings)} - {"extra"}
+    unknown_defaults = set(values) - known
+    if unknown_defaults:
+        raise SettingsError(f"plugin.toml declares settings this version does not know: {sorted(unknown_defaults)}")
+    for variable, raw in (environ or {}).items():
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name not in known:
+            raise SettingsError(f"{variable} is not a setting; known settings: {', '.join(sorted(known))}")
+        like = values.get(name, getattr(Settings(), name))
+        values[name] = _convert(name, raw, like)
+    for name, value in list(values.items()):
+        if isinstance(value, list):
+            values[name] = tuple(value)
+    return Settings(**values)  # type: ignore[arg-type]
