@@ -1,0 +1,87 @@
+"""Import kinds are declarations: their fields, their key and their checks. One pipeline runs them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CellProblem(ValueError):
+    """A cell's text cannot become the field's value; carries a stable code and a readable message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class FieldType(StrEnum):
+    """The types a custom field can have."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One column an import kind understands."""
+
+    name: str
+    parse: Callable[[str], object] | None = None  # text → value; raises CellProblem
+    is_required_column: bool = False  # the file is rejected when no column maps here
+    is_required_for_new: bool = False  # a row creating a record needs a value
+    is_secret: bool = False  # never shown: reports print "(hidden)"
+    aliases: tuple[str, ...] = ()
+    examples: tuple[str, str] = ("", "")
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomField:
+    """A custom field defined in the helpdesk; its column is headed by its variable name."""
+
+    id: int
+    variable: str
+    type: FieldType
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Catalog:
+    """What rows refer to by name or id, loaded once per import: labels, companies, custom fields, teams."""
+
+    label_ids: dict[str, int] = field(default_factory=dict)  # exact, case-sensitive names
+    companies: dict[int, str] = field(default_factory=dict)
+    custom_fields: dict[str, CustomField] = field(default_factory=dict)  # by variable
+    teams: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def label_names(self) -> dict[int, str]:
+        return {label_id: name for name, label_id in self.label_ids.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportKind:
+    """Everything that makes customers different from agents; the pipeline does the rest."""
+
+    name: str  # "customers", "users"
+    title: str  # "customers", "agents": what a support admin calls them
+    key: str  # the field matched case-insensitively
+    fields: tuple[Field, ...]
+    allows_custom_fields: bool = False
+    # Cross-field checks and catalog lookups: (values, catalog, options) → [(column field, code, message)]
+    check_record: Callable[[dict[str, object], Catalog, Mapping[str, object]], list[tuple[str, str, str]]] | None = None
+
+    def field_named(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(candidate.name for candidate in self.fields)

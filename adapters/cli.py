@@ -1,0 +1,299 @@
+"""The contact-importer command: each command parses, calls one service, renders. Nothing else."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+import click
+
+from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.db.catalog import (CatalogError, add_company, add_custom_field, add_labels, list_companies,
+                                 list_custom_fields, list_labels)
+from adapters.db.export import export_customers
+from plugin.errors import BadFile
+from plugin.kinds import FieldType
+from plugin.mapping import parse_overrides
+from plugin.report import ImportReport, Status, error_report_rows, write_csv
+from plugin.services import Services, UnknownKind
+from plugin.settings import SettingsError
+
+EXIT_ROWS_FAILED = 1
+EXIT_REJECTED = 2
+
+
+def _services(context: click.Context) -> Services:
+    """Built on first use, so `--help` never touches a database."""
+    state = context.find_root().obj
+    if "services" not in state:
+        try:
+            settings = settings_from_environment(database_url=state["database_url"])
+        except SettingsError as error:
+            raise click.ClickException(str(error)) from error
+        state["services"] = bootstrap(settings)
+    return state["services"]
+
+
+pass_services = click.make_pass_decorator(dict)
+
+
+@click.group()
+@click.option("--database-url", envvar="CONTACT_IMPORTER_DATABASE_URL", default=None, metavar="URL",
+              help="SQLAlchemy URL of the database (default: a SQLite file at instance/contacts.db).")
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or every batch (-vv) on stderr.")
+@click.version_option(package_name="contact-importer")
+@click.pass_context
+def cli(context: click.Context, database_url: str | None, verbose: int) -> None:
+    """Bring people into the helpdesk: customers and agents from CSV, contacts from support mail."""
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    context.obj = {"database_url": database_url}
+
+
+def _echo_csv(chunks) -> None:  # type: ignore[no-untyped-def]
+    out = click.get_text_stream("stdout")
+    for chunk in chunks:
+        out.write(chunk)
+
+
+@cli.command("template")
+@click.argument("kind")
+@click.pass_context
+def template_command(context: click.Context, kind: str) -> None:
+    """Print the sample CSV of KIND (customers or users): the header and two example rows."""
+    try:
+        _echo_csv(_services(context).template(kind))
+    except UnknownKind as error:
+        raise click.ClickException(str(error)) from error
+
+
+@cli.group("labels")
+def labels_group() -> None:
+    """Labels customers can carry."""
+
+
+@labels_group.command("add")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def labels_add_command(context: click.Context, names: tuple[str, ...]) -> None:
+    """Create labels (exact, case-sensitive names); existing ones are left as they are."""
+    try:
+        created = add_labels(_services(context).store.engine, names)  # type: ignore[attr-defined]
+    except CatalogError as error:
+        raise click.ClickException(str(error)) from error
+    for name in names:
+        click.echo(f"{created[name.strip()]}\t{name.strip()}")
+
+
+@labels_group.command("list")
+@click.pass_context
+def labels_list_command(context: click.Context) -> None:
+    """List labels with their ids."""
+    for label_id, name in list_labels(_services(context).store.engine):  # type: ignore[attr-defined]
+        click.echo(f"{label_id}\t{name}")
+
+
+@cli.group("fields")
+def fields_group() -> None:
+    """Custom fields: one column each in customer files, headed by the variable name."""
+
+
+@fields_group.command("add")
+@click.argument("variable")
+@click.option("--type", "field_type", type=click.Choice([str(t) for t in FieldType]), default="text", show_default=True)
+@click.option("--choices", default="", help="Comma-separated values of a choice field, e.g. gold,silver,bronze.")
+@click.pass_context
+def fields_add_command(context: click.Context, variable: str, field_type: str, choices: str) -> None:
+    """Define a custom field."""
+    try:
+        field_id = add_custom_field(_services(context).store.engine, variable, FieldType(field_type),  # type: ignore[attr-defined]
+                                    [choice.strip() for choice in choices.split(",") if choice.strip()])
+    except CatalogError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{field_id}\t{variable}\t{field_type}")
+
+
+@fields_group.command("list")
+@click.pass_context
+def fields_list_command(context: click.Context) -> None:
+    """List custom fields: id, variable, type, choices."""
+    for custom in list_custom_fields(_services(context).store.engine):  # type: ignore[attr-defined]
+        click.echo(f"{custom.id}\t{custom.variable}\t{custom.type}\t{','.join(custom.choices)}")
+
+
+@cli.group("companies")
+def companies_group() -> None:
+    """Companies customers belong to."""
+
+
+@companies_group.command("add")
+@click.argument("name")
+@click.pass_context
+def companies_add_command(context: click.Context, name: str) -> None:
+    """Create a company and print its id."""
+    try:
+        click.echo(add_company(_services(context).store.engine, name))  # type: ignore[attr-defined]
+    except CatalogError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@companies_group.command("list")
+@click.pass_context
+def companies_list_command(context: click.Context) -> None:
+    """List companies with their ids."""
+    for company_id, name in list_companies(_services(context).store.engine):  # type: ignore[attr-defined]
+        click.echo(f"{company_id}\t{name}")
+
+
+def render_report(report: ImportReport, title: str) -> str:
+    lines = [f"Import {report.job} ({report.kind}, {report.status}): {report.summary(title)}"]
+    for column in report.mapping:
+        if column.target is None:
+            lines.append(f"  ignored column {column.header!r}: {column.note}")
+        elif column.matched_by == "fuzzy":
+            lines.append(f"  column {column.header!r} mapped to {column.target} (fuzzy match, {column.confidence}%)")
+    for error in report.errors:
+        where = f"row {error.row}" + (f", column {error.column}" if error.column else "")
+        lines.append(f"  {where}: {error.message} [{error.code}]")
+    if report.more_errors:
+        lines.append(f"  ... and {report.more_errors:,} more errors: contact-importer job {report.job} --errors")
+    return "\n".join(lines)
+
+
+def _parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
+    defaults: dict[str, str] = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise click.BadParameter(f"takes FIELD=VALUE, not {pair!r}", param_hint="--default")
+        defaults[name.strip()] = value
+    return defaults
+
+
+@cli.command("import")
+@click.argument("kind")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would happen, row by row; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object with the result.")
+@click.option("--map", "mappings", multiple=True, metavar="'CSV header=field'",
+              help="Map a column to a field (repeatable); 'header=' ignores the column.")
+@click.option("--default", "defaults", multiple=True, metavar="FIELD=VALUE", help="Value for empty cells of FIELD (repeatable).")
+@click.option("--create-labels", is_flag=True, default=None, help="Create unknown labels instead of failing the row.")
+@click.option("--replace-labels", is_flag=True, default=None, help="On update, replace labels instead of adding to them.")
+@click.option("--default-label", "default_labels", multiple=True, help="A label every imported customer gets (repeatable).")
+@click.option("--all-or-nothing", is_flag=True, default=None, help="Apply nothing unless every row is valid.")
+@click.option("--row-limit", type=click.IntRange(min=1), default=None, help="Most data rows accepted (setting row_limit).")
+@click.option("--actor", default=None, help="Who is importing, for the history (default: the OS user).")
+@click.pass_context
+def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: bool, as_json: bool,
+                   mappings: tuple[str, ...], defaults: tuple[str, ...], create_labels: bool | None,
+                   replace_labels: bool | None, default_labels: tuple[str, ...], all_or_nothing: bool | None,
+                   row_limit: int | None, actor: str | None) -> None:
+    """Import KIND (customers or users) from CSV_FILE; a matching email (any case) updates.
+
+    Exit status: 0 every row applied, 1 some rows failed (the rest applied), 2 the file was rejected.
+    """
+    services = _services(context)
+    options: dict[str, object] = {"create_labels": create_labels, "replace_labels": replace_labels}
+    if default_labels:
+        options["default_labels"] = tuple(services.settings.default_labels) + default_labels
+    try:
+        kind_title = services.kind(kind).title
+        with csv_file.open("rb") as source:
+            report = services.import_file(
+                kind, source, file_name=csv_file.name, actor=actor or getpass.getuser(), dry_run=dry_run,
+                mapping=parse_overrides(mappings), defaults=_parse_defaults(defaults), options=options,
+                all_or_nothing=all_or_nothing, row_limit=row_limit)
+    except (UnknownKind, BadFile) as error:
+        raise click.ClickException(getattr(error, "message", str(error))) from error
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str))
+    else:
+        click.echo(render_report(report, kind_title), err=report.status is Status.REJECTED)
+    if report.status is Status.REJECTED:
+        context.exit(EXIT_REJECTED)
+    if report.has_failures and report.status is not Status.DRY_RUN:
+        context.exit(EXIT_ROWS_FAILED)
+
+
+@cli.command("jobs")
+@click.option("--limit", default=20, show_default=True, help="How many of the latest imports.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def jobs_command(context: click.Context, limit: int, as_json: bool) -> None:
+    """Past imports, newest first: who, when, file, counts and status."""
+    jobs = _services(context).store.list_jobs(limit=limit)  # type: ignore[attr-defined]
+    if as_json:
+        click.echo(json.dumps([_job_dict(job) for job in jobs], default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("job", "kind", "status", "who", "when", "file", "rows", "created", "updated", "unchanged", "failed")
+    for job in jobs:
+        table.add_row(str(job.id), job.kind, job.status, job.actor, f"{job.created_at:%Y-%m-%d %H:%M}", job.file_name,
+                      str(job.rows_done), str(job.created), str(job.updated), str(job.unchanged), str(job.failed))
+    Console(width=160).print(table)
+
+
+def _job_dict(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor, "file": job.file_name,
+            "created_at": job.created_at, "finished_at": job.finished_at, "rows": job.rows_done, "total": job.total,
+            "created": job.created, "updated": job.updated, "unchanged": job.unchanged, "failed": job.failed,
+            "message": job.message}
+
+
+@cli.command("job")
+@click.argument("job_id", type=int)
+@click.option("--errors", is_flag=True, help="Print the error report CSV: original columns, row, column, message.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@click.pass_context
+def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool) -> None:
+    """One past import; with --errors, its error report."""
+    services = _services(context)
+    store = services.store
+    job = store.get_job(job_id)  # type: ignore[attr-defined]
+    if job is None:
+        raise click.ClickException(f"There is no import {job_id}; `contact-importer jobs` lists them.")
+    if errors:
+        secret = _secret_columns(services, job)
+        headers, lines = error_report_rows(job.headers, secret, store.failed_rows(job_id))  # type: ignore[attr-defined]
+        _echo_csv(write_csv(headers, lines))
+        return
+    if as_json:
+        click.echo(json.dumps(_job_dict(job), default=str))
+        return
+    click.echo(f"Import {job.id}: {job.kind} from {job.file_name or '-'} by {job.actor or '-'}, {job.status}")
+    click.echo(f"  {job.rows_done:,} of {job.total:,} rows: {job.created:,} created, {job.updated:,} updated, "
+               f"{job.unchanged:,} unchanged, {job.failed:,} failed")
+    if job.message:
+        click.echo(f"  {job.message}")
+
+
+def _secret_columns(services: Services, job) -> list[int]:  # type: ignore[no-untyped-def]
+    try:
+        kind = services.kind(job.kind)
+    except UnknownKind:
+        return []
+    secrets = {spec.name for spec in kind.fields if spec.is_secret}
+    return [index for index, column in enumerate(job.mapping) if column.get("field") in secrets]
+
+
+@cli.command("export")
+@click.argument("kind", type=click.Choice(["customers"]))
+@click.pass_context
+def export_command(context: click.Context, kind: str) -> None:
+    """Print every customer as CSV in the import format (re-importable: the id column is the key)."""
+    headers, rows = export_customers(_services(context).store.engine)  # type: ignore[attr-defined]
+    _echo_csv(write_csv(headers, rows))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="contact-importer")
+
+

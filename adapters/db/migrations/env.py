@@ -1,0 +1,12 @@
+"""Alembic environment: runs migrations on the engine handed over in config.attributes."""
+
+from alembic import context
+
+from adapters.db.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.run_migrations()

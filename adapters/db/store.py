@@ -1,0 +1,180 @@
+"""SqlImportStore: the core's ImportStore on SQLAlchemy; one transaction a batch, no query per row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, Row, delete, select, update
+
+from adapters.db.catalog import load_catalog, utc_now
+from adapters.db.customers import CustomerTable
+from adapters.db.models import ImportJob, ImportRow
+from plugin.errors import RowError
+from plugin.kinds import Catalog
+from plugin.mapping import ColumnMapping
+from plugin.plan import Action, Existing, PlannedRow
+from plugin.report import ImportReport, Status
+
+import_rows = ImportRow.__table__
+
+
+class RecordTable(Protocol):
+    """How one import kind's records are found and written."""
+
+    kind: str
+
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
+             ) -> tuple[dict[str, Existing], dict[int, Existing]]: ...
+
+    def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
+              options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """One line of the import history."""
+
+    id: int
+    kind: str
+    status: str
+    actor: str
+    file_name: str
+    created_at: datetime
+    finished_at: datetime | None
+    total: int
+    rows_done: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    message: str
+    error_code: str
+    headers: tuple[str, ...]
+    mapping: tuple[dict, ...]
+
+
+def _result_row(job_id: int, row: PlannedRow, written: Mapping[int, int] | None) -> dict[str, object]:
+    is_failed = row.action is Action.FAILED
+    return {
+        "job_id": job_id, "row": row.row, "action": str(row.action),
+        "record_id": (written or {}).get(row.row, row.record_id),
+        "changes": [change.as_dict() for change in row.changes] if row.changes else None,
+        "errors": [error.as_dict() for error in row.errors] if is_failed else None,
+        "cells": list(row.cells) if is_failed else None,
+    }
+
+
+class SqlImportStore:
+    """Implements plugin.ports.ImportStore for every registered record table."""
+
+    def __init__(self, engine: Engine, tables: Sequence[RecordTable] = (CustomerTable(),), *,
+                 now: Callable[[], datetime] = utc_now) -> None:
+        self.engine = engine
+        self.tables = {table.kind: table for table in tables}
+        self.now = now
+        self.secret_columns: dict[str, frozenset[int]] = {}
+
+    def add_table(self, table: RecordTable) -> None:
+        self.tables[table.kind] = table
+
+    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object]) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(ImportJob.__table__.insert().values(
+                kind=kind, status=str(Status.QUEUED), is_dry_run=dry_run, actor=actor, file_name=file_name,
+                options={name: _jsonable(value) for name, value in options.items()}, headers=[], mapping=[],
+                total=0, rows_done=0, created=0, updated=0, unchanged=0, failed=0, message="", error_code="",
+                created_at=self.now(),
+            ).returning(ImportJob.id)).scalar_one()
+
+    def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str]) -> None:
+        now = self.now()
+        with self.engine.begin() as connection:
+            connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+                status=str(Status.RUNNING), total=total, headers=list(headers),
+                mapping=[column.as_dict() for column in mapping.columns], started_at=now, heartbeat_at=now))
+
+    def load_catalog(self, kind: str) -> Catalog:
+        with self.engine.connect() as connection:
+            return load_catalog(connection)
+
+    def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
+                      ) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        with self.engine.connect() as connection:
+            return self.tables[kind].find(connection, keys, ids, job_id)
+
+    def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
+                    catalog: Catalog, rows_done: int) -> None:
+        now = self.now()
+        with self.engine.begin() as connection:
+            written = self.tables[kind].write(connection, job_id, planned, options=options, catalog=catalog, now=now)
+            self._insert_results(connection, job_id, planned, written)
+            self._mark_progress(connection, job_id, rows_done, now)
+
+    def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
+        with self.engine.begin() as connection:
+            self._insert_results(connection, job_id, planned, None)
+            self._mark_progress(connection, job_id, rows_done, self.now())
+
+    def clear_results(self, job_id: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+            connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=0))
+
+    def finish_job(self, job_id: int, report: ImportReport) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+                status=str(report.status), rows_done=report.rows, created=report.created, updated=report.updated,
+                unchanged=report.unchanged, failed=report.failed, message=report.message,
+                error_code=report.error_code, finished_at=self.now()))
+
+    def _insert_results(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow],
+                        written: Mapping[int, int] | None) -> None:
+        if planned:
+            connection.execute(import_rows.insert(), [_result_row(job_id, row, written) for row in planned])
+
+    def _mark_progress(self, connection: Connection, job_id: int, rows_done: int, now: datetime) -> None:
+        connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=rows_done, heartbeat_at=now))
+
+    # ---- reading the history back
+
+    def list_jobs(self, *, limit: int = 50) -> list[JobSummary]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(ImportJob.__table__).order_by(ImportJob.id.desc()).limit(limit)).all()
+            return [_summary(job) for job in rows]
+
+    def get_job(self, job_id: int) -> JobSummary | None:
+        with self.engine.connect() as connection:
+            job = connection.execute(select(ImportJob.__table__).where(ImportJob.id == job_id)).one_or_none()
+            return None if job is None else _summary(job)
+
+    def failed_rows(self, job_id: int) -> Iterator[tuple[tuple[str, ...], list[RowError]]]:
+        """The failed rows of an import, in file order: their cells and their errors."""
+        with self.engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=1000).execute(
+                select(ImportRow.cells, ImportRow.errors).where(ImportRow.job_id == job_id, ImportRow.action == "failed")
+                .order_by(ImportRow.row))
+            for cells, errors in result:
+                yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
+
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
+        """A page of per-row results (action, changes, errors), for previews and result pages."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job_id)
+                                      .order_by(ImportRow.row).offset(offset).limit(limit)).all()
+            return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
+                     "errors": row.errors or []} for row in rows]
+
+
+def _summary(job: Row) -> JobSummary:
+    return JobSummary(job.id, job.kind, job.status, job.actor, job.file_name, job.created_at, job.finished_at,
+                      job.total, job.rows_done, job.created, job.updated, job.unchanged, job.failed, job.message,
+                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()))
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, (frozenset, set, tuple)):
+        return sorted(value) if isinstance(value, (frozenset, set)) else list(value)
+    return value

@@ -1,0 +1,55 @@
+"""Extension points. Built-in kinds arrive through the same hook a third-party plugin would use."""
+
+from __future__ import annotations
+
+import pluggy
+
+from plugin.kinds import ImportKind
+
+PROJECT = "contact_importer"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class ImporterSpecs:
+    @hookspec
+    def register_import_kinds(self) -> list[ImportKind]:  # type: ignore[empty-body]
+        """Return the import kinds this plugin adds; customers and agents arrive this way too."""
+
+
+class BuiltinKinds:
+    """The kinds shipped with the product, registered like any plugin's."""
+
+    @hookimpl
+    def register_import_kinds(self) -> list[ImportKind]:
+        from plugin.kinds.customers import CUSTOMERS
+
+        kinds = [CUSTOMERS]
+        try:
+            from plugin.kinds.agents import AGENTS
+        except ImportError:  # agents arrive with their own module
+            return kinds
+        return [*kinds, AGENTS]
+
+
+def make_plugin_manager(*extra_plugins: object) -> pluggy.PluginManager:
+    """A fresh manager with our specs, the built-in kinds, entry-point plugins and any extra ones."""
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(ImporterSpecs)
+    manager.register(BuiltinKinds(), name="builtin-kinds")
+    manager.load_setuptools_entrypoints(PROJECT)
+    for plugin in extra_plugins:
+        manager.register(plugin)
+    manager.check_pending()
+    return manager
+
+
+def collect_kinds(manager: pluggy.PluginManager) -> dict[str, ImportKind]:
+    """Every registered kind by name; two kinds with one name are an error."""
+    kinds: dict[str, ImportKind] = {}
+    for batch in manager.hook.register_import_kinds():
+        for kind in batch:
+            if kind.name in kinds:
+                raise ValueError(f"two plugins register an import kind named {kind.name!r}")
+            kinds[kind.name] = kind
+    return kinds

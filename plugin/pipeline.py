@@ -1,0 +1,159 @@
+"""run_import(): read → map → validate → plan → apply → report. The only row loop; every kind runs it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import BinaryIO
+
+from plugin.errors import BadFile
+from plugin.kinds import Catalog, ImportKind
+from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
+from plugin.plan import PlannedRow, plan_row
+from plugin.ports import ImportStore, ProgressSink
+from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
+from plugin.report import ImportReport, Status
+from plugin.validate import validate_row
+
+logger = logging.getLogger(__name__)
+
+# A kind's last step before writing, e.g. agents hash their passwords: planned rows in, planned rows out.
+PrepareBatch = Callable[[Sequence[PlannedRow]], Sequence[PlannedRow]]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    """Everything one import was asked to do, apart from the file itself."""
+
+    kind: ImportKind
+    file_name: str = ""
+    actor: str = ""
+    is_dry_run: bool = False
+    chosen_mapping: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = field(default_factory=dict)  # field → text for empty cells
+    options: Mapping[str, object] = field(default_factory=dict)  # create_labels, replace_labels, default_labels...
+    is_all_or_nothing: bool = False
+    row_limit: int = 5000
+    max_file_bytes: int = 20 * 1024 * 1024
+    batch_size: int = 1000
+
+
+def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog) -> ColumnMapping:
+    mapping = suggest_mapping(request.kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
+                              chosen=request.chosen_mapping)
+    require_key_column(request.kind, mapping)
+    unknown_defaults = set(request.defaults) - set(request.kind.field_names) - {f"custom:{v}" for v in catalog.custom_fields}
+    if unknown_defaults:
+        raise BadFile("defaults.unknown_field", f"A default was given for {sorted(unknown_defaults)[0]!r}, which is not a field.")
+    return mapping
+
+
+def _pass_over_rows(
+    request: ImportRequest,
+    source: BinaryIO,
+    layout: CsvLayout,
+    mapping: ColumnMapping,
+    catalog: Catalog,
+    store: ImportStore,
+    job_id: int,
+    report: ImportReport,
+    *,
+    is_applying: bool,
+    prepare: PrepareBatch | None,
+    progress: ProgressSink | None,
+) -> None:
+    kind = request.kind
+    claims: dict[str, int] = {}  # key → first row of this file that took it
+    headers = {column.target: column.header for column in mapping.columns if column.target}
+    for batch in _batches(read_rows(source, layout), request.batch_size):
+        records = [validate_row(kind, mapping, row, catalog, request.options, request.defaults) for row in batch]
+        keys = {record.key for record in records if record.key}
+        ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
+        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
+        if is_applying:
+            claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
+        planned: Sequence[PlannedRow] = [
+            plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers)
+        for record in records
+        ]
+        rows_done = report.rows + len(planned)
+        if is_applying:
+            if prepare is not None:
+                planned = prepare(planned)
+            store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog, rows_done=rows_done)
+        else:
+            store.record_results(job_id, planned, rows_done=rows_done)
+        report.count(planned)
+        logger.debug("import %s: %d of %d rows done", job_id, report.rows, layout.row_count)
+        if progress is not None:
+            progress(report.rows, layout.row_count)
+
+
+def _final_status(request: ImportRequest, report: ImportReport) -> Status:
+    if request.is_dry_run:
+        return Status.DRY_RUN
+    return Status.PARTIAL if report.has_failures else Status.SUCCEEDED
+
+
+def run_import(
+    request: ImportRequest,
+    source: BinaryIO,
+    store: ImportStore,
+    *,
+    job_id: int | None = None,
+    prepare: PrepareBatch | None = None,
+    progress: ProgressSink | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ImportReport:
+    """Import one file of one kind; a bad file is reported as rejected with nothing written."""
+    started = clock()
+    kind = request.kind
+    if job_id is None:
+        job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor,
+                                 dry_run=request.is_dry_run, options=request.options)
+    report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
+    logger.info("import %s of %s started (%s)", job_id, kind.name, "dry run" if request.is_dry_run else "applying")
+    try:
+        layout = inspect_csv(source, row_limit=request.row_limit, max_bytes=request.max_file_bytes)
+        catalog = store.load_catalog(kind.name)
+        mapping = _prepare_mapping(request, layout, catalog)
+    except BadFile as error:
+        report.status, report.message, report.error_code = Status.REJECTED, error.message, error.code
+        report.seconds = clock() - started
+        store.finish_job(job_id, report)
+        logger.info("import %s rejected: %s", job_id, error.code)
+        return report
+    report.mapping = mapping.columns
+    store.begin_job(job_id, total=layout.row_count, mapping=mapping, headers=layout.headers)
+    passes = dict(is_applying=False, prepare=prepare, progress=progress)
+    if request.is_all_or_nothing and not request.is_dry_run:
+        _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report, **passes)  # type: ignore[arg-type]
+        if report.has_failures:
+            report.status = Status.REJECTED
+            report.error_code = "rows.invalid"
+            report.message = (f"{report.failed:,} of {report.rows:,} rows have errors; with all-or-nothing, "
+                              "nothing was imported. Fix them and import the file again.")
+            report.seconds = clock() - started
+            store.finish_job(job_id, report)
+            return report
+        store.clear_results(job_id)
+        source.seek(0)
+        report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id, mapping=mapping.columns)
+    passes["is_applying"] = not request.is_dry_run
+    _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report, **passes)  # type: ignore[arg-type]
+    report.status = _final_status(request, report)
+    report.seconds = clock() - started
+    store.finish_job(job_id, report)
+    logger.info("import %s of %s ended %s: %d rows, %d created, %d updated, %d unchanged, %d failed in %.2f s",
+                job_id, kind.name, report.status, report.rows, report.created, report.updated, report.unchanged,
+                report.failed, report.seconds)
+    return report

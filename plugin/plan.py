@@ -1,0 +1,157 @@
+"""Records + a snapshot of what is stored → a Plan: each row created, updated, unchanged or failed, with its changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from plugin.errors import RowError
+from plugin.kinds import ImportKind
+from plugin.validate import Record
+
+HIDDEN = "(hidden)"
+
+
+class Action(StrEnum):
+    """What happens, or happened, to a row."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """A stored record as the planner sees it: its fields, its sets (labels, teams) and custom values."""
+
+    id: int
+    key: str
+    values: Mapping[str, object]
+    custom: Mapping[str, str] = field(default_factory=dict)
+    claimed_by_row: int | None = None  # the row of this same import that already wrote it
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field's old and new value; secrets show as "(hidden)"."""
+
+    field: str
+    old: object
+    new: object
+
+    def as_dict(self) -> dict[str, object]:
+        return {"field": self.field, "old": _plain(self.old), "new": _plain(self.new)}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (frozenset, set)):
+        return sorted(value)  # type: ignore[type-var]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """One row's fate: the values to write (only what changes), its changes, or its errors."""
+
+    row: int
+    action: Action
+    key: str | None
+    record_id: int | None = None
+    values: Mapping[str, object] = field(default_factory=dict)
+    custom: Mapping[str, str] = field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
+    errors: tuple[RowError, ...] = ()
+    cells: tuple[str, ...] = ()
+
+
+def _failed(record: Record, *errors: RowError) -> PlannedRow:
+    return PlannedRow(record.row, Action.FAILED, record.key, errors=tuple(record.errors) + errors, cells=record.cells)
+
+
+def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, options: Mapping[str, object]) -> tuple[dict[str, object], dict[str, str], list[Change]]:
+    values: dict[str, object] = {}
+    changes: list[Change] = []
+    secrets = {spec.name for spec in kind.fields if spec.is_secret}
+    for name, new in record.values.items():
+        if name == "id":
+            continue
+        if name in secrets:
+            values[name] = new
+            changes.append(Change(name, HIDDEN, HIDDEN))
+            continue
+        old = existing.values.get(name)
+        if isinstance(new, frozenset):
+            old_set = old if isinstance(old, frozenset) else frozenset()
+            target = new if options.get(f"replace_{name}") else old_set | new
+            if target != old_set:
+                values[name] = target
+                changes.append(Change(name, old_set, target))
+        elif old != new:
+            values[name] = new
+            changes.append(Change(name, old, new))
+    custom: dict[str, str] = {}
+    for variable, new_text in record.custom.items():
+        old_text = existing.custom.get(variable)
+        if old_text != new_text:
+            custom[variable] = new_text
+            changes.append(Change(variable, old_text, new_text))
+    return values, custom, changes
+
+
+def plan_row(
+    kind: ImportKind,
+    record: Record,
+    *,
+    by_key: Mapping[str, Existing],
+    by_id: Mapping[int, Existing],
+    claims: MutableMapping[str, int],
+    options: Mapping[str, object],
+    headers: Mapping[str, str] | None = None,
+) -> PlannedRow:
+    """Decide one row; `claims` remembers which row of this file took each key, so a later twin fails.
+
+    `headers` names the file's column for each field, so errors point at what the spreadsheet shows.
+    """
+    headers = headers or {}
+    key_column = headers.get(kind.key, kind.key)
+    if record.has_errors:
+        return _failed(record)
+    assert record.key is not None  # validate_row reports a missing key as an error
+    existing = by_key.get(record.key)
+    record_id = record.values.get("id")
+    if isinstance(record_id, int) and record_id in by_id:
+        existing = by_id[record_id]
+        owner = by_key.get(record.key)
+        if owner is not None and owner.id != existing.id:
+            return _failed(record, RowError(record.row, key_column, f"{kind.key}.taken",
+                                            f"{record.values[kind.key]} already belongs to another record (id {owner.id})."))
+    identity = f"id:{existing.id}" if existing is not None else record.key
+    earlier = claims.get(identity, claims.get(record.key))
+    if earlier is None and existing is not None and existing.claimed_by_row not in (None, record.row):
+        earlier = existing.claimed_by_row
+    if earlier is not None:
+        return _failed(record, RowError(record.row, key_column, f"{kind.key}.duplicate_in_file",
+                                        f"{record.values[kind.key]} is a duplicate of row {earlier}; only the first is applied."))
+    claims[identity] = record.row
+    claims[record.key] = record.row
+    if existing is None:
+        missing = [spec.name for spec in kind.fields if spec.is_required_for_new and spec.name not in record.values]
+        if missing:
+            return _failed(record, *(RowError(record.row, headers.get(name, name), f"{name}.required",
+                                              f"A new {kind.title[:-1]} needs a {name.replace('_', ' ')}; this cell is empty.")
+                                     for name in missing))
+        values = {name: value for name, value in record.values.items() if name != "id"}
+        changes = tuple(Change(name, None, HIDDEN if kind.field_named(name).is_secret else value)
+                        for name, value in values.items())
+        changes += tuple(Change(variable, None, text) for variable, text in record.custom.items())
+        return PlannedRow(record.row, Action.CREATED, record.key, None, values, dict(record.custom), changes, cells=record.cells)
+    values, custom, changes = _changes_for_update(kind, record, existing, options)
+    action = Action.UPDATED if changes else Action.UNCHANGED
+    return PlannedRow(record.row, action, record.key, existing.id, values, custom, tuple(changes), cells=record.cells)
+
+
+def plan_rows(kind: ImportKind, records: Sequence[Record], **context: object) -> list[PlannedRow]:
+    """Plan a batch of records in file order."""
+    return [plan_row(kind, record, **context) for record in records]  # type: ignore[arg-type]

@@ -1,0 +1,68 @@
+"""What the core needs from the outside world, as Protocols shaped for batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Protocol
+
+from plugin.kinds import Catalog
+from plugin.mapping import ColumnMapping
+from plugin.plan import Existing, PlannedRow
+from plugin.report import ImportReport
+
+ProgressSink = Callable[[int, int], None]  # (rows done, rows in all)
+
+
+class ImportStore(Protocol):
+    """Where records and import jobs live. Every method is one transaction; no method is called per row."""
+
+    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object]) -> int:
+        """Record a new import and return its id."""
+        ...
+
+    def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str]) -> None:
+        """The file was accepted: remember its size and mapping, mark the job running."""
+        ...
+
+    def load_catalog(self, kind: str) -> Catalog:
+        """Labels, companies, custom fields and teams the rows may refer to."""
+        ...
+
+    def find_existing(
+        self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
+    ) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        """Stored records for these keys and ids, in one query each; `claimed_by_row` set for job_id's rows."""
+        ...
+
+    def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
+                    catalog: Catalog, rows_done: int) -> None:
+        """Write a batch's records, its per-row results and the job's progress, committed together."""
+        ...
+
+    def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
+        """Store per-row results without touching any record (dry runs)."""
+        ...
+
+    def clear_results(self, job_id: int) -> None:
+        """Forget a job's per-row results (before the real pass of an all-or-nothing import)."""
+        ...
+
+    def finish_job(self, job_id: int, report: ImportReport) -> None:
+        """Store the final status, counts and message."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """Turns passwords into stored hashes and checks them; implemented by adapters/passwords.py."""
+
+    def hash_many(self, passwords: Sequence[str], *, on_progress: Callable[[int], None] | None = None) -> list[str]:
+        """Hash every password (on all cores); on_progress(n) is called as n more are done."""
+        ...
+
+    def verify(self, password: str, stored_hash: str | None) -> bool:
+        """True when the password matches; None (unknown user) takes as long and is False."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the hash was made with an older scheme or weaker parameters."""
+        ...

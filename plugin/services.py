@@ -1,0 +1,80 @@
+"""The use cases the edges call: the CLI, the web blueprint and the job worker all come through here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from plugin.kinds import ImportKind
+from plugin.pipeline import ImportRequest, PrepareBatch, run_import
+from plugin.ports import ImportStore, ProgressSink
+from plugin.report import ImportReport
+from plugin.settings import Settings
+from plugin.template import template_csv
+
+# Builds a kind's last step before writing (agents: hash passwords), given where progress goes.
+PreparerFactory = Callable[[ProgressSink | None], PrepareBatch]
+
+
+class UnknownKind(LookupError):
+    """No import kind has that name."""
+
+
+@dataclass
+class Services:
+    """The importer's use cases over one store and one set of settings."""
+
+    settings: Settings
+    store: ImportStore
+    kinds: Mapping[str, ImportKind]
+    preparers: dict[str, PreparerFactory] = field(default_factory=dict)
+
+    def kind(self, name: str) -> ImportKind:
+        aliases = {"agents": "users", "customer": "customers", "user": "users", "agent": "users"}
+        found = self.kinds.get(name) or self.kinds.get(aliases.get(name, ""))
+        if found is None:
+            raise UnknownKind(f"There is no import kind {name!r}; there are: {', '.join(sorted(self.kinds))}.")
+        return found
+
+    def import_file(
+        self,
+        kind_name: str,
+        source: BinaryIO,
+        *,
+        file_name: str = "",
+        actor: str = "",
+        dry_run: bool = False,
+        mapping: Mapping[str, str] | None = None,
+        defaults: Mapping[str, str] | None = None,
+        options: Mapping[str, object] | None = None,
+        all_or_nothing: bool | None = None,
+        row_limit: int | None = None,
+        progress: ProgressSink | None = None,
+        job_id: int | None = None,
+    ) -> ImportReport:
+        """Import one file of one kind, with settings as the defaults for every option not given."""
+        kind = self.kind(kind_name)
+        settings = self.settings
+        merged: dict[str, object] = {"create_labels": settings.create_labels, "replace_labels": settings.replace_labels,
+                                     "default_labels": tuple(settings.default_labels)}
+        merged.update({name: value for name, value in (options or {}).items() if value is not None})
+        request = ImportRequest(
+            kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),
+            defaults=dict(defaults or {}), options=merged,
+            is_all_or_nothing=settings.all_or_nothing if all_or_nothing is None else all_or_nothing,
+            row_limit=row_limit or settings.row_limit, max_file_bytes=settings.max_file_bytes,
+            batch_size=settings.batch_size,
+        )
+        factory = self.preparers.get(kind.name)
+        prepare = factory(progress) if factory is not None else None
+        return run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+
+    def import_customers(self, source: BinaryIO, **options: object) -> ImportReport:
+        """Import customers; a matching email (any case) updates the existing customer."""
+        return self.import_file("customers", source, **options)  # type: ignore[arg-type]
+
+    def template(self, kind_name: str) -> Iterable[str]:
+        """The sample CSV of a kind, with the helpdesk's custom fields and labels."""
+        kind = self.kind(kind_name)
+        return template_csv(kind, self.store.load_catalog(kind.name))
