@@ -25,8 +25,8 @@ class CatalogError(ValueError):
 def load_catalog(connection: Connection) -> Catalog:
     """Everything rows may name, in three queries."""
     catalog = Catalog()
-    catalog.label_ids = dict(connection.execute(select(Label.name, Label.id)).tuples().all())
-    catalog.companies = dict(connection.execute(select(Company.id, Company.name)).tuples().all())
+    catalog.label_ids = dict(connection.execute(select(Label.name, Label.id)).all())
+    catalog.companies = dict(connection.execute(select(Company.id, Company.name)).all())
     for row in connection.execute(select(CustomFieldRow.id, CustomFieldRow.variable, CustomFieldRow.type, CustomFieldRow.choices)):
         catalog.custom_fields[row.variable] = CustomField(row.id, row.variable, FieldType(row.type), tuple(row.choices or ()))
     return catalog
@@ -40,7 +40,7 @@ def ensure_labels(connection: Connection, names: Iterable[str], *, now: Clock = 
     moment = now()
     connection.execute(insert_for(connection, Label.__table__).on_conflict_do_nothing(index_elements=["name"]),
                        [{"name": name, "created_at": moment} for name in wanted])
-    return dict(connection.execute(select(Label.name, Label.id).where(Label.name.in_(wanted))).tuples().all())
+    return dict(connection.execute(select(Label.name, Label.id).where(Label.name.in_(wanted))).all())
 
 
 def add_labels(engine: Engine, names: Sequence[str]) -> dict[str, int]:
@@ -53,7 +53,7 @@ def add_labels(engine: Engine, names: Sequence[str]) -> dict[str, int]:
 
 def list_labels(engine: Engine) -> list[tuple[int, str]]:
     with engine.connect() as connection:
-        return connection.execute(select(Label.id, Label.name).order_by(Label.name)).tuples().all()
+        return connection.execute(select(Label.id, Label.name).order_by(Label.name)).all()
 
 
 def add_company(engine: Engine, name: str, *, now: Clock = utc_now) -> int:
@@ -70,7 +70,7 @@ def add_company(engine: Engine, name: str, *, now: Clock = utc_now) -> int:
 
 def list_companies(engine: Engine) -> list[tuple[int, str]]:
     with engine.connect() as connection:
-        return connection.execute(select(Company.id, Company.name).order_by(Company.id)).tuples().all()
+        return connection.execute(select(Company.id, Company.name).order_by(Company.id)).all()
 
 
 def add_custom_field(engine: Engine, variable: str, field_type: FieldType, choices: Sequence[str] = (), *, now: Clock = utc_now) -> int:
