@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _FAST_SHAPE = re.compile(rf"({_ATEXT}+(?:\.{_ATEXT}+)*)@([A-Za-z0-9.-]+)")
 _LOCAL_MAX = 64
 _TOTAL_MAX = 254
+# RFC 2142 role mailboxes (postmaster, abuse, info...), whose local part email-validator lowercases
+_ROLE_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 class InvalidEmail(ValueError):
@@ -55,7 +58,7 @@ def normalize_email(text: str) -> str:
     """
     text = text.strip()
     shape = _FAST_SHAPE.fullmatch(text)
-    if shape is None or len(shape.group(1)) > _LOCAL_MAX:
+    if shape is None or len(shape.group(1)) > _LOCAL_MAX or shape.group(1).lower() in _ROLE_MAILBOXES:
         return _normalize_slowly(text)
     verdict = _check_domain(shape.group(2).lower())
     if verdict.problem is not None:
