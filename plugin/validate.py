@@ -60,7 +60,7 @@ def parse_name(text: str) -> str:
 
 def parse_id(text: str, *, what: str) -> int:
     cleaned = text.strip()
-    if not cleaned.isdigit() or int(cleaned) <= 0:
+    if not (cleaned.isascii() and cleaned.isdigit()) or int(cleaned) <= 0:  # "²".isdigit() but int("²") fails
         raise CellProblem(f"{what.replace(' ', '_')}.invalid", f"A {what} is a whole number, not {cleaned!r}.")
     return int(cleaned)
 
@@ -97,7 +97,7 @@ def parse_custom_value(custom: CustomField, text: str) -> str:
             raise CellProblem("custom.not_a_number", f"{cleaned!r} is not a number.") from None
         if not number.is_finite():
             raise CellProblem("custom.not_a_number", f"{cleaned!r} is not a number.")
-        return format(number.normalize(), "f") if number == number.to_integral() else str(number)
+        return "0" if number.is_zero() else format(number.normalize(), "f")  # "3.50" → "3.5", "1E-7" → "0.0000001"
     if custom.type is FieldType.DATE:
         try:
             return date.fromisoformat(cleaned).isoformat()
