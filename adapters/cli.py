@@ -56,9 +56,8 @@ def cli(context: click.Context, database_url: str | None, verbose: int) -> None:
 
 
 def _echo_csv(chunks) -> None:  # type: ignore[no-untyped-def]
-    out = click.get_text_stream("stdout")
-    for chunk in chunks:
-        out.write(chunk)
+    for chunk in chunks:  # click.echo, not get_text_stream(): deprecated in Click 8.4
+        click.echo(chunk, nl=False)
 
 
 @cli.command("template")
@@ -165,6 +164,27 @@ def render_report(report: ImportReport, title: str) -> str:
     return "\n".join(lines)
 
 
+def render_row_result(result: dict[str, object]) -> str:
+    """One row of a dry run: '  row 3: updated (first_name: 'Raj' → 'Rajesh')'."""
+    changes = result["changes"] or []  # type: ignore[var-annotated]
+    errors = result["errors"] or []  # type: ignore[var-annotated]
+    if result["action"] == "created":
+        details = [str(change["new"]) for change in changes if change["field"] == "email"]
+    elif result["action"] == "updated":
+        details = [f"{change['field']}: {change['old']!r} → {change['new']!r}" for change in changes]
+    else:
+        details = [str(error["code"]) for error in errors]
+    return f"  row {result['row']}: {result['action']}" + (f" ({', '.join(details)})" if details else "")
+
+
+def _echo_row_results(store, job_id: int, *, page: int = 500) -> None:  # type: ignore[no-untyped-def]
+    offset = 0
+    while results := store.row_results(job_id, offset=offset, limit=page):
+        for result in results:
+            click.echo(render_row_result(result))
+        offset += len(results)
+
+
 def _parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
     defaults: dict[str, str] = {}
     for pair in pairs:
@@ -202,12 +222,19 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
     options: dict[str, object] = {"create_labels": create_labels, "replace_labels": replace_labels}
     if default_labels:
         options["default_labels"] = tuple(services.settings.default_labels) + default_labels
-    try:
+    try:  # usage errors exit 2, like a rejected file: 1 would claim that some rows failed
         kind_title = services.kind(kind).title
+    except UnknownKind as error:
+        raise click.BadParameter(str(error), param_hint="KIND") from error
+    try:
+        chosen = parse_overrides(mappings)
+    except BadFile as error:
+        raise click.BadParameter(error.message, param_hint="--map") from error
+    try:
         with csv_file.open("rb") as source:
             report = services.import_file(
                 kind, source, file_name=csv_file.name, actor=actor or getpass.getuser(), dry_run=dry_run,
-                mapping=parse_overrides(mappings), defaults=_parse_defaults(defaults), options=options,
+                mapping=chosen, defaults=_parse_defaults(defaults), options=options,
                 all_or_nothing=all_or_nothing, row_limit=row_limit)
     except (UnknownKind, BadFile) as error:
         raise click.ClickException(getattr(error, "message", str(error))) from error
@@ -215,6 +242,8 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
         click.echo(render_report(report, kind_title), err=report.status is Status.REJECTED)
+        if report.status is Status.DRY_RUN and report.job is not None:
+            _echo_row_results(services.store, report.job)
     if report.status is Status.REJECTED:
         context.exit(EXIT_REJECTED)
     if report.has_failures and report.status is not Status.DRY_RUN:
