@@ -15,6 +15,7 @@ from plugin.mapping import ColumnMapping
 from plugin.read import SourceRow
 
 NAME_MAX = 200
+NUMBER_DIGITS_MAX = 40  # a number custom value is written out in full: "1e999999" would be a megabyte of zeros
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER_OR_PHONE = re.compile(r"[+-]?[\d][\d\s().,/-]*")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
@@ -95,8 +96,8 @@ def parse_custom_value(custom: CustomField, text: str) -> str:
             number = Decimal(cleaned.replace(",", "")) if cleaned.count(",") and "." in cleaned else Decimal(cleaned)
         except InvalidOperation:
             raise CellProblem("custom.not_a_number", f"{cleaned!r} is not a number.") from None
-        if not number.is_finite():
-            raise CellProblem("custom.not_a_number", f"{cleaned!r} is not a number.")
+        if not number.is_finite() or abs(number.normalize().adjusted()) > NUMBER_DIGITS_MAX:
+            raise CellProblem("custom.not_a_number", f"{cleaned!r} is not a number we can store.")
         return "0" if number.is_zero() else format(number.normalize(), "f")  # "3.50" → "3.5", "1E-7" → "0.0000001"
     if custom.type is FieldType.DATE:
         try:

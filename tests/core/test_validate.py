@@ -69,6 +69,7 @@ def test_a_phone_number_a_number_or_plain_text_is_not_a_formula(cell: str) -> No
         (FieldType.NUMBER, (), "1e3", "1000"),
         (FieldType.NUMBER, (), "1E-7", "0.0000001"),
         (FieldType.NUMBER, (), "1,234.5", "1234.5"),
+        (FieldType.NUMBER, (), "1e39", "1" + "0" * 39),
         (FieldType.DATE, (), "2026-11-25", "2026-11-25"),
         (FieldType.DATE, (), " 2026-01-05 ", "2026-01-05"),
         (FieldType.BOOLEAN, (), "TRUE", "true"),
@@ -96,6 +97,8 @@ def test_a_custom_value_is_stored_in_its_canonical_form(field_type: FieldType, c
         (FieldType.NUMBER, (), "NaN", "custom.not_a_number"),
         (FieldType.NUMBER, (), "Infinity", "custom.not_a_number"),
         (FieldType.NUMBER, (), "12 kg", "custom.not_a_number"),
+        (FieldType.NUMBER, (), "1e999999", "custom.not_a_number"),  # would be written out as a million digits
+        (FieldType.NUMBER, (), "1e-999999", "custom.not_a_number"),
         (FieldType.DATE, (), "25/11/2026", "custom.not_a_date"),
         (FieldType.DATE, (), "2026-02-30", "custom.not_a_date"),
         (FieldType.DATE, (), "tomorrow", "custom.not_a_date"),
