@@ -36,6 +36,9 @@ class Settings:
     mail_poll_seconds: int = 60
     mail_since_days: int = 30
     mail_fetch_batch: int = 500
+    secret_key: str = field(default="", repr=False)  # never printed with the settings
+    upload_dir: str = "instance/uploads"
+    worker_count: int = 2
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property

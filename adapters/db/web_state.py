@@ -1,0 +1,419 @@
+"""What the web pages and the job worker keep besides imports: uploads waiting for their import, the queued
+import requests, notifications, saved mappings and API tokens (stored only as a hash)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (JSON, Boolean, DateTime, Engine, ForeignKey, Integer, String, Text, UniqueConstraint, func,
+                        select, update)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.db.catalog import utc_now
+from adapters.db.models import Base, ImportJob
+from plugin.mapping import normalize_header
+
+Clock = Callable[[], datetime]
+TOKEN_PREFIX = "cit_"
+
+
+class Upload(Base):
+    """A file a person uploaded, waiting under upload_dir for its preview and import."""
+
+    __tablename__ = "web_uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # random: it appears in URLs
+    kind: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(320))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mapping: Mapped[dict | None] = mapped_column(JSON)  # {header: field or ""}, as the person chose
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # defaults, create_labels, all_or_nothing...
+    is_kept_for_start: Mapped[bool] = mapped_column(Boolean, default=False)  # a preview will be followed by Start
+    preview_job_id: Mapped[int | None] = mapped_column(Integer)
+    import_job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QueuedImport(Base):
+    """What a background job was asked to do; the task receives only the job id and reads the rest here."""
+
+    __tablename__ = "web_queued_imports"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True)
+    upload_id: Mapped[str] = mapped_column(ForeignKey("web_uploads.id", ondelete="CASCADE"))
+    is_dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    defaults: Mapped[dict] = mapped_column(JSON, default=dict)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    all_or_nothing: Mapped[bool | None] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """A message for one person ("Imported 4,980 customers: ..."), read in the bell or handed to the host."""
+
+    __tablename__ = "web_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(500), default="")
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SavedMapping(Base):
+    """A mapping saved by name, suggested again for files with the same headers."""
+
+    __tablename__ = "web_saved_mappings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    signature: Mapped[str] = mapped_column(String(64), index=True)  # of the normalised headers
+    headers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("kind", "signature", "name", name="uq_web_saved_mappings_name"),)
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is kept; the token itself is shown once, when it is made."""
+
+    __tablename__ = "web_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# ---- values handed out
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    id: str
+    kind: str
+    file_name: str
+    actor: str
+    path: str
+    size: int
+    headers: tuple[str, ...]
+    mapping: dict[str, str] | None
+    options: dict[str, object]
+    is_kept_for_start: bool
+    preview_job_id: int | None
+    import_job_id: int | None
+    created_at: datetime
+    is_deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedImportRecord:
+    job_id: int
+    upload: UploadRecord
+    is_dry_run: bool
+    mapping: dict[str, str]
+    defaults: dict[str, str]
+    options: dict[str, object]
+    all_or_nothing: bool | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    id: int
+    recipient: str
+    message: str
+    link: str
+    job_id: int | None
+    created_at: datetime
+    is_read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMappingRecord:
+    id: int
+    kind: str
+    name: str
+    mapping: dict[str, str]
+    created_by: str
+    created_at: datetime
+
+
+def _upload(row: Upload) -> UploadRecord:
+    return UploadRecord(row.id, row.kind, row.file_name, row.actor, row.path, row.size, tuple(row.headers or ()),
+                        dict(row.mapping) if row.mapping is not None else None, dict(row.options or {}),
+                        row.is_kept_for_start, row.preview_job_id, row.import_job_id, row.created_at,
+                        row.deleted_at is not None)
+
+
+# ---- uploads
+
+
+def new_upload_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def add_upload(engine: Engine, upload_id: str, *, kind: str, file_name: str, actor: str, path: str, size: int,
+               headers: Sequence[str] = (), is_kept_for_start: bool = False, now: Clock = utc_now) -> None:
+    with engine.begin() as connection:
+        connection.execute(Upload.__table__.insert().values(
+            id=upload_id, kind=kind, file_name=file_name, actor=actor, path=path, size=size, headers=list(headers),
+            mapping=None, options={}, is_kept_for_start=is_kept_for_start, created_at=now()))
+
+
+def get_upload(engine: Engine, upload_id: str) -> UploadRecord | None:
+    with engine.connect() as connection:
+        found = connection.execute(select(Upload.__table__).where(Upload.id == upload_id)).one_or_none()
+        return None if found is None else _upload(found)  # type: ignore[arg-type]
+
+
+def change_upload(engine: Engine, upload_id: str, **values: object) -> None:
+    """Store the chosen mapping, options, preview or import job of an upload."""
+    allowed = {"mapping", "options", "preview_job_id", "import_job_id", "is_kept_for_start"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)} of an upload")
+    with engine.begin() as connection:
+        connection.execute(update(Upload).where(Upload.id == upload_id).values(**values))
+
+
+def mark_upload_deleted(engine: Engine, upload_id: str, *, now: Clock = utc_now) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(Upload).where(Upload.id == upload_id, Upload.deleted_at.is_(None))
+                           .values(deleted_at=now()))
+
+
+def abandoned_uploads(engine: Engine, *, older_than: timedelta, now: Clock = utc_now) -> list[UploadRecord]:
+    """Uploads still on disk that were made long ago and have no import waiting or running."""
+    busy = (select(QueuedImport.upload_id).join(ImportJob, ImportJob.id == QueuedImport.job_id)
+            .where(ImportJob.status.in_(("queued", "running"))))
+    with engine.connect() as connection:
+        rows = connection.execute(select(Upload.__table__).where(
+            Upload.deleted_at.is_(None), Upload.created_at < now() - older_than, Upload.id.not_in(busy))).all()
+        return [_upload(row) for row in rows]  # type: ignore[arg-type]
+
+
+def busy_jobs_of_upload(engine: Engine, upload_id: str, *, except_job: int | None = None) -> int:
+    """How many imports of this upload are queued or running (besides except_job)."""
+    query = (select(func.count()).select_from(QueuedImport).join(ImportJob, ImportJob.id == QueuedImport.job_id)
+             .where(QueuedImport.upload_id == upload_id, ImportJob.status.in_(("queued", "running"))))
+    if except_job is not None:
+        query = query.where(QueuedImport.job_id != except_job)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+# ---- queued imports
+
+
+def queue_import(engine: Engine, job_id: int, upload_id: str, *, is_dry_run: bool, mapping: Mapping[str, str],
+                 defaults: Mapping[str, str], options: Mapping[str, object], all_or_nothing: bool | None,
+                 now: Clock = utc_now) -> None:
+    with engine.begin() as connection:
+        connection.execute(QueuedImport.__table__.insert().values(
+            job_id=job_id, upload_id=upload_id, is_dry_run=is_dry_run, mapping=dict(mapping), defaults=dict(defaults),
+            options=dict(options), all_or_nothing=all_or_nothing, attempts=0, enqueued_at=now()))
+
+
+def get_queued_import(engine: Engine, job_id: int) -> QueuedImportRecord | None:
+    with engine.connect() as connection:
+        found = connection.execute(select(QueuedImport.__table__).where(QueuedImport.job_id == job_id)).one_or_none()
+        if found is None:
+            return None
+        upload = connection.execute(select(Upload.__table__).where(Upload.id == found.upload_id)).one()
+        return QueuedImportRecord(found.job_id, _upload(upload), found.is_dry_run, dict(found.mapping or {}),  # type: ignore[arg-type]
+                                  dict(found.defaults or {}), dict(found.options or {}), found.all_or_nothing,
+                                  found.attempts)
+
+
+def count_attempt(engine: Engine, job_id: int) -> int:
+    """One more try at a queued import; returns how many there have been."""
+    with engine.begin() as connection:
+        connection.execute(update(QueuedImport).where(QueuedImport.job_id == job_id)
+                           .values(attempts=QueuedImport.attempts + 1))
+        return int(connection.execute(select(QueuedImport.attempts).where(QueuedImport.job_id == job_id)).scalar_one())
+
+
+def stale_running_jobs(engine: Engine, *, quiet_for: timedelta, max_attempts: int, now: Clock = utc_now) -> list[int]:
+    """Running imports with no progress for a while (their worker was killed) that may be tried again."""
+    cutoff = now() - quiet_for
+    with engine.connect() as connection:
+        return list(connection.execute(
+            select(ImportJob.id).join(QueuedImport, QueuedImport.job_id == ImportJob.id)
+            .where(ImportJob.status == "running", ImportJob.heartbeat_at < cutoff,
+                   QueuedImport.attempts < max_attempts)).scalars())
+
+
+def jobs_by_actor_and_kind(engine: Engine, kinds: Sequence[str], *, limit: int = 50,
+                           include_dry_runs: bool = False) -> list[int]:
+    """Ids of the latest imports of some kinds (the history page filters by what a person may see)."""
+    query = select(ImportJob.id).where(ImportJob.kind.in_(list(kinds)))
+    if not include_dry_runs:
+        query = query.where(ImportJob.is_dry_run.is_(False))
+    with engine.connect() as connection:
+        return list(connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).scalars())
+
+
+# ---- notifications
+
+
+def add_notification(engine: Engine, recipient: str, message: str, *, link: str = "", job_id: int | None = None,
+                     now: Clock = utc_now) -> int:
+    with engine.begin() as connection:
+        return int(connection.execute(Notification.__table__.insert().values(
+            recipient=recipient, message=message, link=link, job_id=job_id, created_at=now())
+            .returning(Notification.id)).scalar_one())
+
+
+def _notification(row: object) -> NotificationRecord:
+    return NotificationRecord(row.id, row.recipient, row.message, row.link, row.job_id, row.created_at,  # type: ignore[attr-defined]
+                              row.read_at is not None)  # type: ignore[attr-defined]
+
+
+def list_notifications(engine: Engine, recipient: str, *, limit: int = 30) -> list[NotificationRecord]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(Notification.__table__).where(Notification.recipient == recipient)
+                                  .order_by(Notification.id.desc()).limit(limit)).all()
+        return [_notification(row) for row in rows]
+
+
+def unread_count(engine: Engine, recipient: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(Notification).where(
+            Notification.recipient == recipient, Notification.read_at.is_(None))).scalar_one())
+
+
+def mark_notifications_read(engine: Engine, recipient: str, *, now: Clock = utc_now) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(Notification).where(Notification.recipient == recipient,
+                                                      Notification.read_at.is_(None)).values(read_at=now()))
+
+
+def take_undelivered(engine: Engine, *, limit: int = 100, now: Clock = utc_now) -> list[NotificationRecord]:
+    """Notifications not yet handed to the host's notification area; marked delivered as they are taken."""
+    with engine.begin() as connection:
+        rows = connection.execute(select(Notification.__table__).where(Notification.delivered_at.is_(None))
+                                  .order_by(Notification.id).limit(limit)).all()
+        if rows:
+            connection.execute(update(Notification).where(Notification.id.in_([row.id for row in rows]),
+                                                          Notification.delivered_at.is_(None))
+                               .values(delivered_at=now()))
+        return [_notification(row) for row in rows]
+
+
+# ---- saved mappings
+
+
+def header_signature(headers: Sequence[str]) -> str:
+    """Files with the same headers (ignoring case, spaces and punctuation) have the same signature."""
+    return hashlib.sha256("\x1f".join(normalize_header(header) for header in headers).encode()).hexdigest()
+
+
+def save_mapping(engine: Engine, kind: str, name: str, headers: Sequence[str], mapping: Mapping[str, str], *,
+                 created_by: str, now: Clock = utc_now) -> int:
+    """Save (or replace, under the same name) a mapping for files with these headers."""
+    signature = header_signature(headers)
+    with engine.begin() as connection:
+        existing = connection.execute(select(SavedMapping.id).where(
+            SavedMapping.kind == kind, SavedMapping.signature == signature, SavedMapping.name == name)).scalar_one_or_none()
+        if existing is not None:
+            connection.execute(update(SavedMapping).where(SavedMapping.id == existing).values(
+                mapping=dict(mapping), headers=list(headers), created_by=created_by, created_at=now()))
+            return int(existing)
+        return int(connection.execute(SavedMapping.__table__.insert().values(
+            kind=kind, name=name, signature=signature, headers=list(headers), mapping=dict(mapping),
+            created_by=created_by, created_at=now()).returning(SavedMapping.id)).scalar_one())
+
+
+def saved_mappings_for(engine: Engine, kind: str, headers: Sequence[str]) -> list[SavedMappingRecord]:
+    """Mappings saved for files with the same headers, newest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(SavedMapping.__table__).where(
+            SavedMapping.kind == kind, SavedMapping.signature == header_signature(headers))
+            .order_by(SavedMapping.created_at.desc(), SavedMapping.id.desc())).all()
+        return [SavedMappingRecord(row.id, row.kind, row.name, dict(row.mapping or {}), row.created_by, row.created_at)
+                for row in rows]
+
+
+# ---- API tokens
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(engine: Engine, email: str, *, name: str = "", now: Clock = utc_now) -> str:
+    """Make a token for the person with this email; returns the token, which is not stored anywhere."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as connection:
+        connection.execute(ApiToken.__table__.insert().values(
+            token_hash=_token_hash(token), email=email, name=name, created_at=now()))
+    return token
+
+
+def email_for_token(engine: Engine, token: str, *, now: Clock = utc_now) -> str | None:
+    """Whose token this is, or None for an unknown or revoked token."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    digest = _token_hash(token)
+    with engine.begin() as connection:
+        found = connection.execute(select(ApiToken.id, ApiToken.email).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))).one_or_none()
+        if found is None:
+            return None
+        connection.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=now()))
+        return str(found.email)
+
+
+def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
+    with engine.begin() as connection:
+        result = connection.execute(update(ApiToken).where(ApiToken.email == email, ApiToken.revoked_at.is_(None))
+                                    .values(revoked_at=now()))
+        return int(result.rowcount or 0)
+
+
+# ---- progress
+
+
+def job_timing(engine: Engine, job_id: int) -> tuple[datetime | None, datetime | None]:
+    """When an import started running and when it last made progress (for the time-left estimate)."""
+    with engine.connect() as connection:
+        found = connection.execute(select(ImportJob.started_at, ImportJob.heartbeat_at)
+                                   .where(ImportJob.id == job_id)).one_or_none()
+        return (None, None) if found is None else (found.started_at, found.heartbeat_at)
+
+
+# ---- the standalone host's people
+
+
+def agent_id_for_email(engine: Engine, email: str) -> int | None:
+    """The agent with this email (any case), for API tokens made by email; None when there is none."""
+    from adapters.db.agents import Agent  # agents are the standalone host's people; a helpdesk brings its own
+    from plugin.emails import InvalidEmail, email_key, normalize_email
+
+    try:
+        key = email_key(normalize_email(email))
+    except InvalidEmail:
+        return None
+    with engine.connect() as connection:
+        found = connection.execute(select(Agent.id).where(Agent.email_key == key)).scalar_one_or_none()
+        return None if found is None else int(found)

@@ -1,0 +1,202 @@
+"""The JSON API: the same permissions as the pages; a session (with its CSRF token) or an API token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+
+from adapters.db import web_state
+from adapters.jobs import delete_upload_file
+from adapters.web import blueprint as shared
+from adapters.web.openapi import openapi_document
+from adapters.web.security import add_security_headers, is_csrf_valid
+from plugin.errors import BadFile
+from plugin.mapping import require_key_column, suggest_mapping
+from plugin.report import error_report_rows, write_csv
+from plugin.services import UnknownKind
+
+api = Blueprint("contact_importer_api", __name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPTION_NAMES = ("create_labels", "replace_labels", "default_labels")
+
+
+def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(code=code, message=message), status
+
+
+api.after_request(add_security_headers)
+
+
+@api.before_request
+def check_caller():  # type: ignore[no-untyped-def]
+    request.max_content_length = shared.importer().settings.max_file_bytes + shared.MULTIPART_ALLOWANCE
+    if request.endpoint == "contact_importer_api.openapi":
+        return None
+    user = shared.signed_in_user()
+    if user is None:
+        return json_error(401, "auth.required", "Sign in, or send an API token: Authorization: Bearer <token>.")
+    if request.method not in SAFE_METHODS and not shared.is_token_request() and not is_csrf_valid():
+        return json_error(403, "csrf.invalid", "The request has no valid CSRF token (X-CSRF-Token header).")
+    shared.deliver_notifications()
+    return None
+
+
+@api.errorhandler(403)
+def forbidden(_error):  # type: ignore[no-untyped-def]
+    return json_error(403, "forbidden", "Your role does not allow this.")
+
+
+@api.errorhandler(404)
+def not_found(_error):  # type: ignore[no-untyped-def]
+    return json_error(404, "not_found", "There is no such import, kind or page.")
+
+
+@api.errorhandler(413)
+def too_large(_error):  # type: ignore[no-untyped-def]
+    limit = shared.importer().settings.max_file_bytes
+    return json_error(413, "file.too_large", f"The upload is larger than the limit of {limit:,} bytes.")
+
+
+@api.errorhandler(500)
+def internal_error(_error):  # type: ignore[no-untyped-def]
+    return json_error(500, "internal", "Something went wrong on our side; it has been logged.")
+
+
+def _json_field(name: str) -> dict:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise BadFile(f"{name}.invalid", f"The {name} field is not valid JSON: {error.msg}.") from error
+    if not isinstance(value, dict):
+        raise BadFile(f"{name}.invalid", f"The {name} field must be a JSON object.")
+    return value
+
+
+def _flag(raw: object) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return raw
+    lowered = str(raw).strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise BadFile("options.invalid", f"{raw!r} is not true or false.")
+
+
+@api.post("/imports")
+def create_import():  # type: ignore[no-untyped-def]
+    """Multipart: file, kind, optional mapping and options (JSON objects), dry_run. 202 with the job id."""
+    user = shared.signed_in_user()
+    assert user is not None
+    kind_name = request.form.get("kind", "").strip()
+    if not kind_name:
+        return json_error(400, "kind.missing", "Say what to import: kind=customers or kind=users.")
+    try:
+        shared.importer().services.kind(kind_name)
+    except UnknownKind as error:
+        return json_error(400, "kind.unknown", str(error))
+    kind = shared.kind_for(user, kind_name)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return json_error(400, "file.missing", "Attach the CSV file as the multipart field 'file'.")
+    try:
+        mapping = {str(header): "" if field is None else str(field) for header, field in _json_field("mapping").items()}
+        options = _json_field("options")
+        dry_run = bool(_flag(request.form.get("dry_run")))
+        all_or_nothing = _flag(options.get("all_or_nothing"))
+        defaults = {str(name): str(value) for name, value in dict(options.get("defaults") or {}).items()}
+        chosen = {name: options[name] for name in OPTION_NAMES if name in options}
+        for name in ("create_labels", "replace_labels"):
+            if name in chosen:
+                chosen[name] = _flag(chosen[name])
+    except (BadFile, AttributeError, TypeError, ValueError) as error:
+        message = getattr(error, "message", str(error))
+        return json_error(400, getattr(error, "code", "options.invalid"), message)
+    try:
+        upload, layout = shared.store_upload(file, kind, user, is_kept_for_start=False)
+    except shared.UploadRejected as rejected:
+        return json_error(400, rejected.problem.code, rejected.problem.message)
+    try:
+        catalog = shared.importer().services.store.load_catalog(kind.name)
+        require_key_column(kind, suggest_mapping(kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
+                                                 chosen=mapping))
+    except BadFile as problem:
+        delete_upload_file(shared.importer().services, upload)
+        return json_error(400, problem.code, problem.message)
+    job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, defaults=defaults,
+                                 options=chosen, all_or_nothing=all_or_nothing)
+    response = jsonify(job=job_id, status="queued", dry_run=dry_run,
+                       links={"self": url_for(".get_import", job_id=job_id),
+                              "page": url_for("contact_importer.job_page", job_id=job_id)})
+    response.headers["Location"] = url_for(".get_import", job_id=job_id)
+    return response, 202
+
+
+@api.get("/imports")
+def list_imports():  # type: ignore[no-untyped-def]
+    user = shared.signed_in_user()
+    kinds = [kind.name for kind in shared.permitted_kinds(user)]
+    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
+    state = shared.importer()
+    documents = []
+    for job_id in web_state.jobs_by_actor_and_kind(state.engine, kinds, limit=limit, include_dry_runs=True):
+        job = state.services.store.get_job(job_id)  # type: ignore[attr-defined]
+        documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
+                          "file": job.file_name, "created_at": job.created_at.isoformat(), "rows": job.rows_done,
+                          "total": job.total, "created": job.created, "updated": job.updated,
+                          "unchanged": job.unchanged, "failed": job.failed,
+                          "links": {"self": url_for(".get_import", job_id=job.id)}})
+    return jsonify(imports=documents)
+
+
+@api.get("/imports/<int:job_id>")
+def get_import(job_id: int):  # type: ignore[no-untyped-def]
+    job = shared.get_job_or_404(shared.signed_in_user(), job_id)
+    return jsonify(shared.job_document(job))
+
+
+@api.get("/imports/<int:job_id>/rows")
+def import_rows(job_id: int):  # type: ignore[no-untyped-def]
+    """A page of per-row results: action, changes (old → new), errors."""
+    job = shared.get_job_or_404(shared.signed_in_user(), job_id)
+    offset = max(request.args.get("offset", 0, type=int) or 0, 0)
+    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 500)
+    rows = shared.importer().services.store.row_results(job.id, offset=offset, limit=limit)  # type: ignore[attr-defined]
+    return jsonify(job=job.id, offset=offset, limit=limit, total=job.rows_done, rows=rows)
+
+
+def csv_response(chunks: Iterable[str], file_name: str) -> Response:
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response
+
+
+@api.get("/imports/<int:job_id>/errors.csv")
+def errors_csv(job_id: int):  # type: ignore[no-untyped-def]
+    """The error report: the original columns, then row, column and message; formula cells neutralised."""
+    job = shared.get_job_or_404(shared.signed_in_user(), job_id)
+    services = shared.importer().services
+    kind = services.kind(job.kind)
+    secrets = {spec.name for spec in kind.fields if spec.is_secret}
+    secret_columns = [index for index, column in enumerate(job.mapping) if column.get("field") in secrets]
+    headers, lines = error_report_rows(job.headers, secret_columns, services.store.failed_rows(job.id))  # type: ignore[attr-defined]
+    return csv_response(write_csv(headers, lines), f"import-{job.id}-errors.csv")
+
+
+@api.get("/templates/<kind_name>.csv")
+def template_csv(kind_name: str):  # type: ignore[no-untyped-def]
+    kind = shared.kind_for(shared.signed_in_user(), kind_name)
+    return csv_response(shared.importer().services.template(kind.name), f"{kind.title}-sample.csv")
+
+
+@api.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(openapi_document(url_for(".openapi").rsplit("/", 1)[0]))

@@ -1,0 +1,266 @@
+"""What the pages and the API share: the importer's state in a Flask app, who is asking, uploads, starting
+imports and reading them back. Views only parse, call these (and the services), and render."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import abort, current_app, g, url_for
+from werkzeug.datastructures import FileStorage
+
+from adapters.db import web_state
+from adapters.jobs import FINISHED, ImportQueue
+from adapters.web.security import Permissions, WebUser, as_web_user, bearer_token
+from plugin.errors import BadFile, RowError
+from plugin.kinds import ImportKind
+from plugin.mapping import MappedColumn, MatchedBy
+from plugin.read import CsvLayout, inspect_csv
+from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
+from plugin.services import Services, UnknownKind
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = "contact_importer"
+MULTIPART_ALLOWANCE = 64 * 1024  # form fields and multipart framing around the file itself
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notification for the host's notification area."""
+
+    recipient: str  # the email of the person who started the import
+    message: str
+    link: str
+    job_id: int | None
+
+
+@dataclass
+class Importer:
+    """The importer mounted in one Flask app: kept in app.extensions["contact_importer"]."""
+
+    services: Services
+    queue: ImportQueue
+    permissions: Permissions
+    current_user: Callable[[], object | None]
+    load_user: Callable[[str], object | None] | None = None  # email → user, for API tokens
+    notify: Callable[[Notice], None] | None = None
+    base_template: str = "contact_importer/base.html"
+    login_endpoint: str | None = None
+
+    @property
+    def engine(self):  # type: ignore[no-untyped-def]
+        return self.services.store.engine  # type: ignore[attr-defined]
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        return self.services.settings
+
+
+def importer() -> Importer:
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def signed_in_user() -> WebUser | None:
+    """The person behind this request: an API token's owner, or the host's signed-in user."""
+    if "contact_importer_user" not in g:
+        state = importer()
+        token = bearer_token()
+        if token is not None:
+            email = web_state.email_for_token(state.engine, token)
+            found = state.load_user(email) if email and state.load_user is not None else None
+            g.contact_importer_auth = "token"
+        else:
+            found = state.current_user()
+            g.contact_importer_auth = "session"
+        g.contact_importer_user = as_web_user(found)
+    return g.contact_importer_user  # type: ignore[no-any-return]
+
+
+def is_token_request() -> bool:
+    signed_in_user()
+    return g.get("contact_importer_auth") == "token"
+
+
+def permitted_kinds(user: WebUser | None) -> list[ImportKind]:
+    state = importer()
+    return [kind for kind in state.services.kinds.values() if state.permissions.may_import(user, kind.title)]
+
+
+def kind_for(user: WebUser | None, name: str) -> ImportKind:
+    """The kind by name, or 404; 403 when the person may not import it."""
+    try:
+        kind = importer().services.kind(name)
+    except UnknownKind:
+        abort(404)
+    if not importer().permissions.may_import(user, kind.title):
+        abort(403)
+    return kind
+
+
+# ---- uploads
+
+
+class UploadRejected(Exception):
+    """The uploaded file cannot be imported; carries the core's BadFile."""
+
+    def __init__(self, problem: BadFile) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept_for_start: bool
+                 ) -> tuple[web_state.UploadRecord, CsvLayout]:
+    """Save the file under upload_dir with a random name, check it can be read, and record it."""
+    state = importer()
+    settings = state.settings
+    folder = Path(settings.upload_dir).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    upload_id = web_state.new_upload_id()
+    path = folder / f"{upload_id}.csv"
+    file.save(path)
+    try:
+        with path.open("rb") as source:
+            layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
+    except BadFile as problem:
+        path.unlink(missing_ok=True)
+        raise UploadRejected(problem) from problem
+    file_name = Path(file.filename or "upload.csv").name[:200]
+    web_state.add_upload(state.engine, upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
+                         path=str(path), size=path.stat().st_size, headers=layout.headers,
+                         is_kept_for_start=is_kept_for_start)
+    upload = web_state.get_upload(state.engine, upload_id)
+    assert upload is not None
+    return upload, layout
+
+
+def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: bool, mapping: Mapping[str, str],
+                 defaults: Mapping[str, str], options: Mapping[str, object], all_or_nothing: bool | None) -> int:
+    """Record a queued import of an upload and hand its id to the workers."""
+    state = importer()
+    recorded_options = {**options, "all_or_nothing": all_or_nothing, "defaults": dict(defaults)}
+    job_id = state.services.store.start_job(upload.kind, file_name=upload.file_name, actor=actor.email,
+                                            dry_run=is_dry_run, options=recorded_options)
+    web_state.queue_import(state.engine, job_id, upload.id, is_dry_run=is_dry_run, mapping=mapping,
+                           defaults=defaults, options=options, all_or_nothing=all_or_nothing)
+    state.queue.enqueue(job_id)
+    logger.info("import %s of %s queued by %s (%s)", job_id, upload.kind, actor.id, "dry run" if is_dry_run else "applying")
+    return job_id
+
+
+# ---- reading imports back
+
+
+def get_job_or_404(user: WebUser | None, job_id: int):  # type: ignore[no-untyped-def]
+    job = importer().services.store.get_job(job_id)  # type: ignore[attr-defined]
+    if job is None:
+        abort(404)
+    kind_for(user, job.kind)
+    return job
+
+
+def is_finished(job) -> bool:  # type: ignore[no-untyped-def]
+    return job.status in FINISHED
+
+
+def job_progress(job, *, now: datetime | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Rows done of all, a percentage and seconds left (None until there is a rate to go by)."""
+    total, done = job.total, min(job.rows_done, job.total) if job.total else job.rows_done
+    if is_finished(job):
+        return {"done": done, "total": total, "percent": 100, "eta_seconds": 0}
+    percent = math.floor(100 * done / total) if total else 0
+    eta: int | None = None
+    started_at, _ = web_state.job_timing(importer().engine, job.id)
+    if started_at is not None and done and total:
+        now = now or datetime.now(timezone.utc)
+        if started_at.tzinfo is None:
+            started_at = started_at.replace(tzinfo=timezone.utc)
+        elapsed = max((now - started_at).total_seconds(), 0.0)
+        eta = math.ceil(elapsed / done * (total - done))
+    return {"done": done, "total": total, "percent": min(percent, 99), "eta_seconds": eta}
+
+
+def job_report(job) -> ImportReport:  # type: ignore[no-untyped-def]
+    """The stored import as the ImportReport the CLI's --json prints."""
+    store = importer().services.store
+    errors: list[RowError] = []
+    more = 0
+    for _, row_errors in store.failed_rows(job.id):  # type: ignore[attr-defined]
+        for error in row_errors:
+            if len(errors) < ERRORS_KEPT_IN_REPORT:
+                errors.append(error)
+            else:
+                more += 1
+    mapping = tuple(
+        MappedColumn(index, str(column.get("column", "")), column.get("field"),
+                     MatchedBy(column["matched_by"]) if column.get("matched_by") else None,
+                     int(column.get("confidence") or 0), str(column.get("note") or ""))
+        for index, column in enumerate(job.mapping))
+    try:
+        status = Status(job.status)
+    except ValueError:
+        status = Status.FAILED
+    return ImportReport(kind=job.kind, file_name=job.file_name, job=job.id, status=status, rows=job.rows_done,
+                        created=job.created, updated=job.updated, unchanged=job.unchanged, failed=job.failed,
+                        errors=errors, more_errors=more, mapping=mapping, message=job.message,
+                        error_code=job.error_code)
+
+
+def kind_title(name: str) -> str:
+    try:
+        return importer().services.kind(name).title
+    except UnknownKind:
+        return name
+
+
+def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
+    """One line for a person: what happened, or is happening."""
+    title = kind_title(job.kind)
+    if job.status == str(Status.QUEUED):
+        return f"Waiting for a worker to start importing {title}."
+    if job.status == str(Status.RUNNING):
+        return f"Importing {title}: {job.rows_done:,} of {job.total:,} rows done."
+    if job.status == str(Status.REJECTED):
+        return f"Nothing imported: {job.message}"
+    if job.status == str(Status.FAILED):
+        return f"The import failed: {job.message}"
+    verb = "Would import" if job.status == str(Status.DRY_RUN) else "Imported"
+    parts = [f"{job.created:,} created", f"{job.updated:,} updated"]
+    if job.unchanged:
+        parts.append(f"{job.unchanged:,} unchanged")
+    parts.append(f"{job.failed:,} failed")
+    return f"{verb} {job.rows_done - job.failed:,} {title}: {', '.join(parts)}"
+
+
+def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """GET /api/v1/imports/<id>: the CLI's --json fields, then progress, who, when and links."""
+    document = job_report(job).as_dict()
+    document.update({
+        "progress": job_progress(job),
+        "summary": job_summary_text(job),
+        "is_finished": is_finished(job),
+        "file": job.file_name,
+        "actor": job.actor,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "links": {
+            "self": url_for("contact_importer_api.get_import", job_id=job.id),
+            "errors_csv": url_for("contact_importer_api.errors_csv", job_id=job.id),
+            "page": url_for("contact_importer.job_page", job_id=job.id),
+        },
+    })
+    return document
+
+
+def deliver_notifications() -> None:
+    """Hand notifications written by workers to the host's notification area, once each."""
+    state = importer()
+    if state.notify is None:
+        return
+    for notification in web_state.take_undelivered(state.engine):
+        link = url_for("contact_importer.job_page", job_id=notification.job_id, _external=True) if notification.job_id else ""
+        state.notify(Notice(notification.recipient, notification.message, link, notification.job_id))

@@ -1,0 +1,145 @@
+"""`contact-importer serve`, `worker` and `tokens create`: each parses, calls, renders.
+
+They are added to the `contact-importer` group in adapters/cli.py; Flask and huey load only when one runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from plugin.settings import SettingsError
+
+
+def _settings(context: click.Context):  # type: ignore[no-untyped-def]
+    from adapters.bootstrap import settings_from_environment
+
+    try:
+        return settings_from_environment(database_url=(context.find_root().obj or {}).get("database_url"))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+
+
+@click.command("worker")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="How many imports run at once (setting worker_count).")
+@click.option("--worker-type", type=click.Choice(["thread", "process"]), default="thread", show_default=True,
+              help="Threads suit imports (database work; agents' passwords are hashed in their own processes).")
+@click.option("--max-delay", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Longest pause between looks at an empty queue, in seconds.")
+@click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=None,
+              help="On SIGTERM, seconds to let running imports finish (default: as long as they need).")
+@click.pass_context
+def worker_command(context: click.Context, workers: int | None, worker_type: str, max_delay: float,
+                   shutdown_timeout: float | None) -> None:
+    """Run background imports from the queue (SQLite file, or Redis when redis_url is set).
+
+    SIGTERM or SIGINT stop it gracefully: running imports finish first. SIGHUP restarts it.
+    """
+    from adapters.bootstrap import bootstrap
+    from adapters.jobs import make_import_queue
+
+    _configure_logging()
+    settings = _settings(context)
+    queue = make_import_queue(bootstrap(settings))
+    consumer = queue.consumer(workers=workers or settings.worker_count, worker_type=worker_type,
+                              max_delay=max_delay, shutdown_timeout=shutdown_timeout)
+    consumer.run()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=5000, show_default=True, help="Port (0: any free one).")
+@click.option("--no-worker", is_flag=True, help="Do not start a worker beside the web server.")
+@click.pass_context
+def serve_command(context: click.Context, host: str, port: int, no_worker: bool) -> None:
+    """Run the standalone helpdesk with the importer, and a worker for its imports; prints the URL."""
+    from werkzeug.serving import make_server
+
+    from adapters.bootstrap import bootstrap
+    from adapters.web.host import create_app
+
+    _configure_logging()
+    settings = _settings(context)
+    services = bootstrap(settings)  # migrates before the worker starts, so the two never race
+    app = create_app(settings, services=services)
+    server = make_server(host, port, app, threaded=True)
+    worker = None
+    if not no_worker:
+        script = Path(sys.executable).with_name("contact-importer")  # SIGHUP re-executes the same argv
+        command = [str(script)] if script.exists() else [sys.executable, "-c", "from adapters.cli import main; main()"]
+        root = context.find_root().obj or {}
+        if root.get("database_url"):
+            command += ["--database-url", root["database_url"]]
+        worker = subprocess.Popen([*command, "worker"], start_new_session=True)
+    url = f"http://{host}:{server.server_port}"
+    click.echo(f"Contact importer: {url}")
+    click.echo("Sign in with an agent's email and password; make the first admin with "
+               "`contact-importer users create-admin EMAIL`.")
+    if worker is not None:
+        click.echo(f"Background imports: worker process {worker.pid} ({'Redis' if settings.redis_url else 'SQLite'} queue).")
+    click.echo("Stop with Ctrl+C.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)  # graceful: running imports finish first
+            worker.wait()
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens: `Authorization: Bearer <token>` acts as that agent, with their role."""
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for, e.g. 'nightly CRM sync'.")
+@click.pass_context
+def tokens_create_command(context: click.Context, email: str, name: str) -> None:
+    """Make an API token for the agent EMAIL; it is printed once and only its hash is kept."""
+    from adapters.bootstrap import bootstrap
+    from adapters.db import web_state
+    from adapters.db.agents import get_agent
+
+    services = bootstrap(_settings(context))
+    engine = services.store.engine  # type: ignore[attr-defined]
+    agent_id = web_state.agent_id_for_email(engine, email)
+    agent = get_agent(engine, agent_id) if agent_id is not None else None
+    if agent is None or not agent.is_active:
+        raise click.ClickException(f"There is no active agent {email!r}; import agents or run "
+                                   "`contact-importer users create-admin EMAIL` first.")
+    token = web_state.create_token(engine, agent.email, name=name)
+    click.echo(token)
+    click.echo(f"Token for {agent.email} ({agent.role}); keep it secret, it is not shown again.", err=True)
+
+
+@tokens_group.command("revoke")
+@click.argument("email")
+@click.pass_context
+def tokens_revoke_command(context: click.Context, email: str) -> None:
+    """Revoke every API token of EMAIL."""
+    from adapters.bootstrap import bootstrap
+    from adapters.db import web_state
+
+    services = bootstrap(_settings(context))
+    count = web_state.revoke_tokens(services.store.engine, email)  # type: ignore[attr-defined]
+    click.echo(f"{count} token(s) revoked.")
+
+
+COMMANDS = (serve_command, worker_command, tokens_group)

@@ -1,0 +1,113 @@
+"""GET /api/v1/openapi.json: the API described for people and client generators."""
+
+from __future__ import annotations
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(description: str) -> dict[str, object]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _job_path_parameter() -> dict[str, object]:
+    return {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def openapi_document(base_path: str) -> dict[str, object]:
+    """OpenAPI 3.1 for the importer's API, mounted at base_path (e.g. /api/v1)."""
+    row_error = {"type": "object", "properties": {
+        "row": {"type": "integer", "description": "As a spreadsheet shows it: the header is row 1."},
+        "column": {"type": "string"}, "code": {"type": "string", "examples": ["email.invalid"]},
+        "message": {"type": "string"}}}
+    column = {"type": "object", "properties": {
+        "column": {"type": "string"}, "field": {"type": ["string", "null"]},
+        "matched_by": {"type": ["string", "null"], "enum": ["exact", "alias", "fuzzy", "chosen", None]},
+        "confidence": {"type": "integer"}, "note": {"type": "string"}}}
+    progress = {"type": "object", "properties": {
+        "done": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"},
+        "eta_seconds": {"type": ["integer", "null"], "description": "Seconds left; null until there is a rate."}}}
+    job = {"type": "object", "description": "The fields of `contact-importer import --json`, plus progress.",
+           "properties": {
+               "job": {"type": "integer"}, "kind": {"type": "string"},
+               "status": {"type": "string", "enum": ["queued", "running", "succeeded", "partial", "rejected",
+                                                     "dry-run", "failed"]},
+               "rows": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+               "unchanged": {"type": "integer"}, "failed": {"type": "integer"},
+               "errors": {"type": "array", "items": row_error}, "more_errors": {"type": "integer"},
+               "ignored_columns": {"type": "array", "items": {"type": "string"}},
+               "mapping": {"type": "array", "items": column},
+               "message": {"type": "string"}, "code": {"type": "string"},
+               "progress": progress, "summary": {"type": "string"}, "is_finished": {"type": "boolean"},
+               "file": {"type": "string"}, "actor": {"type": "string"},
+               "created_at": {"type": "string", "format": "date-time"},
+               "finished_at": {"type": ["string", "null"], "format": "date-time"},
+               "links": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    common_errors = {"401": _error("Not signed in and no valid API token."),
+                     "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing.")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Contact importer API", "version": "1",
+                 "description": "Import customers and agents from CSV in the background. Roles: admin (everything), "
+                                "support_admin (customers, not agents), agent (nothing). Authenticate with a session "
+                                "(and the X-CSRF-Token header for POST) or `Authorization: Bearer <token>` from "
+                                "`contact-importer tokens create EMAIL`."},
+        "servers": [{"url": base_path}],
+        "components": {
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}}}, "Job": job},
+        },
+        "security": [{"token": []}, {"session": []}],
+        "paths": {
+            "/imports": {
+                "post": {
+                    "summary": "Start an import (or a dry run) in the background.",
+                    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file", "kind"], "properties": {
+                            "file": {"type": "string", "format": "binary", "description": "The CSV file."},
+                            "kind": {"type": "string", "enum": ["customers", "users"]},
+                            "mapping": {"type": "string", "description":
+                                        'JSON object {"CSV header": "field"}; "" ignores a column.'},
+                            "options": {"type": "string", "description":
+                                        'JSON object: defaults {field: value}, create_labels, replace_labels, '
+                                        'default_labels [..], all_or_nothing.'},
+                            "dry_run": {"type": "boolean"}}}}}},
+                    "responses": {
+                        "202": {"description": "Queued.", "content": {"application/json": {"schema": {
+                            "type": "object", "properties": {"job": {"type": "integer"}, "status": {"type": "string"},
+                                                             "dry_run": {"type": "boolean"},
+                                                             "links": {"type": "object"}}}}}},
+                        "400": _error("The file or a field cannot be used; nothing was queued."),
+                        "413": _error("The upload is larger than max_file_bytes."), **common_errors},
+                },
+                "get": {"summary": "The latest imports of the kinds you may import.",
+                        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}}],
+                        "responses": {"200": {"description": "A list."}, **common_errors}},
+            },
+            "/imports/{job_id}": {"get": {
+                "summary": "One import: counts, errors, mapping and progress.",
+                "parameters": [_job_path_parameter()],
+                "responses": {"200": {"description": "The import.",
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+                              "404": _error("No such import."), **common_errors}}},
+            "/imports/{job_id}/rows": {"get": {
+                "summary": "A page of per-row results: action, changes (old and new), errors.",
+                "parameters": [_job_path_parameter(),
+                               {"name": "offset", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}],
+                "responses": {"200": {"description": "Rows."}, "404": _error("No such import."), **common_errors}}},
+            "/imports/{job_id}/errors.csv": {"get": {
+                "summary": "The error report: the original columns, then row, column and message.",
+                "parameters": [_job_path_parameter()],
+                "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
+                              "404": _error("No such import."), **common_errors}}},
+            "/templates/{kind}.csv": {"get": {
+                "summary": "The sample CSV of a kind.",
+                "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
+                              "404": _error("No such kind."), **common_errors}}},
+            "/openapi.json": {"get": {"summary": "This document.", "security": [],
+                                      "responses": {"200": {"description": "OpenAPI 3.1."}}}},
+        },
+    }

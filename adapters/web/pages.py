@@ -1,0 +1,323 @@
+"""The pages: import → mapping → preview → progress and result; history. Each view parses, calls, renders."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from adapters.db import web_state
+from adapters.web import blueprint as shared
+from adapters.web.security import add_security_headers, WebUser, csrf_token, is_csrf_valid
+from plugin.errors import BadFile
+from plugin.kinds import ImportKind
+from plugin.mapping import CUSTOM_PREFIX, FUZZY_SUGGESTION_CUTOFF, ColumnMapping, suggest_mapping
+from plugin.read import describe_size, inspect_csv, read_rows
+from plugin.report import Status
+
+pages = Blueprint("contact_importer", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/static")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ROWS_PER_PAGE = 50
+SAMPLE_ROWS = 3
+
+
+pages.after_request(add_security_headers)
+
+
+@pages.before_request
+def check_visitor():  # type: ignore[no-untyped-def]
+    state = shared.importer()
+    request.max_content_length = state.settings.max_file_bytes + shared.MULTIPART_ALLOWANCE
+    if request.endpoint == "contact_importer.static":
+        return None
+    user = shared.signed_in_user()
+    if user is None:
+        if state.login_endpoint:
+            return redirect(url_for(state.login_endpoint, next=request.full_path))
+        abort(401)
+    if not shared.permitted_kinds(user):
+        abort(403)
+    if request.method not in SAFE_METHODS and not is_csrf_valid():
+        return error_page(400, "This form has expired", "Go back, reload the page and try again.")
+    shared.deliver_notifications()
+    return None
+
+
+@pages.context_processor
+def page_globals() -> dict[str, object]:
+    state = shared.importer()
+    return {"importer_base": state.base_template, "csrf_token": csrf_token,
+            "importer_user": shared.signed_in_user(), "describe_size": describe_size}
+
+
+def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
+    return render_template("contact_importer/error.html", status=status, title=title, message=message), status
+
+
+@pages.errorhandler(400)
+def bad_request(_error):  # type: ignore[no-untyped-def]
+    return error_page(400, "That request was not understood", "Go back and try again.")
+
+
+@pages.errorhandler(401)
+def unauthorized(_error):  # type: ignore[no-untyped-def]
+    return error_page(401, "Please sign in", "Sign in to the helpdesk to import contacts.")
+
+
+@pages.errorhandler(403)
+def forbidden(_error):  # type: ignore[no-untyped-def]
+    return error_page(403, "Not allowed", "Your role does not allow this import. Ask an admin if you need it.")
+
+
+@pages.errorhandler(404)
+def not_found(_error):  # type: ignore[no-untyped-def]
+    return error_page(404, "Not found", "There is no such page, upload or import. It may have been removed.")
+
+
+@pages.errorhandler(413)
+def too_large(_error):  # type: ignore[no-untyped-def]
+    limit = describe_size(shared.importer().settings.max_file_bytes)
+    return error_page(413, "The file is too large",
+                      f"Files of at most {limit} can be imported at once. Split the file into smaller ones and "
+                      "import them one after another.")
+
+
+@pages.errorhandler(500)
+def internal_error(_error):  # type: ignore[no-untyped-def]
+    return error_page(500, "Something went wrong", "The problem has been logged. Please try again in a moment.")
+
+
+def _user() -> WebUser:
+    user = shared.signed_in_user()
+    assert user is not None  # check_visitor made sure
+    return user
+
+
+@pages.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return redirect(url_for(".choose_kind"))
+
+
+@pages.get("/new")
+def choose_kind():  # type: ignore[no-untyped-def]
+    return render_template("contact_importer/new.html", kinds=shared.permitted_kinds(_user()))
+
+
+def requirements(kind: ImportKind) -> dict[str, object]:
+    settings = shared.importer().settings
+    return {"row_limit": settings.row_limit, "max_size": describe_size(settings.max_file_bytes),
+            "required": [spec.name for spec in kind.fields if spec.is_required_column],
+            "required_for_new": [spec.name for spec in kind.fields if spec.is_required_for_new],
+            "fields": kind.fields}
+
+
+@pages.route("/new/<kind_name>", methods=["GET", "POST"])
+def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
+    user = _user()
+    kind = shared.kind_for(user, kind_name)
+    problem = None
+    if request.method == "POST":
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            problem = "Choose a CSV file to import, or drop one on the box."
+        else:
+            try:
+                upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=True)
+            except shared.UploadRejected as rejected:
+                problem = rejected.problem.message
+            else:
+                return redirect(url_for(".mapping", upload_id=upload.id))
+    return render_template("contact_importer/upload.html", kind=kind, problem=problem,
+                           **requirements(kind)), 400 if problem else 200
+
+
+def upload_or_404(user: WebUser, upload_id: str) -> tuple[web_state.UploadRecord, ImportKind]:
+    upload = web_state.get_upload(shared.importer().engine, upload_id)
+    if upload is None or upload.is_deleted or upload.actor != user.email:
+        abort(404)
+    return upload, shared.kind_for(user, upload.kind)
+
+
+def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[str, str]]:
+    choices = [(spec.name, spec.name) for spec in kind.fields]
+    if kind.allows_custom_fields:
+        choices += [(CUSTOM_PREFIX + variable, f"{variable} (custom field)") for variable in custom_variables]
+    return choices
+
+
+def _samples(upload: web_state.UploadRecord) -> list[tuple[str, ...]]:
+    settings = shared.importer().settings
+    with Path(upload.path).open("rb") as source:
+        layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
+        return [row.cells for row in islice(read_rows(source, layout), SAMPLE_ROWS)]
+
+
+def _suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],
+             saved: list[web_state.SavedMappingRecord]) -> tuple[ColumnMapping, str]:
+    """The person's earlier choice, else the chosen saved mapping, else automatic suggestions."""
+    wanted = request.args.get("saved")
+    sources: list[tuple[dict[str, str], str]] = []
+    if upload.mapping is not None and wanted is None:
+        sources.append((upload.mapping, "your earlier choice"))
+    by_id = {str(mapping.id): mapping for mapping in saved}
+    if wanted in by_id:
+        sources.append((by_id[wanted].mapping, f"saved mapping “{by_id[wanted].name}”"))
+    elif wanted is None and saved:
+        sources.append((saved[0].mapping, f"saved mapping “{saved[0].name}”"))
+    for chosen, label in sources:
+        try:
+            return suggest_mapping(kind, upload.headers, custom_variables=custom, chosen=chosen,
+                                   fuzzy_cutoff=FUZZY_SUGGESTION_CUTOFF), label
+        except BadFile:
+            continue  # a field it names is gone: fall back to suggestions
+    return suggest_mapping(kind, upload.headers, custom_variables=custom, fuzzy_cutoff=FUZZY_SUGGESTION_CUTOFF), ""
+
+
+def check_choices(kind: ImportKind, headers: tuple[str, ...], chosen: dict[str, str],
+                  allowed: set[str]) -> list[str]:
+    """What stops this mapping: unknown fields, a field taken twice, required fields left unmapped."""
+    problems = []
+    seen: dict[str, str] = {}
+    for header in headers:
+        target = chosen.get(header, "")
+        if not target:
+            continue
+        if target not in allowed:
+            problems.append(f"Column “{header}” is mapped to {target}, which is not a field.")
+        elif target in seen:
+            problems.append(f"Columns “{seen[target]}” and “{header}” are both mapped to {target}; "
+                            "each field takes one column.")
+        seen.setdefault(target, header)
+    for spec in kind.fields:
+        if spec.is_required_column and spec.name not in seen:
+            problems.append(f"Map a column to {spec.name}: the import cannot run without it.")
+    return problems
+
+
+@pages.route("/uploads/<upload_id>/mapping", methods=["GET", "POST"])
+def mapping(upload_id: str):  # type: ignore[no-untyped-def]
+    user = _user()
+    upload, kind = upload_or_404(user, upload_id)
+    state = shared.importer()
+    custom = sorted(state.services.store.load_catalog(kind.name).custom_fields)
+    choices = field_choices(kind, custom)
+    saved = web_state.saved_mappings_for(state.engine, kind.name, upload.headers)
+    suggested, suggested_from = _suggest(kind, upload, custom, saved)
+    problems: list[str] = []
+    chosen = {column.header: column.target or "" for column in suggested.columns}
+    if request.method == "POST":
+        chosen = {header: request.form.get(f"map-{index}", "").strip() for index, header in enumerate(upload.headers)}
+        problems = check_choices(kind, upload.headers, chosen, {value for value, _ in choices})
+        save_as = request.form.get("save_as", "").strip()[:200]
+        if not problems:
+            web_state.change_upload(state.engine, upload.id, mapping=chosen)
+            if save_as:
+                web_state.save_mapping(state.engine, kind.name, save_as, upload.headers, chosen, created_by=user.email)
+            refreshed = web_state.get_upload(state.engine, upload.id)
+            assert refreshed is not None
+            job_id = _start_preview(refreshed, user)
+            return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
+    columns = [{"index": column.index, "header": column.header, "target": chosen.get(column.header, ""),
+                "matched_by": str(column.matched_by) if column.matched_by else "", "confidence": column.confidence,
+                "note": column.note} for column in suggested.columns]
+    return render_template("contact_importer/mapping.html", kind=kind, upload=upload, columns=columns,
+                           choices=choices, samples=_samples(upload), saved=saved, suggested_from=suggested_from,
+                           problems=problems, required=[spec.name for spec in kind.fields if spec.is_required_column],
+                           ), 400 if problems else 200
+
+
+def _split_options(upload: web_state.UploadRecord) -> tuple[dict[str, str], dict[str, object], bool | None]:
+    stored = upload.options
+    options = {name: stored[name] for name in ("create_labels", "replace_labels") if name in stored}
+    return dict(stored.get("defaults") or {}), options, stored.get("all_or_nothing")  # type: ignore[return-value]
+
+
+def _start_preview(upload: web_state.UploadRecord, user: WebUser) -> int:
+    defaults, options, all_or_nothing = _split_options(upload)
+    job_id = shared.start_import(upload, actor=user, is_dry_run=True, mapping=upload.mapping or {},
+                                 defaults=defaults, options=options, all_or_nothing=all_or_nothing)
+    web_state.change_upload(shared.importer().engine, upload.id, preview_job_id=job_id)
+    return job_id
+
+
+def default_fields(kind: ImportKind) -> list[str]:
+    return [spec.name for spec in kind.fields if spec.name not in (kind.key, "id") and not spec.is_secret]
+
+
+def _page_of_rows(job_id: int) -> tuple[list[dict[str, object]], int]:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = shared.importer().services.store.row_results(  # type: ignore[attr-defined]
+        job_id, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
+    return rows, page
+
+
+@pages.route("/uploads/<upload_id>/preview", methods=["GET", "POST"])
+def preview(upload_id: str):  # type: ignore[no-untyped-def]
+    user = _user()
+    upload, kind = upload_or_404(user, upload_id)
+    state = shared.importer()
+    if upload.mapping is None:
+        return redirect(url_for(".mapping", upload_id=upload.id))
+    if request.method == "POST":
+        defaults = {name: request.form.get(f"default-{name}", "").strip() for name in default_fields(kind)}
+        options: dict[str, object] = {"defaults": {name: value for name, value in defaults.items() if value},
+                                      "all_or_nothing": request.form.get("all_or_nothing") == "on"}
+        if "labels" in kind.field_names:
+            options["create_labels"] = request.form.get("labels_policy") == "create"
+            options["replace_labels"] = request.form.get("replace_labels") == "on"
+        web_state.change_upload(state.engine, upload.id, options=options)
+        refreshed = web_state.get_upload(state.engine, upload.id)
+        assert refreshed is not None
+        job_id = _start_preview(refreshed, user)
+        return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
+    if upload.preview_job_id is None:
+        return redirect(url_for(".mapping", upload_id=upload.id))
+    job = state.services.store.get_job(upload.preview_job_id)  # type: ignore[attr-defined]
+    rows, page = _page_of_rows(job.id) if shared.is_finished(job) else ([], 1)
+    defaults, options, all_or_nothing = _split_options(upload)
+    return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows, page=page,
+                           per_page=ROWS_PER_PAGE, progress=shared.job_progress(job),
+                           summary=shared.job_summary_text(job), is_finished=shared.is_finished(job),
+                           can_start=job.status == str(Status.DRY_RUN) and upload.import_job_id is None,
+                           default_fields=default_fields(kind), defaults=defaults, options=options,
+                           all_or_nothing=bool(all_or_nothing))
+
+
+@pages.post("/uploads/<upload_id>/start")
+def start(upload_id: str):  # type: ignore[no-untyped-def]
+    user = _user()
+    upload, _ = upload_or_404(user, upload_id)
+    state = shared.importer()
+    if upload.import_job_id is not None:
+        return redirect(url_for(".job_page", job_id=upload.import_job_id))
+    job = state.services.store.get_job(upload.preview_job_id) if upload.preview_job_id else None  # type: ignore[attr-defined]
+    if job is None or job.status != str(Status.DRY_RUN) or upload.mapping is None:
+        return error_page(409, "Preview first", "Run the preview and look at it before starting the import.")
+    defaults, options, all_or_nothing = _split_options(upload)
+    web_state.change_upload(state.engine, upload.id, is_kept_for_start=False)
+    job_id = shared.start_import(upload, actor=user, is_dry_run=False, mapping=upload.mapping, defaults=defaults,
+                                 options=options, all_or_nothing=all_or_nothing)
+    web_state.change_upload(state.engine, upload.id, import_job_id=job_id)
+    return redirect(url_for(".job_page", job_id=job_id))
+
+
+@pages.get("/jobs/<int:job_id>")
+def job_page(job_id: int):  # type: ignore[no-untyped-def]
+    job = shared.get_job_or_404(_user(), job_id)
+    is_finished = shared.is_finished(job)
+    rows, page = _page_of_rows(job.id) if is_finished else ([], 1)
+    return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
+                           progress=shared.job_progress(job), summary=shared.job_summary_text(job),
+                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE)
+
+
+@pages.get("/history")
+def history():  # type: ignore[no-untyped-def]
+    state = shared.importer()
+    kinds = [kind.name for kind in shared.permitted_kinds(_user())]
+    jobs = [state.services.store.get_job(job_id)  # type: ignore[attr-defined]
+            for job_id in web_state.jobs_by_actor_and_kind(state.engine, kinds, limit=100)]
+    return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title)
