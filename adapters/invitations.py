@@ -1,0 +1,107 @@
+"""Set-password invitations: a single-use token for the link, and the mail that carries it over SMTP."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+SUBJECT = "You're invited to the helpdesk"
+DEFAULT_SENDER = "helpdesk@localhost"
+DEFAULT_LOOP_HEADER = "X-Contact-Importer-Loop"  # Settings.loop_header; our own mail capture skips it
+DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587}
+
+
+def new_invitation_token() -> tuple[str, str]:
+    """A fresh token for the link, and the sha256 hex digest of it to store instead of the token."""
+    token = secrets.token_urlsafe(32)
+    return token, hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where and how to hand over mail, read from smtp://host:port or smtp+starttls://user:pass@host:port."""
+
+    host: str
+    port: int
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(
+                "SMTP URL must look like smtp://host:port or smtp+starttls://user:pass@host:port"
+            )
+        return cls(
+            host=parts.hostname,
+            port=parts.port or DEFAULT_PORTS[parts.scheme],
+            starttls=parts.scheme == "smtp+starttls",
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+        )
+
+
+class SmtpInvitationSender:
+    """Mails set-password invitations through one SMTP server; a connection per invitation."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        sender: str = DEFAULT_SENDER,
+        loop_header: str = DEFAULT_LOOP_HEADER,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.server = SmtpServer.from_url(url)
+        self.sender = sender
+        self.loop_header = loop_header
+        self.timeout = timeout
+        self._ssl_context = ssl_context
+
+    def send(self, to_email: str, name: str, link: str, expires_at: datetime) -> None:
+        """Mail name at to_email the set-password link, valid until expires_at (an aware datetime)."""
+        message = compose_invitation(
+            to_email, name, link, expires_at, sender=self.sender, loop_header=self.loop_header
+        )
+        with smtplib.SMTP(self.server.host, self.server.port, timeout=self.timeout) as smtp:
+            if self.server.starttls:
+                smtp.starttls(context=self._ssl_context or ssl.create_default_context())
+            if self.server.username:
+                smtp.login(self.server.username, self.server.password)
+            smtp.send_message(message)
+
+
+def compose_invitation(
+    to_email: str, name: str, link: str, expires_at: datetime, *, sender: str, loop_header: str
+) -> EmailMessage:
+    """The invitation as a plain-text message, marked with our loop header."""
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware")
+    expiry = expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    message = EmailMessage()
+    message["Subject"] = SUBJECT
+    message["From"] = sender
+    message["To"] = formataddr((name, to_email))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    message[loop_header] = "1"
+    greeting = f"Hello {name}," if name else "Hello,"
+    message.set_content(
+        f"{greeting}\n\n"
+        "You have been given an agent account on the helpdesk.\n"
+        "Choose your password here to sign in:\n\n"
+        f"{link}\n\n"
+        f"The link works once and expires on {expiry}.\n"
+        "If you did not expect this, ignore this mail.\n"
+    )
+    return message
