@@ -88,6 +88,8 @@ def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, op
             if target != old_set:
                 values[name] = target
                 changes.append(Change(name, old_set, target))
+        elif name == kind.key and isinstance(old, str) and old.casefold() == str(new).casefold():
+            continue  # the same address in other letters: the key matched, nothing to change
         elif old != new:
             values[name] = new
             changes.append(Change(name, old, new))

@@ -18,6 +18,7 @@ NAME_MAX = 200
 NUMBER_DIGITS_MAX = 40  # a number custom value is written out in full: "1e999999" would be a megabyte of zeros
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER_OR_PHONE = re.compile(r"[+-]?[\d][\d\s().,/-]*")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
 
@@ -101,6 +102,8 @@ def parse_custom_value(custom: CustomField, text: str) -> str:
         return "0" if number.is_zero() else format(number.normalize(), "f")  # "3.50" → "3.5", "1E-7" → "0.0000001"
     if custom.type is FieldType.DATE:
         try:
+            if not _ISO_DATE.fullmatch(cleaned):
+                raise ValueError(cleaned)
             return date.fromisoformat(cleaned).isoformat()
         except ValueError:
             raise CellProblem("custom.not_a_date", f"{cleaned!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-25.") from None

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, select
 from adapters.db.dialect import insert_for
 from adapters.db.models import Company, CustomFieldRow, Label
 from plugin.kinds import Catalog, CustomField, FieldType
+from plugin.validate import is_formula_like
 
 Clock = Callable[[], datetime]
 
@@ -47,6 +48,8 @@ def add_labels(engine: Engine, names: Sequence[str]) -> dict[str, int]:
     for name in names:
         if not name.strip() or ":" in name:
             raise CatalogError(f"{name!r} cannot be a label name: it must not be empty or contain ':'.")
+        if is_formula_like(name.strip()):
+            raise CatalogError(f"{name!r} cannot be a label name: a spreadsheet would run it as a formula.")
     with engine.begin() as connection:
         return ensure_labels(connection, [name.strip() for name in names])
 
