@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
 from adapters.db import web_state
-from adapters.jobs import delete_upload_file
 from adapters.web import blueprint as shared
 from adapters.web.openapi import openapi_document
 from adapters.web.security import add_security_headers, is_csrf_valid
 from plugin.errors import BadFile
+from plugin.read import CsvLayout
 from plugin.mapping import require_key_column, suggest_mapping
 from plugin.report import error_report_rows, write_csv
 from plugin.services import UnknownKind
@@ -120,17 +120,17 @@ def create_import():  # type: ignore[no-untyped-def]
     except (BadFile, AttributeError, TypeError, ValueError) as error:
         message = getattr(error, "message", str(error))
         return json_error(400, getattr(error, "code", "options.invalid"), message)
-    try:
-        upload, layout = shared.store_upload(file, kind, user, is_kept_for_start=False)
-    except shared.UploadRejected as rejected:
-        return json_error(400, rejected.problem.code, rejected.problem.message)
-    try:
-        catalog = shared.importer().services.store.load_catalog(kind.name)
+    catalog = shared.importer().services.store.load_catalog(kind.name)
+
+    def check_mapping(layout: CsvLayout) -> None:
         require_key_column(kind, suggest_mapping(kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
                                                  chosen=mapping))
-    except BadFile as problem:
-        delete_upload_file(shared.importer().services, upload)
-        return json_error(400, problem.code, problem.message)
+
+    try:
+        upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False, check=check_mapping)
+    except shared.UploadRejected as rejected:
+        status = 413 if rejected.problem.code == "file.too_large" else 400
+        return json_error(status, rejected.problem.code, rejected.problem.message)
     job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, defaults=defaults,
                                  options=chosen, all_or_nothing=all_or_nothing)
     response = jsonify(job=job_id, status="queued", dry_run=dry_run,

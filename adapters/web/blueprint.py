@@ -113,9 +113,9 @@ class UploadRejected(Exception):
         self.problem = problem
 
 
-def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept_for_start: bool
-                 ) -> tuple[web_state.UploadRecord, CsvLayout]:
-    """Save the file under upload_dir with a random name, check it can be read, and record it."""
+def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept_for_start: bool,
+                 check: Callable[[CsvLayout], None] | None = None) -> tuple[web_state.UploadRecord, CsvLayout]:
+    """Save the file under upload_dir with a random name, check it can be read (and `check` it), record it."""
     state = importer()
     settings = state.settings
     folder = Path(settings.upload_dir).expanduser().resolve()
@@ -126,6 +126,8 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     try:
         with path.open("rb") as source:
             layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
+        if check is not None:
+            check(layout)
     except BadFile as problem:
         path.unlink(missing_ok=True)
         raise UploadRejected(problem) from problem

@@ -127,6 +127,8 @@ def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
             try:
                 upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=True)
             except shared.UploadRejected as rejected:
+                if rejected.problem.code == "file.too_large":
+                    abort(413)
                 problem = rejected.problem.message
             else:
                 return redirect(url_for(".mapping", upload_id=upload.id))
