@@ -14,7 +14,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, Engine, ForeignKey, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db.catalog import utc_now
-from adapters.db.models import Base, ImportJob
+from adapters.db.models import Base, ImportJob, ImportRow
 from plugin.mapping import normalize_header
 
 Clock = Callable[[], datetime]
@@ -417,3 +417,15 @@ def agent_id_for_email(engine: Engine, email: str) -> int | None:
     with engine.connect() as connection:
         found = connection.execute(select(Agent.id).where(Agent.email_key == key)).scalar_one_or_none()
         return None if found is None else int(found)
+
+
+def row_results_by_action(engine: Engine, job_id: int, actions: Sequence[str], *, offset: int = 0,
+                          limit: int = 50) -> list[dict[str, object]]:
+    """A page of per-row results with one of these actions (the preview's "only failed rows")."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(ImportRow.row, ImportRow.action, ImportRow.record_id, ImportRow.changes,
+                                         ImportRow.errors)
+                                  .where(ImportRow.job_id == job_id, ImportRow.action.in_(list(actions)))
+                                  .order_by(ImportRow.row).offset(offset).limit(limit)).all()
+        return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
+                 "errors": row.errors or []} for row in rows]

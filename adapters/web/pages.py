@@ -249,11 +249,19 @@ def default_fields(kind: ImportKind) -> list[str]:
     return [spec.name for spec in kind.fields if spec.name not in (kind.key, "id") and not spec.is_secret]
 
 
+ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}
+
+
 def _page_of_rows(job_id: int) -> tuple[list[dict[str, object]], int]:
+    """The page of rows asked for (?page=), all of them or only failed or changed ones (?show=)."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows = shared.importer().services.store.row_results(  # type: ignore[attr-defined]
-        job_id, offset=(page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE)
-    return rows, page
+    offset = (page - 1) * ROWS_PER_PAGE
+    actions = ROW_FILTERS.get(request.args.get("show", ""))
+    if actions is None:
+        return shared.importer().services.store.row_results(  # type: ignore[attr-defined]
+            job_id, offset=offset, limit=ROWS_PER_PAGE), page
+    return web_state.row_results_by_action(shared.importer().engine, job_id, actions, offset=offset,
+                                           limit=ROWS_PER_PAGE), page
 
 
 @pages.route("/uploads/<upload_id>/preview", methods=["GET", "POST"])

@@ -1,0 +1,135 @@
+"""The standalone host: a tiny helpdesk around the importer with sign-in (agents) and a notification bell.
+
+`create_app(settings=None)` builds it; `contact-importer serve` runs it on 127.0.0.1:5000 beside a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.db import web_state
+from adapters.db.agents import AgentAccount, authenticate, get_agent
+from adapters.jobs import ImportQueue
+from adapters.web import init_app
+from adapters.web.security import add_security_headers, csrf_token, is_csrf_valid
+from plugin.services import Services
+from plugin.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SESSION_AGENT = "agent_id"
+SECRET_KEY_FILE = Path("instance") / "secret_key"
+
+
+def load_secret_key(settings: Settings, *, key_file: Path = SECRET_KEY_FILE) -> str:
+    """settings.secret_key, else the key kept in instance/secret_key, made on first use."""
+    if settings.secret_key:
+        return settings.secret_key
+    if key_file.exists():
+        return key_file.read_text(encoding="ascii").strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key, encoding="ascii")
+    return key
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("contact_importer.index")
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None,
+               queue: ImportQueue | None = None) -> Flask:
+    """The standalone host: sign-in against agents, the importer mounted at /importer, a bell."""
+    settings = settings or (services.settings if services else settings_from_environment())
+    services = services or bootstrap(settings)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    app = Flask(__name__, template_folder="templates", static_folder=None)
+    app.config.update(SECRET_KEY=load_secret_key(settings), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", PROPAGATE_EXCEPTIONS=False)
+
+    def signed_in_agent() -> AgentAccount | None:
+        agent_id = session.get(SESSION_AGENT)
+        return get_agent(engine, int(agent_id)) if agent_id is not None else None
+
+    def agent_for_email(email: str) -> AgentAccount | None:
+        agent_id = web_state.agent_id_for_email(engine, email)
+        return get_agent(engine, agent_id) if agent_id is not None else None
+
+    init_app(app, services, queue=queue, current_user=signed_in_agent, load_user=agent_for_email,
+             base_template="host/base.html", login_endpoint="sign_in")
+
+    @app.context_processor
+    def host_globals() -> dict[str, object]:
+        agent = signed_in_agent() if request.endpoint != "static" else None
+        active = agent if agent is not None and agent.is_active else None
+        return {"host_agent": active, "csrf_token": csrf_token,
+                "unread": web_state.unread_count(engine, active.email) if active else 0}
+
+    @app.after_request
+    def secure(response):  # type: ignore[no-untyped-def]
+        return add_security_headers(response)
+
+    @app.get("/")
+    def home():  # type: ignore[no-untyped-def]
+        return redirect(url_for("contact_importer.index") if signed_in_agent() else url_for("sign_in"))
+
+    @app.route("/sign-in", methods=["GET", "POST"])
+    def sign_in():  # type: ignore[no-untyped-def]
+        problem = None
+        if request.method == "POST":
+            if not is_csrf_valid():
+                problem = "The form expired; please try again."
+            else:
+                account = authenticate(engine, services.hasher, request.form.get("email", ""),  # type: ignore[attr-defined]
+                                       request.form.get("password", ""))
+                if account is not None:
+                    session.clear()
+                    session[SESSION_AGENT] = account.id
+                    logger.info("agent %s signed in", account.id)
+                    return redirect(_safe_next(request.args.get("next")))
+                problem = "The email or the password is wrong, or the account is not active."
+        return render_template("host/sign_in.html", problem=problem), 400 if problem else 200
+
+    @app.post("/sign-out")
+    def sign_out():  # type: ignore[no-untyped-def]
+        if is_csrf_valid():
+            session.clear()
+        return redirect(url_for("sign_in"))
+
+    @app.get("/notifications")
+    def notifications():  # type: ignore[no-untyped-def]
+        agent = signed_in_agent()
+        if agent is None:
+            return redirect(url_for("sign_in", next=request.path))
+        shown = web_state.list_notifications(engine, agent.email)
+        web_state.mark_notifications_read(engine, agent.email)
+        return render_template("host/notifications.html", notifications=shown)
+
+    @app.get("/notifications/count")
+    def notification_count():  # type: ignore[no-untyped-def]
+        agent = signed_in_agent()
+        if agent is None:
+            return jsonify(code="auth.required", message="Sign in first."), 401
+        return jsonify(unread=web_state.unread_count(engine, agent.email))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        """Errors outside the importer's own handlers: a plain page (JSON for the API), never a traceback."""
+        status = error.code or 500
+        message = ("The problem has been logged. Please try again in a moment." if status >= 500
+                   else error.description)
+        if request.blueprint == "contact_importer_api":
+            return jsonify(code=f"http.{status}", message=message), status
+        return render_template("host/error.html", status=status, title=error.name, message=message), status
+
+    return app
