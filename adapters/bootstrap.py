@@ -7,9 +7,15 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
+from adapters.db.agents import AgentTable, mail_invitations
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.store import SqlImportStore
+from adapters.invitations import SmtpInvitationSender
+from adapters.passwords import Argon2Hasher
 from plugin.hooks import collect_kinds, make_plugin_manager
+from plugin.kinds.agents import hashing_preparer
+from plugin.ports import PasswordHasher
+from plugin.report import ImportReport, Status
 from plugin.services import Services
 from plugin.settings import Settings, load_settings
 
@@ -19,26 +25,36 @@ def settings_from_environment(environ: Mapping[str, str] | None = None, **overri
     return load_settings(environ=os.environ if environ is None else environ).replace(**overrides)
 
 
-def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool = True, plugins: tuple[object, ...] = ()) -> Services:
-    """Build the services: engine, schema, store, kinds (through the plugin manager) and preparers."""
+def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool = True, plugins: tuple[object, ...] = (),
+              hasher: PasswordHasher | None = None) -> Services:
+    """Build the services: engine, schema, store, kinds (through the plugin manager), preparers and finishers.
+
+    `hasher` replaces the production Argon2Hasher (tests pass one with cheap parameters).
+    """
     engine = engine or make_engine(settings.resolved_database_url)
     if migrate:
         upgrade_database(engine)
     store = SqlImportStore(engine)
     kinds = collect_kinds(make_plugin_manager(*plugins))
     services = Services(settings=settings, store=store, kinds=kinds)
-    _add_agents(services, store)
+    _add_agents(services, store, hasher or Argon2Hasher())
     return services
 
 
-def _add_agents(services: Services, store: SqlImportStore) -> None:
-    """Agents need a password hasher and their own table; both arrive with the agents adapter."""
-    try:
-        from adapters.db.agents import AgentTable
-        from adapters.passwords import Argon2Hasher
-        from plugin.kinds.agents import hashing_preparer
-    except ImportError:
-        return
-    store.add_table(AgentTable())
-    hasher = Argon2Hasher()
+def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHasher) -> None:
+    """Agents: their table, the hashing step before each batch is written, and invitations mailed afterwards."""
+    settings = services.settings
+    store.add_table(AgentTable(invitation_hours=settings.invitation_hours))
+    services.hasher = hasher
     services.preparers["users"] = lambda progress: hashing_preparer(hasher, progress)
+    if settings.smtp_url:
+        sender = SmtpInvitationSender(settings.smtp_url, loop_header=settings.loop_header)
+        services.finishers["users"] = lambda report, options: _mail_invitations(store, sender, settings, report, options)
+
+
+def _mail_invitations(store: SqlImportStore, sender: SmtpInvitationSender, settings: Settings, report: ImportReport,
+                      options: Mapping[str, object]) -> None:
+    """After an agents import is applied: mail the invitations it created, unless told --no-invitations."""
+    if options.get("no_invitations") or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
+        return
+    mail_invitations(store.engine, sender, import_id=report.job, hours=settings.invitation_hours)

@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.db.agents import (AgentError, authenticate, create_admin, export_agents, issue_invitation_links,
+                                list_pending_invitations, set_password_link)
 from adapters.db.catalog import (CatalogError, add_company, add_custom_field, add_labels, list_companies,
                                  list_custom_fields, list_labels)
 from adapters.db.export import export_customers
@@ -35,6 +37,7 @@ def _services(context: click.Context) -> Services:
         except SettingsError as error:
             raise click.ClickException(str(error)) from error
         state["services"] = bootstrap(settings)
+        context.find_root().call_on_close(state["services"].store.engine.dispose)  # no connection left open
     return state["services"]
 
 
@@ -207,19 +210,23 @@ def _parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--replace-labels", is_flag=True, default=None, help="On update, replace labels instead of adding to them.")
 @click.option("--default-label", "default_labels", multiple=True, help="A label every imported customer gets (repeatable).")
 @click.option("--all-or-nothing", is_flag=True, default=None, help="Apply nothing unless every row is valid.")
+@click.option("--create-teams", is_flag=True, default=None, help="Users: create unknown teams instead of failing the row.")
+@click.option("--no-invitations", is_flag=True, default=None, help="Users: mail no invitations during this import.")
 @click.option("--row-limit", type=click.IntRange(min=1), default=None, help="Most data rows accepted (setting row_limit).")
 @click.option("--actor", default=None, help="Who is importing, for the history (default: the OS user).")
 @click.pass_context
 def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: bool, as_json: bool,
                    mappings: tuple[str, ...], defaults: tuple[str, ...], create_labels: bool | None,
                    replace_labels: bool | None, default_labels: tuple[str, ...], all_or_nothing: bool | None,
-                   row_limit: int | None, actor: str | None) -> None:
+                   create_teams: bool | None, no_invitations: bool | None, row_limit: int | None,
+                   actor: str | None) -> None:
     """Import KIND (customers or users) from CSV_FILE; a matching email (any case) updates.
 
     Exit status: 0 every row applied, 1 some rows failed (the rest applied), 2 the file was rejected.
     """
     services = _services(context)
-    options: dict[str, object] = {"create_labels": create_labels, "replace_labels": replace_labels}
+    options: dict[str, object] = {"create_labels": create_labels, "replace_labels": replace_labels,
+                                  "create_teams": create_teams, "no_invitations": no_invitations}
     if default_labels:
         options["default_labels"] = tuple(services.settings.default_labels) + default_labels
     try:  # usage errors exit 2, like a rejected file: 1 would claim that some rows failed
@@ -314,15 +321,86 @@ def _secret_columns(services: Services, job) -> list[int]:  # type: ignore[no-un
 
 
 @cli.command("export")
-@click.argument("kind", type=click.Choice(["customers"]))
+@click.argument("kind", type=click.Choice(["customers", "users", "agents"]))
 @click.pass_context
 def export_command(context: click.Context, kind: str) -> None:
-    """Print every customer as CSV in the import format (re-importable: the id column is the key)."""
-    headers, rows = export_customers(_services(context).store.engine)  # type: ignore[attr-defined]
+    """Print every customer or agent as CSV in the import format; agents' passwords are never exported."""
+    engine = _services(context).store.engine  # type: ignore[attr-defined]
+    headers, rows = export_customers(engine) if kind == "customers" else export_agents(engine)
     _echo_csv(write_csv(headers, rows))
+
+
+def _read_password(password_stdin: bool, *, confirm: bool = False) -> str:
+    """A password from one line of stdin, or from a hidden prompt; never from the command line."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+@cli.command("verify")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def verify_command(context: click.Context, email: str, password_stdin: bool) -> None:
+    """Check that EMAIL could sign in with a password (prompted, or from stdin): exit 0 if so, 1 if not."""
+    services = _services(context)
+    account = authenticate(services.store.engine, services.hasher, email, _read_password(password_stdin))  # type: ignore[attr-defined, arg-type]
+    if account is None:
+        click.echo("Sign-in failed: the email or the password is wrong, or the agent is inactive.", err=True)
+        context.exit(1)
+    click.echo(f"Signed in: {account.email} ({account.role})")
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Agents: the helpdesk's own users."""
+
+
+@users_group.command("create-admin")
+@click.argument("email")
+@click.option("--first-name", default="Admin", show_default=True, help="The admin's first name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def users_create_admin_command(context: click.Context, email: str, first_name: str, password_stdin: bool) -> None:
+    """Create an active admin agent with a password (prompted twice, or from stdin) and print its id."""
+    services = _services(context)
+    password = _read_password(password_stdin, confirm=True)
+    try:
+        agent_id = create_admin(services.store.engine, services.hasher, email, password, first_name=first_name,  # type: ignore[attr-defined, arg-type]
+                                min_length=services.settings.password_min_length)
+    except AgentError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(agent_id)
+
+
+@cli.command("invitations")
+@click.option("--issue-links", is_flag=True,
+              help="Print a fresh set-password link for each pending invitation; earlier links stop working.")
+@click.pass_context
+def invitations_command(context: click.Context, issue_links: bool) -> None:
+    """Pending invitations: new agents who have no password yet (mailed when smtp_url is set)."""
+    services = _services(context)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    if issue_links:
+        for issued in issue_invitation_links(engine, hours=services.settings.invitation_hours):
+            click.echo(f"{issued.email}\t{issued.expires_at:%Y-%m-%d %H:%M %Z}\t{set_password_link(issued.token)}")
+        return
+    for pending in list_pending_invitations(engine):
+        state = "mailed" if pending.sent_at else "not mailed"
+        click.echo(f"{pending.invitation_id}\t{pending.email}\t{pending.name}\t{state}\t"
+                   f"expires {pending.expires_at:%Y-%m-%d %H:%M}")
 
 
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="contact-importer")
 
 
+def _add_web_commands() -> None:
+    """serve, worker and tokens live with the web adapter; their libraries load only when one runs."""
+    from adapters.web.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_add_web_commands()

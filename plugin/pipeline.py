@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import BinaryIO
 
 from plugin.errors import BadFile
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
-from plugin.plan import PlannedRow, plan_row
+from plugin.plan import HIDDEN, PlannedRow, plan_row
 from plugin.ports import ImportStore, ProgressSink
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
@@ -57,6 +57,17 @@ def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog
     return mapping
 
 
+def _secret_cell_indexes(kind: ImportKind, mapping: ColumnMapping) -> frozenset[int]:
+    secrets = {spec.name for spec in kind.fields if spec.is_secret}
+    return frozenset(column.index for column in mapping.columns if column.target in secrets)
+
+
+def _hide_secret_cells(planned: Sequence[PlannedRow], hidden: frozenset[int]) -> list[PlannedRow]:
+    """Planned rows whose secret cells (passwords) read "(hidden)": job rows and error reports keep no secret."""
+    return [replace(row, cells=tuple(HIDDEN if index in hidden and cell else cell for index, cell in enumerate(row.cells)))
+            for row in planned]
+
+
 def _pass_over_rows(
     request: ImportRequest,
     source: BinaryIO,
@@ -74,6 +85,7 @@ def _pass_over_rows(
     kind = request.kind
     claims: dict[str, int] = {}  # key → first row of this file that took it
     headers = {column.target: column.header for column in mapping.columns if column.target}
+    secret_cells = _secret_cell_indexes(kind, mapping)
     for batch in _batches(read_rows(source, layout), request.batch_size):
         records = [validate_row(kind, mapping, row, catalog, request.options, request.defaults) for row in batch]
         keys = {record.key for record in records if record.key}
@@ -85,6 +97,8 @@ def _pass_over_rows(
             plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers)
         for record in records
         ]
+        if secret_cells:
+            planned = _hide_secret_cells(planned, secret_cells)
         rows_done = report.rows + len(planned)
         if is_applying:
             if prepare is not None:
@@ -134,6 +148,8 @@ def run_import(
         return report
     report.mapping = mapping.columns
     store.begin_job(job_id, total=layout.row_count, mapping=mapping, headers=layout.headers)
+    if progress is not None:
+        progress(0, layout.row_count)
     passes = dict(is_applying=False, prepare=prepare, progress=progress)
     if request.is_all_or_nothing and not request.is_dry_run:
         _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report, **passes)  # type: ignore[arg-type]

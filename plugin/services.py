@@ -8,13 +8,16 @@ from typing import BinaryIO
 
 from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
-from plugin.ports import ImportStore, ProgressSink
+from plugin.ports import ImportStore, PasswordHasher, ProgressSink
 from plugin.report import ImportReport
 from plugin.settings import Settings
 from plugin.template import template_csv
 
-# Builds a kind's last step before writing (agents: hash passwords), given where progress goes.
+# Builds a kind's last step before writing (agents: hash passwords), given where its progress goes:
+# (rows of the current batch prepared so far, rows in that batch).
 PreparerFactory = Callable[[ProgressSink | None], PrepareBatch]
+# An adapter's step after an import was applied (agents: mail invitations), given the report and options.
+Finisher = Callable[[ImportReport, Mapping[str, object]], None]
 
 
 class UnknownKind(LookupError):
@@ -29,6 +32,8 @@ class Services:
     store: ImportStore
     kinds: Mapping[str, ImportKind]
     preparers: dict[str, PreparerFactory] = field(default_factory=dict)
+    finishers: dict[str, Finisher] = field(default_factory=dict)
+    hasher: PasswordHasher | None = None
 
     def kind(self, name: str) -> ImportKind:
         aliases = {"agents": "users", "customer": "customers", "user": "users", "agent": "users"}
@@ -57,7 +62,8 @@ class Services:
         kind = self.kind(kind_name)
         settings = self.settings
         merged: dict[str, object] = {"create_labels": settings.create_labels, "replace_labels": settings.replace_labels,
-                                     "default_labels": tuple(settings.default_labels)}
+                                     "default_labels": tuple(settings.default_labels),
+                                     "password_min_length": settings.password_min_length}
         merged.update({name: value for name, value in (options or {}).items() if value is not None})
         request = ImportRequest(
             kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),
@@ -67,8 +73,15 @@ class Services:
             batch_size=settings.batch_size,
         )
         factory = self.preparers.get(kind.name)
-        prepare = factory(progress) if factory is not None else None
-        return run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+        prepare = None
+        if factory is not None:
+            progress, batch_progress = _with_batch_progress(progress)
+            prepare = factory(batch_progress)
+        report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+        finisher = self.finishers.get(kind.name)
+        if finisher is not None and not dry_run:
+            finisher(report, merged)
+        return report
 
     def import_customers(self, source: BinaryIO, **options: object) -> ImportReport:
         """Import customers; a matching email (any case) updates the existing customer."""
@@ -78,3 +91,19 @@ class Services:
         """The sample CSV of a kind, with the helpdesk's custom fields and labels."""
         kind = self.kind(kind_name)
         return template_csv(kind, self.store.load_catalog(kind.name))
+
+
+def _with_batch_progress(progress: ProgressSink | None) -> tuple[ProgressSink | None, ProgressSink | None]:
+    """The import's sink, remembering where it is, and a sink for (rows of this batch prepared, rows in it)."""
+    if progress is None:
+        return None, None
+    where = [0, 0]  # rows done, rows in all: as the pipeline last said
+
+    def import_progress(done: int, total: int) -> None:
+        where[:] = [done, total]
+        progress(done, total)
+
+    def batch_progress(prepared: int, _batch_rows: int) -> None:
+        progress(where[0] + prepared, where[1])
+
+    return import_progress, batch_progress

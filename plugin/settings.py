@@ -29,6 +29,8 @@ class Settings:
     replace_labels: bool = False
     all_or_nothing: bool = False
     password_min_length: int = 6
+    invitation_hours: int = 72
+    smtp_url: str = ""
     redis_url: str = ""
     queue_path: str = "instance/queue.db"
     loop_header: str = "X-Contact-Importer-Loop"

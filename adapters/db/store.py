@@ -98,7 +98,9 @@ class SqlImportStore:
 
     def load_catalog(self, kind: str) -> Catalog:
         with self.engine.connect() as connection:
-            return load_catalog(connection)
+            catalog = load_catalog(connection)
+            extend = getattr(self.tables.get(kind), "extend_catalog", None)  # agents add teams and usernames
+            return catalog if extend is None else extend(connection, catalog)
 
     def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
                       ) -> tuple[dict[str, Existing], dict[int, Existing]]:

@@ -1,0 +1,199 @@
+"""The agents (internal users) import: email is the key, with names, password, active flag, username, role, teams.
+
+Passwords are checked here (`password.too_short`, `password.too_long`) and hashed by `hashing_preparer`
+through the PasswordHasher port just before a batch is written: the plain text never reaches the store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from plugin.emails import email_key
+from plugin.kinds import Catalog, CellProblem, Field, ImportKind
+from plugin.pipeline import PrepareBatch
+from plugin.plan import PlannedRow
+from plugin.ports import PasswordHasher, ProgressSink
+from plugin.validate import parse_boolean, parse_email, parse_name, split_names
+
+ROLES = ("admin", "support_admin", "agent")
+DEFAULT_ROLE = "agent"
+DEFAULT_PASSWORD_MIN_LENGTH = 6
+PASSWORD_MAX_BYTES = 4096  # libpass refuses longer secrets
+USERNAME_MAX = 100
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_NOT_USERNAME = re.compile(r"[^a-z0-9._-]+")
+
+@dataclass(slots=True)
+class AgentCatalog(Catalog):
+    """The catalog of an agents import: teams (in Catalog) plus who holds which username.
+
+    `check_agent` claims usernames here as it goes, so a later row of the same file cannot take one again.
+    """
+
+    usernames: dict[str, str] = field(default_factory=dict)  # username → email key of its agent
+    agent_usernames: dict[str, str] = field(default_factory=dict)  # email key → username, for stored agents
+
+
+def _parse_password(text: str) -> str:
+    return text  # exactly as typed: spaces are part of a password
+
+
+def _parse_active(text: str) -> bool:
+    try:
+        return parse_boolean(text)
+    except CellProblem:
+        raise CellProblem("active.invalid", f"{text.strip()!r} is not an active flag; use true/false, yes/no, y/n "
+                          "or 1/0 (any case).") from None
+
+
+def _parse_username(text: str) -> str:
+    name = text.strip().lower()
+    if len(name) > USERNAME_MAX or not _USERNAME.fullmatch(name):
+        raise CellProblem("username.invalid", f"{text.strip()[:USERNAME_MAX]!r} cannot be a username: use at most "
+                          f"{USERNAME_MAX} letters, digits, dots, dashes or underscores, starting with a letter or digit.")
+    return name
+
+
+def _parse_role(text: str) -> str:
+    role = "_".join(text.strip().lower().replace("-", " ").split())
+    if role not in ROLES:
+        raise CellProblem("role.invalid", f"{text.strip()!r} is not a role; use one of {', '.join(ROLES)}.")
+    return role
+
+
+def _parse_teams(text: str) -> tuple[str, ...]:
+    return split_names(text, what="team")
+
+
+def username_from_email(email: str) -> str:
+    """'Jane.Doe+help@example.com' → 'jane.doe': the local part, lowercased, without what a username can't hold."""
+    local = email.rpartition("@")[0].split("+", 1)[0].lower()
+    name = _NOT_USERNAME.sub("", local).lstrip("._-")[: USERNAME_MAX - 6]
+    return name or "agent"
+
+
+def _free_username(base: str, catalog: AgentCatalog, key: str) -> str:
+    candidate, number = base, 1
+    while catalog.usernames.get(candidate, key) != key:
+        number += 1
+        candidate = f"{base}{number}"
+    return candidate
+
+
+def _check_password(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    password = values.get("password")
+    if not isinstance(password, str):
+        return []
+    minimum = int(options.get("password_min_length", DEFAULT_PASSWORD_MIN_LENGTH))  # type: ignore[call-overload]
+    if len(password) < minimum:
+        return [("password", "password.too_short", f"This password is shorter than {minimum} characters; choose a longer one.")]
+    if len(password.encode("utf-8")) > PASSWORD_MAX_BYTES:
+        return [("password", "password.too_long", f"This password is longer than {PASSWORD_MAX_BYTES} bytes; choose a shorter one.")]
+    return []
+
+
+def _check_teams(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    problems: list[tuple[str, str, str]] = []
+    names = values.pop("teams", ()) or ()
+    for name in names:  # type: ignore[attr-defined]
+        if name not in catalog.teams and not options.get("create_teams"):
+            known_other_case = [known for known in catalog.teams if known.casefold() == name.casefold()]
+            hint = f" (team names are case-sensitive: did you mean {known_other_case[0]!r}?)" if known_other_case else ""
+            problems.append(("teams", "teams.unknown", f"There is no team named {name!r}{hint}; create it first or import with --create-teams."))
+    if names:
+        values["teams"] = frozenset(names)  # type: ignore[arg-type]
+    return problems
+
+
+def _check_username(values: dict[str, object], catalog: Catalog) -> list[tuple[str, str, str]]:
+    if not isinstance(catalog, AgentCatalog) or not isinstance(values.get("email"), str):
+        return []
+    key = email_key(str(values["email"]))
+    username = values.get("username")
+    if username is None:
+        if key in catalog.agent_usernames:
+            return []  # a stored agent keeps the username it has
+        username = _free_username(username_from_email(key), catalog, key)
+        values["username"] = username
+    elif catalog.usernames.get(str(username), key) != key:
+        return [("username", "username.taken", f"The username {username!r} already belongs to another agent; choose another or leave the cell empty.")]
+    catalog.usernames[str(username)] = key
+    catalog.agent_usernames.setdefault(key, str(username))
+    return []
+
+
+def check_agent(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """Password length, teams against the catalog, and a unique username (generated from the email when absent)."""
+    problems = _check_password(values, options) + _check_teams(values, catalog, options)
+    return problems + _check_username(values, catalog)
+
+
+def hashing_preparer(hasher: PasswordHasher, progress: ProgressSink | None = None) -> PrepareBatch:
+    """The agents' last step before writing: hash the batch's passwords in one hash_many call (all cores).
+
+    Each planned row's plain `password` value becomes `password_hash`. `progress`, when given, hears
+    (rows of this batch prepared so far, rows in the batch) while the hashes are made.
+    """
+
+    def prepare(planned: Sequence[PlannedRow]) -> Sequence[PlannedRow]:
+        positions = [index for index, row in enumerate(planned) if isinstance(row.values.get("password"), str)]
+        without_password = len(planned) - len(positions)
+        done = 0
+
+        def on_progress(hashed: int) -> None:
+            nonlocal done
+            done += hashed
+            if progress is not None:
+                progress(without_password + done, len(planned))
+
+        hashes = hasher.hash_many([str(planned[index].values["password"]) for index in positions],
+                                  on_progress=on_progress) if positions else []
+        prepared = list(planned)
+        for index, password_hash in zip(positions, hashes, strict=True):
+            values = {name: value for name, value in planned[index].values.items() if name != "password"}
+            values["password_hash"] = password_hash
+            prepared[index] = replace(planned[index], values=values)
+        return prepared
+
+    return prepare
+
+
+AGENTS = ImportKind(
+    name="users",
+    title="agents",
+    key="email",
+    fields=(
+        Field("email", parse=parse_email, is_required_column=True,
+              aliases=("email address", "e-mail", "e-mail address", "mail", "primary email", "work email",
+                       "business email", "login", "login email"),
+              examples=("jane.doe@example.com", "raj.patel@example.com"),
+              description="The agent's address; a matching address (any case) updates the agent."),
+        Field("first_name", parse=parse_name, is_required_for_new=True,
+              aliases=("firstname", "first", "first name", "given name", "given", "forename", "fname"),
+              examples=("Jane", "Raj"), description="Required when the row creates an agent."),
+        Field("last_name", parse=parse_name,
+              aliases=("lastname", "last", "surname", "family name", "family", "lname"),
+              examples=("Doe", "Patel")),
+        Field("password", parse=_parse_password, is_secret=True,
+              aliases=("pass", "passwd", "pwd", "initial password", "new password"),
+              examples=("change-me-now", ""),
+              description="At least password_min_length characters (setting, 6 by default), hashed on import. "
+                          "Empty: a new agent gets an invitation, an existing one keeps the password."),
+        Field("active", parse=_parse_active,
+              aliases=("is active", "is_active", "enabled", "status active"),
+              examples=("true", "no"), description="true/false, yes/no, y/n or 1/0; a new agent is active by default."),
+        Field("username", parse=_parse_username,
+              aliases=("user name", "login name", "user", "handle"),
+              examples=("jane", ""), description="Unique; generated from the email when empty."),
+        Field("role", parse=_parse_role,
+              aliases=("roles", "user role", "access"),
+              examples=("support_admin", ""), description="admin, support_admin or agent (the default)."),
+        Field("teams", parse=_parse_teams,
+              aliases=("team", "groups", "group", "team names"),
+              examples=("Billing:Tier 1", ""),
+              description="Exact, case-sensitive team names separated by ':'."),
+    ),
+    check_record=check_agent,
+)
