@@ -97,9 +97,9 @@ class CustomerTable:
             index_elements=["email_key"],
             set_={"updated_at": statement.excluded.updated_at, "last_import_id": statement.excluded.last_import_id,
                   "last_import_row": statement.excluded.last_import_row},
-        ).returning(contacts.c.id, contacts.c.email_key, sort_by_parameter_order=True)
-        ids = [row.id for row in connection.execute(statement, params)]
-        return {planned.row: contact_id for planned, contact_id in zip(rows, ids, strict=True)}
+        ).returning(contacts.c.id, contacts.c.email_key)  # by key, not in order: lets SQLite batch the rows
+        ids = {key: contact_id for contact_id, key in connection.execute(statement, params)}
+        return {planned.row: ids[planned.key] for planned in rows}
 
     def _update(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], now: datetime) -> None:
         groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
