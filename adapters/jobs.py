@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -85,13 +86,22 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
     @huey.periodic_task(crontab(minute="*/5"), name="contact_importer.reap")
     @huey.lock_task("contact-importer-reaper")
     def reap() -> None:
-        for job_id in web_state.stale_running_jobs(engine, quiet_for=QUIET_BEFORE_RETRY, max_attempts=MAX_ATTEMPTS):
-            logger.warning("import %s went quiet while running; trying it again", job_id)
-            run_import(job_id)
-        for upload in web_state.abandoned_uploads(engine, older_than=ABANDONED_UPLOAD_AGE):
-            delete_upload_file(services, upload)
+        reap_imports(services, enqueue=run_import)
 
     return ImportQueue(huey=huey, services=services, run_import=run_import)
+
+
+def reap_imports(services: Services, *, enqueue: Callable[[int], object],
+                 quiet_for: timedelta = QUIET_BEFORE_RETRY) -> list[int]:
+    """Put back imports whose worker died (SIGKILL, OOM, a lost machine); delete abandoned uploads."""
+    engine = services.store.engine  # type: ignore[attr-defined]
+    stale = web_state.stale_running_jobs(engine, quiet_for=quiet_for, max_attempts=MAX_ATTEMPTS)
+    for job_id in stale:
+        logger.warning("import %s went quiet while running; trying it again", job_id)
+        enqueue(job_id)
+    for upload in web_state.abandoned_uploads(engine, older_than=ABANDONED_UPLOAD_AGE):
+        delete_upload_file(services, upload)
+    return stale
 
 
 def run_queued_import(services: Services, job_id: int) -> str:

@@ -91,6 +91,7 @@ def serve_command(context: click.Context, host: str, port: int, no_worker: bool)
     if worker is not None:
         click.echo(f"Background imports: worker process {worker.pid} ({'Redis' if settings.redis_url else 'SQLite'} queue).")
     click.echo("Stop with Ctrl+C.")
+    signal.signal(signal.SIGTERM, _stop_serving)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -100,6 +101,11 @@ def serve_command(context: click.Context, host: str, port: int, no_worker: bool)
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)  # graceful: running imports finish first
             worker.wait()
+
+
+def _stop_serving(_signum: int, _frame: object) -> None:
+    """SIGTERM (systemd, docker) stops the server like Ctrl+C: the worker is then stopped gracefully."""
+    raise KeyboardInterrupt
 
 
 @click.group("tokens")
