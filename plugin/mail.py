@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.errors import HeaderParseError
 from email.header import decode_header
 from email.utils import getaddresses, parsedate_to_datetime
@@ -57,7 +57,7 @@ HEADER_FIELDS: tuple[str, ...] = (
     "X-Mailman-Version",
     "X-Spam-Flag",
 )
-"""Every header field `classify_message` reads, except the loop header (a setting): see fetch_header_fields."""
+"""Every header field `classify_message` reads but the loop header (a setting): see fetch_header_fields."""
 
 _DETAIL_MAX = 80
 _NOREPLY = re.compile(r"(?:^|[-_.+])(?:do[-_.]?not|no)[-_.]?reply(?:$|[-_.+])", re.IGNORECASE)
@@ -67,7 +67,12 @@ _ADDR_SPEC = r"[^\s\"(),:;<>@\[\\\]]+@[^\s\"(),:;<>@\[\\\]]+"
 _SIMPLE_ADDRESS = re.compile(
     rf'[ \t]*(?:(?:"([^"\\]*)"|([^"(),:;<>@\[\\\]]*?))[ \t]*<({_ADDR_SPEC})>|({_ADDR_SPEC}))[ \t]*'
 )
-_MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
 _COMMON_DATE = re.compile(
     r"(?:[A-Z][a-z]{2}, ?)?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4})"
     r" (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})(?![\d:])"
@@ -83,7 +88,24 @@ _LIST_FIELDS = (
 )
 _NAME_QUOTES = "\"' \t"
 _SURNAME_PARTICLES = frozenset(
-    {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le", "ter", "ten"}
+    {
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "dos",
+        "das",
+        "du",
+        "la",
+        "le",
+        "ter",
+        "ten",
+    }
 )
 
 
@@ -164,7 +186,9 @@ def classify_message(
     elif from_addresses and sender_addresses:
         author, author_field = sender_addresses[0], "Sender"
     elif from_addresses:
-        return skipped(SkipReason.NO_SENDER, f"From lists {len(from_addresses)} addresses and there is no Sender")
+        return skipped(
+            SkipReason.NO_SENDER, f"From lists {len(from_addresses)} addresses and there is no Sender"
+        )
     else:
         return skipped(SkipReason.NO_SENDER, "no From address")
 
@@ -301,7 +325,7 @@ def _addresses(value: str | None) -> list[tuple[str, str]]:
 
 
 def _distinct(addresses: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """One entry per address: `From: a@example.org <a@example.org>`, unquoted, reads as the same address twice."""
+    """One entry per address: an unquoted `From: a@example.org <a@example.org>` reads as two."""
     if len(addresses) < 2:
         return addresses
     seen: dict[str, tuple[str, str]] = {}
@@ -354,13 +378,13 @@ def _date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, OverflowError):
         return None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
+        return parsed.replace(tzinfo=UTC)
     return parsed
 
 
 @lru_cache(maxsize=128)
 def _zone(minutes: int) -> timezone:
-    return timezone.utc if minutes == 0 else timezone(timedelta(minutes=minutes))
+    return UTC if minutes == 0 else timezone(timedelta(minutes=minutes))
 
 
 def _clip(detail: str) -> str:

@@ -104,7 +104,9 @@ def open_mailbox(account: MailboxAccount) -> Iterator[OpenMailbox]:
             ) from error
         selected = _select(client, account)
         logger.debug("Opened %s on %s read-only", account.folder, account.host)
-        yield OpenMailbox(client, account, int(selected[b"UIDVALIDITY"]), _optional_int(selected.get(b"UIDNEXT")))
+        yield OpenMailbox(
+            client, account, int(selected[b"UIDVALIDITY"]), _optional_int(selected.get(b"UIDNEXT"))
+        )
     finally:
         _close(client)
 
@@ -113,13 +115,17 @@ def _connect(account: MailboxAccount) -> IMAPClient:
     port = account.port or (993 if account.tls else 143)
     context = (account.ssl_context or ssl.create_default_context()) if account.tls else None
     try:
-        return IMAPClient(account.host, port=port, ssl=account.tls, ssl_context=context, timeout=account.timeout_seconds)
+        return IMAPClient(
+            account.host, port=port, ssl=account.tls, ssl_context=context, timeout=account.timeout_seconds
+        )
     except ssl.SSLError as error:  # before OSError: SSLError is one
         raise MailboxError(
             MailboxErrorCode.TLS, f"TLS with {account.host}:{port} failed: {error.reason or error}"
         ) from error
     except CONNECTION_ERRORS as error:
-        raise MailboxError(MailboxErrorCode.UNREACHABLE, f"Cannot connect to {account.host}:{port}: {error}") from error
+        raise MailboxError(
+            MailboxErrorCode.UNREACHABLE, f"Cannot connect to {account.host}:{port}: {error}"
+        ) from error
 
 
 def _select(client: IMAPClient, account: MailboxAccount) -> dict[bytes, object]:

@@ -100,7 +100,7 @@ def watch_mailbox(
     renew_seconds: float = RENEW_IDLE_SECONDS,
     silence_seconds: float = SILENCE_SECONDS,
 ) -> Iterator[HeaderBatch]:
-    """Batches of new mail for as long as the caller keeps asking: what is there now, then what IDLE announces.
+    """Batches of new mail for as long as the caller asks: what is there now, then what IDLE announces.
 
     The caller stores each batch (contacts and position together) before asking for the next one;
     this generator then carries on from that position, also after reconnecting. Transient failures

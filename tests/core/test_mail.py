@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-import pytest
+from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +64,9 @@ AUTHORS = [
         id="reply-to-used-for-own-from",
     ),
     pytest.param(b"From: jdoe@xn--bcher-kva.example\r\n\r\n", "jdoe@xn--bcher-kva.example", id="idna-kept"),
-    pytest.param("From: jdoe@bücher.example\r\n\r\n".encode(), "jdoe@xn--bcher-kva.example", id="idna-encoded"),
+    pytest.param(
+        "From: jdoe@bücher.example\r\n\r\n".encode(), "jdoe@xn--bcher-kva.example", id="idna-encoded"
+    ),
     pytest.param(
         b"From: jdoe@example.org\r\nAuto-Submitted: no\r\n\r\n", "jdoe@example.org", id="auto-submitted-no"
     ),
@@ -76,11 +77,15 @@ AUTHORS = [
     ),
     pytest.param(b"From: jdoe@example.org\r\nX-Spam-Flag: NO\r\n\r\n", "jdoe@example.org", id="spam-flag-no"),
     pytest.param(
-        b"From: jdoe@example.org\r\nPrecedence: first-class\r\n\r\n", "jdoe@example.org", id="other-precedence"
+        b"From: jdoe@example.org\r\nPrecedence: first-class\r\n\r\n",
+        "jdoe@example.org",
+        id="other-precedence",
     ),
     pytest.param(b"From: jdoe@example.org\n\n", "jdoe@example.org", id="bare-newlines"),
     pytest.param(b"FROM:jdoe@example.org\r\n\r\n", "jdoe@example.org", id="field-name-any-case"),
-    pytest.param(b"From: reply.norton@example.org\r\n\r\n", "reply.norton@example.org", id="reply-not-noreply"),
+    pytest.param(
+        b"From: reply.norton@example.org\r\n\r\n", "reply.norton@example.org", id="reply-not-noreply"
+    ),
     pytest.param(b"From: owner@example.org\r\n\r\n", "owner@example.org", id="owner-is-a-person"),
 ]
 
@@ -94,7 +99,9 @@ def test_the_author_becomes_the_contact(raw: bytes, email: str) -> None:
 
 SKIPS = [
     pytest.param(b"From: support@example.com\r\n\r\n", SkipReason.OWN_ADDRESS, "From is one of", id="own"),
-    pytest.param(b"From: HELP@example.com\r\n\r\n", SkipReason.OWN_ADDRESS, "From is one of", id="own-any-case"),
+    pytest.param(
+        b"From: HELP@example.com\r\n\r\n", SkipReason.OWN_ADDRESS, "From is one of", id="own-any-case"
+    ),
     pytest.param(
         b"From: support@example.com\r\nReply-To: help@example.com\r\n\r\n",
         SkipReason.OWN_ADDRESS,
@@ -145,7 +152,10 @@ SKIPS = [
         id="x-autorespond",
     ),
     pytest.param(
-        b"From: jdoe@example.org\r\nReturn-Path: <>\r\n\r\n", SkipReason.BOUNCE, "Return-Path <>", id="null-path"
+        b"From: jdoe@example.org\r\nReturn-Path: <>\r\n\r\n",
+        SkipReason.BOUNCE,
+        "Return-Path <>",
+        id="null-path",
     ),
     pytest.param(
         b"From: jdoe@example.org\r\nContent-Type: multipart/report;\r\n report-type=delivery-status;"
@@ -228,8 +238,12 @@ SKIPS = [
     pytest.param(b"From: noreply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply address", id="noreply"),
     pytest.param(b"From: No-Reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="No-Reply"),
     pytest.param(b"From: DoNotReply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="DoNotReply"),
-    pytest.param(b"From: do-not-reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="do-not-reply"),
-    pytest.param(b"From: do_not_reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="do_not_reply"),
+    pytest.param(
+        b"From: do-not-reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="do-not-reply"
+    ),
+    pytest.param(
+        b"From: do_not_reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="do_not_reply"
+    ),
     pytest.param(b"From: no_reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="no_reply"),
     pytest.param(b"From: no.reply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="no.reply"),
     pytest.param(b"From: billing-noreply@example.com\r\n\r\n", SkipReason.NOREPLY, "no-reply", id="suffix"),
@@ -244,7 +258,9 @@ SKIPS = [
     pytest.param(
         b"From: jdoe@example.org\r\nX-Spam-Flag: YES\r\n\r\n", SkipReason.SPAM, "X-Spam-Flag YES", id="spam"
     ),
-    pytest.param(b"From: jdoe@example.org\r\nX-Spam-Flag: yes\r\n\r\n", SkipReason.SPAM, "", id="spam-any-case"),
+    pytest.param(
+        b"From: jdoe@example.org\r\nX-Spam-Flag: yes\r\n\r\n", SkipReason.SPAM, "", id="spam-any-case"
+    ),
     pytest.param(b"Subject: hello\r\n\r\n", SkipReason.NO_SENDER, "no From address", id="no-from"),
     pytest.param(b"From: undisclosed-recipients:;\r\n\r\n", SkipReason.NO_SENDER, "no From", id="group"),
     pytest.param(b"From: <>\r\n\r\n", SkipReason.NO_SENDER, "no From address", id="empty-angle"),
@@ -283,8 +299,12 @@ NAMES = [
     pytest.param(b"From: John Doe <jdoe@example.org>", "John", "Doe", id="display-name"),
     pytest.param(b'From: "Doe, John" <jdoe@example.org>', "John", "Doe", id="last-comma-first"),
     pytest.param(b"From: jdoe@example.org (John X. Doe)", "John X.", "Doe", id="comment-form"),
-    pytest.param(b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>", "Jürgen", "Müller", id="q-word"),
-    pytest.param(b"From: =?UTF-8?B?w4lsb2RpZQ==?= Dupont <ed@example.org>", "Élodie", "Dupont", id="b-word-and-text"),
+    pytest.param(
+        b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>", "Jürgen", "Müller", id="q-word"
+    ),
+    pytest.param(
+        b"From: =?UTF-8?B?w4lsb2RpZQ==?= Dupont <ed@example.org>", "Élodie", "Dupont", id="b-word-and-text"
+    ),
     pytest.param(b"From: =?utf-8?q?Doe=2C_John?= <jdoe@example.org>", "John", "Doe", id="encoded-comma"),
     pytest.param(b"From: =?iso-8859-1?q?Ren=E9?= <r@example.org>", "René", None, id="latin1-one-word"),
     pytest.param("From: Zoë Saldaña <zs@example.org>".encode(), "Zoë", "Saldaña", id="raw-utf8"),
@@ -315,7 +335,9 @@ def test_names_come_from_the_display_name(raw: bytes, first: str | None, last: s
 
 
 def test_folded_fields_are_unfolded() -> None:
-    verdict = classify(b"From: John\r\n Doe\r\n <jdoe@example.org>\r\nList-Id:\r\n\tUsers <u.example.org>\r\n\r\n")
+    verdict = classify(
+        b"From: John\r\n Doe\r\n <jdoe@example.org>\r\nList-Id:\r\n\tUsers <u.example.org>\r\n\r\n"
+    )
     assert (verdict.skip, verdict.detail) == (SkipReason.LIST, "List-Id present")
     assert split_name("John\r\n Doe") == ("John", "Doe")
 
@@ -325,13 +347,13 @@ def test_message_id_and_date_are_kept_for_every_verdict() -> None:
     verdict = classify(raw)
     assert verdict.skip is SkipReason.NOREPLY
     assert verdict.message_id == "<abc@example.org>"
-    assert verdict.date == datetime(2026, 3, 3, 9, 0, tzinfo=timezone.utc)
+    assert verdict.date == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     ("date_field", "expected"),
     [
-        (b"Date: Tue, 3 Mar 2026 10:00:00 -0000", datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)),
+        (b"Date: Tue, 3 Mar 2026 10:00:00 -0000", datetime(2026, 3, 3, 10, 0, tzinfo=UTC)),
         (b"Date: yesterday", None),
         (b"Date:", None),
         (b"X-Nothing: 1", None),
@@ -360,7 +382,9 @@ HEADERISH = st.lists(
         st.one_of(
             st.binary(max_size=60),
             st.text(max_size=60).map(lambda text: text.encode("utf-8", "surrogatepass")),
-            st.sampled_from([b"=?utf-8?q?=C3?=", b"=?idna?q?x?=", b"<>", b"a@b, c@d", b"\"x\" <@>", b"(", b"<"]),
+            st.sampled_from(
+                [b"=?utf-8?q?=C3?=", b"=?idna?q?x?=", b"<>", b"a@b, c@d", b'"x" <@>', b"(", b"<"]
+            ),
         ),
     ),
     max_size=8,
@@ -375,7 +399,7 @@ def test_any_bytes_give_a_verdict(raw: bytes) -> None:
     assert verdict.skip is None or verdict.detail
 
 
-TRICKY = st.text(alphabet=st.sampled_from(list('ab. "<>@()\\,;:\tZ=?ü\'')), max_size=8)
+TRICKY = st.text(alphabet=st.sampled_from(list("ab. \"<>@()\\,;:\tZ=?ü'")), max_size=8)
 ADDRESS_TEXT = st.one_of(
     TRICKY.map(lambda text: text * 2),
     st.builds(
@@ -409,6 +433,6 @@ def test_the_date_fast_path_reads_like_the_email_package(moment: datetime, zone:
     text = extra + text if extra.endswith((",", " ")) else text + extra
     expected = parsedate_to_datetime(text)
     if expected.tzinfo is None:  # "-0000": no zone information, read as UTC
-        expected = expected.replace(tzinfo=timezone.utc)
+        expected = expected.replace(tzinfo=UTC)
     read = read_date(text)
     assert (read, read.utcoffset()) == (expected, expected.utcoffset())

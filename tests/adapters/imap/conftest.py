@@ -46,7 +46,9 @@ class ImapServer:
     def account(self, folder: str = "INBOX") -> MailboxAccount:
         return MailboxAccount(self.host, self.user, self.password, port=self.port, folder=folder, tls=False)
 
-    def append(self, folder: str, *messages: bytes, flags: tuple[bytes, ...] = (), when: datetime | None = None) -> None:
+    def append(
+        self, folder: str, *messages: bytes, flags: tuple[bytes, ...] = (), when: datetime | None = None
+    ) -> None:
         """Deliver messages the way a test author writes them (CRLF or LF, headers and a body)."""
         with IMAPClient(self.host, port=self.port, ssl=False, timeout=10) as client:
             client.login(self.user, self.password)
@@ -68,7 +70,7 @@ def run_imap_server(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
     without a pid file, where --stop cannot find it and the next start fails on its sockets.
     """
     for _ in range(START_ATTEMPTS):
-        started = subprocess.run([IMAP_SERVER, *arguments], capture_output=True, text=True)
+        started = subprocess.run([IMAP_SERVER, *arguments], check=False, capture_output=True, text=True)
         if started.returncode != START_FAILED:
             break
         stop_imap_server(Path(arguments[-1]))
@@ -106,7 +108,9 @@ def start_imap_server(where: Path) -> ImapServer:
     if started.returncode == DOVECOT_MISSING:
         pytest.skip(f"Dovecot 2.3 is not installed: {started.stdout}{started.stderr}".strip())
     assert started.returncode == 0, started.stdout + started.stderr
-    env = dict(line.split("=", 1) for line in (where / "instance.env").read_text().splitlines() if "=" in line)
+    env = dict(
+        line.split("=", 1) for line in (where / "instance.env").read_text().splitlines() if "=" in line
+    )
     return ImapServer(where, env["IMAP_HOST"], int(env["IMAP_PORT"]), env["IMAP_USER"], env["IMAP_PASSWORD"])
 
 

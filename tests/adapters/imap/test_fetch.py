@@ -58,7 +58,9 @@ def uids(batches: list[HeaderBatch]) -> list[int]:
     return [uid for batch in batches for uid, _ in batch.headers]
 
 
-def test_new_messages_arrive_in_batches_with_the_position_after_each(imap_server: ImapServer, folder: str) -> None:
+def test_new_messages_arrive_in_batches_with_the_position_after_each(
+    imap_server: ImapServer, folder: str
+) -> None:
     imap_server.append(folder, *(message(number) for number in range(7)))
     batches = fetch_all(imap_server.account(folder), None, batch_size=3)
     assert [[uid for uid, _ in batch.headers] for batch in batches] == [[1, 2, 3], [4, 5, 6], [7]]
@@ -67,7 +69,9 @@ def test_new_messages_arrive_in_batches_with_the_position_after_each(imap_server
     assert b"Subject" not in batches[0].headers[0][1] and b"Body" not in batches[0].headers[0][1]
 
 
-def test_a_second_fetch_finds_nothing_new_and_a_third_only_the_newcomer(imap_server: ImapServer, folder: str) -> None:
+def test_a_second_fetch_finds_nothing_new_and_a_third_only_the_newcomer(
+    imap_server: ImapServer, folder: str
+) -> None:
     imap_server.append(folder, message(1), message(2))
     account = imap_server.account(folder)
     position = fetch_all(account, None)[-1].position
@@ -83,7 +87,9 @@ def test_an_empty_folder_still_gets_a_position(imap_server: ImapServer, folder: 
     assert [(batch.headers, batch.position.last_uid) for batch in batches] == [((), 0)]
 
 
-def test_the_first_fetch_honours_since_and_steps_over_older_mail(imap_server: ImapServer, folder: str) -> None:
+def test_the_first_fetch_honours_since_and_steps_over_older_mail(
+    imap_server: ImapServer, folder: str
+) -> None:
     imap_server.append(folder, message(1), when=datetime.now() - timedelta(days=400))
     imap_server.append(folder, message(2))
     imap_server.append(folder, message(3), when=datetime.now() - timedelta(days=400))
@@ -133,7 +139,11 @@ RULES = [
     (b"jane@example.org", b"X-Autoreply: yes\n", SkipReason.AUTO_REPLY),
     (b"jane@example.org", b"X-Autorespond: yes\n", SkipReason.AUTO_REPLY),
     (b"jane@example.org", b"Return-Path: <>\n", SkipReason.BOUNCE),
-    (b"jane@example.org", b"Content-Type: multipart/report; report-type=delivery-status\n", SkipReason.BOUNCE),
+    (
+        b"jane@example.org",
+        b"Content-Type: multipart/report; report-type=delivery-status\n",
+        SkipReason.BOUNCE,
+    ),
     (b"MAILER-DAEMON@example.org", b"", SkipReason.BOUNCE),
     (b"jane@example.org", b"List-Id: <users.example.org>\n", SkipReason.LIST),
     (b"jane@example.org", b"List-Unsubscribe: <mailto:u@example.org>\n", SkipReason.LIST),
@@ -156,18 +166,26 @@ def test_the_fetched_fields_are_all_the_classifier_needs(imap_server: ImapServer
         "agent_addresses": address_keys(["agent@example.com"]),
         "loop_header": LOOP,
     }
-    fetched = [header for batch in fetch_all(imap_server.account(folder), None) for _, header in batch.headers]
+    fetched = [
+        header for batch in fetch_all(imap_server.account(folder), None) for _, header in batch.headers
+    ]
     verdicts = [classify_message(header, **options) for header in fetched]
     assert [verdict.skip for verdict in verdicts] == [reason for _, _, reason in RULES]
     assert verdicts == [classify_message(whole.replace(b"\n", b"\r\n"), **options) for whole in written]
-    assert (verdicts[1].email, verdicts[1].first_name, verdicts[1].last_name) == ("jane@example.org", "Jane", "Roe")
+    assert (verdicts[1].email, verdicts[1].first_name, verdicts[1].last_name) == (
+        "jane@example.org",
+        "Jane",
+        "Roe",
+    )
 
 
 def test_a_new_uidvalidity_starts_over_from_since(own_imap_server: ImapServer) -> None:
     own_imap_server.append("INBOX", message(1), message(2))
     account = own_imap_server.account()
     before = fetch_all(account, None)[-1].position
-    time.sleep(max(0.0, before.uidvalidity + 1.1 - time.time()))  # Dovecot's UIDVALIDITY is the creation second
+    time.sleep(
+        max(0.0, before.uidvalidity + 1.1 - time.time())
+    )  # Dovecot's UIDVALIDITY is the creation second
     own_imap_server.start(fresh=True)
     own_imap_server.append("INBOX", message(3))
     batches = fetch_all(account, before)
