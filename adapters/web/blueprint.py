@@ -131,6 +131,7 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     except BadFile as problem:
         path.unlink(missing_ok=True)
         raise UploadRejected(problem) from problem
+    path.chmod(0o600)
     file_name = Path(file.filename or "upload.csv").name[:200]
     web_state.add_upload(state.engine, upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
                          path=str(path), size=path.stat().st_size, headers=layout.headers,
@@ -184,6 +185,13 @@ def job_progress(job, *, now: datetime | None = None) -> dict[str, object]:  # t
         elapsed = max((now - started_at).total_seconds(), 0.0)
         eta = math.ceil(elapsed / done * (total - done))
     return {"done": done, "total": total, "percent": min(percent, 99), "eta_seconds": eta}
+
+
+def describe_eta(seconds: object) -> str:
+    """'about 12 s left', 'about 3 min left'; the same words as importer.js."""
+    if not isinstance(seconds, int):
+        return "estimating the time left…"
+    return f"about {seconds} s left" if seconds < 60 else f"about {math.ceil(seconds / 60)} min left"
 
 
 def job_report(job) -> ImportReport:  # type: ignore[no-untyped-def]

@@ -50,7 +50,8 @@ def check_visitor():  # type: ignore[no-untyped-def]
 def page_globals() -> dict[str, object]:
     state = shared.importer()
     return {"importer_base": state.base_template, "csrf_token": csrf_token,
-            "importer_user": shared.signed_in_user(), "describe_size": describe_size}
+            "importer_user": shared.signed_in_user(), "describe_size": describe_size,
+            "describe_eta": shared.describe_eta}
 
 
 def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from pathlib import Path
 
 from flask import Flask, session
 from sqlalchemy import func, select
@@ -89,7 +90,10 @@ def test_the_preview_shows_counts_and_rows_and_writes_nothing_until_start(app, b
     assert re.search(r'id="count-created">2<', preview) and re.search(r'id="count-failed">1<', preview)
     assert "is not a valid email address" in preview  # the error in place, in its row
     assert contacts(app) == 0
-    assert len(files_in(web_settings.upload_dir)) == 1  # kept for Start
+    assert len(files_in(web_settings.upload_dir)) == 1  # kept for Start, outside the web root, private
+    kept = Path(web_settings.upload_dir) / files_in(web_settings.upload_dir)[0]
+    assert kept.stat().st_mode & 0o777 == 0o600 and "static" not in kept.parts
+    assert admin.client.get(f"/importer/static/{kept.name}").status_code == 404
 
     upload_id = mapping_url.split("/")[3]
     started = admin.client.post(f"/importer/uploads/{upload_id}/start", data={"csrf_token": admin.csrf})

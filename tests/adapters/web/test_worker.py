@@ -44,7 +44,8 @@ def job(browser: Browser, job_id: int) -> dict:
     return browser.client.get(f"/api/v1/imports/{job_id}").json
 
 
-def test_a_worker_process_runs_an_api_import_to_the_end(queued_app, queue_settings, start_worker):
+@pytest.mark.parametrize("worker_type", ["thread", "process"])
+def test_a_worker_process_runs_an_api_import_to_the_end(queued_app, queue_settings, start_worker, worker_type):
     admin = Browser(queued_app.test_client())
     admin.sign_in(ADMIN)
     response = admin.post_import(customers_csv(40, bad_every=10), file_name=f"{uuid.uuid4().hex}.csv")
@@ -52,7 +53,7 @@ def test_a_worker_process_runs_an_api_import_to_the_end(queued_app, queue_settin
     job_id = response.json["job"]
     assert job(admin, job_id)["status"] == "queued"  # nobody has taken it yet
     assert len(files_in(queue_settings.upload_dir)) == 1
-    start_worker(queue_settings)
+    start_worker(queue_settings, "--worker-type", worker_type)
     done = wait_for(lambda: (found := job(admin, job_id))["is_finished"] and found, what="the import to end")
     assert (done["status"], done["created"], done["failed"]) == ("partial", 36, 4)
     assert done["progress"]["percent"] == 100
