@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import islice
-from pathlib import Path
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from adapters.db import web_state
 from adapters.web import blueprint as shared
-from adapters.web.security import add_security_headers, WebUser, csrf_token, is_csrf_valid
-from plugin.errors import BadFile
+from adapters.web import mapping_form
+from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
 from plugin.kinds import ImportKind
-from plugin.mapping import CUSTOM_PREFIX, FUZZY_SUGGESTION_CUTOFF, ColumnMapping, suggest_mapping
-from plugin.read import describe_size, inspect_csv, read_rows
+from plugin.read import describe_size
 from plugin.report import Status
 
 pages = Blueprint("contact_importer", __name__, template_folder="templates", static_folder="static",
@@ -21,7 +17,6 @@ pages = Blueprint("contact_importer", __name__, template_folder="templates", sta
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROWS_PER_PAGE = 50
-SAMPLE_ROWS = 3
 
 
 pages.after_request(add_security_headers)
@@ -144,76 +139,20 @@ def upload_or_404(user: WebUser, upload_id: str) -> tuple[web_state.UploadRecord
     return upload, shared.kind_for(user, upload.kind)
 
 
-def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[str, str]]:
-    choices = [(spec.name, spec.name) for spec in kind.fields]
-    if kind.allows_custom_fields:
-        choices += [(CUSTOM_PREFIX + variable, f"{variable} (custom field)") for variable in custom_variables]
-    return choices
-
-
-def _samples(upload: web_state.UploadRecord) -> list[tuple[str, ...]]:
-    settings = shared.importer().settings
-    with Path(upload.path).open("rb") as source:
-        layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
-        return [row.cells for row in islice(read_rows(source, layout), SAMPLE_ROWS)]
-
-
-def _suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],
-             saved: list[web_state.SavedMappingRecord]) -> tuple[ColumnMapping, str]:
-    """The person's earlier choice, else the chosen saved mapping, else automatic suggestions."""
-    wanted = request.args.get("saved")
-    sources: list[tuple[dict[str, str], str]] = []
-    if upload.mapping is not None and wanted is None:
-        sources.append((upload.mapping, "your earlier choice"))
-    by_id = {str(mapping.id): mapping for mapping in saved}
-    if wanted in by_id:
-        sources.append((by_id[wanted].mapping, f"saved mapping “{by_id[wanted].name}”"))
-    elif wanted is None and saved:
-        sources.append((saved[0].mapping, f"saved mapping “{saved[0].name}”"))
-    for chosen, label in sources:
-        try:
-            return suggest_mapping(kind, upload.headers, custom_variables=custom, chosen=chosen,
-                                   fuzzy_cutoff=FUZZY_SUGGESTION_CUTOFF), label
-        except BadFile:
-            continue  # a field it names is gone: fall back to suggestions
-    return suggest_mapping(kind, upload.headers, custom_variables=custom, fuzzy_cutoff=FUZZY_SUGGESTION_CUTOFF), ""
-
-
-def check_choices(kind: ImportKind, headers: tuple[str, ...], chosen: dict[str, str],
-                  allowed: set[str]) -> list[str]:
-    """What stops this mapping: unknown fields, a field taken twice, required fields left unmapped."""
-    problems = []
-    seen: dict[str, str] = {}
-    for header in headers:
-        target = chosen.get(header, "")
-        if not target:
-            continue
-        if target not in allowed:
-            problems.append(f"Column “{header}” is mapped to {target}, which is not a field.")
-        elif target in seen:
-            problems.append(f"Columns “{seen[target]}” and “{header}” are both mapped to {target}; "
-                            "each field takes one column.")
-        seen.setdefault(target, header)
-    for spec in kind.fields:
-        if spec.is_required_column and spec.name not in seen:
-            problems.append(f"Map a column to {spec.name}: the import cannot run without it.")
-    return problems
-
-
 @pages.route("/uploads/<upload_id>/mapping", methods=["GET", "POST"])
 def mapping(upload_id: str):  # type: ignore[no-untyped-def]
     user = _user()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     custom = sorted(state.services.store.load_catalog(kind.name).custom_fields)
-    choices = field_choices(kind, custom)
+    choices = mapping_form.field_choices(kind, custom)
     saved = web_state.saved_mappings_for(state.engine, kind.name, upload.headers)
-    suggested, suggested_from = _suggest(kind, upload, custom, saved)
+    suggested, suggested_from = mapping_form.suggest(kind, upload, custom, saved, wanted=request.args.get("saved"))
     problems: list[str] = []
     chosen = {column.header: column.target or "" for column in suggested.columns}
     if request.method == "POST":
         chosen = {header: request.form.get(f"map-{index}", "").strip() for index, header in enumerate(upload.headers)}
-        problems = check_choices(kind, upload.headers, chosen, {value for value, _ in choices})
+        problems = mapping_form.check_choices(kind, upload.headers, chosen, {value for value, _ in choices})
         save_as = request.form.get("save_as", "").strip()[:200]
         if not problems:
             web_state.change_upload(state.engine, upload.id, mapping=chosen)
@@ -227,7 +166,7 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
                 "matched_by": str(column.matched_by) if column.matched_by else "", "confidence": column.confidence,
                 "note": column.note} for column in suggested.columns]
     return render_template("contact_importer/mapping.html", kind=kind, upload=upload, columns=columns,
-                           choices=choices, samples=_samples(upload), saved=saved, suggested_from=suggested_from,
+                           choices=choices, samples=mapping_form.first_rows(upload, shared.importer().settings), saved=saved, suggested_from=suggested_from,
                            problems=problems, required=[spec.name for spec in kind.fields if spec.is_required_column],
                            ), 400 if problems else 200
 

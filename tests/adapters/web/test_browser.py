@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.adapters.web.conftest import ADMIN, PASSWORD, SUPPORT_ADMIN, screenshot
+from tests.adapters.web.conftest import PASSWORD, SUPPORT_ADMIN, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
