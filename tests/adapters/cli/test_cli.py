@@ -118,7 +118,7 @@ def test_a_dry_run_changes_nothing_and_prints_each_rows_fate(run: Cli) -> None:
     ok(run.import_(b"email,first_name\r\nraj@example.org,Raj\r\n"))
     result = run.import_(b"email,first_name\r\njane@example.com,Jane\r\nraj@example.org,Rajesh\r\nbad,X\r\n",
                          "--dry-run")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a row would fail
     lines = result.stdout.splitlines()
     assert lines[0] == "Import 2 (customers, dry-run): Would import 2 customers: 1 created, 1 updated, 0 unchanged, 1 failed"
     assert lines[-3:] == ["  row 2: created (jane@example.com)", "  row 3: updated (first_name: 'Raj' → 'Rajesh')",

@@ -1,0 +1,42 @@
+"""The README documents every command and every setting, and every command explains itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+
+from adapters.cli import cli
+from plugin.settings import ENV_PREFIX, read_manifest_defaults
+from tests.conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def command_paths(group: click.Group, prefix: str = "contact-importer") -> Iterator[tuple[str, click.Command]]:
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix} {name}"
+        yield path, command
+        if isinstance(command, click.Group):
+            yield from command_paths(command, path)
+
+
+COMMANDS = list(command_paths(cli))
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[path for path, _ in COMMANDS])
+def test_every_command_has_help_and_is_in_the_readme(path: str, command: click.Command) -> None:
+    assert (command.help or "").strip(), f"{path} has no help text"
+    assert path in README, f"{path} is not in README.md"
+
+
+@pytest.mark.parametrize("name", sorted(read_manifest_defaults()))
+def test_every_setting_is_in_the_readme_with_its_variable(name: str) -> None:
+    assert f"`{name}`" in README, f"setting {name} is not in README.md"
+    assert f"{ENV_PREFIX}{name.upper()}" in README, f"{ENV_PREFIX}{name.upper()} is not in README.md"
+
+
+def test_readme_opens_with_the_run_and_test_commands() -> None:
+    first_block = README.split("```", 2)[1]
+    assert "make run" in first_block and "make test" in first_block
