@@ -405,3 +405,14 @@ def _add_web_commands() -> None:
 
 
 _add_web_commands()
+
+
+def _add_mailbox_commands() -> None:
+    """mailbox add|list|poll|watch|remove|skips live with the IMAP adapter."""
+    from adapters.imap.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_add_mailbox_commands()
