@@ -25,6 +25,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from adapters.db import web_state
+from adapters.imap.schedule import register_mail_tasks
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
 from plugin.settings import Settings
@@ -88,6 +89,7 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
     def reap() -> None:
         reap_imports(services, enqueue=run_import)
 
+    register_mail_tasks(huey, services)  # mailboxes are polled by the same workers
     return ImportQueue(huey=huey, services=services, run_import=run_import)
 
 
