@@ -16,7 +16,7 @@ from plugin.plan import HIDDEN, PlannedRow, plan_row
 from plugin.ports import ImportStore, ProgressSink
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
-from plugin.validate import validate_row
+from plugin.validate import RowValidator
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ def _pass_over_rows(
     claims: dict[str, int] = {}  # key → first row of this file that took it
     headers = {column.target: column.header for column in mapping.columns if column.target}
     secret_cells = _secret_cell_indexes(kind, mapping)
+    validator = RowValidator(kind, mapping, catalog, request.options, request.defaults)
     for batch in _batches(read_rows(source, layout), request.batch_size):
-        records = [validate_row(kind, mapping, row, catalog, request.options, request.defaults) for row in batch]
+        records = [validator.validate(row) for row in batch]
         keys = {record.key for record in records if record.key}
         ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
         by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)

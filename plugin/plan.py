@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from plugin.errors import RowError
 from plugin.kinds import ImportKind
@@ -33,9 +34,8 @@ class Existing:
     claimed_by_row: int | None = None  # the row of this same import that already wrote it
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One field's old and new value; secrets show as "(hidden)"."""
+class Change(NamedTuple):
+    """One field's old and new value; secrets show as "(hidden)". A tuple: made for every value of every row."""
 
     field: str
     old: object
@@ -73,7 +73,7 @@ def _failed(record: Record, *errors: RowError) -> PlannedRow:
 def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, options: Mapping[str, object]) -> tuple[dict[str, object], dict[str, str], list[Change]]:
     values: dict[str, object] = {}
     changes: list[Change] = []
-    secrets = {spec.name for spec in kind.fields if spec.is_secret}
+    secrets = kind.secret_names
     for name, new in record.values.items():
         if name == "id":
             continue
@@ -139,21 +139,20 @@ def plan_row(
     claims[identity] = record.row
     claims[record.key] = record.row
     if existing is None:
-        missing = [spec.name for spec in kind.fields if spec.is_required_for_new and spec.name not in record.values]
+        missing = [name for name in kind.required_for_new if name not in record.values]
         if missing:
             return _failed(record, *(RowError(record.row, headers.get(name, name), f"{name}.required",
                                               f"A new {kind.title[:-1]} needs a {name.replace('_', ' ')}; this cell is empty.")
                                      for name in missing))
-        values = {name: value for name, value in record.values.items() if name != "id"}
-        changes = tuple(Change(name, None, HIDDEN if kind.field_named(name).is_secret else value)
-                        for name, value in values.items())
-        changes += tuple(Change(variable, None, text) for variable, text in record.custom.items())
+        values = record.values
+        if "id" in values:
+            values = {name: value for name, value in values.items() if name != "id"}
+        secrets = kind.secret_names
+        changes = tuple([*(Change(name, None, HIDDEN if name in secrets else value) for name, value in values.items()),
+                         *(Change(variable, None, text) for variable, text in record.custom.items())])
         return PlannedRow(record.row, Action.CREATED, record.key, None, values, dict(record.custom), changes, cells=record.cells)
     values, custom, changes = _changes_for_update(kind, record, existing, options)
     action = Action.UPDATED if changes else Action.UNCHANGED
     return PlannedRow(record.row, action, record.key, existing.id, values, custom, tuple(changes), cells=record.cells)
 
 
-def plan_rows(kind: ImportKind, records: Sequence[Record], **context: object) -> list[PlannedRow]:
-    """Plan a batch of records in file order."""
-    return [plan_row(kind, record, **context) for record in records]  # type: ignore[arg-type]

@@ -275,7 +275,7 @@ def check_row_count(row_count: int, row_limit: int) -> None:
 
 def is_blank(cells: list[str] | tuple[str, ...]) -> bool:
     """A row with no cells, or only empty and whitespace cells (Excel writes empty rows as ",,,")."""
-    return not any(cell.strip() for cell in cells)
+    return not "".join(cells).strip()
 
 
 def _numbered_records(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,6 +17,7 @@ from plugin.read import SourceRow
 NAME_MAX = 200
 NUMBER_DIGITS_MAX = 40  # a number custom value is written out in full: "1e999999" would be a megabyte of zeros
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(_FORMULA_STARTS)
 _NUMBER_OR_PHONE = re.compile(r"[+-]?[\d][\d\s().,/-]*")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
@@ -120,6 +121,133 @@ def parse_custom_value(custom: CustomField, text: str) -> str:
     return text.strip()
 
 
+class RowValidator:
+    """Validates the rows of one import: the mapping, catalog and options are worked out once, not per row.
+
+    Fields with few distinct values (labels, roles, custom choices and dates...) are parsed once per distinct
+    text and remembered, so a file that repeats "Marketing:Trial" ten thousand times parses it once.
+    """
+
+    _REMEMBERED_TEXTS_MAX = 50_000
+
+    def __init__(self, kind: ImportKind, mapping: ColumnMapping, catalog: Catalog,
+                 options: Mapping[str, object], defaults: Mapping[str, str]) -> None:
+        self.kind = kind
+        self.catalog = catalog
+        self.options = options
+        self.width = len(mapping.headers)
+        self.key_header = mapping.header_for(kind.key)
+        self.headers = {column.target: column.header for column in mapping.columns if column.target}
+        self.columns = [(column.index, column.header, column.target, self._parser_for(column.target))
+                        for column in mapping.columns if column.target is not None]
+        self.defaults = [(target, mapping.header_for(target) or target, text, self._parser_for(target))
+                         for target, text in defaults.items() if text.strip()]
+        self.remembered: dict[tuple[str, str], object] = {}
+
+    def _parser_for(self, target: str) -> tuple[Callable[[str], object], bool, bool]:
+        """(parse, is_custom, is_repetitive) for a field name or "custom:<variable>"."""
+        if target.startswith("custom:"):
+            custom = self.catalog.custom_fields[target.removeprefix("custom:")]
+            return (lambda text: parse_custom_value(custom, text)), True, True
+        spec = self.kind.field_named(target)
+        return (spec.parse or str.strip), False, spec.is_repetitive
+
+    def _parse(self, target: str, text: str, parser: tuple[Callable[[str], object], bool, bool]) -> object:
+        parse, _, is_repetitive = parser
+        if not is_repetitive:
+            return parse(text)
+        remembered = self.remembered.get((target, text), _NOT_YET)
+        if remembered is _NOT_YET:
+            try:
+                remembered = parse(text)
+            except CellProblem as problem:
+                remembered = problem
+            if len(self.remembered) > self._REMEMBERED_TEXTS_MAX:
+                self.remembered.clear()
+            self.remembered[(target, text)] = remembered
+        if isinstance(remembered, CellProblem):
+            raise remembered
+        return remembered
+
+    def validate(self, source: SourceRow) -> Record:
+        """Parse every mapped cell of one row, apply defaults for empty ones, and run the kind's checks."""
+        number, cells = source.number, source.cells
+        record = Record(row=number, cells=cells)
+        errors, values, custom = record.errors, record.values, record.custom
+        width = len(cells)
+        if width > self.width and any(cell.strip() for cell in cells[self.width:]):
+            errors.append(RowError(number, "", "row.extra_cells",
+                                   f"This row has {width} cells but the header has {self.width} columns; "
+                                   "check for an unquoted delimiter."))
+        remembered = self.remembered
+        # The loop below runs for every cell of every file: it is _take() written out, for speed.
+        for index, header, target, (parse, is_custom, is_repetitive) in self.columns:
+            text = cells[index] if index < width else ""
+            if not text or text.isspace():
+                continue
+            if text[0] in _FORMULA_FIRST and is_formula_like(text):
+                errors.append(_formula_error(number, header, text))
+                continue
+            try:
+                if is_repetitive:
+                    value = remembered.get((target, text), _NOT_YET)
+                    if value is _NOT_YET:
+                        value = self._parse(target, text, (parse, is_custom, is_repetitive))
+                    elif isinstance(value, CellProblem):
+                        raise value
+                else:
+                    value = parse(text)
+            except CellProblem as problem:
+                errors.append(RowError(number, header, problem.code, problem.message))
+                continue
+            if is_custom:
+                custom[target[7:]] = value  # type: ignore[assignment]
+            else:
+                values[target] = value
+        for target, header, text, parser in self.defaults:
+            is_given = (target[7:] in custom) if parser[1] else (target in values)
+            if not is_given and not _has_error(errors, header):
+                self._take(record, header, target, text, parser)
+        kind = self.kind
+        key_value = values.get(kind.key)
+        if key_value is not None:
+            record.key = email_key(str(key_value))
+        elif not _has_error(errors, self.key_header):
+            errors.append(RowError(number, self.key_header or kind.key, f"{kind.key}.missing",
+                                   f"The {kind.key} cell is empty; every row needs one."))
+        if kind.check_record is not None:
+            for target, code, message in kind.check_record(values, self.catalog, self.options):
+                errors.append(RowError(number, self.headers.get(target, target), code, message))
+        return record
+
+    def _take(self, record: Record, header: str, target: str, text: str,
+              parser: tuple[Callable[[str], object], bool, bool]) -> None:
+        if text[0] in _FORMULA_FIRST and is_formula_like(text):
+            record.errors.append(_formula_error(record.row, header, text))
+            return
+        try:
+            value = self._parse(target, text, parser)
+        except CellProblem as problem:
+            record.errors.append(RowError(record.row, header, problem.code, problem.message))
+            return
+        if parser[1]:
+            record.custom[target[7:]] = value  # type: ignore[assignment]
+        else:
+            record.values[target] = value
+
+
+_NOT_YET = object()
+
+
+def _formula_error(row: int, header: str, text: str) -> RowError:
+    return RowError(row, header, "cell.formula",
+                    f"This cell starts with {text[:1]!r} and a spreadsheet would run it as a formula; remove that character.")
+
+
+def _has_error(errors: list[RowError], header: str | None) -> bool:
+    return any(error.column == header for error in errors) if errors else False
+
+
 def validate_row(
     kind: ImportKind,
     mapping: ColumnMapping,
@@ -128,44 +256,5 @@ def validate_row(
     options: Mapping[str, object],
     defaults: Mapping[str, str],
 ) -> Record:
-    """Parse every mapped cell of one row, apply defaults for empty ones, and run the kind's checks."""
-    record = Record(row=source.number, cells=source.cells)
-    cells = source.cells
-    width = len(mapping.headers)
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        record.errors.append(RowError(source.number, "", "row.extra_cells",
-                                      f"This row has {len(cells)} cells but the header has {width} columns; check for an unquoted delimiter."))
-    texts: dict[str, tuple[str, str]] = {}  # target → (header, text)
-    for column in mapping.columns:
-        if column.target is None:
-            continue
-        text = cells[column.index] if column.index < len(cells) else ""
-        if text.strip() == "":
-            continue
-        texts[column.target] = (column.header, text)
-    for target, default in defaults.items():
-        if target not in texts and default.strip():
-            texts[target] = (mapping.header_for(target) or target, default)
-    for target, (header, text) in texts.items():
-        if is_formula_like(text):
-            record.errors.append(RowError(source.number, header, "cell.formula",
-                                          f"This cell starts with {text[:1]!r} and a spreadsheet would run it as a formula; remove that character."))
-            continue
-        try:
-            if target.startswith("custom:"):
-                custom = catalog.custom_fields[target.removeprefix("custom:")]
-                record.custom[custom.variable] = parse_custom_value(custom, text)
-            else:
-                spec = kind.field_named(target)
-                record.values[target] = spec.parse(text) if spec.parse else text.strip()
-        except CellProblem as problem:
-            record.errors.append(RowError(source.number, header, problem.code, problem.message))
-    if kind.key in record.values:
-        record.key = email_key(str(record.values[kind.key]))
-    elif not any(error.column == mapping.header_for(kind.key) for error in record.errors):
-        record.errors.append(RowError(source.number, mapping.header_for(kind.key) or kind.key, f"{kind.key}.missing",
-                                      f"The {kind.key} cell is empty; every row needs one."))
-    if kind.check_record is not None:
-        for target, code, message in kind.check_record(record.values, catalog, options):
-            record.errors.append(RowError(source.number, mapping.header_for(target) or target, code, message))
-    return record
+    """Validate a single row (an import validates many through one RowValidator)."""
+    return RowValidator(kind, mapping, catalog, options, defaults).validate(source)

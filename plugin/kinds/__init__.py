@@ -35,6 +35,7 @@ class Field:
     is_required_column: bool = False  # the file is rejected when no column maps here
     is_required_for_new: bool = False  # a row creating a record needs a value
     is_secret: bool = False  # never shown: reports print "(hidden)"
+    is_repetitive: bool = False  # few distinct values (labels, roles...): each is parsed once per import
     aliases: tuple[str, ...] = ()
     examples: tuple[str, str] = ("", "")
     description: str = ""
@@ -75,12 +76,18 @@ class ImportKind:
     allows_custom_fields: bool = False
     # Cross-field checks and catalog lookups: (values, catalog, options) → [(column field, code, message)]
     check_record: Callable[[dict[str, object], Catalog, Mapping[str, object]], list[tuple[str, str, str]]] | None = None
+    fields_by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
+    secret_names: frozenset[str] = field(init=False, repr=False, compare=False)
+    required_for_new: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Looked up for every cell of every row: computed once, not scanned each time.
+        object.__setattr__(self, "fields_by_name", {spec.name: spec for spec in self.fields})
+        object.__setattr__(self, "secret_names", frozenset(spec.name for spec in self.fields if spec.is_secret))
+        object.__setattr__(self, "required_for_new", tuple(spec.name for spec in self.fields if spec.is_required_for_new))
 
     def field_named(self, name: str) -> Field:
-        for candidate in self.fields:
-            if candidate.name == name:
-                return candidate
-        raise KeyError(name)
+        return self.fields_by_name[name]
 
     @property
     def field_names(self) -> tuple[str, ...]:

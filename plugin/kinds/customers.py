@@ -18,8 +18,9 @@ def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping
             hint = f" (label names are case-sensitive: did you mean {known_other_case[0]!r}?)" if known_other_case else ""
             problems.append(("labels", "labels.unknown", f"There is no label named {name!r}{hint}; create it first or import with --create-labels."))
         names.add(name)
-    by_id = catalog.label_names
-    for label_id in values.pop("labels_id", ()) or ():  # type: ignore[union-attr]
+    label_ids = values.pop("labels_id", ()) or ()
+    by_id = catalog.label_names if label_ids else {}
+    for label_id in label_ids:  # type: ignore[union-attr]
         if label_id not in by_id:
             problems.append(("labels_id", "labels_id.unknown", f"There is no label with id {label_id}."))
         else:
@@ -68,14 +69,14 @@ CUSTOMERS = ImportKind(
         Field("last_name", parse=parse_name,
               aliases=("lastname", "last", "surname", "family name", "family", "lname"),
               examples=("Doe", "Patel")),
-        Field("company_id", parse=_parse_company_id,
+        Field("company_id", parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
-        Field("labels", parse=_parse_labels,
+        Field("labels", parse=_parse_labels, is_repetitive=True,
               aliases=("label", "tags", "tag", "label names"),
               examples=("Marketing:Trial", "Demo"),
               description="Exact, case-sensitive label names separated by ':'."),
-        Field("labels_id", parse=_parse_label_ids,
+        Field("labels_id", parse=_parse_label_ids, is_repetitive=True,
               aliases=("label ids", "label_ids", "labelids", "label id", "tag ids"),
               examples=("", ""), description="Label ids separated by ':'."),
         Field("id", parse=_parse_contact_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),

@@ -8,7 +8,7 @@ from plugin.errors import RowError
 from plugin.kinds import Catalog, CustomField, FieldType
 from plugin.kinds.customers import CUSTOMERS
 from plugin.mapping import suggest_mapping
-from plugin.plan import Action, Change, Existing, PlannedRow, plan_rows
+from plugin.plan import Action, Change, Existing, PlannedRow, plan_row
 from plugin.read import SourceRow
 from plugin.validate import validate_row
 
@@ -39,8 +39,10 @@ def plan(*rows: tuple[str, ...], stored: tuple[Existing, ...] = (JANE, RAJ), **o
     records = [validate_row(CUSTOMERS, mapping, SourceRow(number, cells), CATALOG, options, {})
                for number, cells in enumerate(rows, start=2)]
     headers = {column.target: column.header for column in mapping.columns if column.target}
-    return plan_rows(CUSTOMERS, records, by_key={existing.key: existing for existing in stored},
-                     by_id={existing.id: existing for existing in stored}, claims={}, options=options, headers=headers)
+    claims: dict[str, int] = {}
+    return [plan_row(CUSTOMERS, record, by_key={existing.key: existing for existing in stored},
+                     by_id={existing.id: existing for existing in stored}, claims=claims, options=options, headers=headers)
+            for record in records]
 
 
 def one(*cells: str, **options: object) -> PlannedRow:
