@@ -26,7 +26,7 @@ from huey.consumer import Consumer
 
 from adapters.db import web_state
 from adapters.imap.schedule import register_mail_tasks
-from plugin.report import ImportReport, Status
+from plugin.report import ImportReport, Status, count_of
 from plugin.services import Services, UnknownKind
 from plugin.settings import Settings
 
@@ -173,7 +173,7 @@ def notification_text(services: Services, report: ImportReport) -> str:
     if report.unchanged:
         parts.append(f"{report.unchanged:,} unchanged")
     parts.append(f"{report.failed:,} failed")
-    return f"Imported {report.rows - report.failed:,} {title}: {', '.join(parts)}"
+    return f"Imported {count_of(report.rows - report.failed, title)}: {', '.join(parts)}"
 
 
 def finish_import(services: Services, queued: web_state.QueuedImportRecord, report: ImportReport) -> None:

@@ -79,7 +79,7 @@ class ImportReport:
         if self.status is Status.REJECTED:
             return f"Nothing imported: {self.message}"
         verb = "Would import" if self.status is Status.DRY_RUN else "Imported"
-        return (f"{verb} {self.rows - self.failed:,} {title}: {self.created:,} created, {self.updated:,} updated, "
+        return (f"{verb} {count_of(self.rows - self.failed, title)}: {self.created:,} created, {self.updated:,} updated, "
                 f"{self.unchanged:,} unchanged, {self.failed:,} failed")
 
     def as_dict(self) -> dict[str, object]:
@@ -96,6 +96,11 @@ class ImportReport:
             result["message"] = self.message
             result["code"] = self.error_code
         return result
+
+
+def count_of(number: int, plural: str) -> str:
+    """'4,980 customers', '1 customer', '0 agents'."""
+    return f"{number:,} {plural[:-1] if number == 1 and plural.endswith('s') else plural}"
 
 
 def neutralize_cell(text: str) -> str:
