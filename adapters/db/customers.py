@@ -6,20 +6,36 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, delete
 
 from adapters.db.catalog import ensure_labels
-from adapters.db.dialect import insert_for
-from adapters.db.models import Contact, ContactLabel, CustomFieldRow, CustomValue, Label
+from adapters.db.engine import each_match, insert_many, stored_value, update_many
+from adapters.db.models import Contact, ContactLabel, CustomValue
 from plugin.kinds import Catalog
 from plugin.plan import Action, Existing, PlannedRow
 
-CONTACT_FIELDS = ("email", "first_name", "last_name", "company_id")
+CONTACT_FIELDS = ("email", "first_name", "last_name", "company_id")  # the fields kept in contacts' own columns
+INSERTED_COLUMNS = ("email_key", *CONTACT_FIELDS, "source", "source_detail", "created_at", "updated_at",
+                    "last_import_id", "last_import_row")
+CONTACTS_SELECT = f"SELECT id, email_key, last_import_id, last_import_row, {', '.join(CONTACT_FIELDS)} FROM contacts"
+LABELS_SELECT = ("SELECT contact_labels.contact_id, labels.name "
+                 "FROM contact_labels JOIN labels ON labels.id = contact_labels.label_id")
+CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable, custom_values.value "
+                        "FROM custom_values JOIN custom_fields ON custom_fields.id = custom_values.field_id")
+# Someone else created the same email meanwhile: the row takes that contact.
+ON_EMAIL_TAKEN = ("ON CONFLICT (email_key) DO UPDATE SET updated_at = excluded.updated_at, "
+                  "last_import_id = excluded.last_import_id, last_import_row = excluded.last_import_row")
 contacts = Contact.__table__
+contact_labels = ContactLabel.__table__
+custom_values = CustomValue.__table__
 
 
 class CustomerTable:
-    """The customers kind's storage: contacts with their labels and custom values."""
+    """The customers kind's storage: contacts with their labels and custom values.
+
+    Lookups and writes are raw SQL through adapters.db.engine's bulk helpers: a batch is a few statements,
+    whatever its size, and no parameter passes through SQLAlchemy's per-row processing.
+    """
 
     kind = "customers"
 
@@ -27,38 +43,21 @@ class CustomerTable:
              ) -> tuple[dict[str, Existing], dict[int, Existing]]:
         if not keys and not ids:
             return {}, {}
-        found = connection.execute(
-            select(Contact.id, Contact.email_key, Contact.email, Contact.first_name, Contact.last_name,
-                   Contact.company_id, Contact.last_import_id, Contact.last_import_row)
-            .where(or_(Contact.email_key.in_(list(keys)), Contact.id.in_(list(ids))))
-        ).all()
-        contact_ids = [row.id for row in found]
-        labels: dict[int, set[str]] = defaultdict(set)
-        custom: dict[int, dict[str, str]] = defaultdict(dict)
-        if contact_ids:
-            for contact_id, name in connection.execute(
-                select(ContactLabel.contact_id, Label.name).join(Label, Label.id == ContactLabel.label_id)
-                .where(ContactLabel.contact_id.in_(contact_ids))
-            ):
-                labels[contact_id].add(name)
-            for contact_id, variable, value in connection.execute(
-                select(CustomValue.contact_id, CustomFieldRow.variable, CustomValue.value)
-                .join(CustomFieldRow, CustomFieldRow.id == CustomValue.field_id)
-                .where(CustomValue.contact_id.in_(contact_ids))
-            ):
-                custom[contact_id][variable] = value
+        found = _contacts_with(connection, keys, ids)
+        contact_ids = [row[0] for row in found]
+        labels = _labels_of(connection, contact_ids)
+        custom = _custom_values_of(connection, contact_ids)
         by_key: dict[str, Existing] = {}
         by_id: dict[int, Existing] = {}
-        for row in found:
+        for contact_id, key, last_import_id, last_import_row, *fields in found:
+            values: dict[str, object] = dict(zip(CONTACT_FIELDS, fields))
+            values["labels"] = frozenset(labels.get(contact_id, ()))
             existing = Existing(
-                id=row.id, key=row.email_key,
-                values={"email": row.email, "first_name": row.first_name, "last_name": row.last_name,
-                        "company_id": row.company_id, "labels": frozenset(labels[row.id])},
-                custom=custom[row.id],
-                claimed_by_row=row.last_import_row if job_id is not None and row.last_import_id == job_id else None,
+                id=contact_id, key=key, values=values, custom=custom.get(contact_id, {}),
+                claimed_by_row=last_import_row if job_id is not None and last_import_id == job_id else None,
             )
-            by_key[row.email_key] = existing
-            by_id[row.id] = existing
+            by_key[key] = existing
+            by_id[contact_id] = existing
         return by_key, by_id
 
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
@@ -68,55 +67,44 @@ class CustomerTable:
         missing = wanted_labels - set(catalog.label_ids)
         if missing:
             catalog.label_ids.update(ensure_labels(connection, missing, now=lambda: now))
+        moment = stored_value(connection, contacts.c.updated_at, now)
         written: dict[int, int] = {}
         creating = [row for row in planned if row.action is Action.CREATED]
         if creating:
-            written.update(self._insert(connection, job_id, creating, now))
+            written.update(self._insert(connection, job_id, creating, moment))
         for row in planned:
             if row.action in (Action.UPDATED, Action.UNCHANGED) and row.record_id is not None:
                 written[row.row] = row.record_id
-        self._update(connection, job_id, [row for row in planned if row.action is Action.UPDATED], now)
-        unchanged = [{"b_id": row.record_id, "b_row": row.row} for row in planned if row.action is Action.UNCHANGED]
-        if unchanged:
-            connection.execute(update(contacts).where(contacts.c.id == bindparam("b_id"))
-                               .values(last_import_id=job_id, last_import_row=bindparam("b_row")), unchanged)
+        self._update(connection, job_id, [row for row in planned if row.action is Action.UPDATED], moment)
+        update_many(connection, contacts, ("last_import_id", "last_import_row"),
+                    [(job_id, row.row, row.record_id) for row in planned if row.action is Action.UNCHANGED])
         changing = [row for row in planned if row.action in (Action.CREATED, Action.UPDATED)]
         self._write_labels(connection, changing, written, catalog, replace=bool(options.get("replace_labels")))
         self._write_custom(connection, changing, written, catalog)
         return written
 
-    def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], now: datetime) -> dict[int, int]:
-        params = [{
-            "email": row.values["email"], "email_key": row.key, "first_name": row.values.get("first_name"),
-            "last_name": row.values.get("last_name"), "company_id": row.values.get("company_id"), "source": "import",
-            "source_detail": f"import {job_id}", "created_at": now, "updated_at": now,
-            "last_import_id": job_id, "last_import_row": row.row,
-        } for row in rows]
-        statement = insert_for(connection, contacts)
-        statement = statement.on_conflict_do_update(  # someone else created the same email meanwhile
-            index_elements=["email_key"],
-            set_={"updated_at": statement.excluded.updated_at, "last_import_id": statement.excluded.last_import_id,
-                  "last_import_row": statement.excluded.last_import_row},
-        ).returning(contacts.c.id, contacts.c.email_key)  # by key, not in order: lets SQLite batch the rows
-        ids = {key: contact_id for contact_id, key in connection.execute(statement, params)}
+    def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> dict[int, int]:
+        source_detail = f"import {job_id}"
+        returned = insert_many(
+            connection, contacts, INSERTED_COLUMNS,
+            [(row.key, *[row.values.get(name) for name in CONTACT_FIELDS], "import", source_detail, moment, moment,
+              job_id, row.row) for row in rows],
+            on_conflict=ON_EMAIL_TAKEN, returning=("id", "email_key"))
+        ids = {key: contact_id for contact_id, key in returned}  # by key: RETURNING keeps no order
         return {planned.row: ids[planned.key] for planned in rows}
 
-    def _update(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], now: datetime) -> None:
-        groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
+    def _update(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> None:
+        """One UPDATE per set of changed columns, each run over all the rows that change just those."""
+        groups: dict[tuple[str, ...], list[tuple[object, ...]]] = defaultdict(list)
         for row in rows:
             columns = tuple(name for name in CONTACT_FIELDS if name in row.values)
-            params: dict[str, object] = {f"b_{name}": row.values[name] for name in columns}
-            if "email" in columns:
-                params["b_email_key"] = row.key
-            params.update(b_id=row.record_id, b_row=row.row)
-            groups[columns].append(params)
+            key = (row.key,) if "email" in columns else ()
+            groups[columns].append((*(row.values[name] for name in columns), *key, moment, job_id, row.row,
+                                    row.record_id))
         for columns, params in groups.items():
-            values: dict[str, object] = {name: bindparam(f"b_{name}") for name in columns}
-            if "email" in columns:
-                values["email_key"] = bindparam("b_email_key")
-            connection.execute(update(contacts).where(contacts.c.id == bindparam("b_id"))
-                               .values(**values, updated_at=now, last_import_id=job_id,
-                                       last_import_row=bindparam("b_row")), params)
+            key_column = ("email_key",) if "email" in columns else ()
+            update_many(connection, contacts, (*columns, *key_column, "updated_at", "last_import_id", "last_import_row"),
+                        params)
 
     def _write_labels(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
                       catalog: Catalog, *, replace: bool) -> None:
@@ -125,16 +113,40 @@ class CustomerTable:
             replaced = [written[row.row] for row in with_labels if row.action is Action.UPDATED]
             if replaced:
                 connection.execute(delete(ContactLabel).where(ContactLabel.contact_id.in_(replaced)))
-        links = [{"contact_id": written[row.row], "label_id": catalog.label_ids[name]}
-                 for row in with_labels for name in row.values["labels"]]  # type: ignore[attr-defined]
-        if links:
-            connection.execute(insert_for(connection, ContactLabel.__table__).on_conflict_do_nothing(), links)
+        insert_many(connection, contact_labels, ("contact_id", "label_id"),
+                    [(written[row.row], catalog.label_ids[name])
+                     for row in with_labels for name in row.values["labels"]],  # type: ignore[attr-defined]
+                    on_conflict="ON CONFLICT DO NOTHING")
 
     def _write_custom(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
                       catalog: Catalog) -> None:
-        values = [{"contact_id": written[row.row], "field_id": catalog.custom_fields[variable].id, "value": text}
-                  for row in rows for variable, text in row.custom.items()]
+        insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
+                    [(written[row.row], catalog.custom_fields[variable].id, text)
+                     for row in rows for variable, text in row.custom.items()],
+                    on_conflict="ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value")
+
+
+def _contacts_with(connection: Connection, keys: Collection[str], ids: Collection[int]) -> list[tuple]:
+    """The contacts whose email key is one of keys, or whose id is one of ids; each once."""
+    found: dict[int, tuple] = {}
+    for column, values in (("email_key", keys), ("id", ids)):
         if values:
-            statement = insert_for(connection, CustomValue.__table__)
-            connection.execute(statement.on_conflict_do_update(
-                index_elements=["contact_id", "field_id"], set_={"value": statement.excluded.value}), values)
+            found.update((row[0], row) for row in each_match(connection, CONTACTS_SELECT, column, values))
+    return list(found.values())
+
+
+def _labels_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, list[str]]:
+    labels: dict[int, list[str]] = defaultdict(list)
+    if contact_ids:
+        for contact_id, name in each_match(connection, LABELS_SELECT, "contact_labels.contact_id", contact_ids):
+            labels[contact_id].append(name)
+    return labels
+
+
+def _custom_values_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    custom: dict[int, dict[str, str]] = defaultdict(dict)
+    if contact_ids:
+        for contact_id, variable, value in each_match(connection, CUSTOM_VALUES_SELECT, "custom_values.contact_id",
+                                                      contact_ids):
+            custom[contact_id][variable] = value
+    return custom

@@ -1,14 +1,16 @@
-"""Engines for a database URL, and the schema brought up to date by Alembic."""
+"""Engines for a database URL, the schema brought up to date by Alembic, and bulk statements at the driver level."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Column, Connection, Engine, String, Table, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -56,3 +58,134 @@ def upgrade_database(engine: Engine) -> None:
         current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
         command.upgrade(config, "head")
+
+
+# ---- bulk statements at the driver level
+#
+# An import writes thousands of rows a batch. Through SQLAlchemy's compiled statements every parameter of every
+# row is processed in Python and long multi-row INSERTs are rendered (and, by psycopg, parsed) again and again,
+# which took longer than the database's own work. So batch writes and lookups are raw SQL run by the driver,
+# with values already in their stored form (stored_value): SQLite runs a one-row statement through executemany,
+# whose loop is in C; PostgreSQL runs one statement a batch over unnest() of one array per column, sent in
+# binary (%b: psycopg's text form of an array escapes every element with a regular expression).
+
+
+def stored_value(connection: Connection, column: Column, value: object) -> object:
+    """The value as SQLAlchemy would bind it for the column (SQLite keeps datetimes as text in its own format)."""
+    process = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return value if process is None else process(value)
+
+
+def insert_many(connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
+                on_conflict: str = "", returning: Sequence[str] = ()) -> list[tuple]:
+    """INSERT rows (tuples in the order of columns) in one go; `on_conflict` is SQL both dialects understand.
+
+    Returns the `returning` columns of the rows written, in no particular order.
+    """
+    if not rows:
+        return []
+    into = f"INSERT INTO {table.name} ({_names(connection, columns)})"
+    tail = f" {on_conflict}" + (f" RETURNING {', '.join(returning)}" if returning else "")
+    if is_postgresql(connection):
+        sql = f"{into} SELECT * FROM {_unnest(connection, table, columns)}{tail}"
+        if returning:
+            return fetch_all(connection, sql, _by_column(rows))
+        connection.exec_driver_sql(sql, tuple(_by_column(rows)))
+        return []
+    if returning:
+        return _insert_returning_on_sqlite(connection, into, tail, rows)
+    connection.exec_driver_sql(f"{into} VALUES ({', '.join('?' * len(columns))}){tail}", list(rows))
+    return []
+
+
+def update_many(connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
+                key: str = "id") -> None:
+    """UPDATE table SET columns WHERE key matches, one row each; a row is the columns' values, then the key's."""
+    if not rows:
+        return
+    if is_postgresql(connection):
+        assignments = ", ".join(f"{name} = batch.{name}" for name in _quoted(connection, columns))
+        by_column = _by_column(rows)
+        connection.exec_driver_sql(  # "key = ANY": found by the key's index, not by hashing the whole table
+            f"UPDATE {table.name} SET {assignments} FROM {_unnest(connection, table, (*columns, key))} "
+            f"AS batch({_names(connection, (*columns, key))}) "
+            f"WHERE {table.name}.{key} = batch.{key} AND {table.name}.{key} = ANY(%b)", (*by_column, by_column[-1]))
+        return
+    assignments = ", ".join(f"{name} = ?" for name in _quoted(connection, columns))
+    connection.exec_driver_sql(f"UPDATE {table.name} SET {assignments} WHERE {key} = ?", list(rows))
+
+
+def any_of(connection: Connection, values: Collection[object]) -> tuple[str, object]:
+    """For `column <tail>`, true when the column is one of values: the tail and its one parameter.
+
+    One parameter, not one a value: the statement's text stays the same from batch to batch.
+    """
+    if is_postgresql(connection):
+        return "= ANY(%b)", list(values)
+    return "IN (SELECT value FROM json_each(?))", json.dumps(list(values))
+
+
+def each_match(connection: Connection, select: str, column: str, values: Collection[object]) -> Iterator[tuple]:
+    """The rows of `select` (SELECT ... FROM ..., without WHERE) whose `column` is one of values."""
+    tail, parameter = any_of(connection, values)
+    return each_row(connection, f"{select} WHERE {column} {tail}", (parameter,))
+
+
+def fetch_all(connection: Connection, sql: str, parameters: Sequence[object]) -> list[tuple]:
+    """A raw statement's rows as the driver's plain tuples, without SQLAlchemy's Result and Row objects."""
+    return list(each_row(connection, sql, parameters))
+
+
+def each_row(connection: Connection, sql: str, parameters: Sequence[object]) -> Iterator[tuple]:
+    """A raw statement's rows one at a time. sqlite3 makes each row when asked for it, so each is freed when
+    done with, not kept with thousands of others, which would set off the garbage collector (whose passes over
+    a big heap cost more than the query); psycopg has all the rows already and converts them fastest at once."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        yield from cursor.fetchall() if is_postgresql(connection) else cursor
+    finally:
+        cursor.close()
+
+
+def is_postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def _quoted(connection: Connection, names: Sequence[str]) -> list[str]:
+    return [connection.dialect.identifier_preparer.quote(name) for name in names]  # "row" is a keyword to PostgreSQL
+
+
+def _names(connection: Connection, names: Sequence[str]) -> str:
+    return ", ".join(_quoted(connection, names))
+
+
+SQLITE_MAX_VARIABLES = 32_766  # SQLite's default limit of parameters in one statement
+
+
+def _insert_returning_on_sqlite(connection: Connection, into: str, tail: str, rows: Sequence[Sequence[object]]
+                                ) -> list[tuple]:
+    """executemany drops what RETURNING gives, so: multi-row VALUES, as many rows a statement as SQLite allows."""
+    width = len(rows[0])
+    one_row = f"({', '.join('?' * width)})"
+    found: list[tuple] = []
+    for start in range(0, len(rows), SQLITE_MAX_VARIABLES // width):
+        chunk = rows[start:start + SQLITE_MAX_VARIABLES // width]
+        found += fetch_all(connection, f"{into} VALUES {', '.join([one_row] * len(chunk))}{tail}",
+                           [value for row in chunk for value in row])
+    return found
+
+
+def _unnest(connection: Connection, table: Table, columns: Sequence[str]) -> str:
+    """unnest() of one binary array parameter per column, typed like the column."""
+    return f"unnest({', '.join(f'%b::{_array_type(connection, table.c[name])}' for name in columns)})"
+
+
+def _array_type(connection: Connection, column: Column) -> str:
+    # TEXT, not VARCHAR(n): a cast to VARCHAR(n) would cut an overlong value short; storing it fails instead
+    element = "TEXT" if isinstance(column.type, String) else column.type.compile(dialect=connection.dialect)
+    return f"{element}[]"
+
+
+def _by_column(rows: Sequence[Sequence[object]]) -> list[list[object]]:
+    return [list(values) for values in zip(*rows)]

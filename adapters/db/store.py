@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, Row, delete, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.customers import CustomerTable
+from adapters.db.engine import insert_many
 from adapters.db.models import ImportJob, ImportRow
 from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
-from plugin.plan import Action, Existing, PlannedRow
+from plugin.plan import Action, Change, Existing, PlannedRow
 from plugin.report import ImportReport, Status
 
 import_rows = ImportRow.__table__
@@ -56,15 +59,39 @@ class JobSummary:
     mapping: tuple[dict, ...]
 
 
-def _result_row(job_id: int, row: PlannedRow, written: Mapping[int, int] | None) -> dict[str, object]:
+RESULT_COLUMNS = ("job_id", "row", "action", "record_id", "changes", "errors", "cells")
+_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=sorted).encode  # sets: sorted lists
+_json_string = encode_basestring  # the json module's own C encoder of one string
+
+
+def _result_row(job_id: int, row: PlannedRow, written: Mapping[int, int]) -> tuple[object, ...]:
+    """A row of import_rows, in RESULT_COLUMNS order, its JSON columns as the text they are stored as."""
     is_failed = row.action is Action.FAILED
-    return {
-        "job_id": job_id, "row": row.row, "action": str(row.action),
-        "record_id": (written or {}).get(row.row, row.record_id),
-        "changes": [change.as_dict() for change in row.changes] if row.changes else None,
-        "errors": [error.as_dict() for error in row.errors] if is_failed else None,
-        "cells": list(row.cells) if is_failed else None,
-    }
+    return (
+        job_id, row.row, row.action.value, written.get(row.row, row.record_id),
+        _changes_text(row.changes) if row.changes else None,
+        _json_text([error.as_dict() for error in row.errors]) if is_failed else None,
+        _json_text(row.cells) if is_failed else None,
+    )
+
+
+def _changes_text(changes: Sequence[Change]) -> str:
+    """The JSON of [change.as_dict() for change in changes], written directly: every created or updated row has
+    changes, and building a dict for each to encode took longer than writing the row."""
+    return "[" + ",".join([f'{{"field":{_json_string(change.field)},"old":{_json_value(change.old)},'
+                           f'"new":{_json_value(change.new)}}}' for change in changes]) + "]"
+
+
+def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _json_string(value)
+    if type(value) is int:  # not a bool, whose JSON is true or false
+        return str(value)
+    if type(value) is frozenset:  # labels, teams
+        return "[" + ",".join([_json_value(item) for item in sorted(value)]) + "]"  # type: ignore[type-var]
+    return _json_text(value)
 
 
 class SqlImportStore:
@@ -134,8 +161,7 @@ class SqlImportStore:
 
     def _insert_results(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow],
                         written: Mapping[int, int] | None) -> None:
-        if planned:
-            connection.execute(import_rows.insert(), [_result_row(job_id, row, written) for row in planned])
+        insert_many(connection, import_rows, RESULT_COLUMNS, [_result_row(job_id, row, written or {}) for row in planned])
 
     def _mark_progress(self, connection: Connection, job_id: int, rows_done: int, now: datetime) -> None:
         connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=rows_done, heartbeat_at=now))
