@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete
 
 from adapters.db.catalog import ensure_labels
-from adapters.db.engine import each_match, insert_many, stored_value, update_many
+from adapters.db.engine import each_by_unique_key, each_match, insert_many, stored_value, update_many
 from adapters.db.models import Contact, ContactLabel, CustomValue
 from plugin.kinds import Catalog
 from plugin.plan import Action, Existing, PlannedRow
@@ -131,7 +131,7 @@ def _contacts_with(connection: Connection, keys: Collection[str], ids: Collectio
     found: dict[int, tuple] = {}
     for column, values in (("email_key", keys), ("id", ids)):
         if values:
-            found.update((row[0], row) for row in each_match(connection, CONTACTS_SELECT, column, values))
+            found.update((row[0], row) for row in each_by_unique_key(connection, CONTACTS_SELECT, column, values))
     return list(found.values())
 
 

@@ -131,6 +131,20 @@ def each_match(connection: Connection, select: str, column: str, values: Collect
     return each_row(connection, f"{select} WHERE {column} {tail}", (parameter,))
 
 
+def each_by_unique_key(connection: Connection, select: str, column: str, values: Collection[object]
+                       ) -> Iterator[tuple]:
+    """Like each_match, for a column with a unique index: PostgreSQL looks each value up in that index.
+
+    Asked `column = ANY(...)`, PostgreSQL reads the whole table instead while the table has no statistics, as
+    after a big import until autovacuum (if on) analyzes it; a LATERAL subquery per value, kept as it is by
+    OFFSET 0, is planned as one index lookup per value whatever the statistics say.
+    """
+    if not is_postgresql(connection):
+        return each_match(connection, select, column, values)
+    return each_row(connection, f"SELECT found.* FROM unnest(%b) AS wanted(value) CROSS JOIN LATERAL "
+                                f"({select} WHERE {column} = wanted.value OFFSET 0) AS found", (list(values),))
+
+
 def fetch_all(connection: Connection, sql: str, parameters: Sequence[object]) -> list[tuple]:
     """A raw statement's rows as the driver's plain tuples, without SQLAlchemy's Result and Row objects."""
     return list(each_row(connection, sql, parameters))
