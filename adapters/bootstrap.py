@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from sqlalchemy import Engine
 
 from adapters.db.agents import AgentTable, mail_invitations
+from adapters.db.companies import CompanyTable
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.store import SqlImportStore
 from adapters.invitations import SmtpInvitationSender
@@ -35,6 +36,7 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     if migrate:
         upgrade_database(engine)
     store = SqlImportStore(engine)
+    store.add_table(CompanyTable())
     kinds = collect_kinds(make_plugin_manager(*plugins))
     services = Services(settings=settings, store=store, kinds=kinds)
     _add_agents(services, store, hasher or Argon2Hasher())

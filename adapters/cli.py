@@ -14,12 +14,14 @@ import click
 from adapters.bootstrap import bootstrap, settings_from_environment
 from adapters.db.agents import (AgentError, authenticate, create_admin, export_agents, issue_invitation_links,
                                 list_pending_invitations, set_password_link)
-from adapters.db.catalog import (CatalogError, add_company, add_custom_field, add_labels, list_companies,
-                                 list_custom_fields, list_labels)
+from adapters.db.catalog import (KINDS_WITH_CUSTOM_FIELDS, CatalogError, add_company, add_custom_field, add_labels,
+                                 list_companies, list_custom_fields, list_labels)
+from adapters.db.companies import assign_companies_by_domain, export_companies
 from adapters.db.export import export_customers
 from plugin.errors import BadFile
 from plugin.kinds import FieldType
 from plugin.mapping import parse_overrides
+from plugin.phones import is_known_region
 from plugin.report import ImportReport, Status, error_report_rows, write_csv
 from plugin.services import Services, UnknownKind
 from plugin.settings import SettingsError
@@ -67,7 +69,7 @@ def _echo_csv(chunks) -> None:  # type: ignore[no-untyped-def]
 @click.argument("kind")
 @click.pass_context
 def template_command(context: click.Context, kind: str) -> None:
-    """Print the sample CSV of KIND (customers or users): the header and two example rows."""
+    """Print the sample CSV of KIND (customers, users or companies): the header and two example rows."""
     try:
         _echo_csv(_services(context).template(kind))
     except UnknownKind as error:
@@ -102,30 +104,33 @@ def labels_list_command(context: click.Context) -> None:
 
 @cli.group("fields")
 def fields_group() -> None:
-    """Custom fields: one column each in customer files, headed by the variable name."""
+    """Custom fields: one column each in customer (or company) files, headed by the variable name."""
 
 
 @fields_group.command("add")
 @click.argument("variable")
 @click.option("--type", "field_type", type=click.Choice([str(t) for t in FieldType]), default="text", show_default=True)
 @click.option("--choices", default="", help="Comma-separated values of a choice field, e.g. gold,silver,bronze.")
+@click.option("--for", "applies_to", type=click.Choice(KINDS_WITH_CUSTOM_FIELDS), default="customers", show_default=True,
+              help="Whose files carry the field: customers' or companies'.")
 @click.pass_context
-def fields_add_command(context: click.Context, variable: str, field_type: str, choices: str) -> None:
-    """Define a custom field."""
+def fields_add_command(context: click.Context, variable: str, field_type: str, choices: str, applies_to: str) -> None:
+    """Define a custom field of customers (or, with --for companies, of companies)."""
     try:
         field_id = add_custom_field(_services(context).store.engine, variable, FieldType(field_type),  # type: ignore[attr-defined]
-                                    [choice.strip() for choice in choices.split(",") if choice.strip()])
+                                    [choice.strip() for choice in choices.split(",") if choice.strip()],
+                                    applies_to=applies_to)
     except CatalogError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"{field_id}\t{variable}\t{field_type}")
+    click.echo(f"{field_id}\t{variable}\t{field_type}\t{applies_to}")
 
 
 @fields_group.command("list")
 @click.pass_context
 def fields_list_command(context: click.Context) -> None:
-    """List custom fields: id, variable, type, choices."""
+    """List custom fields: id, variable, type, choices, and whose files carry it."""
     for custom in list_custom_fields(_services(context).store.engine):  # type: ignore[attr-defined]
-        click.echo(f"{custom.id}\t{custom.variable}\t{custom.type}\t{','.join(custom.choices)}")
+        click.echo(f"{custom.id}\t{custom.variable}\t{custom.type}\t{','.join(custom.choices)}\t{custom.applies_to}")
 
 
 @cli.group("companies")
@@ -150,6 +155,20 @@ def companies_list_command(context: click.Context) -> None:
     """List companies with their ids."""
     for company_id, name in list_companies(_services(context).store.engine):  # type: ignore[attr-defined]
         click.echo(f"{company_id}\t{name}")
+
+
+@companies_group.command("assign-by-domain")
+@click.option("--dry-run", is_flag=True, help="Print who would join which company; change nothing.")
+@click.pass_context
+def companies_assign_by_domain_command(context: click.Context, dry_run: bool) -> None:
+    """Customers without a company join the company owning their email's domain (never a free-mail one)."""
+    services = _services(context)
+    assigned = assign_companies_by_domain(services.store.engine,  # type: ignore[attr-defined]
+                                          extra_free_mail=services.settings.free_mail_domains, dry_run=dry_run)
+    for item in assigned:
+        click.echo(f"{item.contact_id}\t{item.email}\t{item.company_id}\t{item.company_name}")
+    verb = "would join" if dry_run else "joined"
+    click.echo(f"{len(assigned):,} customers {verb} a company by their email's domain.", err=True)
 
 
 def render_report(report: ImportReport, title: str) -> str:
@@ -210,6 +229,11 @@ def _parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--replace-labels", is_flag=True, default=None, help="On update, replace labels instead of adding to them.")
 @click.option("--default-label", "default_labels", multiple=True, help="A label every imported customer gets (repeatable).")
 @click.option("--all-or-nothing", is_flag=True, default=None, help="Apply nothing unless every row is valid.")
+@click.option("--create-companies", is_flag=True, default=None,
+              help="Customers: create companies named in the company column that do not exist yet.")
+@click.option("--create-groups", is_flag=True, default=None, help="Customers: create unknown groups (teams) instead of failing the row.")
+@click.option("--region", default=None, metavar="CC",
+              help="Customers: region of phone numbers written without +country, e.g. GB or US (setting default_region).")
 @click.option("--create-teams", is_flag=True, default=None, help="Users: create unknown teams instead of failing the row.")
 @click.option("--no-invitations", is_flag=True, default=None, help="Users: mail no invitations during this import.")
 @click.option("--row-limit", type=click.IntRange(min=1), default=None, help="Most data rows accepted (setting row_limit).")
@@ -218,15 +242,20 @@ def _parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
 def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: bool, as_json: bool,
                    mappings: tuple[str, ...], defaults: tuple[str, ...], create_labels: bool | None,
                    replace_labels: bool | None, default_labels: tuple[str, ...], all_or_nothing: bool | None,
+                   create_companies: bool | None, create_groups: bool | None, region: str | None,
                    create_teams: bool | None, no_invitations: bool | None, row_limit: int | None,
                    actor: str | None) -> None:
-    """Import KIND (customers or users) from CSV_FILE; a matching email (any case) updates.
+    """Import KIND (customers, users or companies) from CSV_FILE; a matching email (or company name) updates.
 
     Exit status: 0 every row applied, 1 some rows failed (the rest applied; with --dry-run: would fail),
     2 the file was rejected.
     """
     services = _services(context)
+    if region is not None and not is_known_region(region):
+        raise click.BadParameter(f"{region!r} is not a region; use two letters such as GB, US or DE.", param_hint="--region")
     options: dict[str, object] = {"create_labels": create_labels, "replace_labels": replace_labels,
+                                  "create_companies": create_companies, "create_groups": create_groups,
+                                  "region": region.strip().upper() if region else None,
                                   "create_teams": create_teams, "no_invitations": no_invitations}
     if default_labels:
         options["default_labels"] = tuple(services.settings.default_labels) + default_labels
@@ -322,12 +351,13 @@ def _secret_columns(services: Services, job) -> list[int]:  # type: ignore[no-un
 
 
 @cli.command("export")
-@click.argument("kind", type=click.Choice(["customers", "users", "agents"]))
+@click.argument("kind", type=click.Choice(["customers", "users", "agents", "companies"]))
 @click.pass_context
 def export_command(context: click.Context, kind: str) -> None:
-    """Print every customer or agent as CSV in the import format; agents' passwords are never exported."""
+    """Print every customer, agent or company as CSV in the import format; agents' passwords are never exported."""
     engine = _services(context).store.engine  # type: ignore[attr-defined]
-    headers, rows = export_customers(engine) if kind == "customers" else export_agents(engine)
+    exporters = {"customers": export_customers, "companies": export_companies}
+    headers, rows = exporters.get(kind, export_agents)(engine)
     _echo_csv(write_csv(headers, rows))
 
 

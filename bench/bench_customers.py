@@ -14,9 +14,10 @@ The floors, with the sqlite3 command-line shell on the same files:
 
 Targets (from the issue): 5,000 rows in under 0.5 s of work on SQLite; at 100,000 rows at least half the
 SQL-only floor's rows/s, first import and re-import; peak memory under 150 MB at 1,000,000 rows.
-Run from the repository root:
+With --phones every row has a phone number too (bench/generate_customers.py --phones), which the product
+parses into E.164 and the SQL-only floor stores as written. Run from the repository root:
 
-    python -m bench.bench_customers [--sizes 5000,100000,1000000] [--backends sqlite,postgresql]
+    python -m bench.bench_customers [--sizes 5000,100000,1000000] [--backends sqlite,postgresql] [--phones]
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def bare_import_script(csv_path: Path) -> str:
     return f".mode csv\n.import '{csv_path}' bare\n"
 
 
-def sql_upsert_script(csv_path: Path) -> str:
+def sql_upsert_script(csv_path: Path, *, phones: bool = False) -> str:
     """Staging table, then one INSERT ... SELECT ... ON CONFLICT per table, in one transaction."""
     custom_selects = "\n  UNION ALL ".join(
         f"SELECT c.id, f.id, s.{variable} FROM staging AS s JOIN contacts AS c ON c.email_key = lower(s.email) "
@@ -171,20 +172,22 @@ def sql_upsert_script(csv_path: Path) -> str:
         for variable, _, _ in CUSTOM_FIELDS)
     columns = ", ".join(f"{name} TEXT" for name in
                         ("email", "first_name", "last_name", "company_id", "labels",
-                         *(variable for variable, _, _ in CUSTOM_FIELDS)))
+                         *(variable for variable, _, _ in CUSTOM_FIELDS), *(("phone",) if phones else ())))
+    phone_column, phone_value, phone_update = ((", phone", ", nullif(phone, '')", ", phone = excluded.phone")
+                                               if phones else ("", "", ""))
     return f"""{SQLITE_PRAGMAS}
 CREATE TEMP TABLE staging ({columns});
 .mode csv
 BEGIN;
 .import --skip 1 --schema temp '{csv_path}' staging
 INSERT INTO contacts (email, email_key, first_name, last_name, company_id, source, source_detail, created_at,
-                      updated_at, last_import_id, last_import_row)
+                      updated_at, last_import_id, last_import_row{phone_column})
 SELECT email, lower(email), first_name, nullif(last_name, ''), CAST(nullif(company_id, '') AS INTEGER), 'import',
-       'import 0', strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), 0, rowid + 1
+       'import 0', strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), 0, rowid + 1{phone_value}
 FROM staging WHERE true
 ON CONFLICT (email_key) DO UPDATE SET email = excluded.email, first_name = excluded.first_name,
   last_name = excluded.last_name, company_id = excluded.company_id, updated_at = excluded.updated_at,
-  last_import_id = excluded.last_import_id, last_import_row = excluded.last_import_row;
+  last_import_id = excluded.last_import_id, last_import_row = excluded.last_import_row{phone_update};
 INSERT INTO contact_labels (contact_id, label_id)
 SELECT c.id, l.id FROM staging AS s JOIN contacts AS c ON c.email_key = lower(s.email)
   JOIN json_each('["' || replace(s.labels, ':', '","') || '"]') AS j JOIN labels AS l ON l.name = j.value
@@ -197,7 +200,8 @@ COMMIT;
 """
 
 
-def measure_floors(files: dict[str, Path], size: int, folder: Path, *, companies: int) -> list[Measure]:
+def measure_floors(files: dict[str, Path], size: int, folder: Path, *, companies: int, phones: bool = False
+                   ) -> list[Measure]:
     """The .import floor (first file) and the SQL-only floor (first import and re-import)."""
     bare = folder / "floor-bare.db"
     bare.unlink(missing_ok=True)
@@ -208,7 +212,7 @@ def measure_floors(files: dict[str, Path], size: int, folder: Path, *, companies
         leftover.unlink()
     prepare_database(f"sqlite:///{upsert}", companies=companies)
     for pass_name, _ in PASSES:
-        seconds = run_sqlite3(upsert, sql_upsert_script(files[pass_name]))
+        seconds = run_sqlite3(upsert, sql_upsert_script(files[pass_name], phones=phones))
         measures.append(Measure(size, "sqlite3", pass_name, seconds, outcome="SQL-only upsert"))
     return measures
 
@@ -256,14 +260,15 @@ def check_targets(measures: list[Measure]) -> list[str]:
     return verdicts
 
 
-def bench_size(size: int, backends: list[str], folder: Path, *, seed: int, bad_rate: float, companies: int
-               ) -> list[Measure]:
+def bench_size(size: int, backends: list[str], folder: Path, *, seed: int, bad_rate: float, companies: int,
+               phones: bool = False) -> list[Measure]:
     files: dict[str, Path] = {}
     for pass_name, revision in PASSES:
         files[pass_name] = folder / f"customers-{size}-{pass_name}.csv"
         with files[pass_name].open("w", encoding="utf-8", newline="") as out:
-            write_customers(out, size, seed=seed, companies=companies, bad_rate=bad_rate, revision=revision)
-    floors = measure_floors(files, size, folder, companies=companies)
+            write_customers(out, size, seed=seed, companies=companies, bad_rate=bad_rate, revision=revision,
+                            phones=phones)
+    floors = measure_floors(files, size, folder, companies=companies, phones=phones)
     floor_rates = {floor.pass_name: floor.rows_per_second for floor in floors if floor.outcome == "SQL-only upsert"}
     measures = list(floors)
     for backend in backends:
@@ -287,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bad-rate", type=float, default=DEFAULT_BAD_RATE)
     parser.add_argument("--companies", type=int, default=DEFAULT_COMPANIES)
+    parser.add_argument("--phones", action="store_true", help="a phone number in every row (parsed into E.164)")
     parser.add_argument("--child", nargs=3, metavar=("URL", "CSV", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -301,13 +307,13 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown backend {sorted(unknown)[0]!r}; use sqlite, postgresql or both")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; seed {args.seed}, bad rate {args.bad_rate}, "
-          f"{args.companies} companies; floors by sqlite3 {subprocess.run(['sqlite3', '--version'], capture_output=True, text=True).stdout.split()[0]}",
+          f"{args.companies} companies{', a phone in every row' if args.phones else ''}; floors by sqlite3 {subprocess.run(['sqlite3', '--version'], capture_output=True, text=True).stdout.split()[0]}",
           flush=True)
     measures: list[Measure] = []
     with tempfile.TemporaryDirectory(prefix="bench-customers-") as temporary:
         for size in sizes:
             measures += bench_size(size, backends, Path(temporary), seed=args.seed, bad_rate=args.bad_rate,
-                                   companies=args.companies)
+                                   companies=args.companies, phones=args.phones)
     print(format_table(measures))
     print()
     for line in check_targets(measures):

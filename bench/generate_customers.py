@@ -1,6 +1,9 @@
 """Realistic customer CSV files for the import benchmark, streamed row by row and deterministic by seed.
 
-Columns: email, first_name, last_name, company_id, labels, plan (choice), seats (number), renewal_date (date).
+Columns: email, first_name, last_name, company_id, labels, plan (choice), seats (number), renewal_date (date),
+and with --phones a phone column: personal mobiles written as a person would (07700 900123, +44 7700 900123,
++1 (415) 555-2671, +49 151 23456789: nearly every one distinct) and company switchboards (one per company
+domain, repeated by its people), read in region GB.
 Names mix plain Latin, accented, CJK and Cyrillic; emails are mixed-case over a few hundred domains; labels
 are ':'-separated from LABELS; company ids run from 1 to --companies (the benchmark creates those companies).
 About --bad-rate of the rows are bad on purpose, in three kinds: an invalid email, an unknown label, and an
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 HEADER = ("email", "first_name", "last_name", "company_id", "labels", "plan", "seats", "renewal_date")
+PHONE_HEADER = (*HEADER, "phone")
 LABELS = ("Marketing", "Trial", "Demo", "VIP", "Newsletter", "Partner", "Enterprise", "SMB", "Beta", "Churn risk")
 UNKNOWN_LABELS = ("vip", "Prospect", "Newsleter", "Enterprize")  # wrong case, unknown, typos
 CUSTOM_FIELDS = (("plan", "choice", ("gold", "silver", "bronze", "trial")), ("seats", "number", ()),
@@ -99,12 +103,14 @@ def _company_domains(rng: random.Random) -> list[str]:
 class CustomerRows:
     """The rows of one file, drawn in a fixed order from one seeded generator (revision changes no draw)."""
 
-    def __init__(self, *, seed: int, companies: int, bad_rate: float, revision: int) -> None:
+    def __init__(self, *, seed: int, companies: int, bad_rate: float, revision: int, phones: bool = False) -> None:
         self.rng = random.Random(seed)
+        self.phones = phones
         self.companies = companies
         self.bad_rate = bad_rate
         self.revision = revision
         company_domains = _company_domains(self.rng)
+        self.switchboards = {domain: f"+44 20 7946 {index:04d}" for index, domain in enumerate(company_domains)}
         free = [domain for domain, _ in _FREE_MAIL]
         # Free mail takes about 60% of addresses; company domains share the rest with a long tail (Zipf-like).
         self.domains = free + company_domains
@@ -170,11 +176,31 @@ class CustomerRows:
             return domain.capitalize()
         return domain
 
+    def _phone(self, number: int, domain: str) -> str:
+        """A person's number, as people write them; a company address often gives the switchboard."""
+        shape = self.rng.random()
+        switchboard = self.switchboards.get(domain.lower())
+        if switchboard is not None and shape < 0.4:
+            return switchboard
+        subscriber = number % 1_000_000
+        if shape < 0.55:
+            return f"07700 {subscriber:06d}"
+        if shape < 0.75:
+            return f"+44 7700 {subscriber:06d}"
+        if shape < 0.85:
+            return f"+1 (415) 55{subscriber // 10_000 % 10}-{subscriber % 10_000:04d}"
+        if shape < 0.95:
+            return f"+49 151 {20_000_000 + subscriber:08d}"
+        return f"(0)7700-{subscriber:06d}"
+
     def rows(self, count: int) -> Iterator[tuple[str, ...]]:
         rng = self.rng
         for number in range(1, count + 1):
             person = self._person()
-            email = f"{self._local_part(person, number)}@{self._domain()}"
+            local = self._local_part(person, number)
+            domain = self._domain()
+            email = f"{local}@{domain}"
+            phone = self._phone(number, domain) if self.phones else None
             recase = rng.random() < 0.1
             labels = list(dict.fromkeys(rng.sample(LABELS, k=rng.choice((0, 1, 1, 1, 2, 2, 3)))))
             company = str(rng.randint(1, self.companies)) if self.companies and rng.random() < 0.7 else ""
@@ -200,15 +226,16 @@ class CustomerRows:
                 email = self.recent[-1].swapcase()  # the same address a little earlier, in another case
             else:
                 self.recent.append(email)
-            yield (email, person.first, last, company, ":".join(labels), plan, seats_text, renewal)
+            row = (email, person.first, last, company, ":".join(labels), plan, seats_text, renewal)
+            yield row if phone is None else (*row, phone)
 
 
 def write_customers(out: TextIO, rows: int, *, seed: int = 1, companies: int = DEFAULT_COMPANIES,
-                    bad_rate: float = DEFAULT_BAD_RATE, revision: int = 0) -> None:
-    """Write a header and `rows` customer rows to `out`, one at a time."""
+                    bad_rate: float = DEFAULT_BAD_RATE, revision: int = 0, phones: bool = False) -> None:
+    """Write a header and `rows` customer rows to `out`, one at a time; with phones, a phone column too."""
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    generator = CustomerRows(seed=seed, companies=companies, bad_rate=bad_rate, revision=revision)
+    writer.writerow(PHONE_HEADER if phones else HEADER)
+    generator = CustomerRows(seed=seed, companies=companies, bad_rate=bad_rate, revision=revision, phones=phones)
     for row in generator.rows(rows):
         writer.writerow(row)
 
@@ -222,16 +249,17 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"share of rows bad on purpose (default {DEFAULT_BAD_RATE})")
     parser.add_argument("--companies", type=int, default=DEFAULT_COMPANIES,
                         help=f"company ids used, 1..N (default {DEFAULT_COMPANIES}); 0 leaves company_id empty")
+    parser.add_argument("--phones", action="store_true", help="add a phone column to every row")
     parser.add_argument("--revision", type=int, default=0,
                         help="0: first import; 1 or more: the same people with changed names and seats (updates)")
     args = parser.parse_args(argv)
     if args.out is None:
         write_customers(sys.stdout, args.rows, seed=args.seed, companies=args.companies, bad_rate=args.bad_rate,
-                        revision=args.revision)
+                        revision=args.revision, phones=args.phones)
         return
     with args.out.open("w", encoding="utf-8", newline="") as out:
         write_customers(out, args.rows, seed=args.seed, companies=args.companies, bad_rate=args.bad_rate,
-                        revision=args.revision)
+                        revision=args.revision, phones=args.phones)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,25 @@ def normalize_email(text: str) -> str:
     return normalized
 
 
+def normalize_domain(text: str) -> str:
+    """A mail domain as addresses store it: lowercase IDNA (ASCII), checked by the same rule as an address's.
+
+    Raises InvalidEmail with email-validator's explanation when no address could use the domain.
+    """
+    cleaned = text.strip().rstrip(".").lower()
+    if not cleaned or "@" in cleaned:
+        raise InvalidEmail("A domain is the part after the @, e.g. example.com.")
+    verdict = _check_domain(cleaned)
+    if verdict.problem is not None or verdict.ascii_domain is None:
+        raise InvalidEmail(verdict.problem or "This is not a domain.")
+    return verdict.ascii_domain.lower()
+
+
+def email_domain(address: str) -> str:
+    """The domain of a stored (normalised) address, lowercase: 'Jane@Example.com' → 'example.com'."""
+    return address.rpartition("@")[2].lower()
+
+
 def email_key(normalized: str) -> str:
     """The case-insensitive identity of a stored address: what uniqueness and matching use."""
     return normalized.casefold()

@@ -16,7 +16,7 @@ from plugin.plan import HIDDEN, PlannedRow, plan_row
 from plugin.ports import ImportStore, ProgressSink
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
-from plugin.validate import RowValidator
+from plugin.validate import Record, RowValidator
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ def _hide_secret_cells(planned: Sequence[PlannedRow], hidden: frozenset[int]) ->
             for row in planned]
 
 
+def _owners_of_unique_values(kind: ImportKind, records: Sequence[Record], store: ImportStore
+                             ) -> dict[str, dict[object, str]]:
+    """For each unique field of the kind (customers' username), who holds the batch's values: one query each."""
+    owners: dict[str, dict[object, str]] = {}
+    for name in kind.unique_fields:
+        values = {value for record in records if not record.has_errors and (value := record.values.get(name)) is not None}
+        if values:
+            owners[name] = store.find_owners(kind.name, name, values)
+    return owners
+
+
 def _pass_over_rows(
     request: ImportRequest,
     source: BinaryIO,
@@ -92,11 +103,13 @@ def _pass_over_rows(
         keys = {record.key for record in records if record.key}
         ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
         by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
+        owners = _owners_of_unique_values(kind, records, store)
         if is_applying:
             claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
         planned: Sequence[PlannedRow] = [
-            plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers)
-        for record in records
+            plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers,
+                     catalog=catalog, owners=owners)
+            for record in records
         ]
         if secret_cells:
             planned = _hide_secret_cells(planned, secret_cells)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from plugin.errors import RowError
-from plugin.kinds import ImportKind
+from plugin.kinds import Catalog, ImportKind, singular
 from plugin.validate import Record
 
 HIDDEN = "(hidden)"
@@ -102,6 +102,28 @@ def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, op
     return values, custom, changes
 
 
+def _unique_value_taken(kind: ImportKind, record: Record, name: str, existing: Existing | None,
+                        claims: MutableMapping[str, int], owners: Mapping[str, Mapping[object, str]] | None,
+                        headers: Mapping[str, str]) -> RowError | None:
+    """The error when the row's value of a unique field belongs to another record, stored or earlier in the file."""
+    value = record.values.get(name)
+    if value is None:
+        return None
+    column = headers.get(name, name)
+    own_key = existing.key if existing is not None else record.key
+    owner = (owners or {}).get(name, {}).get(value)
+    if owner is not None and owner != own_key:
+        return RowError(record.row, column, f"{name}.taken", f"The {name.replace('_', ' ')} {value!r} already belongs to "
+                                                             f"another {singular(kind.title)}; choose another or leave the cell empty.")
+    claim = f"{name}:{value}"
+    earlier = claims.get(claim)
+    if earlier is not None and earlier != record.row:
+        return RowError(record.row, column, f"{name}.duplicate_in_file",
+                        f"The {name.replace('_', ' ')} {value!r} is also given on row {earlier}; only the first row gets it.")
+    claims[claim] = record.row
+    return None
+
+
 def plan_row(
     kind: ImportKind,
     record: Record,
@@ -111,10 +133,14 @@ def plan_row(
     claims: MutableMapping[str, int],
     options: Mapping[str, object],
     headers: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+    owners: Mapping[str, Mapping[object, str]] | None = None,
 ) -> PlannedRow:
     """Decide one row; `claims` remembers which row of this file took each key, so a later twin fails.
 
     `headers` names the file's column for each field, so errors point at what the spreadsheet shows.
+    `catalog` is what the kind's `complete_new` reads; `owners` (field → value → key of the stored record
+    holding it) is what the store said about the batch's values of the kind's unique fields.
     """
     headers = headers or {}
     key_column = headers.get(kind.key, kind.key)
@@ -138,15 +164,21 @@ def plan_row(
                                         f"{record.values[kind.key]} is a duplicate of row {earlier}; only the first is applied."))
     claims[identity] = record.row
     claims[record.key] = record.row
+    for name in kind.unique_fields:
+        taken = _unique_value_taken(kind, record, name, existing, claims, owners, headers)
+        if taken is not None:
+            return _failed(record, taken)
     if existing is None:
         missing = [name for name in kind.required_for_new if name not in record.values]
         if missing:
             return _failed(record, *(RowError(record.row, headers.get(name, name), f"{name}.required",
-                                              f"A new {kind.title[:-1]} needs a {name.replace('_', ' ')}; this cell is empty.")
+                                              f"A new {singular(kind.title)} needs a {name.replace('_', ' ')}; this cell is empty.")
                                      for name in missing))
         values = record.values
         if "id" in values:
             values = {name: value for name, value in values.items() if name != "id"}
+        if kind.complete_new is not None and catalog is not None:
+            values = kind.complete_new(values, catalog, options)
         secrets = kind.secret_names
         changes = tuple([*(Change(name, None, HIDDEN if name in secrets else value) for name, value in values.items()),
                          *(Change(variable, None, text) for variable, text in record.custom.items())])

@@ -34,6 +34,10 @@ class ImportStore(Protocol):
         """Stored records for these keys and ids, in one query each; `claimed_by_row` set for job_id's rows."""
         ...
 
+    def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:
+        """Which stored records hold these values of a unique field (customers' username): value → record key."""
+        ...
+
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                     catalog: Catalog, rows_done: int) -> None:
         """Write a batch's records, its per-row results and the job's progress, committed together."""

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from plugin.errors import RowError
+from plugin.kinds import singular
 from plugin.mapping import MappedColumn
 from plugin.plan import HIDDEN, Action, PlannedRow
-from plugin.validate import is_formula_like
+from plugin.validate import starts_like_formula
 
 ERRORS_KEPT_IN_REPORT = 1000
 
@@ -100,12 +101,17 @@ class ImportReport:
 
 def count_of(number: int, plural: str) -> str:
     """'4,980 customers', '1 customer', '0 agents'."""
-    return f"{number:,} {plural[:-1] if number == 1 and plural.endswith('s') else plural}"
+    return f"{number:,} {singular(plural) if number == 1 else plural}"
 
 
 def neutralize_cell(text: str) -> str:
-    """Make a cell safe to open in a spreadsheet: a formula-like cell gets a leading apostrophe."""
-    return "'" + text if is_formula_like(text) else text
+    """Make a cell safe to open in a spreadsheet: a cell starting with = + - @ tab or CR gets a leading apostrophe.
+
+    Phone numbers (+44...) and negative numbers too: a spreadsheet would read "+44 7700 900123" as a sum.
+    The apostrophe marks the cell as text, and an import reads it without the apostrophe, so an exported
+    file imports back to the same values.
+    """
+    return "'" + text if starts_like_formula(text) else text
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterable[str]:

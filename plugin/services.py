@@ -36,7 +36,7 @@ class Services:
     hasher: PasswordHasher | None = None
 
     def kind(self, name: str) -> ImportKind:
-        aliases = {"agents": "users", "customer": "customers", "user": "users", "agent": "users"}
+        aliases = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
         found = self.kinds.get(name) or self.kinds.get(aliases.get(name, ""))
         if found is None:
             raise UnknownKind(f"There is no import kind {name!r}; there are: {', '.join(sorted(self.kinds))}.")
@@ -63,7 +63,10 @@ class Services:
         settings = self.settings
         merged: dict[str, object] = {"create_labels": settings.create_labels, "replace_labels": settings.replace_labels,
                                      "default_labels": tuple(settings.default_labels),
-                                     "password_min_length": settings.password_min_length}
+                                     "password_min_length": settings.password_min_length,
+                                     "region": settings.default_region}
+        if settings.free_mail_domains:
+            merged["free_mail_domains"] = tuple(settings.free_mail_domains)
         merged.update({name: value for name, value in (options or {}).items() if value is not None})
         request = ImportRequest(
             kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),

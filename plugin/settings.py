@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plugin.phones import is_known_region
+
 ENV_PREFIX = "CONTACT_IMPORTER_"
 MANIFEST = Path(__file__).resolve().parent.parent / "plugin.toml"
 
@@ -41,6 +43,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)  # never printed with the settings
     upload_dir: str = "instance/uploads"
     worker_count: int = 2
+    default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's
+    free_mail_domains: tuple[str, ...] = ()  # besides plugin.companies.FREE_MAIL_DOMAINS: never a company's
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -99,4 +103,11 @@ def load_settings(
     for name, value in list(values.items()):
         if isinstance(value, list):
             values[name] = tuple(value)
+    if "default_region" in values:
+        region = str(values["default_region"]).strip().upper()
+        if not is_known_region(region):
+            raise SettingsError(f"default_region must be a two-letter region such as GB, US or DE, not {values['default_region']!r}")
+        values["default_region"] = region
+    if "free_mail_domains" in values:
+        values["free_mail_domains"] = tuple(str(domain).strip().lower() for domain in values["free_mail_domains"])  # type: ignore[attr-defined]
     return Settings(**values)  # type: ignore[arg-type]

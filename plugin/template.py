@@ -42,6 +42,10 @@ def template_csv(kind: ImportKind, catalog: Catalog) -> Iterable[str]:
                 example = ":".join(labels[:2]) if index == 0 else labels[-1]
             if spec.name == "company_id" and catalog.companies and index == 0:
                 example = str(min(catalog.companies))
+            if spec.name == "company" and catalog.companies and index == 0:
+                example = catalog.companies[min(catalog.companies)]
+            if spec.name == "groups" and catalog.teams and index == 0:
+                example = sorted(catalog.teams)[0]
             row.append(example)
         row += [_custom_examples(custom)[index] for custom in customs]
         rows.append(row)

@@ -47,6 +47,22 @@ def is_formula_like(text: str) -> bool:
     return _NUMBER_OR_PHONE.fullmatch(text.strip()) is None
 
 
+def starts_like_formula(text: str) -> bool:
+    """Does the cell start with a character a spreadsheet may take for a formula (= + - @ tab CR)?
+
+    Every CSV we write puts an apostrophe before such a cell, phone numbers and negative numbers included.
+    """
+    return text.startswith(_FORMULA_STARTS)
+
+
+def without_text_marker(text: str) -> str:
+    """A cell as it was before a spreadsheet (or our own export) marked it as text: "'+44..." → "+44...".
+
+    Only an apostrophe followed by a formula-start character is a marker; "'Connor" is left alone.
+    """
+    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_FIRST else text
+
+
 def parse_email(text: str) -> str:
     try:
         return normalize_email(text)
@@ -185,6 +201,8 @@ class RowValidator:
             text = cells[index] if index < width else ""
             if not text or text.isspace():
                 continue
+            if text[0] == "'" and target not in self.kind.secret_names:  # a password is exactly as typed
+                text = without_text_marker(text)
             if text[0] in _FORMULA_FIRST and is_formula_like(text):
                 errors.append(_formula_error(number, header, text))
                 continue
@@ -222,6 +240,8 @@ class RowValidator:
 
     def _take(self, record: Record, header: str, target: str, text: str,
               parser: tuple[Callable[[str], object], bool, bool]) -> None:
+        if target not in self.kind.secret_names:
+            text = without_text_marker(text)
         if text[0] in _FORMULA_FIRST and is_formula_like(text):
             record.errors.append(_formula_error(record.row, header, text))
             return

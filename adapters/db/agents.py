@@ -18,9 +18,10 @@ from sqlalchemy import (Boolean, Connection, DateTime, Engine, ForeignKey, Integ
                         select, update)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.db.catalog import utc_now
+from adapters.db.catalog import ensure_teams, utc_now
 from adapters.db.dialect import insert_for
-from adapters.db.models import Base
+from adapters.db.models import Base, Team  # teams: agents', and the groups customers belong to
+from adapters.db.usernames import allocate_usernames
 from adapters.invitations import new_invitation_token
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.kinds import Catalog
@@ -53,14 +54,6 @@ class Agent(Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_import_id: Mapped[int | None] = mapped_column(Integer)
     last_import_row: Mapped[int | None] = mapped_column(Integer)
-
-
-class Team(Base):
-    __tablename__ = "teams"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)  # exact, case-sensitive
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AgentTeam(Base):
@@ -200,6 +193,9 @@ class AgentTable:
             by_id[row.id] = existing
         return by_key, by_id
 
+    def find_owners(self, connection: Connection, field: str, values: Collection[object]) -> dict[object, str]:
+        return {}  # agents' usernames are claimed through their catalog (plugin.kinds.agents.AgentCatalog)
+
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
         """Apply a batch; returns row number → agent id for the rows that were written."""
@@ -281,16 +277,6 @@ class AgentTable:
             connection.execute(insert_for(connection, AgentTeam.__table__).on_conflict_do_nothing(), links)
 
 
-def ensure_teams(connection: Connection, names: Collection[str], *, now: datetime) -> dict[str, int]:
-    """Create the teams that do not exist yet; return the ids of all of them."""
-    wanted = sorted(set(names))
-    if not wanted:
-        return {}
-    connection.execute(insert_for(connection, Team.__table__).on_conflict_do_nothing(index_elements=["name"]),
-                       [{"name": name, "created_at": now} for name in wanted])
-    return dict(connection.execute(select(Team.name, Team.id).where(Team.name.in_(wanted))).all())
-
-
 # ---- sign-in and accounts
 
 
@@ -341,15 +327,6 @@ def _check_new_password(password: str, min_length: int) -> None:
         raise AgentError(f"The password is shorter than {min_length} characters; choose a longer one.")
 
 
-def _free_username(connection: Connection, base: str) -> str:
-    taken = set(connection.execute(select(Agent.username).where(Agent.username.like(f"{base}%"))).scalars())
-    candidate, number = base, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{base}{number}"
-    return candidate
-
-
 def create_admin(engine: Engine, hasher: PasswordHasher, email: str, password: str, *, first_name: str = "Admin",
                  min_length: int = DEFAULT_PASSWORD_MIN_LENGTH, now: Clock = utc_now) -> int:
     """Create an active admin with this password and return its id; the email must be new."""
@@ -366,7 +343,7 @@ def create_admin(engine: Engine, hasher: PasswordHasher, email: str, password: s
             raise AgentError(f"An agent with the email {normalized} already exists (id {existing}).")
         return connection.execute(agents.insert().values(
             email=normalized, email_key=email_key(normalized),
-            username=_free_username(connection, username_from_email(email_key(normalized))),
+            username=allocate_usernames(connection, agents.c.username, [username_from_email(email_key(normalized))])[0],
             first_name=" ".join(first_name.split()) or None, last_name=None, password_hash=password_hash,
             is_active=True, role="admin", created_at=moment, updated_at=moment,
         ).returning(agents.c.id)).scalar_one()

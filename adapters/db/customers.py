@@ -1,25 +1,37 @@
-"""Customers in the database: found by email key or id in one query a batch, written in batches."""
+"""Customers in the database: found by email key or id in one query a batch, written in batches.
+
+Besides the contacts' own columns: labels, groups (the teams that serve them, in customer_teams), custom
+values, companies a file names that do not exist yet (--create-companies), and a username made from the
+email for each new customer who has none (adapters.db.usernames: a query a batch).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete
 
-from adapters.db.catalog import ensure_labels
+from adapters.db.catalog import ensure_companies, ensure_labels, ensure_teams
 from adapters.db.engine import each_by_unique_key, each_match, insert_many, stored_value, update_many
-from adapters.db.models import Contact, ContactLabel, CustomValue
+from adapters.db.models import Contact, ContactLabel, CustomerTeam, CustomValue
+from adapters.db.usernames import allocate_usernames
+from plugin.companies import company_name_key
 from plugin.kinds import Catalog
 from plugin.plan import Action, Existing, PlannedRow
+from plugin.usernames import username_from_email
 
-CONTACT_FIELDS = ("email", "first_name", "last_name", "company_id")  # the fields kept in contacts' own columns
+# the fields kept in contacts' own columns
+CONTACT_FIELDS = ("email", "first_name", "middle_name", "last_name", "username", "phone", "mobile", "company_id")
 INSERTED_COLUMNS = ("email_key", *CONTACT_FIELDS, "source", "source_detail", "created_at", "updated_at",
                     "last_import_id", "last_import_row")
 CONTACTS_SELECT = f"SELECT id, email_key, last_import_id, last_import_row, {', '.join(CONTACT_FIELDS)} FROM contacts"
 LABELS_SELECT = ("SELECT contact_labels.contact_id, labels.name "
                  "FROM contact_labels JOIN labels ON labels.id = contact_labels.label_id")
+GROUPS_SELECT = ("SELECT customer_teams.contact_id, teams.name "
+                 "FROM customer_teams JOIN teams ON teams.id = customer_teams.team_id")
 CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable, custom_values.value "
                         "FROM custom_values JOIN custom_fields ON custom_fields.id = custom_values.field_id")
 # Someone else created the same email meanwhile: the row takes that contact.
@@ -27,17 +39,23 @@ ON_EMAIL_TAKEN = ("ON CONFLICT (email_key) DO UPDATE SET updated_at = excluded.u
                   "last_import_id = excluded.last_import_id, last_import_row = excluded.last_import_row")
 contacts = Contact.__table__
 contact_labels = ContactLabel.__table__
+customer_teams = CustomerTeam.__table__
 custom_values = CustomValue.__table__
 
 
 class CustomerTable:
-    """The customers kind's storage: contacts with their labels and custom values.
+    """The customers kind's storage: contacts with their labels, groups and custom values.
 
     Lookups and writes are raw SQL through adapters.db.engine's bulk helpers: a batch is a few statements,
     whatever its size, and no parameter passes through SQLAlchemy's per-row processing.
     """
 
     kind = "customers"
+
+    def __init__(self) -> None:
+        # For the import being written: username base → first number worth trying (see allocate_usernames).
+        self.username_hints: dict[str, int] = {}
+        self.hints_job: int | None = None
 
     def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
              ) -> tuple[dict[str, Existing], dict[int, Existing]]:
@@ -46,12 +64,14 @@ class CustomerTable:
         found = _contacts_with(connection, keys, ids)
         contact_ids = [row[0] for row in found]
         labels = _labels_of(connection, contact_ids)
+        groups = _groups_of(connection, contact_ids)
         custom = _custom_values_of(connection, contact_ids)
         by_key: dict[str, Existing] = {}
         by_id: dict[int, Existing] = {}
         for contact_id, key, last_import_id, last_import_row, *fields in found:
             values: dict[str, object] = dict(zip(CONTACT_FIELDS, fields))
             values["labels"] = frozenset(labels.get(contact_id, ()))
+            values["groups"] = frozenset(groups.get(contact_id, ()))
             existing = Existing(
                 id=contact_id, key=key, values=values, custom=custom.get(contact_id, {}),
                 claimed_by_row=last_import_row if job_id is not None and last_import_id == job_id else None,
@@ -60,6 +80,12 @@ class CustomerTable:
             by_id[contact_id] = existing
         return by_key, by_id
 
+    def find_owners(self, connection: Connection, field: str, values: Collection[object]) -> dict[object, str]:
+        """Who holds these usernames: username → email key."""
+        if field != "username" or not values:
+            return {}
+        return dict(each_match(connection, "SELECT username, email_key FROM contacts", "username", values))
+
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
         """Apply a batch; returns row number → contact id for the rows that were written."""
@@ -67,6 +93,12 @@ class CustomerTable:
         missing = wanted_labels - set(catalog.label_ids)
         if missing:
             catalog.label_ids.update(ensure_labels(connection, missing, now=lambda: now))
+        wanted_teams = {name for row in planned for name in row.values.get("groups", ())}  # type: ignore[union-attr]
+        missing = wanted_teams - set(catalog.teams)
+        if missing:
+            catalog.teams.update(ensure_teams(connection, missing, now=now))
+        if any("company" in row.values for row in planned):
+            planned = _with_named_companies(connection, planned, catalog, now)
         moment = stored_value(connection, contacts.c.updated_at, now)
         written: dict[int, int] = {}
         creating = [row for row in planned if row.action is Action.CREATED]
@@ -80,18 +112,36 @@ class CustomerTable:
                     [(job_id, row.row, row.record_id) for row in planned if row.action is Action.UNCHANGED])
         changing = [row for row in planned if row.action in (Action.CREATED, Action.UPDATED)]
         self._write_labels(connection, changing, written, catalog, replace=bool(options.get("replace_labels")))
+        self._write_groups(connection, changing, written, catalog, replace=bool(options.get("replace_groups")))
         self._write_custom(connection, changing, written, catalog)
         return written
 
     def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> dict[int, int]:
         source_detail = f"import {job_id}"
+        usernames = self._usernames(connection, job_id, rows)
         returned = insert_many(
             connection, contacts, INSERTED_COLUMNS,
             [(row.key, *[row.values.get(name) for name in CONTACT_FIELDS], "import", source_detail, moment, moment,
-              job_id, row.row) for row in rows],
+              job_id, row.row) for row in usernames],
             on_conflict=ON_EMAIL_TAKEN, returning=("id", "email_key"))
         ids = {key: contact_id for contact_id, key in returned}  # by key: RETURNING keeps no order
         return {planned.row: ids[planned.key] for planned in rows}
+
+    def _usernames(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow]) -> list[PlannedRow]:
+        """The rows to create, each new customer without a username given one made from the email."""
+        if self.hints_job != job_id:
+            self.username_hints, self.hints_job = {}, job_id
+        unnamed = [index for index, row in enumerate(rows) if not row.values.get("username")]
+        if not unnamed:
+            return list(rows)
+        typed = {str(row.values["username"]) for row in rows if row.values.get("username")}
+        made = allocate_usernames(connection, contacts.c.username,
+                                  [username_from_email(str(rows[index].key), fallback="customer") for index in unnamed],
+                                  reserved=typed, hints=self.username_hints)
+        named = list(rows)
+        for index, username in zip(unnamed, made, strict=True):
+            named[index] = dataclasses.replace(rows[index], values={**rows[index].values, "username": username})
+        return named
 
     def _update(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> None:
         """One UPDATE per set of changed columns, each run over all the rows that change just those."""
@@ -118,6 +168,18 @@ class CustomerTable:
                      for row in with_labels for name in row.values["labels"]],  # type: ignore[attr-defined]
                     on_conflict="ON CONFLICT DO NOTHING")
 
+    def _write_groups(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
+                      catalog: Catalog, *, replace: bool) -> None:
+        with_groups = [row for row in rows if "groups" in row.values]
+        if replace:
+            replaced = [written[row.row] for row in with_groups if row.action is Action.UPDATED]
+            if replaced:
+                connection.execute(delete(CustomerTeam).where(CustomerTeam.contact_id.in_(replaced)))
+        insert_many(connection, customer_teams, ("contact_id", "team_id"),
+                    [(written[row.row], catalog.teams[name])
+                     for row in with_groups for name in row.values["groups"]],  # type: ignore[attr-defined]
+                    on_conflict="ON CONFLICT DO NOTHING")
+
     def _write_custom(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
                       catalog: Catalog) -> None:
         insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
@@ -141,6 +203,35 @@ def _labels_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, 
         for contact_id, name in each_match(connection, LABELS_SELECT, "contact_labels.contact_id", contact_ids):
             labels[contact_id].append(name)
     return labels
+
+
+def _with_named_companies(connection: Connection, planned: Sequence[PlannedRow], catalog: Catalog,
+                          now: datetime) -> list[PlannedRow]:
+    """Rows naming a company that did not exist when they were planned (--create-companies): create it once,
+    and give the rows its id."""
+    names = [str(row.values["company"]) for row in planned if "company" in row.values]
+    new_names = {company_name_key(name): " ".join(name.split()) for name in names}
+    new_names = {key: name for key, name in new_names.items() if key not in catalog.company_keys}
+    if new_names:
+        created = ensure_companies(connection, new_names.values(), now=now)
+        catalog.company_keys.update(created)
+        catalog.companies.update({created[key]: name for key, name in new_names.items()})
+    resolved: list[PlannedRow] = []
+    for row in planned:
+        if "company" in row.values:
+            values = {name: value for name, value in row.values.items() if name != "company"}
+            values["company_id"] = catalog.company_keys[company_name_key(str(row.values["company"]))]
+            row = dataclasses.replace(row, values=values)
+        resolved.append(row)
+    return resolved
+
+
+def _groups_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, list[str]]:
+    groups: dict[int, list[str]] = defaultdict(list)
+    if contact_ids:
+        for contact_id, name in each_match(connection, GROUPS_SELECT, "customer_teams.contact_id", contact_ids):
+            groups[contact_id].append(name)
+    return groups
 
 
 def _custom_values_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, dict[str, str]]:

@@ -7,40 +7,63 @@ from itertools import groupby
 
 from sqlalchemy import Engine, select
 
-from adapters.db.models import Contact, ContactLabel, CustomFieldRow, CustomValue, Label
+from adapters.db.models import (
+    Company,
+    Contact,
+    ContactLabel,
+    CustomerTeam,
+    CustomFieldRow,
+    CustomValue,
+    Label,
+    Team,
+)
 
-CUSTOMER_COLUMNS = ("id", "email", "first_name", "last_name", "company_id", "labels")
+CUSTOMER_COLUMNS = ("id", "email", "first_name", "last_name", "middle_name", "username", "phone", "mobile",
+                    "company", "company_id", "labels", "groups")
 
 
 def export_customers(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
-    """Headers and rows: id, email, names, company, labels (':'-joined), then one column per custom field."""
+    """Headers and rows: id, email, names, username, phones (E.164), company (name and id), labels and groups
+    (':'-joined), then one column per customers' custom field."""
     with engine.connect() as connection:
-        variables = connection.execute(select(CustomFieldRow.id, CustomFieldRow.variable).order_by(CustomFieldRow.variable)).all()
+        variables = connection.execute(select(CustomFieldRow.id, CustomFieldRow.variable)
+                                       .where(CustomFieldRow.applies_to == "customers")
+                                       .order_by(CustomFieldRow.variable)).all()
     headers = [*CUSTOMER_COLUMNS, *(variable for _, variable in variables)]
     field_positions = {field_id: position for position, (field_id, _) in enumerate(variables)}
+
+    def joined(pairs) -> dict[int, str]:  # type: ignore[no-untyped-def]
+        return {owner: ":".join(sorted(name for _, name in group)) for owner, group in groupby(pairs, key=lambda pair: pair[0])}
 
     def rows() -> Iterator[list[object]]:
         last_id = 0
         with engine.connect() as connection:
+            company_names = dict(connection.execute(select(Company.id, Company.name)).all())
             while True:
                 contacts = connection.execute(
-                    select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.company_id)
+                    select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.middle_name,
+                           Contact.username, Contact.phone, Contact.mobile, Contact.company_id)
                     .where(Contact.id > last_id).order_by(Contact.id).limit(batch)).all()
                 if not contacts:
                     return
                 ids = [contact.id for contact in contacts]
-                labels = {contact_id: ":".join(sorted(name for _, name in pairs)) for contact_id, pairs in groupby(
-                    connection.execute(select(ContactLabel.contact_id, Label.name).join(Label)
-                                       .where(ContactLabel.contact_id.in_(ids)).order_by(ContactLabel.contact_id)),
-                    key=lambda pair: pair[0])}
+                labels = joined(connection.execute(
+                    select(ContactLabel.contact_id, Label.name).join(Label)
+                    .where(ContactLabel.contact_id.in_(ids)).order_by(ContactLabel.contact_id)))
+                groups = joined(connection.execute(
+                    select(CustomerTeam.contact_id, Team.name).join(Team)
+                    .where(CustomerTeam.contact_id.in_(ids)).order_by(CustomerTeam.contact_id)))
                 custom: dict[int, list[str]] = {}
                 for contact_id, field_id, value in connection.execute(
                         select(CustomValue.contact_id, CustomValue.field_id, CustomValue.value)
                         .where(CustomValue.contact_id.in_(ids))):
-                    custom.setdefault(contact_id, [""] * len(variables))[field_positions[field_id]] = value
+                    if field_id in field_positions:
+                        custom.setdefault(contact_id, [""] * len(variables))[field_positions[field_id]] = value
                 for contact in contacts:
                     yield [contact.id, contact.email, contact.first_name or "", contact.last_name or "",
-                           contact.company_id or "", labels.get(contact.id, ""),
+                           contact.middle_name or "", contact.username or "", contact.phone or "", contact.mobile or "",
+                           company_names.get(contact.company_id, "") if contact.company_id else "",
+                           contact.company_id or "", labels.get(contact.id, ""), groups.get(contact.id, ""),
                            *custom.get(contact.id, [""] * len(variables))]
                 last_id = ids[-1]
 

@@ -44,7 +44,9 @@ from adapters.db.agents import Agent
 from adapters.db.catalog import ensure_labels, utc_now
 from adapters.db.dialect import insert_for
 from adapters.db.models import Base, Contact, ContactLabel, ImportJob
+from adapters.db.usernames import allocate_usernames
 from plugin.emails import email_key
+from plugin.usernames import username_from_email
 from plugin.report import Status
 
 Clock = Callable[[], datetime]
@@ -170,6 +172,7 @@ class MailAuthor:
     last_name: str | None
     message_id: str | None
     date: datetime | None
+    company_id: int | None = None  # the company owning the address's domain (plugin.companies.company_for_email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,9 +380,12 @@ def _insert_contacts(connection: Connection, mailbox: MailboxRecord, authors: Se
                  .values(source="mail", created_at=moment, updated_at=moment, last_import_id=job_id)
                  .on_conflict_do_nothing(index_elements=["email_key"])
                  .returning(contacts.c.email_key, contacts.c.id))
+    usernames = allocate_usernames(connection, contacts.c.username,
+                                   [username_from_email(key, fallback="customer") for key in firsts])
     created = dict(connection.execute(statement, [
         {"email": author.email, "email_key": key, "first_name": author.first_name, "last_name": author.last_name,
-         "source_detail": source_detail(mailbox, author)} for key, author in firsts.items()]).all())
+         "username": username, "company_id": author.company_id, "source_detail": source_detail(mailbox, author)}
+        for (key, author), username in zip(firsts.items(), usernames, strict=True)]).all())
     if created and mailbox.label:
         label_id = ensure_labels(connection, [mailbox.label], now=lambda: moment)[mailbox.label]
         connection.execute(insert_for(connection, ContactLabel.__table__).on_conflict_do_nothing(),

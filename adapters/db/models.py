@@ -19,6 +19,18 @@ class Company(Base):
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), unique=True)  # casefolded name
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_import_id: Mapped[int | None] = mapped_column(Integer)
+    last_import_row: Mapped[int | None] = mapped_column(Integer)
+
+
+class CompanyDomain(Base):
+    """A mail domain of a company (IDNA, lowercase): a new customer writing from it joins the company."""
+
+    __tablename__ = "company_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)  # one company per domain
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
 
 
 class Label(Base):
@@ -36,6 +48,7 @@ class CustomFieldRow(Base):
     variable: Mapped[str] = mapped_column(String(100), unique=True)
     type: Mapped[str] = mapped_column(String(20))
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    applies_to: Mapped[str] = mapped_column(String(20), default="customers", server_default="customers")  # or companies
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -48,7 +61,11 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320), unique=True)  # casefolded: uniqueness ignores case
     first_name: Mapped[str | None] = mapped_column(String(200))
+    middle_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(100), unique=True, index=True)  # lowercase; from the email when not given
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    mobile: Mapped[str | None] = mapped_column(String(20))  # E.164
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(20), default="import")  # import, mail, manual
     source_detail: Mapped[str | None] = mapped_column(Text)
@@ -65,10 +82,37 @@ class ContactLabel(Base):
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True)
 
 
+class Team(Base):
+    """A team of agents; customers name theirs as groups ("client teams"), so their mail reaches it."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # exact, case-sensitive
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerTeam(Base):
+    """A customer's groups: the teams that serve them."""
+
+    __tablename__ = "customer_teams"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+
+
 class CustomValue(Base):
     __tablename__ = "custom_values"
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class CompanyCustomValue(Base):
+    __tablename__ = "company_custom_values"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
@@ -117,5 +161,5 @@ class ImportRow(Base):
     __table_args__ = (Index("ix_import_rows_failed", "job_id", "action"),)
 
 
-__all__ = ["Base", "Company", "Label", "CustomFieldRow", "Contact", "ContactLabel", "CustomValue", "ImportJob",
-           "ImportRow", "UniqueConstraint"]
+__all__ = ["Base", "Company", "CompanyDomain", "Label", "CustomFieldRow", "Contact", "ContactLabel", "Team",
+           "CustomerTeam", "CustomValue", "CompanyCustomValue", "ImportJob", "ImportRow", "UniqueConstraint"]

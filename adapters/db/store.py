@@ -32,6 +32,8 @@ class RecordTable(Protocol):
     def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
              ) -> tuple[dict[str, Existing], dict[int, Existing]]: ...
 
+    def find_owners(self, connection: Connection, field: str, values: Collection[object]) -> dict[object, str]: ...
+
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]: ...
 
@@ -97,10 +99,11 @@ def _json_value(value: object) -> str:
 class SqlImportStore:
     """Implements plugin.ports.ImportStore for every registered record table."""
 
-    def __init__(self, engine: Engine, tables: Sequence[RecordTable] = (CustomerTable(),), *,
+    def __init__(self, engine: Engine, tables: Sequence[RecordTable] | None = None, *,
                  now: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
-        self.tables = {table.kind: table for table in tables}
+        # a CustomerTable of its own: a table keeps state for the import it writes (usernames it handed out)
+        self.tables = {table.kind: table for table in (tables if tables is not None else (CustomerTable(),))}
         self.now = now
         self.secret_columns: dict[str, frozenset[int]] = {}
 
@@ -133,6 +136,10 @@ class SqlImportStore:
                       ) -> tuple[dict[str, Existing], dict[int, Existing]]:
         with self.engine.connect() as connection:
             return self.tables[kind].find(connection, keys, ids, job_id)
+
+    def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:
+        with self.engine.connect() as connection:
+            return self.tables[kind].find_owners(connection, field, values)
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                     catalog: Catalog, rows_done: int) -> None:

@@ -27,6 +27,7 @@ from enum import StrEnum
 from sqlalchemy import Engine
 
 from adapters.db.catalog import utc_now
+from adapters.db.companies import load_company_domains
 from adapters.db.mailboxes import (
     UNREADABLE_REASONS,
     Lease,
@@ -47,6 +48,7 @@ from adapters.db.mailboxes import (
 from adapters.imap.connection import MailboxAccount, MailboxError, open_mailbox
 from adapters.imap.fetch import HeaderBatch, MailboxPosition, fetch_new_headers
 from adapters.imap.watch import RENEW_IDLE_SECONDS, SILENCE_SECONDS, Backoff, watch_mailbox
+from plugin.companies import company_for_email
 from plugin.emails import InvalidEmail, email_key
 from plugin.mail import MessageVerdict, address_keys, classify_message, fetch_header_fields
 from plugin.services import Services
@@ -396,6 +398,7 @@ class _Capture:
         self.now = now
         self.rng = rng
         self.agents = agent_addresses
+        self.company_domains: dict[str, int] = {}  # domain → company: a new contact joins the owner of theirs
         self.own = own_address_keys(self.mailbox, settings)
         self.fields = fetch_header_fields(settings.loop_header)
         self.position = (
@@ -411,6 +414,7 @@ class _Capture:
             account = mailbox_account(self.mailbox, self.environ)
             if self.agents is None:
                 self.agents = agent_address_keys(self.engine)
+            self.company_domains = load_company_domains(self.engine)
             with open_mailbox(account) as opened:
                 since = first_poll_date(self.mailbox, self.settings, self.now().date())
                 for batch in fetch_new_headers(
@@ -463,6 +467,7 @@ class _Capture:
             try:
                 for batch in batches:
                     self.agents = agent_address_keys(self.engine)  # agents added while watching count too
+                    self.company_domains = load_company_domains(self.engine)  # and companies' domains
                     self._store(batch, tally)
                     if batch.remaining == 0:  # a pass ended: it is one poll in the history
                         mark_polled(
@@ -511,6 +516,7 @@ class _Capture:
                         verdict.last_name,
                         verdict.message_id,
                         verdict.date,
+                        company_for_email(verdict.email, self.company_domains, self.settings.free_mail_domains),
                     )
                 )
             else:

@@ -14,13 +14,15 @@ from adapters.web.security import add_security_headers, is_csrf_valid
 from plugin.errors import BadFile
 from plugin.read import CsvLayout
 from plugin.mapping import require_key_column, suggest_mapping
+from plugin.phones import is_known_region
 from plugin.report import error_report_rows, write_csv
 from plugin.services import UnknownKind
 
 api = Blueprint("contact_importer_api", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPTION_NAMES = ("create_labels", "replace_labels", "default_labels")
+OPTION_NAMES = ("create_labels", "replace_labels", "default_labels", "create_companies", "create_groups", "region")
+FLAG_NAMES = ("create_labels", "replace_labels", "create_companies", "create_groups")
 
 
 def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -98,7 +100,7 @@ def create_import():  # type: ignore[no-untyped-def]
     assert user is not None
     kind_name = request.form.get("kind", "").strip()
     if not kind_name:
-        return json_error(400, "kind.missing", "Say what to import: kind=customers or kind=users.")
+        return json_error(400, "kind.missing", "Say what to import: kind=customers, kind=users or kind=companies.")
     try:
         shared.importer().services.kind(kind_name)
     except UnknownKind as error:
@@ -114,9 +116,11 @@ def create_import():  # type: ignore[no-untyped-def]
         all_or_nothing = _flag(options.get("all_or_nothing"))
         defaults = {str(name): str(value) for name, value in dict(options.get("defaults") or {}).items()}
         chosen = {name: options[name] for name in OPTION_NAMES if name in options}
-        for name in ("create_labels", "replace_labels"):
+        for name in FLAG_NAMES:
             if name in chosen:
                 chosen[name] = _flag(chosen[name])
+        if "region" in chosen and not is_known_region(str(chosen["region"])):
+            raise ValueError(f"{chosen['region']!r} is not a region; use two letters such as GB, US or DE.")
     except (BadFile, AttributeError, TypeError, ValueError) as error:
         message = getattr(error, "message", str(error))
         return json_error(400, getattr(error, "code", "options.invalid"), message)

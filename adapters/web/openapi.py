@@ -66,12 +66,12 @@ def openapi_document(base_path: str) -> dict[str, object]:
                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "required": ["file", "kind"], "properties": {
                             "file": {"type": "string", "format": "binary", "description": "The CSV file."},
-                            "kind": {"type": "string", "enum": ["customers", "users"]},
+                            "kind": {"type": "string", "enum": ["customers", "users", "companies"]},
                             "mapping": {"type": "string", "description":
                                         'JSON object {"CSV header": "field"}; "" ignores a column.'},
                             "options": {"type": "string", "description":
                                         'JSON object: defaults {field: value}, create_labels, replace_labels, '
-                                        'default_labels [..], all_or_nothing.'},
+                                        'default_labels [..], create_companies, create_groups, region, all_or_nothing.'},
                             "dry_run": {"type": "boolean"}}}}}},
                     "responses": {
                         "202": {"description": "Queued.", "content": {"application/json": {"schema": {

@@ -173,7 +173,8 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
 
 def _split_options(upload: web_state.UploadRecord) -> tuple[dict[str, str], dict[str, object], bool | None]:
     stored = upload.options
-    options = {name: stored[name] for name in ("create_labels", "replace_labels") if name in stored}
+    options = {name: stored[name] for name in ("create_labels", "replace_labels", "create_companies", "create_groups")
+               if name in stored}
     return dict(stored.get("defaults") or {}), options, stored.get("all_or_nothing")  # type: ignore[return-value]
 
 
@@ -218,6 +219,10 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
         if "labels" in kind.field_names:
             options["create_labels"] = request.form.get("labels_policy") == "create"
             options["replace_labels"] = request.form.get("replace_labels") == "on"
+        if "company" in kind.field_names:
+            options["create_companies"] = request.form.get("create_companies") == "on"
+        if "groups" in kind.field_names:
+            options["create_groups"] = request.form.get("create_groups") == "on"
         web_state.change_upload(state.engine, upload.id, options=options)
         refreshed = web_state.get_upload(state.engine, upload.id)
         assert refreshed is not None

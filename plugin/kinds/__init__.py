@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+def singular(plural: str) -> str:
+    """'customers' → 'customer', 'companies' → 'company', 'agents' → 'agent'."""
+    if plural.endswith("ies"):
+        return plural[:-3] + "y"
+    return plural.removesuffix("s")
+
+
 class CellProblem(ValueError):
     """A cell's text cannot become the field's value; carries a stable code and a readable message."""
 
@@ -49,6 +56,7 @@ class CustomField:
     variable: str
     type: FieldType
     choices: tuple[str, ...] = ()
+    applies_to: str = "customers"  # the kind whose files carry it: customers or companies
 
 
 @dataclass(slots=True)
@@ -57,8 +65,10 @@ class Catalog:
 
     label_ids: dict[str, int] = field(default_factory=dict)  # exact, case-sensitive names
     companies: dict[int, str] = field(default_factory=dict)
-    custom_fields: dict[str, CustomField] = field(default_factory=dict)  # by variable
-    teams: dict[str, int] = field(default_factory=dict)
+    custom_fields: dict[str, CustomField] = field(default_factory=dict)  # by variable, of the import's kind
+    teams: dict[str, int] = field(default_factory=dict)  # exact, case-sensitive names
+    company_keys: dict[str, int] = field(default_factory=dict)  # casefolded company name → id
+    company_domains: dict[str, int] = field(default_factory=dict)  # mail domain (IDNA, lowercase) → company id
 
     @property
     def label_names(self) -> dict[int, str]:
@@ -69,13 +79,20 @@ class Catalog:
 class ImportKind:
     """Everything that makes customers different from agents; the pipeline does the rest."""
 
-    name: str  # "customers", "users"
-    title: str  # "customers", "agents": what a support admin calls them
+    name: str  # "customers", "users", "companies"
+    title: str  # "customers", "agents", "companies": what a support admin calls them
     key: str  # the field matched case-insensitively
     fields: tuple[Field, ...]
     allows_custom_fields: bool = False
+    description: str = ""  # one sentence for the page where an admin picks what to import
     # Cross-field checks and catalog lookups: (values, catalog, options) → [(column field, code, message)]
     check_record: Callable[[dict[str, object], Catalog, Mapping[str, object]], list[tuple[str, str, str]]] | None = None
+    # What a record that creates gets besides its cells (customers: a company by the email's domain):
+    # (values, catalog, options) → the values to create with. Run by the planner, so a preview shows it.
+    complete_new: Callable[[Mapping[str, object], Catalog, Mapping[str, object]], Mapping[str, object]] | None = None
+    # Fields besides the key that no two records may share (customers' username): the planner asks the
+    # store who holds a batch's values and fails a row whose value belongs to another record.
+    unique_fields: tuple[str, ...] = ()
     fields_by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
     secret_names: frozenset[str] = field(init=False, repr=False, compare=False)
     required_for_new: tuple[str, ...] = field(init=False, repr=False, compare=False)

@@ -6,7 +6,6 @@ through the PasswordHasher port just before a batch is written: the plain text n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -15,15 +14,15 @@ from plugin.kinds import Catalog, CellProblem, Field, ImportKind
 from plugin.pipeline import PrepareBatch
 from plugin.plan import PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
+from plugin.usernames import free_username, parse_username
+from plugin.usernames import username_from_email as _username_from_email
 from plugin.validate import parse_boolean, parse_email, parse_name, split_names
 
 ROLES = ("admin", "support_admin", "agent")
 DEFAULT_ROLE = "agent"
 DEFAULT_PASSWORD_MIN_LENGTH = 6
 PASSWORD_MAX_BYTES = 4096  # libpass refuses longer secrets
-USERNAME_MAX = 100
-_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_NOT_USERNAME = re.compile(r"[^a-z0-9._-]+")
+
 
 @dataclass(slots=True)
 class AgentCatalog(Catalog):
@@ -48,14 +47,6 @@ def _parse_active(text: str) -> bool:
                           "or 1/0 (any case).") from None
 
 
-def _parse_username(text: str) -> str:
-    name = text.strip().lower()
-    if len(name) > USERNAME_MAX or not _USERNAME.fullmatch(name):
-        raise CellProblem("username.invalid", f"{text.strip()[:USERNAME_MAX]!r} cannot be a username: use at most "
-                          f"{USERNAME_MAX} letters, digits, dots, dashes or underscores, starting with a letter or digit.")
-    return name
-
-
 def _parse_role(text: str) -> str:
     role = "_".join(text.strip().lower().replace("-", " ").split())
     if role not in ROLES:
@@ -68,18 +59,12 @@ def _parse_teams(text: str) -> tuple[str, ...]:
 
 
 def username_from_email(email: str) -> str:
-    """'Jane.Doe+help@example.com' → 'jane.doe': the local part, lowercased, without what a username can't hold."""
-    local = email.rpartition("@")[0].split("+", 1)[0].lower()
-    name = _NOT_USERNAME.sub("", local).lstrip("._-")[: USERNAME_MAX - 6]
-    return name or "agent"
+    """'Jane.Doe+help@example.com' → 'jane.doe' (plugin.usernames' rule; 'agent' when nothing is left)."""
+    return _username_from_email(email, fallback="agent")
 
 
 def _free_username(base: str, catalog: AgentCatalog, key: str) -> str:
-    candidate, number = base, 1
-    while catalog.usernames.get(candidate, key) != key:
-        number += 1
-        candidate = f"{base}{number}"
-    return candidate
+    return free_username(base, lambda candidate: catalog.usernames.get(candidate, key) != key)
 
 
 def _check_password(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
@@ -184,7 +169,7 @@ AGENTS = ImportKind(
         Field("active", parse=_parse_active,
               aliases=("is active", "is_active", "enabled", "status active"),
               examples=("true", "no"), description="true/false, yes/no, y/n or 1/0; a new agent is active by default."),
-        Field("username", parse=_parse_username,
+        Field("username", parse=parse_username,
               aliases=("user name", "login name", "user", "handle"),
               examples=("jane", ""), description="Unique; generated from the email when empty."),
         Field("role", parse=_parse_role,
@@ -195,5 +180,6 @@ AGENTS = ImportKind(
               examples=("Billing:Tier 1", ""),
               description="Exact, case-sensitive team names separated by ':'."),
     ),
+    description="People who work in the helpdesk: they can sign in and answer tickets.",
     check_record=check_agent,
 )

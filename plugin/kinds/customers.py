@@ -1,15 +1,21 @@
-"""The customers import: email is the key (case-insensitive), with names, company, labels and custom fields."""
+"""The customers import: email is the key (case-insensitive), with names, phones, company, labels, groups and custom fields."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind
+from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
+from plugin.usernames import parse_username
 from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, split_names
 
+PHONE_FIELDS = ("phone", "mobile")
+_GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
+_GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups, not labels
 
-def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """Resolve labels, label ids and the company against the catalog; fold labels into one set of names."""
+
+def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     problems: list[tuple[str, str, str]] = []
     names: set[str] = set()
     for name in values.pop("labels", ()) or ():  # type: ignore[union-attr]
@@ -28,13 +34,80 @@ def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping
     names.update(options.get("default_labels", ()) or ())  # type: ignore[arg-type]
     if names:
         values["labels"] = frozenset(names)
-    company_id = values.get("company_id")
-    if company_id is not None and company_id not in catalog.companies:
-        problems.append(("company_id", "company_id.unknown", f"There is no company with id {company_id}; create it first (contact-importer companies add NAME)."))
     return problems
 
 
+def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """company_id must exist; a company name (any case) becomes its id, or waits to be created with --create-companies."""
+    name = values.pop("company", None)
+    company_id = values.get("company_id")
+    if company_id is not None and company_id not in catalog.companies:
+        return [("company_id", "company_id.unknown", f"There is no company with id {company_id}; create it first (contact-importer companies add NAME).")]
+    if name is None:
+        return []
+    found = catalog.company_keys.get(company_name_key(str(name)))
+    if company_id is not None and found != company_id:
+        return [("company", "company.mismatch", f"The company {name!r} is not the company with id {company_id}; give one of the two, or the same company in both.")]
+    if found is not None:
+        values["company_id"] = found
+    elif options.get("create_companies"):
+        values["company"] = name  # created when the batch is written
+    else:
+        return [("company", "company.unknown", (f"There is no company named {name!r}; create it first (contact-importer "
+                                                "companies add NAME, or import companies) or import with --create-companies."))]
+    return []
+
+
+def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """Groups are the teams that serve the customer: exact team names, unknown ones only with --create-groups."""
+    names = values.pop("groups", ()) or ()
+    problems: list[tuple[str, str, str]] = []
+    for name in names:  # type: ignore[attr-defined]
+        if name not in catalog.teams and not options.get("create_groups"):
+            known_other_case = [known for known in catalog.teams if known.casefold() == name.casefold()]
+            hint = f" (group names are case-sensitive: did you mean {known_other_case[0]!r}?)" if known_other_case else ""
+            problems.append(("groups", "groups.unknown", f"There is no group (team) named {name!r}{hint}; create it first or import with --create-groups."))
+    if names:
+        values["groups"] = frozenset(names)  # type: ignore[arg-type]
+    return problems
+
+
+def _check_phones(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """Phone numbers → E.164, read in the import's region when they have no +country prefix."""
+    problems: list[tuple[str, str, str]] = []
+    region = str(options.get("region") or DEFAULT_REGION)
+    for name in PHONE_FIELDS:
+        text = values.get(name)
+        if not isinstance(text, str):
+            continue
+        try:
+            values[name] = normalize_phone(text, region)
+        except InvalidPhone as problem:
+            del values[name]
+            problems.append((name, "phone.invalid", str(problem)))
+    return problems
+
+
+def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """Resolve labels, company, groups against the catalog; fold labels into one set of names; phones into E.164."""
+    return (_check_labels(values, catalog, options) + _check_company(values, catalog, options)
+            + _check_groups(values, catalog, options) + _check_phones(values, options))
+
+
+def complete_new_customer(values: Mapping[str, object], catalog: Catalog, options: Mapping[str, object]
+                          ) -> Mapping[str, object]:
+    """A new customer without a company joins the company owning their email's domain (never a free-mail one)."""
+    if not catalog.company_domains or values.get("company_id") is not None or "company" in values:
+        return values
+    company_id = company_for_email(str(values["email"]), catalog.company_domains,
+                                   options.get("free_mail_domains", ()) or ())  # type: ignore[arg-type]
+    return values if company_id is None else {**values, "company_id": company_id}
+
+
 def _parse_labels(text: str) -> tuple[str, ...]:
+    if _GOOGLE_GROUP_SEPARATOR in text:
+        text = ":".join(part for part in (part.strip() for part in text.split(_GOOGLE_GROUP_SEPARATOR))
+                        if part and not part.startswith(_GOOGLE_SYSTEM_GROUP))
     return split_names(text, what="label")
 
 
@@ -44,6 +117,10 @@ def _parse_label_ids(text: str) -> tuple[int, ...]:
 
 def _parse_company_id(text: str) -> int:
     return parse_id(text, what="company id")
+
+
+def _parse_groups(text: str) -> tuple[str, ...]:
+    return split_names(text, what="group")
 
 
 def _parse_contact_id(text: str) -> int | None:
@@ -69,19 +146,45 @@ CUSTOMERS = ImportKind(
         Field("last_name", parse=parse_name,
               aliases=("lastname", "last", "surname", "family name", "family", "lname"),
               examples=("Doe", "Patel")),
+        Field("middle_name", parse=parse_name,
+              aliases=("middle", "additional name", "middle names", "second name", "middle initial"),
+              examples=("", "Kumar")),
+        Field("username", parse=parse_username,
+              aliases=("user name", "login name", "handle", "user"),
+              examples=("", "raj.patel"), description="Unique; generated from the email when empty."),
+        # The first matching column wins: Outlook's Business Phone before its Primary Phone, Google's Phone 1.
+        Field("phone", aliases=("phone number", "telephone", "telephone number", "tel", "business phone", "work phone",
+                                "office phone", "primary phone", "phone 1 - value", "landline", "contact number"),
+              examples=("+44 20 7946 0958", "020 7946 0000"),
+              description="Stored in E.164 (+442079460958); a number without +country is read in the import's region."),
+        Field("mobile", aliases=("mobile phone", "mobile number", "mobile phone number", "cell", "cell phone",
+                                 "cellphone", "cell number", "mobile tel"),
+              examples=("+44 7700 900123", ""), description="Like phone: stored in E.164."),
+        Field("company", parse=parse_name, is_repetitive=True,
+              aliases=("company name", "organization", "organisation", "organization name", "organisation name",
+                       "organization 1 - name", "employer", "account name"),
+              examples=("", ""),
+              description="An existing company's name (any case); unknown names only with --create-companies."),
         Field("company_id", parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
         Field("labels", parse=_parse_labels, is_repetitive=True,
-              aliases=("label", "tags", "tag", "label names"),
+              aliases=("label", "tags", "tag", "label names", "group membership"),
               examples=("Marketing:Trial", "Demo"),
-              description="Exact, case-sensitive label names separated by ':'."),
+              description="Exact, case-sensitive label names separated by ':'; Google's Group Membership works too."),
         Field("labels_id", parse=_parse_label_ids, is_repetitive=True,
               aliases=("label ids", "label_ids", "labelids", "label id", "tag ids"),
               examples=("", ""), description="Label ids separated by ':'."),
+        Field("groups", parse=_parse_groups, is_repetitive=True,
+              aliases=("group", "client teams", "client team", "customer groups", "customer group", "teams", "team"),
+              examples=("", ""),
+              description="The teams that serve the customer: exact team names separated by ':'."),
         Field("id", parse=_parse_contact_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
               description="Optional: this product's id of an existing customer; when known it is the key, so an exported file can change emails."),
     ),
     allows_custom_fields=True,
+    description="People who write to support: matched by email, so a file can update the ones you already have.",
     check_record=check_customer,
+    complete_new=complete_new_customer,
+    unique_fields=("username",),
 )

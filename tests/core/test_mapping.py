@@ -97,9 +97,9 @@ def test_a_weak_resemblance_is_applied_only_when_a_person_confirms_suggestions()
     assert suggest_mapping(CUSTOMERS, ["Emial"], fuzzy_cutoff=75).columns[0].target == "email"
 
 
-def test_company_is_not_taken_for_a_company_id_without_a_person_confirming() -> None:
-    assert suggest_mapping(CUSTOMERS, ["Company"]).columns[0].target is None
-    assert suggest_mapping(CUSTOMERS, ["Company"], fuzzy_cutoff=75).columns[0].target == "company_id"
+def test_a_company_column_holds_the_companys_name_not_its_id() -> None:
+    assert suggest_mapping(CUSTOMERS, ["Company"]).columns[0].target == "company"
+    assert suggest_mapping(CUSTOMERS, ["Company ID"]).columns[0].target == "company_id"
 
 
 def test_a_custom_field_column_is_headed_by_its_variable_name() -> None:
@@ -107,24 +107,55 @@ def test_a_custom_field_column_is_headed_by_its_variable_name() -> None:
     assert targets_of(mapping) == {"email": "email", "Plan": "custom:plan", "renewal-date": "custom:renewal_date"}
 
 
-def test_an_outlook_export_maps_email_and_names_and_nothing_else() -> None:
+OUTLOOK_TARGETS = {"E-mail Address": "email", "First Name": "first_name", "Middle Name": "middle_name",
+                   "Last Name": "last_name", "Business Phone": "phone", "Mobile Phone": "mobile", "Company": "company"}
+GOOGLE_TARGETS = {"E-mail 1 - Value": "email", "Given Name": "first_name", "Additional Name": "middle_name",
+                  "Family Name": "last_name", "Phone 1 - Value": "phone", "Organization 1 - Name": "company",
+                  "Group Membership": "labels"}
+
+
+def test_an_outlook_export_maps_email_names_phones_and_company_and_nothing_else() -> None:
     mapping = suggest_mapping(CUSTOMERS, OUTLOOK_HEADERS)
     assert len(OUTLOOK_HEADERS) > 40
-    assert targets_of(mapping) == {"E-mail Address": "email", "First Name": "first_name", "Last Name": "last_name"}
+    assert targets_of(mapping) == OUTLOOK_TARGETS
+    assert all(column.matched_by in (MatchedBy.EXACT, MatchedBy.ALIAS) for column in mapping.columns if column.target)
 
 
-def test_a_google_contacts_export_maps_email_and_names_and_nothing_else() -> None:
+def test_a_google_contacts_export_maps_email_names_phone_company_and_groups_and_nothing_else() -> None:
     mapping = suggest_mapping(CUSTOMERS, GOOGLE_HEADERS)
     assert len(GOOGLE_HEADERS) > 40
-    assert targets_of(mapping) == {"E-mail 1 - Value": "email", "Given Name": "first_name", "Family Name": "last_name"}
+    assert targets_of(mapping) == GOOGLE_TARGETS
+    assert all(column.matched_by in (MatchedBy.EXACT, MatchedBy.ALIAS) for column in mapping.columns if column.target)
 
 
-@pytest.mark.parametrize("headers", [OUTLOOK_HEADERS, GOOGLE_HEADERS], ids=["outlook", "google"])
-def test_every_column_of_an_export_is_either_mapped_or_listed_as_ignored_with_a_reason(headers: list[str]) -> None:
+def test_the_first_phone_column_of_an_outlook_export_wins_and_the_next_one_says_so() -> None:
+    mapping = suggest_mapping(CUSTOMERS, OUTLOOK_HEADERS)
+    notes = {column.header: column.note for column in mapping.ignored}
+    assert notes["Primary Phone"] == "phone is already taken by 'Business Phone'"
+    assert notes["Home Phone"] == "matches no field"
+
+
+@pytest.mark.parametrize(("headers", "targets"), [(OUTLOOK_HEADERS, OUTLOOK_TARGETS), (GOOGLE_HEADERS, GOOGLE_TARGETS)],
+                         ids=["outlook", "google"])
+def test_every_column_of_an_export_is_either_mapped_or_listed_as_ignored_with_a_reason(
+        headers: list[str], targets: dict[str, str]) -> None:
     mapping = suggest_mapping(CUSTOMERS, headers)
     assert [column.header for column in mapping.columns] == headers
-    assert len(mapping.ignored) == len(headers) - 3
+    assert len(mapping.ignored) == len(headers) - len(targets)
     assert all(column.note for column in mapping.ignored)
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [("Phone", "phone"), ("Telephone", "phone"), ("Tel.", "phone"), ("Primary Phone", "phone"),
+     ("Business Phone", "phone"), ("Phone 1 - Value", "phone"), ("Mobile", "mobile"), ("Mobile Phone", "mobile"),
+     ("Mobile Number", "mobile"), ("Cell", "mobile"), ("middleName", "middle_name"), ("Middle Name", "middle_name"),
+     ("Additional Name", "middle_name"), ("Group Membership", "labels"), ("Groups", "groups"),
+     ("Client Teams", "groups"), ("Company Name", "company"), ("User Name", "username")],
+)
+def test_the_new_customer_columns_find_their_fields(header: str, field: str) -> None:
+    (column,) = suggest_mapping(CUSTOMERS, [header]).columns
+    assert column.target == field
 
 
 def test_a_second_column_for_a_taken_field_is_ignored_naming_the_column_that_took_it() -> None:

@@ -8,8 +8,9 @@ from plugin.kinds import Catalog, CellProblem, CustomField, FieldType
 from plugin.kinds.customers import CUSTOMERS
 from plugin.mapping import suggest_mapping
 from plugin.read import SourceRow
+from plugin.report import neutralize_cell
 from plugin.validate import (NAME_MAX, is_formula_like, parse_boolean, parse_custom_value, parse_id,
-                             parse_id_list, parse_name, split_names, validate_row)
+                             parse_id_list, parse_name, split_names, validate_row, without_text_marker)
 
 
 @pytest.mark.parametrize(
@@ -282,3 +283,54 @@ def test_a_phone_number_like_cell_in_a_number_field_is_not_a_formula() -> None:
 def test_extra_cells_past_the_header_are_a_row_error() -> None:
     record = validate("jane@example.com", "Jane", "Doe", "", "", "", "", "surprise")
     assert [(error.column, error.code) for error in record.errors] == [("", "row.extra_cells")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+447700900123", "'+447700900123"),  # a phone number: a spreadsheet would add it up
+        ("-3.5", "'-3.5"),  # a negative number too
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("Jane", "Jane"),
+        ("'Connor", "'Connor"),
+        ("", ""),
+    ],
+)
+def test_every_cell_starting_like_a_formula_is_written_with_a_text_marker(cell: str, written: str) -> None:
+    assert neutralize_cell(cell) == written
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("'+44 7700 900123", "+44 7700 900123"),
+        ("'-3.5", "-3.5"),
+        ("'Connor", "'Connor"),  # an apostrophe before a letter is part of the text
+        ("'", "'"),
+    ],
+)
+def test_a_text_marker_before_a_formula_character_is_read_away(cell: str, value: str) -> None:
+    assert without_text_marker(cell) == value
+
+
+def test_a_marked_formula_is_still_a_formula() -> None:
+    record = validate_row(CUSTOMERS, suggest_mapping(CUSTOMERS, ["email", "first_name"]),
+                          SourceRow(2, ("jane@example.com", "'=HYPERLINK(\"http://x\")")), Catalog(), {}, {})
+    assert [(error.column, error.code) for error in record.errors] == [("first_name", "cell.formula")]
+
+
+def test_a_marked_negative_number_reads_as_the_number() -> None:
+    catalog = Catalog(custom_fields={"balance": CustomField(1, "balance", FieldType.NUMBER)})
+    record = validate_row(CUSTOMERS, suggest_mapping(CUSTOMERS, ["email", "balance"], custom_variables=("balance",)),
+                          SourceRow(2, ("jane@example.com", "'-3.50")), catalog, {}, {})
+    assert (record.errors, record.custom) == ([], {"balance": "-3.5"})
+
+
+def test_a_password_keeps_a_leading_apostrophe_exactly_as_typed() -> None:
+    from plugin.kinds.agents import AGENTS
+
+    record = validate_row(AGENTS, suggest_mapping(AGENTS, ["email", "password"]),
+                          SourceRow(2, ("agent@example.com", "'-secret-")), Catalog(), {}, {})
+    assert (record.errors, record.values["password"]) == ([], "'-secret-")

@@ -62,7 +62,8 @@ def ok(result: Result) -> str:
 
 def test_the_template_has_a_header_and_two_example_rows(run: Cli) -> None:
     rows = list(csv.reader(io.StringIO(ok(run("template", "customers")))))
-    assert rows[0] == ["email", "first_name", "last_name", "company_id", "labels", "labels_id"]
+    assert rows[0] == ["email", "first_name", "last_name", "middle_name", "username", "phone", "mobile", "company",
+                       "company_id", "labels", "labels_id", "groups"]
     assert len(rows) == 3
     assert rows[1][0] == "jane.doe@example.com"
 
@@ -92,7 +93,7 @@ def test_labels_add_prints_each_labels_id(run: Cli) -> None:
 
 def test_fields_add_with_choices_is_listed(run: Cli) -> None:
     ok(run("fields", "add", "plan", "--type", "choice", "--choices", "gold, silver ,bronze"))
-    assert ok(run("fields", "list")).splitlines() == ["1\tplan\tchoice\tgold,silver,bronze"]
+    assert ok(run("fields", "list")).splitlines() == ["1\tplan\tchoice\tgold,silver,bronze\tcustomers"]
 
 
 def test_a_choice_field_without_choices_is_refused(run: Cli) -> None:
@@ -361,10 +362,12 @@ def test_a_cp1252_file_with_semicolons_imports_accented_names(run: Cli) -> None:
 
 
 def test_outlook_headers_map_without_help_and_unused_columns_are_listed(run: Cli) -> None:
-    result = run.import_(b"First Name,Last Name,E-mail Address,Mobile Phone\r\nJane,Doe,jane@example.com,+44 7700 900123\r\n")
+    result = run.import_(b"First Name,Last Name,E-mail Address,Mobile Phone,Pager\r\n"
+                         b"Jane,Doe,jane@example.com,+44 7700 900123,12345\r\n")
     assert result.exit_code == 0, result.output
-    assert "ignored column 'Mobile Phone': matches no field" in result.stdout
-    assert run.customers()["jane@example.com"]["last_name"] == "Doe"
+    assert "ignored column 'Pager': matches no field" in result.stdout
+    jane = run.customers()["jane@example.com"]
+    assert (jane["last_name"], jane["mobile"]) == ("Doe", "'+447700900123")
 
 
 def test_a_map_option_maps_a_column_or_ignores_it(run: Cli) -> None:

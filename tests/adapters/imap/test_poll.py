@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 
 from adapters.cli import cli
 from adapters.db.mailboxes import add_mailbox, get_mailbox, list_skips, take_lease
-from adapters.db.models import Contact, ContactLabel, ImportJob, Label
+from adapters.db.models import Company, Contact, ContactLabel, ImportJob, Label
 from adapters.imap.poller import PollProgress, PollResult, poll_all_due, poll_mailbox, watch_for_contacts
 from adapters.imap.schedule import poll_schedule, register_mail_tasks
 from adapters.jobs import make_huey
@@ -169,6 +169,26 @@ def test_each_rule_creates_finds_or_skips_with_its_reason(
         "<7@example.org>",
     )
     assert [skip.uid for skip in list_skips(engine_of(services), "support", email="Help@example.com")] == [7]
+
+
+def test_a_new_contact_joins_the_company_of_their_domain_and_gets_a_username(
+    services: Services, imap_server: ImapServer, folder: str
+) -> None:
+    services.import_file("companies", io.BytesIO(b"name,domains\nAcme Ltd,acme.com\n"))
+    services.import_file("customers", io.BytesIO(b"email,first_name,username\nsomeone@example.org,Some,jane\n"))
+    imap_server.append(folder, message(b"Jane Roe <Jane@ACME.com>", number=1),
+                       message(b"Jane Doe <jane@gmail.com>", number=2))
+    add(services, imap_server, folder)
+
+    result = poll_mailbox(services, "support", environ=environ(imap_server))
+
+    assert [c.email for c in result.created] == ["Jane@acme.com", "jane@gmail.com"]
+    contacts = stored(services)
+    acme, free = contacts["Jane@acme.com"], contacts["jane@gmail.com"]
+    with engine_of(services).connect() as connection:
+        acme_id = connection.execute(select(Company.id).where(Company.name == "Acme Ltd")).scalar_one()
+    assert (acme.company_id, free.company_id) == (acme_id, None)  # free mail is nobody's company
+    assert (acme.username, free.username) == ("jane2", "jane3")  # "jane" was taken by the import
 
 
 def test_a_second_poll_finds_nothing_new_and_seen_flags_stay_as_they_were(

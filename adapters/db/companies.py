@@ -1,0 +1,211 @@
+"""Companies in the database: their table for the import, their domains, the export, and placing customers by domain."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
+
+from adapters.db.catalog import load_custom_fields
+from adapters.db.dialect import insert_for
+from adapters.db.models import Company, CompanyCustomValue, CompanyDomain, Contact, CustomFieldRow
+from plugin.companies import company_for_email
+from plugin.kinds import Catalog
+from plugin.kinds.companies import CompanyCatalog
+from plugin.plan import Action, Existing, PlannedRow
+
+companies = Company.__table__
+company_domains = CompanyDomain.__table__
+contacts = Contact.__table__
+COMPANY_EXPORT_COLUMNS = ("id", "name", "domains")
+
+
+class CompanyTable:
+    """The companies kind's storage: companies with their mail domains and custom values."""
+
+    kind = "companies"
+
+    def extend_catalog(self, connection: Connection, catalog: Catalog) -> CompanyCatalog:
+        """Companies' own custom fields, and who owns each domain, claimed as the rows go."""
+        return CompanyCatalog(
+            label_ids=catalog.label_ids, companies=catalog.companies, teams=catalog.teams,
+            company_keys=catalog.company_keys, company_domains=catalog.company_domains,
+            custom_fields=load_custom_fields(connection, "companies"),
+            domain_claims={domain: f"id:{company_id}" for domain, company_id in catalog.company_domains.items()},
+        )
+
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
+             ) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        if not keys and not ids:
+            return {}, {}
+        found = connection.execute(
+            select(Company.id, Company.name_key, Company.name, Company.last_import_id, Company.last_import_row)
+            .where(or_(Company.name_key.in_(list(keys)), Company.id.in_(list(ids))))
+        ).all()
+        company_ids = [row.id for row in found]
+        domains: dict[int, set[str]] = defaultdict(set)
+        custom: dict[int, dict[str, str]] = defaultdict(dict)
+        if company_ids:
+            for company_id, domain in connection.execute(
+                    select(CompanyDomain.company_id, CompanyDomain.domain).where(CompanyDomain.company_id.in_(company_ids))):
+                domains[company_id].add(domain)
+            for company_id, variable, value in connection.execute(
+                select(CompanyCustomValue.company_id, CustomFieldRow.variable, CompanyCustomValue.value)
+                .join(CustomFieldRow, CustomFieldRow.id == CompanyCustomValue.field_id)
+                .where(CompanyCustomValue.company_id.in_(company_ids))
+            ):
+                custom[company_id][variable] = value
+        by_key: dict[str, Existing] = {}
+        by_id: dict[int, Existing] = {}
+        for row in found:
+            existing = Existing(
+                id=row.id, key=row.name_key, values={"name": row.name, "domains": frozenset(domains[row.id])},
+                custom=custom[row.id],
+                claimed_by_row=row.last_import_row if job_id is not None and row.last_import_id == job_id else None,
+            )
+            by_key[row.name_key] = existing
+            by_id[row.id] = existing
+        return by_key, by_id
+
+    def find_owners(self, connection: Connection, field: str, values: Collection[object]) -> dict[object, str]:
+        return {}  # companies have no unique field besides their name
+
+    def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
+              options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
+        """Apply a batch; returns row number → company id for the rows that were written."""
+        written: dict[int, int] = {}
+        creating = [row for row in planned if row.action is Action.CREATED]
+        if creating:
+            statement = insert_for(connection, companies)
+            statement = statement.on_conflict_do_update(  # someone else created the same name meanwhile
+                index_elements=["name_key"],
+                set_={"updated_at": statement.excluded.updated_at, "last_import_id": statement.excluded.last_import_id,
+                      "last_import_row": statement.excluded.last_import_row},
+            ).returning(companies.c.id, companies.c.name_key)
+            ids = {key: company_id for company_id, key in connection.execute(statement, [
+                {"name": row.values["name"], "name_key": row.key, "created_at": now, "updated_at": now,
+                 "last_import_id": job_id, "last_import_row": row.row} for row in creating])}
+            written.update({row.row: ids[row.key] for row in creating})
+            for row in creating:
+                catalog.companies[ids[row.key]] = str(row.values["name"])
+                catalog.company_keys[str(row.key)] = ids[row.key]
+        for row in planned:
+            if row.action in (Action.UPDATED, Action.UNCHANGED) and row.record_id is not None:
+                written[row.row] = row.record_id
+        renamed = [{"b_id": row.record_id, "b_name": row.values["name"], "b_key": row.key}
+                   for row in planned if row.action is Action.UPDATED and "name" in row.values]
+        if renamed:
+            connection.execute(update(companies).where(companies.c.id == bindparam("b_id"))
+                               .values(name=bindparam("b_name"), name_key=bindparam("b_key")), renamed)
+        touched = [{"b_id": row.record_id, "b_row": row.row} for row in planned
+                   if row.action in (Action.UPDATED, Action.UNCHANGED)]
+        if touched:
+            connection.execute(update(companies).where(companies.c.id == bindparam("b_id"))
+                               .values(last_import_id=job_id, last_import_row=bindparam("b_row")), touched)
+        changing = [row for row in planned if row.action in (Action.CREATED, Action.UPDATED)]
+        self._write_domains(connection, changing, written, replace=bool(options.get("replace_domains")))
+        values = [{"company_id": written[row.row], "field_id": catalog.custom_fields[variable].id, "value": text}
+                  for row in changing for variable, text in row.custom.items()]
+        if values:
+            statement = insert_for(connection, CompanyCustomValue.__table__)
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=["company_id", "field_id"], set_={"value": statement.excluded.value}), values)
+        updated = [{"b_id": row.record_id} for row in planned if row.action is Action.UPDATED]
+        if updated:
+            connection.execute(update(companies).where(companies.c.id == bindparam("b_id")).values(updated_at=now), updated)
+        return written
+
+    def _write_domains(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int], *,
+                       replace: bool) -> None:
+        with_domains = [row for row in rows if "domains" in row.values]
+        if replace:
+            replaced = [written[row.row] for row in with_domains if row.action is Action.UPDATED]
+            if replaced:
+                connection.execute(delete(CompanyDomain).where(CompanyDomain.company_id.in_(replaced)))
+        links = [{"domain": domain, "company_id": written[row.row]}
+                 for row in with_domains for domain in row.values["domains"]]  # type: ignore[attr-defined]
+        if links:  # the core checked each domain is free or this company's; a race loses to the first writer
+            connection.execute(insert_for(connection, company_domains).on_conflict_do_nothing(), links)
+
+
+def load_company_domains(engine: Engine) -> dict[str, int]:
+    """Every company's mail domains: domain → company id (mail capture reads them once per pass)."""
+    with engine.connect() as connection:
+        return dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
+
+
+def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
+    """Headers and rows in the import format: id, name, domains (':'-joined), one column per companies' custom field."""
+    with engine.connect() as connection:
+        fields = sorted(load_custom_fields(connection, "companies").values(), key=lambda custom: custom.variable)
+    headers = [*COMPANY_EXPORT_COLUMNS, *(custom.variable for custom in fields)]
+    positions = {custom.id: position for position, custom in enumerate(fields)}
+
+    def rows() -> Iterator[list[object]]:
+        last_id = 0
+        with engine.connect() as connection:
+            while True:
+                found = connection.execute(select(Company.id, Company.name).where(Company.id > last_id)
+                                           .order_by(Company.id).limit(batch)).all()
+                if not found:
+                    return
+                ids = [row.id for row in found]
+                domains: dict[int, list[str]] = defaultdict(list)
+                for company_id, domain in connection.execute(
+                        select(CompanyDomain.company_id, CompanyDomain.domain)
+                        .where(CompanyDomain.company_id.in_(ids)).order_by(CompanyDomain.domain)):
+                    domains[company_id].append(domain)
+                custom: dict[int, list[str]] = {}
+                for company_id, field_id, value in connection.execute(
+                        select(CompanyCustomValue.company_id, CompanyCustomValue.field_id, CompanyCustomValue.value)
+                        .where(CompanyCustomValue.company_id.in_(ids))):
+                    if field_id in positions:
+                        custom.setdefault(company_id, [""] * len(fields))[positions[field_id]] = value
+                for row in found:
+                    yield [row.id, row.name, ":".join(domains.get(row.id, ())), *custom.get(row.id, [""] * len(fields))]
+                last_id = ids[-1]
+
+    return headers, rows()
+
+
+@dataclass(frozen=True, slots=True)
+class DomainAssignment:
+    """A customer without a company who joins (or, in a dry run, would join) the company owning their domain."""
+
+    contact_id: int
+    email: str
+    company_id: int
+    company_name: str
+
+
+def assign_companies_by_domain(engine: Engine, *, extra_free_mail: Collection[str] = (), dry_run: bool = False,
+                               batch: int = 2000) -> list[DomainAssignment]:
+    """Existing customers without a company join the company whose domains include their email's domain.
+
+    The same rule as a new customer's (plugin.companies.company_for_email); free-mail domains never match.
+    Read and written a batch at a time; with dry_run, nothing is written.
+    """
+    with engine.connect() as connection:
+        owners = dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
+        names = dict(connection.execute(select(Company.id, Company.name)).all())
+    assignments: list[DomainAssignment] = []
+    if not owners:
+        return assignments
+    last_id = 0
+    while True:
+        with engine.begin() as connection:
+            found = connection.execute(select(Contact.id, Contact.email).where(
+                Contact.id > last_id, Contact.company_id.is_(None)).order_by(Contact.id).limit(batch)).all()
+            if not found:
+                return assignments
+            joining = [DomainAssignment(row.id, row.email, company_id, names.get(company_id, ""))
+                       for row in found if (company_id := company_for_email(row.email, owners, extra_free_mail)) is not None]
+            if joining and not dry_run:
+                connection.execute(update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.company_id.is_(None))
+                                   .values(company_id=bindparam("b_company")),
+                                   [{"b_id": item.contact_id, "b_company": item.company_id} for item in joining])
+            assignments += joining
+            last_id = found[-1].id
