@@ -25,6 +25,7 @@ from plugin.usernames import username_from_email
 
 # the fields kept in contacts' own columns
 CONTACT_FIELDS = ("email", "first_name", "middle_name", "last_name", "username", "phone", "mobile", "company_id")
+USERNAME_AT = CONTACT_FIELDS.index("username")
 INSERTED_COLUMNS = ("email_key", *CONTACT_FIELDS, "source", "source_detail", "created_at", "updated_at",
                     "last_import_id", "last_import_row")
 CONTACTS_SELECT = f"SELECT id, email_key, last_import_id, last_import_row, {', '.join(CONTACT_FIELDS)} FROM contacts"
@@ -119,29 +120,29 @@ class CustomerTable:
     def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> dict[int, int]:
         source_detail = f"import {job_id}"
         usernames = self._usernames(connection, job_id, rows)
-        returned = insert_many(
-            connection, contacts, INSERTED_COLUMNS,
-            [(row.key, *[row.values.get(name) for name in CONTACT_FIELDS], "import", source_detail, moment, moment,
-              job_id, row.row) for row in usernames],
-            on_conflict=ON_EMAIL_TAKEN, returning=("id", "email_key"))
+        params: list[tuple[object, ...]] = []
+        for row, username in zip(rows, usernames, strict=True):
+            fields = [row.values.get(name) for name in CONTACT_FIELDS]
+            fields[USERNAME_AT] = username
+            params.append((row.key, *fields, "import", source_detail, moment, moment, job_id, row.row))
+        returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_EMAIL_TAKEN,
+                               returning=("id", "email_key"))
         ids = {key: contact_id for contact_id, key in returned}  # by key: RETURNING keeps no order
         return {planned.row: ids[planned.key] for planned in rows}
 
-    def _usernames(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow]) -> list[PlannedRow]:
-        """The rows to create, each new customer without a username given one made from the email."""
+    def _usernames(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow]) -> list[str]:
+        """Each new customer's username: the one given, or one made from the email (jane, jane2...)."""
         if self.hints_job != job_id:
             self.username_hints, self.hints_job = {}, job_id
-        unnamed = [index for index, row in enumerate(rows) if not row.values.get("username")]
-        if not unnamed:
-            return list(rows)
-        typed = {str(row.values["username"]) for row in rows if row.values.get("username")}
-        made = allocate_usernames(connection, contacts.c.username,
-                                  [username_from_email(str(rows[index].key), fallback="customer") for index in unnamed],
-                                  reserved=typed, hints=self.username_hints)
-        named = list(rows)
-        for index, username in zip(unnamed, made, strict=True):
-            named[index] = dataclasses.replace(rows[index], values={**rows[index].values, "username": username})
-        return named
+        given = [str(row.values.get("username") or "") for row in rows]
+        unnamed = [index for index, username in enumerate(given) if not username]
+        if unnamed:
+            made = allocate_usernames(connection, contacts.c.username,
+                                      [username_from_email(str(rows[index].key), fallback="customer") for index in unnamed],
+                                      reserved={username for username in given if username}, hints=self.username_hints)
+            for index, username in zip(unnamed, made, strict=True):
+                given[index] = username
+        return given
 
     def _update(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> None:
         """One UPDATE per set of changed columns, each run over all the rows that change just those."""
