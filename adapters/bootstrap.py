@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
-from adapters.db.agents import AgentTable, mail_invitations
+from adapters.db.agents import AgentTable, mail_invitations, set_password_link
 from adapters.db.companies import CompanyTable
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.store import SqlImportStore
@@ -50,7 +50,7 @@ def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHashe
     services.hasher = hasher
     services.preparers["users"] = lambda progress: hashing_preparer(hasher, progress)
     if settings.smtp_url:
-        sender = SmtpInvitationSender(settings.smtp_url, loop_header=settings.loop_header)
+        sender = SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)
         services.finishers["users"] = lambda report, options: _mail_invitations(store, sender, settings, report, options)
 
 
@@ -59,4 +59,5 @@ def _mail_invitations(store: SqlImportStore, sender: SmtpInvitationSender, setti
     """After an agents import is applied: mail the invitations it created, unless told --no-invitations."""
     if options.get("no_invitations") or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
         return
-    mail_invitations(store.engine, sender, import_id=report.job, hours=settings.invitation_hours)
+    mail_invitations(store.engine, sender, import_id=report.job, hours=settings.invitation_hours,
+                     link_for=lambda token: settings.absolute_link(set_password_link(token)))

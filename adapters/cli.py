@@ -414,7 +414,7 @@ def invitations_command(context: click.Context, issue_links: bool) -> None:
     engine = services.store.engine  # type: ignore[attr-defined]
     if issue_links:
         for issued in issue_invitation_links(engine, hours=services.settings.invitation_hours):
-            click.echo(f"{issued.email}\t{issued.expires_at:%Y-%m-%d %H:%M %Z}\t{set_password_link(issued.token)}")
+            click.echo(f"{issued.email}\t{issued.expires_at:%Y-%m-%d %H:%M %Z}\t{services.settings.absolute_link(set_password_link(issued.token))}")
         return
     for pending in list_pending_invitations(engine):
         state = "mailed" if pending.sent_at else "not mailed"

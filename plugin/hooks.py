@@ -22,15 +22,11 @@ class BuiltinKinds:
 
     @hookimpl
     def register_import_kinds(self) -> list[ImportKind]:
+        from plugin.kinds.agents import AGENTS
         from plugin.kinds.companies import COMPANIES
         from plugin.kinds.customers import CUSTOMERS
 
-        kinds = [CUSTOMERS]
-        try:
-            from plugin.kinds.agents import AGENTS
-        except ImportError:  # agents arrive with their own module
-            return [*kinds, COMPANIES]
-        return [*kinds, AGENTS, COMPANIES]
+        return [CUSTOMERS, AGENTS, COMPANIES]
 
 
 def make_plugin_manager(*extra_plugins: object) -> pluggy.PluginManager:

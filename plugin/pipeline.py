@@ -54,6 +54,10 @@ def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog
     unknown_defaults = set(request.defaults) - set(request.kind.field_names) - {f"custom:{v}" for v in catalog.custom_fields}
     if unknown_defaults:
         raise BadFile("defaults.unknown_field", f"A default was given for {sorted(unknown_defaults)[0]!r}, which is not a field.")
+    secret_defaults = set(request.defaults) & request.kind.secret_names
+    if secret_defaults:
+        raise BadFile("defaults.secret", f"{sorted(secret_defaults)[0]} cannot have a default: give each row its own, "
+                                         "or leave it empty to send an invitation.")
     return mapping
 
 

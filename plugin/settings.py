@@ -33,6 +33,8 @@ class Settings:
     password_min_length: int = 6
     invitation_hours: int = 72
     smtp_url: str = ""
+    mail_from: str = "helpdesk@localhost"
+    public_url: str = "http://127.0.0.1:5000"
     redis_url: str = ""
     queue_path: str = "instance/queue.db"
     loop_header: str = "X-Contact-Importer-Loop"
@@ -51,6 +53,10 @@ class Settings:
     def resolved_database_url(self) -> str:
         """The database URL, with the embedded default: instance/contacts.db in the working folder."""
         return self.database_url or "sqlite:///instance/contacts.db"
+
+    def absolute_link(self, path: str) -> str:
+        """A link a person can click in a mail: the public URL, then the path."""
+        return self.public_url.rstrip("/") + "/" + path.lstrip("/")
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some settings changed (per-run command options)."""

@@ -156,6 +156,7 @@ class RowValidator:
         self.headers = {column.target: column.header for column in mapping.columns if column.target}
         self.columns = [(column.index, column.header, column.target, self._parser_for(column.target))
                         for column in mapping.columns if column.target is not None]
+        self.secret_targets = kind.secret_names
         self.defaults = [(target, mapping.header_for(target) or target, text, self._parser_for(target))
                          for target, text in defaults.items() if text.strip()]
         self.remembered: dict[tuple[str, str], object] = {}
@@ -203,8 +204,8 @@ class RowValidator:
                 continue
             if text[0] == "'" and target not in self.kind.secret_names:  # a password is exactly as typed
                 text = without_text_marker(text)
-            if text[0] in _FORMULA_FIRST and is_formula_like(text):
-                errors.append(_formula_error(number, header, text))
+            if text[0] in _FORMULA_FIRST and target not in self.secret_targets and is_formula_like(text):
+                errors.append(_formula_error(number, header, text))  # a password may start with '=': never a formula
                 continue
             try:
                 if is_repetitive:

@@ -220,11 +220,12 @@ def test_an_inactive_agent_cannot_sign_in(agent_services: Services, engine: Engi
 
 
 def _median_seconds(attempt) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds of this thread (where argon2 verifies), so other processes' load does not skew the ratio."""
     timings = []
     for _ in range(9):
-        started = time.perf_counter()
+        started = time.thread_time()
         attempt()
-        timings.append(time.perf_counter() - started)
+        timings.append(time.thread_time() - started)
     return statistics.median(timings)
 
 
@@ -239,7 +240,7 @@ def test_a_wrong_password_and_an_unknown_email_give_the_same_answer_in_the_same_
     authenticate(engine, hasher, "nobody@example.com", "warm-up")
     wrong_seconds = _median_seconds(lambda: authenticate(engine, hasher, "ann@example.com", "Not-Her-Password"))
     unknown_seconds = _median_seconds(lambda: authenticate(engine, hasher, "nobody@example.com", "Not-Her-Password"))
-    assert 0.67 < unknown_seconds / wrong_seconds < 1.5, (unknown_seconds, wrong_seconds)
+    assert 0.5 < unknown_seconds / wrong_seconds < 2.0, (unknown_seconds, wrong_seconds)  # skipping the hash: ~0.05
 
 
 def test_a_hash_with_old_parameters_is_replaced_on_sign_in(agent_services: Services, engine: Engine) -> None:

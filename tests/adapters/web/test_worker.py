@@ -57,8 +57,9 @@ def test_a_worker_process_runs_an_api_import_to_the_end(queued_app, queue_settin
     done = wait_for(lambda: (found := job(admin, job_id))["is_finished"] and found, what="the import to end")
     assert (done["status"], done["created"], done["failed"]) == ("partial", 36, 4)
     assert done["progress"]["percent"] == 100
-    assert files_in(queue_settings.upload_dir) == []
-    assert admin.client.get("/notifications/count").json == {"unread": 1}
+    # The worker deletes the upload and notifies just after it records the result.
+    wait_for(lambda: files_in(queue_settings.upload_dir) == [], timeout=10, what="the upload to be deleted")
+    wait_for(lambda: admin.client.get("/notifications/count").json == {"unread": 1}, timeout=10, what="the notification")
 
 
 def test_sigterm_lets_the_running_import_finish_before_the_worker_exits(queued_app, queue_settings, start_worker,
