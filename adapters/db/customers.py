@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, Table, delete
 
 from adapters.db.catalog import ensure_companies, ensure_labels, ensure_teams
 from adapters.db.engine import each_by_unique_key, each_match, insert_many, stored_value, update_many
@@ -112,8 +112,10 @@ class CustomerTable:
         update_many(connection, contacts, ("last_import_id", "last_import_row"),
                     [(job_id, row.row, row.record_id) for row in planned if row.action is Action.UNCHANGED])
         changing = [row for row in planned if row.action in (Action.CREATED, Action.UPDATED)]
-        self._write_labels(connection, changing, written, catalog, replace=bool(options.get("replace_labels")))
-        self._write_groups(connection, changing, written, catalog, replace=bool(options.get("replace_groups")))
+        self._write_links(connection, changing, written, field="labels", table=contact_labels, target_column="label_id",
+                          ids=catalog.label_ids, replace=bool(options.get("replace_labels")))
+        self._write_links(connection, changing, written, field="groups", table=customer_teams, target_column="team_id",
+                          ids=catalog.teams, replace=bool(options.get("replace_groups")))
         self._write_custom(connection, changing, written, catalog)
         return written
 
@@ -157,28 +159,16 @@ class CustomerTable:
             update_many(connection, contacts, (*columns, *key_column, "updated_at", "last_import_id", "last_import_row"),
                         params)
 
-    def _write_labels(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
-                      catalog: Catalog, *, replace: bool) -> None:
-        with_labels = [row for row in rows if "labels" in row.values]
+    def _write_links(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int], *,
+                     field: str, table: Table, target_column: str, ids: Mapping[str, int], replace: bool) -> None:
+        """A name-set field (labels, groups) as link rows; on update they are added, or replace the old ones."""
+        with_names = [row for row in rows if field in row.values]
         if replace:
-            replaced = [written[row.row] for row in with_labels if row.action is Action.UPDATED]
+            replaced = [written[row.row] for row in with_names if row.action is Action.UPDATED]
             if replaced:
-                connection.execute(delete(ContactLabel).where(ContactLabel.contact_id.in_(replaced)))
-        insert_many(connection, contact_labels, ("contact_id", "label_id"),
-                    [(written[row.row], catalog.label_ids[name])
-                     for row in with_labels for name in row.values["labels"]],  # type: ignore[attr-defined]
-                    on_conflict="ON CONFLICT DO NOTHING")
-
-    def _write_groups(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
-                      catalog: Catalog, *, replace: bool) -> None:
-        with_groups = [row for row in rows if "groups" in row.values]
-        if replace:
-            replaced = [written[row.row] for row in with_groups if row.action is Action.UPDATED]
-            if replaced:
-                connection.execute(delete(CustomerTeam).where(CustomerTeam.contact_id.in_(replaced)))
-        insert_many(connection, customer_teams, ("contact_id", "team_id"),
-                    [(written[row.row], catalog.teams[name])
-                     for row in with_groups for name in row.values["groups"]],  # type: ignore[attr-defined]
+                connection.execute(delete(table).where(table.c.contact_id.in_(replaced)))
+        insert_many(connection, table, ("contact_id", target_column),
+                    [(written[row.row], ids[name]) for row in with_names for name in row.values[field]],  # type: ignore[attr-defined]
                     on_conflict="ON CONFLICT DO NOTHING")
 
     def _write_custom(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
