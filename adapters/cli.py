@@ -207,6 +207,17 @@ def _echo_row_results(store, job_id: int, *, page: int = 500) -> None:  # type: 
         offset += len(results)
 
 
+def _terminal_progress():  # type: ignore[no-untyped-def]
+    """Rows done of all, on stderr, when a person watches a terminal; nothing in scripts and pipes."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r{done:,} of {total:,} rows", err=True, nl=done >= total)
+
+    return show
+
+
 def _parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
     defaults: dict[str, str] = {}
     for pair in pairs:
@@ -272,7 +283,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
             report = services.import_file(
                 kind, source, file_name=csv_file.name, actor=actor or getpass.getuser(), dry_run=dry_run,
                 mapping=chosen, defaults=_parse_defaults(defaults), options=options,
-                all_or_nothing=all_or_nothing, row_limit=row_limit)
+                all_or_nothing=all_or_nothing, row_limit=row_limit, progress=_terminal_progress())
     except (UnknownKind, BadFile) as error:
         raise click.ClickException(getattr(error, "message", str(error))) from error
     if as_json:

@@ -156,7 +156,6 @@ class RowValidator:
         self.headers = {column.target: column.header for column in mapping.columns if column.target}
         self.columns = [(column.index, column.header, column.target, self._parser_for(column.target))
                         for column in mapping.columns if column.target is not None]
-        self.secret_targets = kind.secret_names
         self.defaults = [(target, mapping.header_for(target) or target, text, self._parser_for(target))
                          for target, text in defaults.items() if text.strip()]
         self.remembered: dict[tuple[str, str], object] = {}
@@ -196,17 +195,18 @@ class RowValidator:
             errors.append(RowError(number, "", "row.extra_cells",
                                    f"This row has {width} cells but the header has {self.width} columns; "
                                    "check for an unquoted delimiter."))
-        remembered = self.remembered
+        remembered, secrets = self.remembered, self.kind.secret_names
         # The loop below runs for every cell of every file: it is _take() written out, for speed.
         for index, header, target, (parse, is_custom, is_repetitive) in self.columns:
             text = cells[index] if index < width else ""
             if not text or text.isspace():
                 continue
-            if text[0] == "'" and target not in self.kind.secret_names:  # a password is exactly as typed
-                text = without_text_marker(text)
-            if text[0] in _FORMULA_FIRST and target not in self.secret_targets and is_formula_like(text):
-                errors.append(_formula_error(number, header, text))  # a password may start with '=': never a formula
-                continue
+            if target not in secrets:  # a password is exactly as typed: no text marker, never a formula
+                if text[0] == "'":
+                    text = without_text_marker(text)
+                if text[0] in _FORMULA_FIRST and is_formula_like(text):
+                    errors.append(_formula_error(number, header, text))
+                    continue
             try:
                 if is_repetitive:
                     value = remembered.get((target, text), _NOT_YET)

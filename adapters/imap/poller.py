@@ -206,9 +206,7 @@ def poll_mailbox(
     `environ` holds the password variables; `now` and `rng` decide lease expiry and the backoff's jitter.
     """
     engine: Engine = services.store.engine  # type: ignore[attr-defined]
-    mailbox = get_mailbox(engine, name)
-    if mailbox is None:
-        raise UnknownMailbox(f"There is no mailbox {name!r}; `contact-importer mailbox list` shows them.")
+    mailbox = _mailbox_named(engine, name)
     lease = take_lease(engine, mailbox.id, new_lease_owner(), seconds=lease_seconds, now=now)
     if lease is None:
         return _busy(mailbox)
@@ -229,6 +227,13 @@ def poll_mailbox(
     finally:
         if not is_ended:  # a bug or a database failure: the next worker need not wait for the lease to expire
             release_lease(engine, lease)
+
+
+def _mailbox_named(engine: Engine, name: str) -> MailboxRecord:
+    mailbox = get_mailbox(engine, name)
+    if mailbox is None:
+        raise UnknownMailbox(f"There is no mailbox {name!r}; `contact-importer mailbox list` shows them.")
+    return mailbox
 
 
 def poll_all_due(
@@ -291,9 +296,7 @@ def watch_for_contacts(
     `stop` is looked at after each pass: a quiet mailbox keeps the call in IDLE until mail arrives.
     """
     engine: Engine = services.store.engine  # type: ignore[attr-defined]
-    mailbox = get_mailbox(engine, name)
-    if mailbox is None:
-        raise UnknownMailbox(f"There is no mailbox {name!r}; `contact-importer mailbox list` shows them.")
+    mailbox = _mailbox_named(engine, name)
     owner = owner or new_lease_owner()
     lease = take_lease(engine, mailbox.id, owner, seconds=lease_seconds, now=now)
     if lease is None:

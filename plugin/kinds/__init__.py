@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -109,3 +109,23 @@ class ImportKind:
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(candidate.name for candidate in self.fields)
+
+
+def unknown_names(names: Iterable[str], known: Mapping[str, object], *, field: str, what: str, create_option: str,
+                  options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """Exact, case-sensitive names (labels, teams, groups) missing from `known`, as row problems.
+
+    Nothing is missing when the import may create them (`options[create_option]`, e.g. --create-labels).
+    """
+    if options.get(create_option):
+        return []
+    problems = []
+    for name in names:
+        if name in known:
+            continue
+        near = next((other for other in known if other.casefold() == name.casefold()), None)
+        hint = f" ({field[:-1]} names are case-sensitive: did you mean {near!r}?)" if near is not None else ""
+        problems.append((field, f"{field}.unknown", f"There is no {what} named {name!r}{hint}; create it first or "
+                                                    f"import with --{create_option.replace('_', '-')}."))
+    return problems
+

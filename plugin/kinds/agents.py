@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from plugin.emails import email_key
-from plugin.kinds import Catalog, CellProblem, Field, ImportKind
+from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
 from plugin.pipeline import PrepareBatch
 from plugin.plan import PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
@@ -80,13 +80,9 @@ def _check_password(values: dict[str, object], options: Mapping[str, object]) ->
 
 
 def _check_teams(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    problems: list[tuple[str, str, str]] = []
     names = values.pop("teams", ()) or ()
-    for name in names:  # type: ignore[attr-defined]
-        if name not in catalog.teams and not options.get("create_teams"):
-            known_other_case = [known for known in catalog.teams if known.casefold() == name.casefold()]
-            hint = f" (team names are case-sensitive: did you mean {known_other_case[0]!r}?)" if known_other_case else ""
-            problems.append(("teams", "teams.unknown", f"There is no team named {name!r}{hint}; create it first or import with --create-teams."))
+    problems = unknown_names(names, catalog.teams, field="teams", what="team", create_option="create_teams",  # type: ignore[arg-type]
+                             options=options)
     if names:
         values["teams"] = frozenset(names)  # type: ignore[arg-type]
     return problems

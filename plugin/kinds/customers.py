@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
-from plugin.kinds import Catalog, CellProblem, Field, ImportKind
+from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
 from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, split_names
@@ -16,14 +16,10 @@ _GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups,
 
 
 def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    problems: list[tuple[str, str, str]] = []
-    names: set[str] = set()
-    for name in values.pop("labels", ()) or ():  # type: ignore[union-attr]
-        if name not in catalog.label_ids and not options.get("create_labels"):
-            known_other_case = [known for known in catalog.label_ids if known.casefold() == name.casefold()]
-            hint = f" (label names are case-sensitive: did you mean {known_other_case[0]!r}?)" if known_other_case else ""
-            problems.append(("labels", "labels.unknown", f"There is no label named {name!r}{hint}; create it first or import with --create-labels."))
-        names.add(name)
+    in_file = values.pop("labels", ()) or ()
+    names: set[str] = set(in_file)  # type: ignore[arg-type]
+    problems = unknown_names(in_file, catalog.label_ids, field="labels", what="label",  # type: ignore[arg-type]
+                             create_option="create_labels", options=options)
     label_ids = values.pop("labels_id", ()) or ()
     by_id = catalog.label_names if label_ids else {}
     for label_id in label_ids:  # type: ignore[union-attr]
@@ -61,12 +57,8 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
 def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Groups are the teams that serve the customer: exact team names, unknown ones only with --create-groups."""
     names = values.pop("groups", ()) or ()
-    problems: list[tuple[str, str, str]] = []
-    for name in names:  # type: ignore[attr-defined]
-        if name not in catalog.teams and not options.get("create_groups"):
-            known_other_case = [known for known in catalog.teams if known.casefold() == name.casefold()]
-            hint = f" (group names are case-sensitive: did you mean {known_other_case[0]!r}?)" if known_other_case else ""
-            problems.append(("groups", "groups.unknown", f"There is no group (team) named {name!r}{hint}; create it first or import with --create-groups."))
+    problems = unknown_names(names, catalog.teams, field="groups", what="group (team)",  # type: ignore[arg-type]
+                             create_option="create_groups", options=options)
     if names:
         values["groups"] = frozenset(names)  # type: ignore[arg-type]
     return problems
