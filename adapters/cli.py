@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
 from adapters.db.agents import (AgentError, authenticate, create_admin, export_agents, issue_invitation_links,
                                 list_pending_invitations, set_password_link)
 from adapters.db.catalog import (KINDS_WITH_CUSTOM_FIELDS, CatalogError, add_company, add_custom_field, add_labels,
@@ -39,6 +39,7 @@ def _services(context: click.Context) -> Services:
         except SettingsError as error:
             raise click.ClickException(str(error)) from error
         state["services"] = bootstrap(settings)
+        freeze_startup_heap()
         context.find_root().call_on_close(state["services"].store.engine.dispose)  # no connection left open
     return state["services"]
 
