@@ -55,6 +55,10 @@ class ImportStore(Protocol):
         """Store the final status, counts and message."""
         ...
 
+    def retryable_rows(self, job_id: int) -> frozenset[int]:
+        """Rows that failed in that import and no retry of it has applied since."""
+        ...
+
 
 class PasswordHasher(Protocol):
     """Turns passwords into stored hashes and checks them; implemented by adapters/passwords.py."""

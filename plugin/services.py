@@ -10,6 +10,7 @@ from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
 from plugin.ports import ImportStore, PasswordHasher, ProgressSink
 from plugin.report import ImportReport
+from plugin.retry import RetryOf
 from plugin.settings import Settings
 from plugin.template import template_csv
 
@@ -68,12 +69,14 @@ class Services:
         if settings.free_mail_domains:
             merged["free_mail_domains"] = tuple(settings.free_mail_domains)
         merged.update({name: value for name, value in (options or {}).items() if value is not None})
+        retry_of = merged.get("retry_of")  # a fixed error report of that import: its failed rows, under their numbers
+        retry = None if retry_of is None else RetryOf(int(retry_of), self.store.retryable_rows(int(retry_of)))  # type: ignore[call-overload]
         request = ImportRequest(
             kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),
             defaults=dict(defaults or {}), options=merged,
             is_all_or_nothing=settings.all_or_nothing if all_or_nothing is None else all_or_nothing,
             row_limit=row_limit or settings.row_limit, max_file_bytes=settings.max_file_bytes,
-            batch_size=settings.batch_size,
+            batch_size=settings.batch_size, retry=retry,
         )
         factory = self.preparers.get(kind.name)
         prepare = None

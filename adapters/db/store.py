@@ -194,6 +194,24 @@ class SqlImportStore:
             for cells, errors in result:
                 yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
 
+    def retryable_rows(self, job_id: int) -> frozenset[int]:
+        """Rows that failed in the import and were not applied since by a retry of it (or of its retries)."""
+        with self.engine.connect() as connection:
+            failed = set(connection.execute(select(ImportRow.row).where(
+                ImportRow.job_id == job_id, ImportRow.action == "failed")).scalars())
+            jobs = connection.execute(select(ImportJob.id, ImportJob.options).where(
+                ImportJob.id > job_id, ImportJob.is_dry_run.is_(False))).all()
+            retries: set[int] = set()
+            family = {job_id}
+            for later_id, options in jobs:  # in id order: a retry of a retry comes after its parent
+                if (options or {}).get("retry_of") in family:
+                    family.add(later_id)
+                    retries.add(later_id)
+            if retries and failed:
+                failed -= set(connection.execute(select(ImportRow.row).where(
+                    ImportRow.job_id.in_(retries), ImportRow.action != "failed")).scalars())
+        return frozenset(failed)
+
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         """A page of per-row results (action, changes, errors), for previews and result pages."""
         with self.engine.connect() as connection:

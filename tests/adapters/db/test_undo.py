@@ -154,3 +154,60 @@ def test_changed_since_uses_the_moment_the_import_finished(services: Services, e
     with engine.begin() as connection:  # written after the import by something that is not an import
         connection.execute(update(Contact).values(updated_at=utc_now()))
     assert str(undo_import(engine, report.job, dry_run=True).steps[0].action) == "skip"
+
+
+# ---- retrying the failed rows
+
+
+def error_report(services: Services, job_id: int) -> str:
+    from plugin.report import error_report_rows, write_csv
+
+    job = services.store.get_job(job_id)  # type: ignore[attr-defined]
+    headers, lines = error_report_rows(job.headers, [], services.store.failed_rows(job_id))  # type: ignore[attr-defined]
+    return "".join(write_csv(headers, lines))
+
+
+def retry(services: Services, job_id: int, text: str):
+    from plugin.retry import retry_arguments
+
+    job = services.store.get_job(job_id)  # type: ignore[attr-defined]
+    with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
+        options = connection.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one()
+    return services.import_file(source=io.BytesIO(text.encode()), file_name="fixed.csv", actor="tester",
+                                **retry_arguments(job_id, job.kind, job.mapping, options))  # type: ignore[arg-type]
+
+
+def test_a_fixed_error_report_imports_its_rows_under_the_original_row_numbers(services: Services, engine: Engine) -> None:
+    add_labels(engine, ["VIP"])
+    report = run(services, "customers", "E-mail,First,Tags\nok@example.com,Ok,VIP\nbad@,Bad,VIP\n"
+                                        "nolabel@example.com,Nol,Gold\nfine@example.com,Fine,\n")
+    assert [error.row for error in report.errors] == [3, 4]
+    fixed = error_report(services, report.job).replace("bad@,", "bad@example.com,").replace(",Gold,", ",VIP,")
+    again = retry(services, report.job, fixed)
+    assert (again.status, again.created, again.failed) == (Status.SUCCEEDED, 2, 0)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(select(ImportRow.row, ImportRow.action).where(ImportRow.job_id == again.job)).all())
+        options = connection.execute(select(ImportJob.options).where(ImportJob.id == again.job)).scalar_one()
+    assert rows == {3: "created", 4: "created"} and options["retry_of"] == report.job
+    assert customers(engine)["nolabel@example.com"]["labels"] == "VIP"
+    refused = retry(services, report.job, fixed)  # applied by the retry: no longer failed rows of the import
+    assert (refused.status, refused.error_code) == (Status.REJECTED, "retry.not_failed")
+
+
+def test_a_retry_with_a_row_that_did_not_fail_is_refused_and_writes_nothing(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n")
+    report_text = error_report(services, report.job) + "sneaky@example.com,Sneak,2,email,x\r\n"
+    refused = retry(services, report.job, report_text)
+    assert (refused.status, refused.error_code) == (Status.REJECTED, "retry.not_failed")
+    assert "Row 2" in refused.message
+    assert set(customers(engine)) == {"ok@example.com"}
+
+
+def test_rows_still_failing_in_a_retry_are_reported_under_their_numbers_and_retried_again(
+        services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\nworse@,Worse\n")
+    first = retry(services, report.job, error_report(services, report.job).replace("bad@,", "bad@example.com,"))
+    assert (first.created, first.failed, [error.row for error in first.errors]) == (1, 1, [4])
+    second = retry(services, first.job, error_report(services, first.job).replace("worse@,", "worse@example.com,"))
+    assert (second.created, second.failed) == (1, 0)
+    assert set(customers(engine)) == {"ok@example.com", "bad@example.com", "worse@example.com"}
