@@ -258,6 +258,11 @@ def _job_row(connection: Connection, job_id: int):  # type: ignore[no-untyped-de
     return connection.execute(select(import_jobs).where(import_jobs.c.id == job_id)).one_or_none()
 
 
+def stored_options(connection: Connection, job_id: int) -> dict[str, object]:
+    """The options an import was run with, as recorded (for its retry)."""
+    return dict(connection.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one() or {})
+
+
 def undo_job_of(connection: Connection, job_id: int) -> tuple[int, str] | None:
     """The undo job (id, status) of an import, if it was undone (or is being undone)."""
     found = connection.execute(select(ImportJob.id, ImportJob.status, ImportJob.options)
