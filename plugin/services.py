@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from typing import BinaryIO
 
 from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
 from plugin.ports import ImportStore, PasswordHasher, ProgressSink
-from plugin.report import ImportReport
+from plugin.report import ImportReport, Status
 from plugin.retry import RetryOf
 from plugin.settings import Settings
 from plugin.template import template_csv
@@ -35,6 +36,7 @@ class Services:
     preparers: dict[str, PreparerFactory] = field(default_factory=dict)
     finishers: dict[str, Finisher] = field(default_factory=dict)
     hasher: PasswordHasher | None = None
+    hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
 
     def kind(self, name: str) -> ImportKind:
         aliases = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
@@ -84,10 +86,24 @@ class Services:
             progress, batch_progress = _with_batch_progress(progress)
             prepare = factory(batch_progress)
         report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+        if not dry_run:
+            self._announce(kind.name, report, wants_side_effects=bool(merged.get("side_effects",
+                                                                                 settings.import_side_effects)))
         finisher = self.finishers.get(kind.name)
         if finisher is not None and not dry_run:
             finisher(report, merged)
         return report
+
+    def _announce(self, kind: str, report: ImportReport, *, wants_side_effects: bool) -> None:
+        """Side effects of an applied import: records_imported once; record_imported per record only if asked."""
+        if self.hooks is None or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
+            return
+        created, updated = self.store.applied_record_ids(report.job)
+        self.hooks.records_imported(kind=kind, job_id=report.job, created=created, updated=updated)
+        if wants_side_effects:
+            for action, ids in (("created", created), ("updated", updated)):
+                for record_id in ids:
+                    self.hooks.record_imported(kind=kind, job_id=report.job, record_id=record_id, action=action)
 
     def import_customers(self, source: BinaryIO, **options: object) -> ImportReport:
         """Import customers; a matching email (any case) updates the existing customer."""
