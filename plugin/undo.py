@@ -141,6 +141,10 @@ def plan_undo_row(imported: ImportedRow, stored: StoredRecord | None, *, secret_
         if change.field in secret_names or change.new == HIDDEN:
             notes.append(f"The {change.field.replace('_', ' ')} cannot be put back: only the new one's hash is kept.")
             continue
+        if change.field == "company":  # a company the import created (--create-companies), named, not by id
+            return UndoStep(row, record_id, UndoAction.SKIP, reason=(
+                "Left alone: the import moved it to a company it created, and which company it had before was "
+                "not recorded."))
         now = _comparable(change.field, stored.values.get(change.field))
         wrote = _comparable(change.field, change.new)
         if now != wrote:

@@ -83,3 +83,9 @@ def test_the_tally_counts_each_action() -> None:
                  plan_undo_row(ImportedRow(3, Action.CREATED, 2), None)])
     assert (tally.removed, tally.skipped, tally.records) == (1, 1, 2)
     assert tally.summary() == "1 removed, 0 restored, 0 deactivated, 1 left alone"
+
+
+def test_a_move_to_a_company_the_import_created_is_left_alone_saying_the_old_one_is_unknown() -> None:
+    imported = ImportedRow(3, Action.UPDATED, 5, (Change("company", None, "NewCo"),))
+    step = plan_undo_row(imported, StoredRecord(5, {"company_id": 9}))
+    assert step.action is UndoAction.SKIP and "not recorded" in step.reason
