@@ -49,6 +49,13 @@ def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
         yield batch
 
 
+def _source_rows(source: BinaryIO, layout: CsvLayout, retry_file: RetryFile | None) -> Iterator[SourceRow]:
+    """The file's records; a retry's under their original row numbers. Not kept in a local of the row loop, so an
+    exception leaving the loop closes the reader while the file is still open."""
+    rows = read_rows(source, layout)
+    return rows if retry_file is None else renumber_rows(rows, retry_file)
+
+
 def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog) -> ColumnMapping:
     mapping = suggest_mapping(request.kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
                               chosen=request.chosen_mapping)
@@ -105,10 +112,7 @@ def _pass_over_rows(
     headers = {column.target: column.header for column in mapping.columns if column.target}
     secret_cells = _secret_cell_indexes(kind, mapping)
     validator = RowValidator(kind, mapping, catalog, request.options, request.defaults)
-    rows = read_rows(source, layout)
-    if retry_file is not None:
-        rows = renumber_rows(rows, retry_file)
-    for batch in _batches(rows, request.batch_size):
+    for batch in _batches(_source_rows(source, layout, retry_file), request.batch_size):
         records = [validator.validate(row) for row in batch]
         keys = {record.key for record in records if record.key}
         ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
