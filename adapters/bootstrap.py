@@ -50,8 +50,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
         upgrade_database(engine)
     store = SqlImportStore(engine)
     store.add_table(CompanyTable())
-    kinds = collect_kinds(make_plugin_manager(*plugins))
-    services = Services(settings=settings, store=store, kinds=kinds)
+    manager = make_plugin_manager(*plugins)
+    services = Services(settings=settings, store=store, kinds=collect_kinds(manager), hooks=manager.hook)
     _add_agents(services, store, hasher or Argon2Hasher())
     return services
 
