@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
-from plugin.ports import ImportStore, PasswordHasher, ProgressSink
+from plugin.ports import ImportStore, PasswordHasher, ProgressSink, StopCheck
 from plugin.report import ImportReport
 from plugin.settings import Settings
 from plugin.template import template_csv
@@ -57,8 +57,12 @@ class Services:
         row_limit: int | None = None,
         progress: ProgressSink | None = None,
         job_id: int | None = None,
+        should_stop: StopCheck | None = None,
     ) -> ImportReport:
-        """Import one file of one kind, with settings as the defaults for every option not given."""
+        """Import one file of one kind, with settings as the defaults for every option not given.
+
+        `job_id` names a job recorded beforehand (a queued import); one an earlier run left unfinished is
+        resumed. `should_stop` is asked between batches (see run_import)."""
         kind = self.kind(kind_name)
         settings = self.settings
         merged: dict[str, object] = {"create_labels": settings.create_labels, "replace_labels": settings.replace_labels,
@@ -80,7 +84,8 @@ class Services:
         if factory is not None:
             progress, batch_progress = _with_batch_progress(progress)
             prepare = factory(batch_progress)
-        report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+        report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress,
+                            should_stop=should_stop)
         finisher = self.finishers.get(kind.name)
         if finisher is not None and not dry_run:
             finisher(report, merged)
