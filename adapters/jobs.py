@@ -5,18 +5,29 @@ import job and enqueues its id; the worker reads everything else back, runs the 
 `Services.import_file`, writes the notification and deletes the upload once nothing needs it. Nothing
 here exists at import time: `make_import_queue(services)` builds the huey instance and its tasks.
 
-huey takes a task off the queue before running it, so a task can be lost when a worker is killed; the
-worker therefore stops gracefully on SIGTERM, and a periodic reaper puts back imports whose heartbeat
-went quiet. A task run twice is harmless: a finished import is not run again, and an interrupted one
-starts over from its per-row results cleared (rows it had already written come out as unchanged).
+huey takes a task off the queue before running it, so a worker killed mid-import would lose it. So:
+
+- A run claims its import first (web_state.claim_job: one UPDATE ... WHERE nobody live holds it), a
+  thread refreshes the claim's heartbeat while it runs, and every write of the import checks the claim
+  is still its own (SqlImportStore.holding_claim): an import never runs twice at once.
+- An interrupted import resumes after its last committed batch (plugin.pipeline.run_import): every row is
+  applied once, and counts and per-row results come out as one uninterrupted run's.
+- On SIGTERM the worker stops gracefully: a running import stops after its current batch, lets go of its
+  claim and is enqueued again, so the next worker carries on from there.
+- Imports whose worker died (SIGKILL, OOM, a lost machine) are picked up again by `pick_up_orphans`: when
+  a worker starts (a claim held by a process of this machine that is gone is taken back at once) and
+  every minute by the periodic reaper (a claim whose heartbeat is older than stale_import_minutes).
+  Reaping takes no lock: of the reapers that see an orphan at once, one wins the UPDATE that takes it
+  back, and only that one enqueues it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,28 +36,40 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from adapters.db import web_state
+from adapters.db.catalog import utc_now
+from adapters.db.store import ClaimLost, JobSummary
 from adapters.imap.schedule import register_mail_tasks
+from plugin.errors import ImportStopped
 from plugin.report import ImportReport, Status, count_of
 from plugin.services import Services, UnknownKind
 from plugin.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-QUEUE_NAME = "contact-importer"
 FINISHED = frozenset({str(Status.SUCCEEDED), str(Status.PARTIAL), str(Status.REJECTED), str(Status.DRY_RUN),
                       str(Status.FAILED)})
-QUIET_BEFORE_RETRY = timedelta(minutes=15)  # a running import with no progress for this long lost its worker
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 5  # runs of one import that ended with their worker dead; then it is failed, with a message
 ABANDONED_UPLOAD_AGE = timedelta(hours=24)  # an upload previewed but never started is deleted after this
+LONGEST_HEARTBEAT = 30.0  # seconds between heartbeats at most, whatever stale_import_minutes says
 
 
 def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
     """RedisHuey when settings.redis_url is set, else a SQLite queue file at settings.queue_path."""
     if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False, immediate=immediate)
+        return RedisHuey(settings.queue_name, url=settings.redis_url, results=False, immediate=immediate)
     if not immediate:
         Path(settings.queue_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=settings.queue_path, results=False, immediate=immediate)
+    return SqliteHuey(settings.queue_name, filename=settings.queue_path, results=False, immediate=immediate)
+
+
+def stale_after(settings: Settings) -> timedelta:
+    """How long a running import may go without a heartbeat before its worker is taken for dead."""
+    return timedelta(minutes=settings.stale_import_minutes)
+
+
+def heartbeat_seconds(settings: Settings) -> float:
+    """How often a running import says it is alive: a fifth of the stale time, at most LONGEST_HEARTBEAT."""
+    return max(0.5, min(LONGEST_HEARTBEAT, stale_after(settings).total_seconds() / 5))
 
 
 @dataclass
@@ -56,6 +79,8 @@ class ImportQueue:
     huey: Huey
     services: Services
     run_import: TaskWrapper
+    # Set by consumer(): true once the consumer was told to stop (SIGTERM); running imports stop between batches.
+    is_stopping: Callable[[], bool] = field(default=lambda: False)
 
     def enqueue(self, job_id: int) -> None:
         """Hand an import to the workers; only its id travels through the queue."""
@@ -63,9 +88,16 @@ class ImportQueue:
 
     def consumer(self, *, workers: int, worker_type: str = "thread", max_delay: float = 2.0,
                  shutdown_timeout: float | None = None) -> Consumer:
-        """A consumer that finishes running imports on SIGTERM (or SIGINT) before it exits."""
-        return self.huey.create_consumer(workers=workers, worker_type=worker_type, max_delay=max_delay,
-                                         shutdown_timeout=shutdown_timeout, graceful_signal="TERM", periodic=True)
+        """A consumer that stops gracefully on SIGTERM (or SIGINT): running imports stop after their current
+        batch and are enqueued again, then it exits."""
+        consumer = self.huey.create_consumer(workers=workers, worker_type=worker_type, max_delay=max_delay,
+                                             shutdown_timeout=shutdown_timeout, graceful_signal="TERM", periodic=True)
+        self.is_stopping = consumer.stop_flag.is_set  # a thread event, or a pipe the forked workers share
+        return consumer
+
+    def pick_up_orphans(self) -> list[int]:
+        """Enqueue again the imports whose worker died; what a worker does as it starts."""
+        return reap_imports(self.services, enqueue=self.enqueue)
 
 
 def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQueue:
@@ -73,6 +105,7 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
     huey = make_huey(services.settings, immediate=immediate)
     engine = services.store.engine  # type: ignore[attr-defined]
     parent_pid = os.getpid()
+    queue: ImportQueue
 
     @huey.on_startup()
     def use_fresh_database_connections() -> None:
@@ -82,32 +115,107 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
 
     @huey.task(name="contact_importer.run_import")
     def run_import(job_id: int) -> None:
-        run_queued_import(services, job_id)
+        run_queued_import(services, job_id, should_stop=queue.is_stopping, enqueue=queue.enqueue)
 
-    @huey.periodic_task(crontab(minute="*/5"), name="contact_importer.reap")
-    @huey.lock_task("contact-importer-reaper")
+    @huey.periodic_task(crontab(minute="*"), name="contact_importer.reap")
     def reap() -> None:
-        reap_imports(services, enqueue=run_import)
+        reap_imports(services, enqueue=queue.enqueue)  # no lock: see the module's docstring
 
     register_mail_tasks(huey, services)  # mailboxes are polled by the same workers
-    return ImportQueue(huey=huey, services=services, run_import=run_import)
+    queue = ImportQueue(huey=huey, services=services, run_import=run_import)
+    return queue
 
 
-def reap_imports(services: Services, *, enqueue: Callable[[int], object],
-                 quiet_for: timedelta = QUIET_BEFORE_RETRY) -> list[int]:
-    """Put back imports whose worker died (SIGKILL, OOM, a lost machine); delete abandoned uploads."""
+def is_process_running(pid: int) -> bool:
+    """Whether a process of this machine is alive (a zombie, killed but not yet waited for, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return True  # no /proc here: kill(0) said it exists
+
+
+def holder_is_dead(job: web_state.ClaimedJob, *, host: str | None = None) -> bool:
+    """A claim held by a process of this machine that is gone: its import can be taken back at once."""
+    this_host = host if host is not None else web_state.WorkerClaim.for_this_process().host
+    return job.claim_host == this_host and job.claim_pid is not None and not is_process_running(job.claim_pid)
+
+
+def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> list[int]:
+    """Put back imports whose worker died (SIGKILL, OOM, a lost machine); fail those that died too often;
+    delete abandoned uploads. Returns the ids enqueued again."""
     engine = services.store.engine  # type: ignore[attr-defined]
-    stale = web_state.stale_running_jobs(engine, quiet_for=quiet_for, max_attempts=MAX_ATTEMPTS)
-    for job_id in stale:
-        logger.warning("import %s went quiet while running; trying it again", job_id)
-        enqueue(job_id)
+    stale_before = utc_now() - stale_after(services.settings)
+    host = web_state.WorkerClaim.for_this_process().host
+    enqueued: list[int] = []
+    for job in web_state.orphaned_jobs(engine, stale_before=stale_before,
+                                       is_dead=lambda job: holder_is_dead(job, host=host)):
+        is_dead = job.claimed_by is not None and holder_is_dead(job, host=host)
+        if not web_state.take_back_orphan(engine, job, stale_before=stale_before, is_dead=is_dead):
+            continue  # another reaper took it back, or its worker came back to life
+        if job.attempts >= MAX_ATTEMPTS:
+            _fail_after_too_many_attempts(services, job)
+            continue
+        logger.warning("import %s (%s) lost its worker; enqueued again", job.job_id, job.status)
+        enqueue(job.job_id)
+        enqueued.append(job.job_id)
     for upload in web_state.abandoned_uploads(engine, older_than=ABANDONED_UPLOAD_AGE):
         delete_upload_file(services, upload)
-    return stale
+    return enqueued
 
 
-def run_queued_import(services: Services, job_id: int) -> str:
-    """Run one queued import by id; returns the status it ended with."""
+def _fail_after_too_many_attempts(services: Services, job: web_state.ClaimedJob) -> None:
+    queued = web_state.get_queued_import(services.store.engine, job.job_id)  # type: ignore[attr-defined]
+    summary = services.store.get_job(job.job_id)  # type: ignore[attr-defined]
+    if queued is None or summary is None:
+        return
+    report = ImportReport(kind=summary.kind, file_name=summary.file_name, job=job.job_id, status=Status.FAILED,
+                          rows=summary.rows_done, created=summary.created, updated=summary.updated,
+                          unchanged=summary.unchanged, failed=summary.failed,
+                          message=f"The worker running this import stopped {job.attempts} times; the rows done "
+                                  "so far are kept. Try the import again with a smaller file.",
+                          error_code="import.worker_lost")
+    logger.error("import %s failed: its worker died %d times", job.job_id, job.attempts)
+    services.store.finish_job(job.job_id, report)
+    finish_import(services, queued, report)
+
+
+class Heartbeat:
+    """A thread that says, every few seconds, that this worker is still running the import it claimed."""
+
+    def __init__(self, services: Services, job_id: int, token: str) -> None:
+        self.engine = services.store.engine  # type: ignore[attr-defined]
+        self.job_id, self.token = job_id, token
+        self.interval = heartbeat_seconds(services.settings)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.interval):
+            if not web_state.refresh_heartbeat(self.engine, self.job_id, self.token):
+                logger.warning("import %s: another worker holds its claim now", self.job_id)
+                return
+
+
+def run_queued_import(services: Services, job_id: int, *, should_stop: Callable[[], bool] | None = None,
+                      enqueue: Callable[[int], object] | None = None) -> str:
+    """Run one queued import by id, or carry on with one an earlier run left unfinished; returns the status
+    it ended with, "busy" when another worker runs it, or "stopped" when should_stop() said so between
+    batches (the import is then enqueued again, through `enqueue`, and the next run carries on)."""
     store = services.store
     engine = store.engine  # type: ignore[attr-defined]
     queued = web_state.get_queued_import(engine, job_id)
@@ -118,15 +226,44 @@ def run_queued_import(services: Services, job_id: int) -> str:
     if job.status in FINISHED:
         release_upload(services, queued)
         return str(job.status)
-    if job.status == str(Status.RUNNING):
-        store.clear_results(job_id)  # an earlier attempt was cut short; its batches stay written
-    attempt = web_state.count_attempt(engine, job_id)
-    logger.info("import %s: attempt %d", job_id, attempt)
+    if should_stop is not None and should_stop():
+        if enqueue is not None:
+            enqueue(job_id)  # this worker is shutting down: leave it to the next
+        return "stopped"
+    claim = web_state.WorkerClaim.for_this_process()
+    if not web_state.claim_job(engine, job_id, claim, stale_before=utc_now() - stale_after(services.settings),
+                               is_dead=holder_is_dead):
+        logger.info("import %s is being run by another worker (or has ended)", job_id)
+        return "busy"
+    was_stopped = False
+    try:
+        with store.holding_claim(job_id, claim.token), Heartbeat(services, job_id, claim.token):  # type: ignore[attr-defined]
+            status = _run_claimed_import(services, queued, job, should_stop=should_stop)
+    except ImportStopped as stopped:
+        logger.info("import %s stopped after %d rows: the worker is shutting down; enqueued again", job_id,
+                    stopped.rows_done)
+        was_stopped = True
+        return "stopped"
+    except ClaimLost:
+        logger.warning("import %s: another worker took it over; this run stops", job_id)
+        return "busy"
+    finally:
+        web_state.release_claim(engine, job_id, claim.token, was_stopped=was_stopped)
+        if was_stopped and enqueue is not None:
+            enqueue(job_id)
+    return status
+
+
+def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord, job: JobSummary, *,
+                        should_stop: Callable[[], bool] | None) -> str:
+    store = services.store
+    job_id = queued.job_id
+    logger.info("import %s: attempt %d", job_id, queued.attempts + 1)
     upload = queued.upload
     try:
         source = Path(upload.path).open("rb")
     except FileNotFoundError:
-        report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,
+        report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,  # type: ignore[attr-defined]
                               message="The uploaded file is no longer there; upload it again.",
                               error_code="upload.missing")
         store.finish_job(job_id, report)
@@ -137,11 +274,13 @@ def run_queued_import(services: Services, job_id: int) -> str:
             report = services.import_file(
                 job.kind, source, file_name=upload.file_name, actor=upload.actor, dry_run=queued.is_dry_run,
                 mapping=queued.mapping, defaults=queued.defaults, options=_options(queued.options),
-                all_or_nothing=queued.all_or_nothing, job_id=job_id)
+                all_or_nothing=queued.all_or_nothing, job_id=job_id, should_stop=should_stop)
+        except (ImportStopped, ClaimLost):
+            raise
         except Exception:
             # A bug or a database failure: the person sees a failed import, the log has the traceback.
             logger.exception("import %s crashed", job_id)
-            report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,
+            report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,  # type: ignore[attr-defined]
                                   message=f"The import stopped because of an internal error (logged as import {job_id}).",
                                   error_code="import.crashed")
             store.finish_job(job_id, report)

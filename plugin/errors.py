@@ -25,3 +25,16 @@ class BadFile(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ImportStopped(Exception):
+    """The import was asked to stop (its worker is shutting down) and stopped after its last committed batch.
+
+    Nothing is lost: the rows done are stored with their results, and running the import again carries on
+    from the next row.
+    """
+
+    def __init__(self, job_id: int, rows_done: int) -> None:
+        super().__init__(f"import {job_id} stopped after {rows_done} rows")
+        self.job_id = job_id
+        self.rows_done = rows_done

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import BinaryIO
 
-from plugin.errors import BadFile
+from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
 from plugin.plan import HIDDEN, PlannedRow, plan_row
-from plugin.ports import ImportStore, ProgressSink
+from plugin.ports import EarlierRun, ImportStore, ProgressSink, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
 from plugin.retry import RetryFile, RetryOf, inspect_retry, renumber_rows
@@ -49,9 +49,9 @@ def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
         yield batch
 
 
-def _source_rows(source: BinaryIO, layout: CsvLayout, retry_file: RetryFile | None) -> Iterator[SourceRow]:
-    """The file's records; a retry's under their original row numbers. Not kept in a local of the row loop, so an
-    exception leaving the loop closes the reader while the file is still open."""
+def _source_rows(source: BinaryIO, layout: CsvLayout, retry_file: RetryFile | None) -> Generator[SourceRow, None, None]:
+    """The file's records; a retry's under their original row numbers. The row loop closes it when it leaves,
+    by an exception too, so the reader is done with the file while the file is still open."""
     rows = read_rows(source, layout)
     return rows if retry_file is None else renumber_rows(rows, retry_file)
 
@@ -105,45 +105,90 @@ def _pass_over_rows(
     is_applying: bool,
     prepare: PrepareBatch | None,
     progress: ProgressSink | None,
+    should_stop: StopCheck | None,
+    rows_done_before: frozenset[int] = frozenset(),
     retry_file: RetryFile | None = None,
 ) -> None:
+    """One pass over the file, a batch at a time; rows in `rows_done_before` (an earlier run committed them,
+    whole batches from the top of the file) are skipped, so the remaining batches are the same as in one run."""
     kind = request.kind
     claims: dict[str, int] = {}  # key → first row of this file that took it
     headers = {column.target: column.header for column in mapping.columns if column.target}
     secret_cells = _secret_cell_indexes(kind, mapping)
     validator = RowValidator(kind, mapping, catalog, request.options, request.defaults)
-    for batch in _batches(_source_rows(source, layout, retry_file), request.batch_size):
-        records = [validator.validate(row) for row in batch]
-        keys = {record.key for record in records if record.key}
-        ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
-        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
-        owners = _owners_of_unique_values(kind, records, store)
-        if is_applying:
-            claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
-        planned: Sequence[PlannedRow] = [
-            plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers,
-                     catalog=catalog, owners=owners)
-            for record in records
-        ]
-        if secret_cells:
-            planned = _hide_secret_cells(planned, secret_cells)
-        rows_done = report.rows + len(planned)
-        if is_applying:
-            if prepare is not None:
-                planned = prepare(planned)
-            store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog, rows_done=rows_done)
-        else:
-            store.record_results(job_id, planned, rows_done=rows_done)
-        report.count(planned)
-        logger.debug("import %s: %d of %d rows done", job_id, report.rows, layout.row_count)
-        if progress is not None:
-            progress(report.rows, layout.row_count)
+    rows = _source_rows(source, layout, retry_file)
+    remaining = rows if not rows_done_before else (row for row in rows if row.number not in rows_done_before)
+    try:
+        for batch in _batches(remaining, request.batch_size):
+            if should_stop is not None and should_stop():
+                raise ImportStopped(job_id, report.rows)
+            _apply_or_record_batch(request, batch, validator, catalog, store, job_id, report, claims, headers,
+                                   secret_cells, is_applying=is_applying, prepare=prepare)
+            logger.debug("import %s: %d of %d rows done", job_id, report.rows, layout.row_count)
+            if progress is not None:
+                progress(report.rows, layout.row_count)
+    finally:
+        rows.close()  # an import stopped midway leaves the caller's file as it found it, now
+
+
+def _apply_or_record_batch(
+    request: ImportRequest,
+    batch: Sequence[SourceRow],
+    validator: RowValidator,
+    catalog: Catalog,
+    store: ImportStore,
+    job_id: int,
+    report: ImportReport,
+    claims: dict[str, int],
+    headers: Mapping[str, str],
+    secret_cells: frozenset[int],
+    *,
+    is_applying: bool,
+    prepare: PrepareBatch | None,
+) -> None:
+    kind = request.kind
+    records = [validator.validate(row) for row in batch]
+    keys = {record.key for record in records if record.key}
+    ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
+    by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
+    owners = _owners_of_unique_values(kind, records, store)
+    if is_applying:
+        claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
+    planned: Sequence[PlannedRow] = [
+        plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers,
+                 catalog=catalog, owners=owners)
+        for record in records
+    ]
+    if secret_cells:
+        planned = _hide_secret_cells(planned, secret_cells)
+    rows_done = report.rows + len(planned)
+    if is_applying:
+        if prepare is not None:
+            planned = prepare(planned)
+        store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog, rows_done=rows_done)
+    else:
+        store.record_results(job_id, planned, rows_done=rows_done)
+    report.count(planned)
 
 
 def _final_status(request: ImportRequest, report: ImportReport) -> Status:
     if request.is_dry_run:
         return Status.DRY_RUN
     return Status.PARTIAL if report.has_failures else Status.SUCCEEDED
+
+
+def _resumes_applying(request: ImportRequest, earlier: EarlierRun | None) -> bool:
+    """An earlier run was applying rows: carry on after its last batch. A pass that wrote no record (a dry run,
+    all-or-nothing's check) starts over instead: its duplicate checks remember earlier rows only in memory."""
+    return earlier is not None and earlier.status is Status.RUNNING and not request.is_dry_run
+
+
+def _report_so_far(request: ImportRequest, job_id: int, earlier: EarlierRun) -> ImportReport:
+    """The report as the earlier run left it: its rows' results counted again, its errors kept in row order."""
+    report = ImportReport(kind=request.kind.name, file_name=request.file_name, job=job_id)
+    for result in earlier.results:
+        report.count_row(result.action, result.errors)
+    return report
 
 
 def run_import(
@@ -154,14 +199,24 @@ def run_import(
     job_id: int | None = None,
     prepare: PrepareBatch | None = None,
     progress: ProgressSink | None = None,
+    should_stop: StopCheck | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ImportReport:
-    """Import one file of one kind; a bad file is reported as rejected with nothing written."""
+    """Import one file of one kind; a bad file is reported as rejected with nothing written.
+
+    Given the id of a job an earlier run began and did not finish (its worker was killed or stopped), the
+    import resumes: rows whose results are stored are not read again, the counts start from theirs, and
+    the rest are applied as one uninterrupted run would have. `should_stop` is asked before each batch;
+    when it says yes, ImportStopped is raised with every batch so far committed.
+    """
     started = clock()
     kind = request.kind
+    earlier: EarlierRun | None = None
     if job_id is None:
         job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor,
                                  dry_run=request.is_dry_run, options=request.options)
+    else:
+        earlier = store.find_earlier_run(job_id)
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
     logger.info("import %s of %s started (%s)", job_id, kind.name, "dry run" if request.is_dry_run else "applying")
     try:
@@ -177,12 +232,22 @@ def run_import(
         store.finish_job(job_id, report)
         logger.info("import %s rejected: %s", job_id, error.code)
         return report
+    is_resuming = _resumes_applying(request, earlier)
+    is_checking = request.is_all_or_nothing and not request.is_dry_run and not is_resuming
+    rows_done_before: frozenset[int] = frozenset()
+    if is_resuming:
+        assert earlier is not None
+        report = _report_so_far(request, job_id, earlier)
+        rows_done_before = frozenset(result.row for result in earlier.results)
+        logger.info("import %s resumes after %d rows", job_id, report.rows)
+    elif earlier is not None and earlier.results:
+        store.clear_results(job_id)  # a pass that wrote no record: it starts over
     report.mapping = mapping.columns
-    store.begin_job(job_id, total=layout.row_count, mapping=mapping, headers=layout.headers)
+    store.begin_job(job_id, total=layout.row_count, mapping=mapping, headers=layout.headers, is_checking=is_checking)
     if progress is not None:
-        progress(0, layout.row_count)
-    passes = dict(is_applying=False, prepare=prepare, progress=progress, retry_file=retry_file)
-    if request.is_all_or_nothing and not request.is_dry_run:
+        progress(report.rows, layout.row_count)
+    passes = dict(is_applying=False, prepare=prepare, progress=progress, should_stop=should_stop, retry_file=retry_file)
+    if is_checking:
         _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report, **passes)  # type: ignore[arg-type]
         if report.has_failures:
             report.status = Status.REJECTED
@@ -192,11 +257,12 @@ def run_import(
             report.seconds = clock() - started
             store.finish_job(job_id, report)
             return report
-        store.clear_results(job_id)
+        store.begin_applying(job_id)
         source.seek(0)
         report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id, mapping=mapping.columns)
     passes["is_applying"] = not request.is_dry_run
-    _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report, **passes)  # type: ignore[arg-type]
+    _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report,  # type: ignore[arg-type]
+                    rows_done_before=rows_done_before, **passes)
     report.status = _final_status(request, report)
     report.seconds = clock() - started
     store.finish_job(job_id, report)

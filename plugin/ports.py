@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
+from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
-from plugin.plan import Existing, PlannedRow
-from plugin.report import ImportReport
+from plugin.plan import Action, Existing, PlannedRow
+from plugin.report import ImportReport, Status
 
 ProgressSink = Callable[[int, int], None]  # (rows done, rows in all)
+StopCheck = Callable[[], bool]  # asked between batches: should the import stop now (its worker is shutting down)?
+
+
+class StoredResult(NamedTuple):
+    """One row's result as an earlier run of the import committed it."""
+
+    row: int
+    action: Action
+    errors: tuple[RowError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierRun:
+    """What an interrupted run of an import left committed: the pass it was in, and the results of its rows.
+
+    `status` is RUNNING when it was applying rows (or planning a dry run's), CHECKING when it was in an
+    all-or-nothing import's first pass, which writes nothing but results. Batches are committed whole,
+    with their results, so `results` are the rows of the batches that were written, in file order.
+    """
+
+    status: Status
+    results: tuple[StoredResult, ...] = ()
 
 
 class ImportStore(Protocol):
@@ -20,8 +44,14 @@ class ImportStore(Protocol):
         """Record a new import and return its id."""
         ...
 
-    def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str]) -> None:
-        """The file was accepted: remember its size and mapping, mark the job running."""
+    def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str],
+                  is_checking: bool = False) -> None:
+        """The file was accepted: remember its size and mapping, mark the job running (or checking, for the
+        all-or-nothing pass that writes nothing)."""
+        ...
+
+    def find_earlier_run(self, job_id: int) -> EarlierRun | None:
+        """What an interrupted run of this job committed; None when no run of it has begun."""
         ...
 
     def load_catalog(self, kind: str) -> Catalog:
@@ -48,7 +78,12 @@ class ImportStore(Protocol):
         ...
 
     def clear_results(self, job_id: int) -> None:
-        """Forget a job's per-row results (before the real pass of an all-or-nothing import)."""
+        """Forget a job's per-row results and progress (a pass that wrote no record starts over)."""
+        ...
+
+    def begin_applying(self, job_id: int) -> None:
+        """All-or-nothing: every row passed the check; forget the check's results and mark the job running,
+        in one transaction, so an interrupted import knows which pass it was in."""
         ...
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:

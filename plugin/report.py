@@ -21,7 +21,8 @@ class Status(StrEnum):
     """How a whole import ended."""
 
     QUEUED = "queued"
-    RUNNING = "running"
+    RUNNING = "running"  # applying rows (or, for a dry run, planning them)
+    CHECKING = "checking"  # all-or-nothing's first pass: every row planned, nothing written yet
     SUCCEEDED = "succeeded"  # every row applied
     PARTIAL = "partial"  # some rows failed, the rest applied
     REJECTED = "rejected"  # nothing written: a bad file, or all-or-nothing with bad rows
@@ -52,20 +53,24 @@ class ImportReport:
     def count(self, planned: Iterable[PlannedRow]) -> None:
         """Add a batch's rows to the counts and keep the first errors."""
         for row in planned:
-            self.rows += 1
-            if row.action is Action.CREATED:
-                self.created += 1
-            elif row.action is Action.UPDATED:
-                self.updated += 1
-            elif row.action is Action.UNCHANGED:
-                self.unchanged += 1
-            else:
-                self.failed += 1
-                for error in row.errors:
-                    if len(self.errors) < ERRORS_KEPT_IN_REPORT:
-                        self.errors.append(error)
-                    else:
-                        self.more_errors += 1
+            self.count_row(row.action, row.errors)
+
+    def count_row(self, action: Action, errors: Iterable[RowError] = ()) -> None:
+        """Add one row's result (also a result stored by an earlier, interrupted run of the import)."""
+        self.rows += 1
+        if action is Action.CREATED:
+            self.created += 1
+        elif action is Action.UPDATED:
+            self.updated += 1
+        elif action is Action.UNCHANGED:
+            self.unchanged += 1
+        else:
+            self.failed += 1
+            for error in errors:
+                if len(self.errors) < ERRORS_KEPT_IN_REPORT:
+                    self.errors.append(error)
+                else:
+                    self.more_errors += 1
 
     @property
     def has_failures(self) -> bool:

@@ -7,7 +7,7 @@ keeps one line per row, and accepts only rows that failed in the import it retri
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Generator, Iterable
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
@@ -75,7 +75,7 @@ def inspect_retry(source: BinaryIO, layout: CsvLayout, retry: RetryOf) -> RetryF
     return RetryFile(replace(layout, headers=headers[:row_at], row_count=len(seen)), row_at)
 
 
-def renumber_rows(rows: Iterable[SourceRow], retry_file: RetryFile) -> Iterator[SourceRow]:
+def renumber_rows(rows: Iterable[SourceRow], retry_file: RetryFile) -> Generator[SourceRow, None, None]:
     """The records of an inspected retry file under their original row numbers, once each, in file order."""
     done: set[int] = set()
     for record in rows:

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
-from plugin.ports import ImportStore, PasswordHasher, ProgressSink
+from plugin.ports import ImportStore, PasswordHasher, ProgressSink, StopCheck
 from plugin.report import ImportReport, Status
 from plugin.retry import RetryOf
 from plugin.settings import Settings
@@ -60,8 +60,12 @@ class Services:
         row_limit: int | None = None,
         progress: ProgressSink | None = None,
         job_id: int | None = None,
+        should_stop: StopCheck | None = None,
     ) -> ImportReport:
-        """Import one file of one kind, with settings as the defaults for every option not given."""
+        """Import one file of one kind, with settings as the defaults for every option not given.
+
+        `job_id` names a job recorded beforehand (a queued import); one an earlier run left unfinished is
+        resumed. `should_stop` is asked between batches (see run_import)."""
         kind = self.kind(kind_name)
         settings = self.settings
         merged: dict[str, object] = {"create_labels": settings.create_labels, "replace_labels": settings.replace_labels,
@@ -85,7 +89,8 @@ class Services:
         if factory is not None:
             progress, batch_progress = _with_batch_progress(progress)
             prepare = factory(batch_progress)
-        report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+        report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress,
+                            should_stop=should_stop)
         if not dry_run:
             self._announce(kind.name, report, wants_side_effects=bool(merged.get("side_effects",
                                                                                  settings.import_side_effects)))

@@ -45,6 +45,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)  # never printed with the settings
     upload_dir: str = "instance/uploads"
     worker_count: int = 2
+    stale_import_minutes: int = 5  # a running import without a heartbeat this long lost its worker: run it again
+    queue_name: str = "contact-importer"  # the huey queue's name (Redis key prefix), so helpdesks can share a Redis
     default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's
     free_mail_domains: tuple[str, ...] = ()  # besides plugin.companies.FREE_MAIL_DOMAINS: never a company's
     import_side_effects: bool = False  # record_imported hooks per record during imports (welcome mail, automations)

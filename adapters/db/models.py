@@ -143,6 +143,10 @@ class ImportJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The worker running it (adapters.db.web_state.claim_job): a token, its machine and process id.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_host: Mapped[str | None] = mapped_column(String(255))
+    claim_pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class ImportRow(Base):

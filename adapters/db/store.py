@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, Row, delete, select, update
+from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.customers import CustomerTable
@@ -19,9 +20,17 @@ from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
+from plugin.ports import EarlierRun, StoredResult
 from plugin.report import ImportReport, Status
 
 import_rows = ImportRow.__table__
+UNFINISHED = (str(Status.RUNNING), str(Status.CHECKING))  # a run began and has not ended
+
+
+class ClaimLost(Exception):
+    """Another worker took over this import (ours went quiet for too long): this one must stop writing it.
+
+    Raised from the write that found out, whose transaction is rolled back, so nothing of it is kept."""
 
 
 class RecordTable(Protocol):
@@ -106,6 +115,8 @@ class SqlImportStore:
         self.tables = {table.kind: table for table in (tables if tables is not None else (CustomerTable(),))}
         self.now = now
         self.secret_columns: dict[str, frozenset[int]] = {}
+        # job id → the claim token of the worker (thread) running it here; see holding_claim.
+        self.claims: dict[int, str] = {}
 
     def add_table(self, table: RecordTable) -> None:
         self.tables[table.kind] = table
@@ -119,12 +130,35 @@ class SqlImportStore:
                 created_at=self.now(),
             ).returning(ImportJob.id)).scalar_one()
 
-    def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str]) -> None:
+    @contextmanager
+    def holding_claim(self, job_id: int, token: str) -> Iterator[None]:
+        """While inside, every write of this job's row checks that the claim `token` (web_state.claim_job) is
+        still its own, in the same transaction, and raises ClaimLost when it is not."""
+        self.claims[job_id] = token
+        try:
+            yield
+        finally:
+            self.claims.pop(job_id, None)
+
+    def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str],
+                  is_checking: bool = False) -> None:
         now = self.now()
         with self.engine.begin() as connection:
-            connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(
-                status=str(Status.RUNNING), total=total, headers=list(headers),
-                mapping=[column.as_dict() for column in mapping.columns], started_at=now, heartbeat_at=now))
+            self._update_job(connection, job_id, status=str(Status.CHECKING if is_checking else Status.RUNNING),
+                             total=total, headers=list(headers), mapping=[column.as_dict() for column in mapping.columns],
+                             started_at=func.coalesce(ImportJob.started_at, now), heartbeat_at=now)
+
+    def find_earlier_run(self, job_id: int) -> EarlierRun | None:
+        """The pass an unfinished run was in and its committed rows' results (errors of failed rows only)."""
+        with self.engine.connect() as connection:
+            status = connection.execute(select(ImportJob.status).where(ImportJob.id == job_id)).scalar_one_or_none()
+            if status not in UNFINISHED:
+                return None
+            results = connection.execute(select(ImportRow.row, ImportRow.action, ImportRow.errors)
+                                         .where(ImportRow.job_id == job_id).order_by(ImportRow.row)).all()
+        return EarlierRun(Status(status), tuple(
+            StoredResult(row, Action(action), tuple(RowError(**error) for error in errors or ()))
+            for row, action, errors in results))
 
     def load_catalog(self, kind: str) -> Catalog:
         with self.engine.connect() as connection:
@@ -156,22 +190,36 @@ class SqlImportStore:
 
     def clear_results(self, job_id: int) -> None:
         with self.engine.begin() as connection:
+            self._update_job(connection, job_id, rows_done=0)
             connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
-            connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=0))
+
+    def begin_applying(self, job_id: int) -> None:
+        with self.engine.begin() as connection:
+            self._update_job(connection, job_id, status=str(Status.RUNNING), rows_done=0, heartbeat_at=self.now())
+            connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:
         with self.engine.begin() as connection:
-            connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(
-                status=str(report.status), rows_done=report.rows, created=report.created, updated=report.updated,
-                unchanged=report.unchanged, failed=report.failed, message=report.message,
-                error_code=report.error_code, finished_at=self.now()))
+            self._update_job(connection, job_id,
+                             status=str(report.status), rows_done=report.rows, created=report.created,
+                             updated=report.updated, unchanged=report.unchanged, failed=report.failed,
+                             message=report.message, error_code=report.error_code, finished_at=self.now())
 
     def _insert_results(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow],
                         written: Mapping[int, int] | None) -> None:
         insert_many(connection, import_rows, RESULT_COLUMNS, [_result_row(job_id, row, written or {}) for row in planned])
 
     def _mark_progress(self, connection: Connection, job_id: int, rows_done: int, now: datetime) -> None:
-        connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(rows_done=rows_done, heartbeat_at=now))
+        self._update_job(connection, job_id, rows_done=rows_done, heartbeat_at=now)
+
+    def _update_job(self, connection: Connection, job_id: int, **values: object) -> None:
+        """Change the job's row, if this worker still holds its claim (or nobody claims it: an import run
+        directly, not from the queue); otherwise ClaimLost, and the transaction is rolled back."""
+        token = self.claims.get(job_id)
+        held = ImportJob.claimed_by == token if token is not None else ImportJob.claimed_by.is_(None)
+        result = connection.execute(update(ImportJob).where(ImportJob.id == job_id, held).values(**values))
+        if result.rowcount == 0:
+            raise ClaimLost(f"import {job_id} is no longer this worker's to write")
 
     # ---- reading the history back
 

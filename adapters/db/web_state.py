@@ -4,13 +4,15 @@ import requests, notifications, saved mappings and API tokens (stored only as a 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Engine, ForeignKey, Integer, String, Text, UniqueConstraint, func,
-                        select, update)
+from sqlalchemy import (JSON, Boolean, Connection, DateTime, Engine, ForeignKey, Integer, String, Text,
+                        UniqueConstraint, func, or_, select, update)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db.catalog import utc_now
@@ -18,6 +20,7 @@ from adapters.db.models import Base, ImportJob, ImportRow
 from plugin.mapping import normalize_header
 
 Clock = Callable[[], datetime]
+UNFINISHED = ("queued", "running", "checking")  # an import waiting for its run, or in the middle of one
 TOKEN_PREFIX = "cit_"
 
 
@@ -205,7 +208,7 @@ def mark_upload_deleted(engine: Engine, upload_id: str, *, now: Clock = utc_now)
 def abandoned_uploads(engine: Engine, *, older_than: timedelta, now: Clock = utc_now) -> list[UploadRecord]:
     """Uploads still on disk that were made long ago and have no import waiting or running."""
     busy = (select(QueuedImport.upload_id).join(ImportJob, ImportJob.id == QueuedImport.job_id)
-            .where(ImportJob.status.in_(("queued", "running"))))
+            .where(ImportJob.status.in_(UNFINISHED)))
     with engine.connect() as connection:
         rows = connection.execute(select(Upload.__table__).where(
             Upload.deleted_at.is_(None), Upload.created_at < now() - older_than, Upload.id.not_in(busy))).all()
@@ -215,7 +218,7 @@ def abandoned_uploads(engine: Engine, *, older_than: timedelta, now: Clock = utc
 def busy_jobs_of_upload(engine: Engine, upload_id: str, *, except_job: int | None = None) -> int:
     """How many imports of this upload are queued or running (besides except_job)."""
     query = (select(func.count()).select_from(QueuedImport).join(ImportJob, ImportJob.id == QueuedImport.job_id)
-             .where(QueuedImport.upload_id == upload_id, ImportJob.status.in_(("queued", "running"))))
+             .where(QueuedImport.upload_id == upload_id, ImportJob.status.in_(UNFINISHED)))
     if except_job is not None:
         query = query.where(QueuedImport.job_id != except_job)
     with engine.connect() as connection:
@@ -245,22 +248,118 @@ def get_queued_import(engine: Engine, job_id: int) -> QueuedImportRecord | None:
                                   found.attempts)
 
 
-def count_attempt(engine: Engine, job_id: int) -> int:
-    """One more try at a queued import; returns how many there have been."""
+@dataclass(frozen=True, slots=True)
+class WorkerClaim:
+    """Who runs an import: a token of this run's own, and the machine and process it runs in."""
+
+    token: str
+    host: str
+    pid: int
+
+    @classmethod
+    def for_this_process(cls) -> WorkerClaim:
+        return cls(secrets.token_hex(16), socket.gethostname(), os.getpid())
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """An unfinished queued import as the reaper sees it: who claims it, and since when it was quiet."""
+
+    job_id: int
+    status: str
+    claimed_by: str | None
+    claim_host: str | None
+    claim_pid: int | None
+    quiet_since: datetime | None  # the last heartbeat, or when it was queued
+    attempts: int
+
+
+def claim_job(engine: Engine, job_id: int, claim: WorkerClaim, *, stale_before: datetime,
+              is_dead: Callable[[ClaimedJob], bool], now: Clock = utc_now) -> bool:
+    """Take an unfinished import for this worker, in one UPDATE ... WHERE nobody live holds it: unclaimed, or
+    its holder's heartbeat older than stale_before, or its holder known dead (`is_dead`). False when another
+    worker holds it, or it is finished."""
     with engine.begin() as connection:
+        found = _claimed_job(connection, job_id)
+        if found is None or found.status not in UNFINISHED:
+            return False
+        free = [ImportJob.claimed_by.is_(None), ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < stale_before]
+        if found.claimed_by is not None and is_dead(found):
+            free.append(ImportJob.claimed_by == found.claimed_by)
+        result = connection.execute(update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.status.in_(UNFINISHED), or_(*free)).values(
+            claimed_by=claim.token, claim_host=claim.host, claim_pid=claim.pid, heartbeat_at=now()))
+        if result.rowcount != 1:
+            return False
         connection.execute(update(QueuedImport).where(QueuedImport.job_id == job_id)
                            .values(attempts=QueuedImport.attempts + 1))
-        return int(connection.execute(select(QueuedImport.attempts).where(QueuedImport.job_id == job_id)).scalar_one())
+        return True
 
 
-def stale_running_jobs(engine: Engine, *, quiet_for: timedelta, max_attempts: int, now: Clock = utc_now) -> list[int]:
-    """Running imports with no progress for a while (their worker was killed) that may be tried again."""
-    cutoff = now() - quiet_for
+def refresh_heartbeat(engine: Engine, job_id: int, token: str, *, now: Clock = utc_now) -> bool:
+    """The running import is alive; False when its claim is no longer this worker's."""
+    with engine.begin() as connection:
+        return connection.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.claimed_by == token)
+                                  .values(heartbeat_at=now())).rowcount == 1
+
+
+def release_claim(engine: Engine, job_id: int, token: str, *, was_stopped: bool = False) -> None:
+    """Let go of an import this worker ran; `was_stopped` (a graceful shutdown, not a failure) does not count
+    as one of its attempts."""
+    with engine.begin() as connection:
+        released = connection.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.claimed_by == token)
+                                      .values(claimed_by=None, claim_host=None, claim_pid=None)).rowcount
+        if released and was_stopped:
+            connection.execute(update(QueuedImport).where(QueuedImport.job_id == job_id, QueuedImport.attempts > 0)
+                               .values(attempts=QueuedImport.attempts - 1))
+
+
+def orphaned_jobs(engine: Engine, *, stale_before: datetime, is_dead: Callable[[ClaimedJob], bool]) -> list[ClaimedJob]:
+    """Unfinished queued imports nobody is running: their worker is known dead, or they went quiet (no
+    heartbeat, or queued with no worker taking them) since before stale_before."""
     with engine.connect() as connection:
-        return list(connection.execute(
-            select(ImportJob.id).join(QueuedImport, QueuedImport.job_id == ImportJob.id)
-            .where(ImportJob.status == "running", ImportJob.heartbeat_at < cutoff,
-                   QueuedImport.attempts < max_attempts)).scalars())
+        rows = connection.execute(_claimed_jobs_query().where(ImportJob.status.in_(UNFINISHED))
+                                  .order_by(ImportJob.id)).all()
+    jobs = [_as_claimed_job(row) for row in rows]
+    return [job for job in jobs if _is_quiet(job, stale_before) or (job.claimed_by is not None and is_dead(job))]
+
+
+def take_back_orphan(engine: Engine, job: ClaimedJob, *, stale_before: datetime, is_dead: bool,
+                     now: Clock = utc_now) -> bool:
+    """Clear an orphan's claim and restart its quiet time, if it is still as the reaper saw it: of the reapers
+    that see it at once, one gets True (and enqueues it again)."""
+    held = (ImportJob.claimed_by.is_(None) if job.claimed_by is None else ImportJob.claimed_by == job.claimed_by)
+    conditions = [ImportJob.id == job.job_id, ImportJob.status == job.status, held]
+    if not is_dead:
+        quiet = ImportJob.heartbeat_at < stale_before
+        conditions.append(quiet if job.status != "queued" else or_(ImportJob.heartbeat_at.is_(None), quiet))
+    with engine.begin() as connection:
+        return connection.execute(update(ImportJob).where(*conditions).values(
+            claimed_by=None, claim_host=None, claim_pid=None, heartbeat_at=now())).rowcount == 1
+
+
+def _is_quiet(job: ClaimedJob, stale_before: datetime) -> bool:
+    return job.quiet_since is None or _aware(job.quiet_since) < stale_before
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+
+
+def _claimed_jobs_query():  # type: ignore[no-untyped-def]
+    return (select(ImportJob.id, ImportJob.status, ImportJob.claimed_by, ImportJob.claim_host, ImportJob.claim_pid,
+                   func.coalesce(ImportJob.heartbeat_at, QueuedImport.enqueued_at), QueuedImport.attempts)
+            .join(QueuedImport, QueuedImport.job_id == ImportJob.id))
+
+
+def _as_claimed_job(row: object) -> ClaimedJob:
+    job_id, status, claimed_by, host, pid, quiet_since, attempts = row  # type: ignore[misc]
+    return ClaimedJob(job_id, status, claimed_by, host, pid, quiet_since, attempts)
+
+
+def _claimed_job(connection: Connection, job_id: int) -> ClaimedJob | None:
+    found = connection.execute(_claimed_jobs_query().where(ImportJob.id == job_id)).one_or_none()
+    return None if found is None else _as_claimed_job(found)
 
 
 def jobs_by_actor_and_kind(engine: Engine, kinds: Sequence[str], *, limit: int = 50,

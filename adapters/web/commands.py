@@ -40,13 +40,16 @@ def _configure_logging() -> None:
 @click.option("--max-delay", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="Longest pause between looks at an empty queue, in seconds.")
 @click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=None,
-              help="On SIGTERM, seconds to let running imports finish (default: as long as they need).")
+              help="On SIGTERM, seconds to let running imports finish their current batch (default: as long as "
+                   "it takes).")
 @click.pass_context
 def worker_command(context: click.Context, workers: int | None, worker_type: str, max_delay: float,
                    shutdown_timeout: float | None) -> None:
     """Run background imports from the queue (SQLite file, or Redis when redis_url is set).
 
-    SIGTERM or SIGINT stop it gracefully: running imports finish first. SIGHUP restarts it.
+    SIGTERM or SIGINT stop it gracefully: a running import stops after its current batch and is enqueued
+    again, to carry on from there in the next worker. SIGHUP restarts it. As it starts, it enqueues again the
+    imports of workers that died (see stale_import_minutes).
     """
     from adapters.bootstrap import bootstrap, freeze_startup_heap
     from adapters.jobs import make_import_queue
@@ -57,6 +60,10 @@ def worker_command(context: click.Context, workers: int | None, worker_type: str
     freeze_startup_heap()
     consumer = queue.consumer(workers=workers or settings.worker_count, worker_type=worker_type,
                               max_delay=max_delay, shutdown_timeout=shutdown_timeout)
+    picked_up = queue.pick_up_orphans()
+    if picked_up:
+        logging.getLogger(__name__).warning("imports %s had lost their worker; enqueued again",
+                                            ", ".join(map(str, picked_up)))
     consumer.run()
 
 
@@ -100,7 +107,7 @@ def serve_command(context: click.Context, host: str, port: int, no_worker: bool)
     finally:
         server.server_close()
         if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)  # graceful: running imports finish first
+            os.killpg(worker.pid, signal.SIGTERM)  # graceful: imports stop after their batch, to resume later
             worker.wait()
 
 

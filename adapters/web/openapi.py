@@ -29,7 +29,7 @@ def openapi_document(base_path: str) -> dict[str, object]:
     job = {"type": "object", "description": "The fields of `contact-importer import --json`, plus progress.",
            "properties": {
                "job": {"type": "integer"}, "kind": {"type": "string"},
-               "status": {"type": "string", "enum": ["queued", "running", "succeeded", "partial", "rejected",
+               "status": {"type": "string", "enum": ["queued", "running", "checking", "succeeded", "partial", "rejected",
                                                      "dry-run", "failed"]},
                "rows": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
                "unchanged": {"type": "integer"}, "failed": {"type": "integer"},

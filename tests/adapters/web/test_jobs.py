@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,8 +12,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from adapters.db import web_state
+from adapters.db.catalog import utc_now
 from adapters.db.models import Contact, ImportJob
-from adapters.jobs import make_import_queue, reap_imports, run_queued_import
+from adapters.db.store import ClaimLost
+from adapters.jobs import MAX_ATTEMPTS, holder_is_dead, make_import_queue, reap_imports, run_queued_import
 from adapters.web.host import create_app
 from tests.adapters.web.conftest import ADMIN, Browser, customers_csv, files_in
 
@@ -33,7 +38,7 @@ def contacts(services) -> int:  # type: ignore[no-untyped-def]
         return connection.execute(select(func.count()).select_from(Contact)).scalar_one()
 
 
-def test_an_import_cut_short_runs_again_without_writing_a_row_twice(queued, web_services, web_settings):
+def test_an_import_cut_short_resumes_after_its_last_batch_and_counts_as_one_run(queued, web_services, web_settings):
     job_id = queued.post_import(customers_csv(12)).json["job"]
     request = web_state.get_queued_import(web_services.store.engine, job_id)
 
@@ -48,7 +53,7 @@ def test_an_import_cut_short_runs_again_without_writing_a_row_twice(queued, web_
     assert run_queued_import(web_services, job_id) == "succeeded"
     assert contacts(web_services) == 12
     document = queued.client.get(f"/api/v1/imports/{job_id}").json
-    assert (document["rows"], document["created"] + document["unchanged"], document["failed"]) == (12, 12, 0)
+    assert (document["rows"], document["created"], document["unchanged"], document["failed"]) == (12, 12, 0, 0)
     assert run_queued_import(web_services, job_id) == "succeeded"  # a duplicate delivery does nothing
     assert contacts(web_services) == 12 and files_in(web_settings.upload_dir) == []
 
@@ -74,3 +79,59 @@ def test_a_missing_upload_fails_the_import_with_a_message(queued, web_services):
     assert run_queued_import(web_services, job_id) == "failed"
     document = queued.client.get(f"/api/v1/imports/{job_id}").json
     assert document["code"] == "upload.missing" and "upload it again" in document["message"]
+
+
+def claim_for(pid: int, token: str = "other-worker") -> web_state.WorkerClaim:
+    return web_state.WorkerClaim(token, socket.gethostname(), pid)
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()  # gone, and waited for: no zombie
+    return process.pid
+
+
+def claim(services, job_id: int, holder: web_state.WorkerClaim) -> bool:  # type: ignore[no-untyped-def]
+    return web_state.claim_job(services.store.engine, job_id, holder, is_dead=holder_is_dead,
+                               stale_before=utc_now() - timedelta(minutes=services.settings.stale_import_minutes))
+
+
+def test_an_import_a_live_worker_holds_is_not_run_by_another(queued, web_services):
+    job_id = queued.post_import(customers_csv(3)).json["job"]
+    assert claim(web_services, job_id, claim_for(os.getpid()))  # this test's process: alive
+    assert not claim(web_services, job_id, claim_for(os.getpid(), "a-third-worker"))
+    assert run_queued_import(web_services, job_id) == "busy"
+    assert reap_imports(web_services, enqueue=lambda _: None) == []  # its heartbeat is fresh, its holder alive
+    assert contacts(web_services) == 0
+
+
+def test_an_import_held_by_a_dead_process_of_this_machine_is_taken_back_at_once(queued, web_services):
+    job_id = queued.post_import(customers_csv(3)).json["job"]
+    assert claim(web_services, job_id, claim_for(dead_pid()))
+    enqueued: list[int] = []
+    assert reap_imports(web_services, enqueue=enqueued.append) == [job_id]
+    assert reap_imports(web_services, enqueue=enqueued.append) == []  # taken back once: enqueued once
+    assert enqueued == [job_id]
+    assert run_queued_import(web_services, job_id) == "succeeded" and contacts(web_services) == 3
+
+
+def test_a_worker_that_lost_its_claim_writes_nothing_more(queued, web_services):
+    job_id = queued.post_import(customers_csv(12)).json["job"]
+    request = web_state.get_queued_import(web_services.store.engine, job_id)
+    assert claim(web_services, job_id, claim_for(os.getpid(), "the-new-holder"))
+    with pytest.raises(ClaimLost), web_services.store.holding_claim(job_id, "the-old-holder"), \
+            open(request.upload.path, "rb") as source:
+        web_services.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id)
+    with web_services.store.engine.connect() as connection:
+        rows_done = connection.execute(select(ImportJob.rows_done).where(ImportJob.id == job_id)).scalar_one()
+    assert contacts(web_services) == 0 and rows_done == 0  # the batch that found out was rolled back
+
+
+def test_an_import_whose_worker_died_too_often_fails_with_a_message(queued, web_services):
+    job_id = queued.post_import(customers_csv(3)).json["job"]
+    for attempt in range(MAX_ATTEMPTS):
+        assert claim(web_services, job_id, claim_for(dead_pid(), f"worker-{attempt}"))
+    assert reap_imports(web_services, enqueue=lambda _: None) == []
+    document = queued.client.get(f"/api/v1/imports/{job_id}").json
+    assert (document["status"], document["code"]) == ("failed", "import.worker_lost")
+    assert f"stopped {MAX_ATTEMPTS} times" in document["message"]

@@ -9,7 +9,9 @@ import urllib.request
 import uuid
 
 import pytest
+from sqlalchemy import func, select
 
+from adapters.db.models import Contact, ImportJob, ImportRow
 from adapters.jobs import make_import_queue
 from adapters.web.host import create_app
 from tests.adapters.web.conftest import ADMIN, WORKER, Browser, customers_csv, files_in, wait_for, worker_environment
@@ -62,19 +64,31 @@ def test_a_worker_process_runs_an_api_import_to_the_end(queued_app, queue_settin
     wait_for(lambda: admin.client.get("/notifications/count").json == {"unread": 1}, timeout=10, what="the notification")
 
 
-def test_sigterm_lets_the_running_import_finish_before_the_worker_exits(queued_app, queue_settings, start_worker,
-                                                                       web_services):
-    web_services.settings = queue_settings.replace(batch_size=1)
+def test_sigterm_stops_the_running_import_after_its_batch_and_the_next_worker_finishes_it(
+        queued_app, queue_settings, start_worker, web_services):
     slow = queue_settings.replace(batch_size=1)  # many small batches: the import runs for a few seconds
+    web_services.settings = slow
     admin = Browser(queued_app.test_client())
     admin.sign_in(ADMIN)
     worker = start_worker(slow, "--workers", "1")
     job_id = admin.post_import(customers_csv(1500)).json["job"]
-    wait_for(lambda: 0 < job(admin, job_id)["progress"]["done"] < 1500, what="the import to be under way")
+    wait_for(lambda: 0 < job(admin, job_id)["progress"]["done"] < 1000, what="the import to be under way")
     worker.process.send_signal(signal.SIGTERM)
-    assert worker.process.wait(60) == 0, worker.output()
-    finished = job(admin, job_id)
-    assert (finished["status"], finished["created"]) == ("succeeded", 1500), worker.output()
+    assert worker.process.wait(20) == 0, worker.output()  # at once: it does not wait for the whole import
+    assert f"import {job_id} stopped after" in worker.output()
+    stopped = job(admin, job_id)
+    assert stopped["status"] == "running" and 0 < stopped["progress"]["done"] < 1500
+    with web_services.store.engine.connect() as connection:
+        assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == job_id)).scalar_one() is None
+    start_worker(slow, "--workers", "1")  # takes the import from the queue, where the stopped worker put it
+    done = wait_for(lambda: (found := job(admin, job_id))["is_finished"] and found, timeout=120,
+                    what="the import to end")
+    assert (done["status"], done["rows"], done["created"], done["unchanged"]) == ("succeeded", 1500, 1500, 0)
+    with web_services.store.engine.connect() as connection:
+        results = connection.execute(select(ImportRow.action, func.count()).where(ImportRow.job_id == job_id)
+                                     .group_by(ImportRow.action)).all()
+        contacts = connection.execute(select(func.count()).select_from(Contact)).scalar_one()
+    assert dict(results) == {"created": 1500} and contacts == 1500
 
 
 def test_serve_prints_the_url_and_how_to_sign_in_runs_a_worker_and_stops_on_sigterm(web_settings, tmp_path):

@@ -1,0 +1,195 @@
+"""A worker killed in the middle of a 50,000-row import loses nothing: real `contact-importer worker` processes,
+SIGKILL (or SIGTERM) at a random batch, another worker started, and the database compared row by row with an
+uninterrupted run of the same file into a fresh database. On SQLite with the SQLite queue, and on PostgreSQL
+with the Redis queue (a queue name of its own per test)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from adapters.bootstrap import bootstrap
+from adapters.db import web_state
+from adapters.db.catalog import add_company, add_custom_field, add_labels
+from adapters.db.models import ImportJob
+from adapters.jobs import make_huey, make_import_queue, run_queued_import
+from bench.generate_customers import CUSTOM_FIELDS, LABELS, write_customers
+from plugin.kinds import FieldType
+from plugin.services import Services
+from plugin.settings import Settings, load_settings
+from tests.adapters.snapshots import differences, import_snapshot
+from tests.conftest import drop_postgres_schema, throwaway_postgres_url
+
+pytestmark = [pytest.mark.crash, pytest.mark.slow]
+
+ROWS = 50_000
+COMPANIES = 50
+WORKER = str(Path(sys.executable).with_name("contact-importer"))
+REDIS_URL = "redis://127.0.0.1:6379/12"
+
+
+@dataclass
+class Backend:
+    name: str
+    settings: Settings
+
+
+def _database(backend: str, folder: Path, name: str, cleanups: list) -> str:  # type: ignore[type-arg]
+    if backend == "sqlite":
+        return f"sqlite:///{folder}/{name}.db"
+    url, schema = throwaway_postgres_url()
+    cleanups.append(lambda: drop_postgres_schema(schema))
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backends(request, tmp_path: Path) -> Iterator[tuple[Settings, Settings]]:  # type: ignore[no-untyped-def]
+    """Settings for the database the workers use and for the clean run's, with the queue that goes with them."""
+    cleanups: list = []  # type: ignore[type-arg]
+    queue = {"queue_path": str(tmp_path / "queue.db")}
+    if request.param == "postgresql":
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+        except redis.ConnectionError:
+            pytest.skip("needs Redis on 127.0.0.1:6379")
+        queue = {"redis_url": REDIS_URL}
+    base = load_settings(environ={}).replace(row_limit=ROWS, upload_dir=str(tmp_path / "uploads"),
+                                             queue_name=f"crash-{uuid.uuid4().hex[:12]}", **queue)
+    crashed = base.replace(database_url=_database(request.param, tmp_path, "crashed", cleanups))
+    clean = base.replace(database_url=_database(request.param, tmp_path, "clean", cleanups),
+                         queue_name=f"{base.queue_name}-clean")
+    yield crashed, clean
+    if request.param == "postgresql":
+        make_huey(crashed).flush()  # this test's queue keys only
+    for cleanup in cleanups:
+        cleanup()
+
+
+@pytest.fixture(scope="module")
+def customers_file(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("crash") / "customers.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        write_customers(out, ROWS, seed=11, companies=COMPANIES)
+    return path
+
+
+def prepared(settings: Settings) -> Services:
+    """Migrated, with the labels, custom fields and companies the generated file names."""
+    services = bootstrap(settings)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    add_labels(engine, LABELS)
+    for number in range(1, COMPANIES + 1):
+        add_company(engine, f"Company {number}")
+    for variable, field_type, choices in CUSTOM_FIELDS:
+        add_custom_field(engine, variable, FieldType(field_type), choices)
+    return services
+
+
+def queue_upload(services: Services, source: Path, folder: Path) -> int:
+    """An uploaded file with a queued import of it, as the web importer records them; returns the job id."""
+    engine = services.store.engine  # type: ignore[attr-defined]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    path.write_bytes(source.read_bytes())
+    upload_id = web_state.new_upload_id()
+    web_state.add_upload(engine, upload_id, kind="customers", file_name="customers.csv", actor="admin@example.com",
+                         path=str(path), size=path.stat().st_size)
+    job_id = services.store.start_job("customers", file_name="customers.csv", actor="admin@example.com",
+                                      dry_run=False, options={})
+    web_state.queue_import(engine, job_id, upload_id, is_dry_run=False, mapping={}, defaults={}, options={},
+                           all_or_nothing=None)
+    return job_id
+
+
+def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
+    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_QUEUE_PATH=settings.queue_path,
+               CONTACT_IMPORTER_REDIS_URL=settings.redis_url, CONTACT_IMPORTER_QUEUE_NAME=settings.queue_name,
+               CONTACT_IMPORTER_UPLOAD_DIR=settings.upload_dir, CONTACT_IMPORTER_ROW_LIMIT=str(ROWS))
+    with log.open("ab") as handle:
+        return subprocess.Popen([WORKER, "worker", "--workers", "2", "--max-delay", "0.2"], cwd=log.parent, env=env,
+                                stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def job_state(engine: Engine, job_id: int) -> tuple[str, int]:
+    with engine.connect() as connection:
+        return tuple(connection.execute(select(ImportJob.status, ImportJob.rows_done)  # type: ignore[return-value]
+                                        .where(ImportJob.id == job_id)).one())
+
+
+def wait_until(condition, *, timeout: float, what: str, log: Path):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log.read_text(errors='replace')[-3000:]}"
+        time.sleep(0.02)
+    return value
+
+
+def stop(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_as_one_run_would(
+        backends, customers_file, tmp_path, sig):
+    crashed_settings, clean_settings = backends
+    clean = prepared(clean_settings)
+    clean_job = queue_upload(clean, customers_file, tmp_path / "clean-uploads")
+    assert run_queued_import(clean, clean_job) == "partial"  # the generated file has a few bad rows on purpose
+    expected = import_snapshot(clean.store.engine, clean_job)  # type: ignore[attr-defined]
+
+    services = prepared(crashed_settings)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    job_id = queue_upload(services, customers_file, Path(crashed_settings.upload_dir))
+    assert job_id == clean_job
+    make_import_queue(services).enqueue(job_id)
+    batches = ROWS // crashed_settings.batch_size
+    seed = random.randrange(1 << 30)
+    kill_after = random.Random(seed).randint(2, batches * 3 // 4)  # batches committed before the signal
+    log = tmp_path / "workers.log"
+    first = start_worker(crashed_settings, log)
+    try:
+        wait_until(lambda: job_state(engine, job_id)[1] >= kill_after * crashed_settings.batch_size, timeout=60,
+                   what=f"{kill_after} batches", log=log)
+        stop(first, sig)
+        status, rows_done = job_state(engine, job_id)
+        assert (status, 0 < rows_done < ROWS) == ("running", True), f"seed {seed}: {status}, {rows_done} rows"
+        assert rows_done % crashed_settings.batch_size == 0  # whole batches only
+        second = start_worker(crashed_settings, log)
+        try:
+            wait_until(lambda: job_state(engine, job_id)[0] not in ("queued", "running"), timeout=90,
+                       what="the import to end", log=log)
+        finally:
+            stop(second, signal.SIGTERM)
+        assert second.returncode == 0
+        found = import_snapshot(engine, job_id)
+        problems = differences(expected, found)
+        assert not problems, f"seed {seed}, stopped after {rows_done} rows: {problems}"
+        assert found["job"][0][0] == "partial" and found["job"][0][2] == ROWS  # type: ignore[index]
+        with engine.connect() as connection:
+            assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == job_id)).scalar_one() is None
+    finally:
+        if first.poll() is None:
+            stop(first, signal.SIGKILL)
+        services.store.engine.dispose()  # type: ignore[attr-defined]
+        clean.store.engine.dispose()  # type: ignore[attr-defined]
