@@ -21,6 +21,7 @@ from adapters.db.usernames import allocate_usernames
 from plugin.companies import company_name_key
 from plugin.kinds import Catalog
 from plugin.plan import Action, Existing, PlannedRow
+from plugin.ports import StalePlan
 from plugin.usernames import username_from_email
 
 # the fields kept in contacts' own columns
@@ -35,9 +36,9 @@ GROUPS_SELECT = ("SELECT customer_teams.contact_id, teams.name "
                  "FROM customer_teams JOIN teams ON teams.id = customer_teams.team_id")
 CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable, custom_values.value "
                         "FROM custom_values JOIN custom_fields ON custom_fields.id = custom_values.field_id")
-# Someone else created the same email meanwhile: the row takes that contact.
-ON_EMAIL_TAKEN = ("ON CONFLICT (email_key) DO UPDATE SET updated_at = excluded.updated_at, "
-                  "last_import_id = excluded.last_import_id, last_import_row = excluded.last_import_row")
+# Someone else (another import, mail capture) created the same email after the batch was planned: that row is
+# not inserted, and the batch is planned again (StalePlan), where the row updates that contact instead.
+ON_EMAIL_TAKEN = "ON CONFLICT (email_key) DO NOTHING"
 contacts = Contact.__table__
 contact_labels = ContactLabel.__table__
 customer_teams = CustomerTeam.__table__
@@ -90,6 +91,7 @@ class CustomerTable:
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
         """Apply a batch; returns row number → contact id for the rows that were written."""
+        planned = sorted(planned, key=_lock_order)
         wanted_labels = {name for row in planned for name in row.values.get("labels", ())}  # type: ignore[union-attr]
         missing = wanted_labels - set(catalog.label_ids)
         if missing:
@@ -130,6 +132,9 @@ class CustomerTable:
         returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_EMAIL_TAKEN,
                                returning=("id", "email_key"))
         ids = {key: contact_id for contact_id, key in returned}  # by key: RETURNING keeps no order
+        if len(ids) < len(rows):
+            taken = sorted(str(row.key) for row in rows if row.key not in ids)
+            raise StalePlan(f"{len(taken)} new customers were created meanwhile by someone else, e.g. {taken[0]}")
         return {planned.row: ids[planned.key] for planned in rows}
 
     def _usernames(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow]) -> list[str]:
@@ -168,15 +173,21 @@ class CustomerTable:
             if replaced:
                 connection.execute(delete(table).where(table.c.contact_id.in_(replaced)))
         insert_many(connection, table, ("contact_id", target_column),
-                    [(written[row.row], ids[name]) for row in with_names for name in row.values[field]],  # type: ignore[attr-defined]
+                    [(written[row.row], ids[name]) for row in with_names for name in sorted(row.values[field])],  # type: ignore[call-overload]
                     on_conflict="ON CONFLICT DO NOTHING")
 
     def _write_custom(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
                       catalog: Catalog) -> None:
         insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
                     [(written[row.row], catalog.custom_fields[variable].id, text)
-                     for row in rows for variable, text in row.custom.items()],
+                     for row in rows for variable, text in sorted(row.custom.items())],
                     on_conflict="ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value")
+
+
+def _lock_order(row: PlannedRow) -> tuple[str, int]:
+    """Every batch writes its contacts in email order, so two writers lock shared rows in the same order
+    and rarely deadlock (a deadlock that still happens is retried: adapters.db.store)."""
+    return (row.key or "", row.row)
 
 
 def _contacts_with(connection: Connection, keys: Collection[str], ids: Collection[int]) -> list[tuple]:
