@@ -32,7 +32,6 @@ from plugin.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-QUEUE_NAME = "contact-importer"
 FINISHED = frozenset({str(Status.SUCCEEDED), str(Status.PARTIAL), str(Status.REJECTED), str(Status.DRY_RUN),
                       str(Status.FAILED)})
 QUIET_BEFORE_RETRY = timedelta(minutes=15)  # a running import with no progress for this long lost its worker
@@ -43,10 +42,10 @@ ABANDONED_UPLOAD_AGE = timedelta(hours=24)  # an upload previewed but never star
 def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
     """RedisHuey when settings.redis_url is set, else a SQLite queue file at settings.queue_path."""
     if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False, immediate=immediate)
+        return RedisHuey(settings.queue_name, url=settings.redis_url, results=False, immediate=immediate)
     if not immediate:
         Path(settings.queue_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=settings.queue_path, results=False, immediate=immediate)
+    return SqliteHuey(settings.queue_name, filename=settings.queue_path, results=False, immediate=immediate)
 
 
 @dataclass

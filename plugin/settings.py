@@ -37,6 +37,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     redis_url: str = ""
     queue_path: str = "instance/queue.db"
+    queue_name: str = "contact-importer"  # workers sharing one Redis (or queue file) take only this queue's jobs
     loop_header: str = "X-Contact-Importer-Loop"
     own_addresses: tuple[str, ...] = ()
     mail_poll_seconds: int = 60
