@@ -36,9 +36,11 @@ GROUPS_SELECT = ("SELECT customer_teams.contact_id, teams.name "
                  "FROM customer_teams JOIN teams ON teams.id = customer_teams.team_id")
 CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable, custom_values.value "
                         "FROM custom_values JOIN custom_fields ON custom_fields.id = custom_values.field_id")
-# Someone else (another import, mail capture) created the same email after the batch was planned: that row is
-# not inserted, and the batch is planned again (StalePlan), where the row updates that contact instead.
-ON_EMAIL_TAKEN = "ON CONFLICT (email_key) DO NOTHING"
+# Someone else (another import, mail capture) stored the same email, or the same username, after the batch was
+# planned: that row is not inserted. A taken email or typed username makes the batch be planned again
+# (StalePlan), where the row updates that contact or fails as username.taken; a made-up username is made again.
+ON_VALUE_TAKEN = "ON CONFLICT DO NOTHING"
+USERNAME_ATTEMPTS = 10
 contacts = Contact.__table__
 contact_labels = ContactLabel.__table__
 customer_teams = CustomerTeam.__table__
@@ -122,20 +124,26 @@ class CustomerTable:
         return written
 
     def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> dict[int, int]:
+        """Insert new customers; a row whose email or username another writer stored meanwhile is not inserted:
+        a made-up username is made again, anything else makes the plan stale."""
         source_detail = f"import {job_id}"
-        usernames = self._usernames(connection, job_id, rows)
-        params: list[tuple[object, ...]] = []
-        for row, username in zip(rows, usernames, strict=True):
-            fields = [row.values.get(name) for name in CONTACT_FIELDS]
-            fields[USERNAME_AT] = username
-            params.append((row.key, *fields, "import", source_detail, moment, moment, job_id, row.row))
-        returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_EMAIL_TAKEN,
-                               returning=("id", "email_key"))
-        ids = {key: contact_id for contact_id, key in returned}  # by key: RETURNING keeps no order
-        if len(ids) < len(rows):
-            taken = sorted(str(row.key) for row in rows if row.key not in ids)
-            raise StalePlan(f"{len(taken)} new customers were created meanwhile by someone else, e.g. {taken[0]}")
-        return {planned.row: ids[planned.key] for planned in rows}
+        ids: dict[str, int] = {}
+        pending = list(rows)
+        for _ in range(USERNAME_ATTEMPTS):
+            usernames = self._usernames(connection, job_id, pending)
+            params: list[tuple[object, ...]] = []
+            for row, username in zip(pending, usernames, strict=True):
+                fields = [row.values.get(name) for name in CONTACT_FIELDS]
+                fields[USERNAME_AT] = username
+                params.append((row.key, *fields, "import", source_detail, moment, moment, job_id, row.row))
+            returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_VALUE_TAKEN,
+                                   returning=("id", "email_key"))
+            ids.update({key: contact_id for contact_id, key in returned})  # by key: RETURNING keeps no order
+            pending = [row for row in pending if row.key not in ids]
+            if not pending:
+                return {planned.row: ids[planned.key] for planned in rows}
+            _raise_if_plan_is_stale(connection, pending)
+        raise StalePlan(f"usernames made for {len(pending)} new customers were taken meanwhile, {USERNAME_ATTEMPTS} times")
 
     def _usernames(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow]) -> list[str]:
         """Each new customer's username: the one given, or one made from the email (jane, jane2...)."""
@@ -182,6 +190,19 @@ class CustomerTable:
                     [(written[row.row], catalog.custom_fields[variable].id, text)
                      for row in rows for variable, text in sorted(row.custom.items())],
                     on_conflict="ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value")
+
+
+def _raise_if_plan_is_stale(connection: Connection, rows: Sequence[PlannedRow]) -> None:
+    """StalePlan when rows that were not inserted lost their email, or the username their file gives, to
+    another writer; otherwise only their made-up usernames were taken, and new ones will do."""
+    taken = sorted(key for (key,) in each_match(connection, "SELECT email_key FROM contacts", "email_key",
+                                                [row.key for row in rows]))
+    if taken:
+        raise StalePlan(f"{len(taken)} new customers were created meanwhile by someone else, e.g. {taken[0]}")
+    given = [row.values["username"] for row in rows if row.values.get("username")]
+    held = list(each_match(connection, "SELECT username FROM contacts", "username", given)) if given else []
+    if held:
+        raise StalePlan(f"{len(held)} usernames given in the file were taken meanwhile, e.g. {held[0][0]}")
 
 
 def _lock_order(row: PlannedRow) -> tuple[str, int]:

@@ -210,6 +210,53 @@ def test_a_deadlock_with_another_transaction_is_retried_and_the_batch_applied(se
     assert rows_of(engine, "SELECT first_name, middle_name FROM contacts") == [("After", "Other")]
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_made_up_username_another_transaction_commits_first_is_made_again(services, engine, settings, caplog):
+    """Two writers make the same username for different people at the same moment (the other commits while
+    the batch waits on it): the batch's person gets the next free one, in the same transaction; neither the
+    batch fails nor is it planned and written again (under load, a whole batch again meets new races)."""
+    other = create_engine(settings.resolved_database_url)
+    holding, failures = threading.Event(), []
+
+    def insert_jane_doe_and_commit_once_the_batch_waits() -> None:
+        try:
+            with other.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO contacts (email, email_key, username, source, created_at, updated_at) VALUES "
+                    "('jane.doe@other.example', 'jane.doe@other.example', 'jane.doe', 'manual', now(), now())"))
+                me = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                holding.set()
+                deadline = time.monotonic() + 20
+                while not connection.execute(text("SELECT count(*) FROM pg_stat_activity "
+                                                  "WHERE :me = ANY(pg_blocking_pids(pid))"), {"me": me}).scalar_one():
+                    assert time.monotonic() < deadline, "the batch never waited for the other's username"
+                    time.sleep(0.02)
+        except BaseException as error:  # reported by the test below
+            failures.append(error)
+            holding.set()
+
+    threads: list[threading.Thread] = []
+
+    def start_other() -> None:
+        threads.append(threading.Thread(target=insert_jane_doe_and_commit_once_the_batch_waits, daemon=True))
+        threads[0].start()
+        assert holding.wait(20)
+
+    try:
+        with caplog.at_level(logging.WARNING):
+            report = run_with_hook(services, "email,first_name\njane.doe@example.com,Jane\nbob@example.com,Bob\n",
+                                   once(start_other))
+        threads[0].join(30)
+    finally:
+        other.dispose()
+    assert not failures, failures
+    assert (report.created, report.failed) == (2, 0)
+    assert dict(rows_of(engine, "SELECT email_key, username FROM contacts")) == {
+        "jane.doe@other.example": "jane.doe", "jane.doe@example.com": "jane.doe2", "bob@example.com": "bob"}
+    assert "planned again" not in caplog.text and "trying again" not in caplog.text
+
+
 # ---- two workers, two overlapping files and a mail poll at once
 
 
