@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Table, delete
 
 from adapters.db.catalog import ensure_companies, ensure_labels, ensure_teams
-from adapters.db.engine import each_by_unique_key, each_match, insert_many, stored_value, update_many
+from adapters.db.engine import each_by_unique_key, each_match, insert_many, is_postgresql, stored_value, update_many
 from adapters.db.models import Contact, ContactLabel, CustomerTeam, CustomValue
 from adapters.db.usernames import allocate_usernames
 from plugin.companies import company_name_key
@@ -93,7 +93,8 @@ class CustomerTable:
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
         """Apply a batch; returns row number → contact id for the rows that were written."""
-        planned = sorted(planned, key=_lock_order)
+        if is_postgresql(connection):  # SQLite has one writer at a time: there new contacts' ids follow the file
+            planned = sorted(planned, key=_lock_order)
         wanted_labels = {name for row in planned for name in row.values.get("labels", ())}  # type: ignore[union-attr]
         missing = wanted_labels - set(catalog.label_ids)
         if missing:
@@ -206,8 +207,8 @@ def _raise_if_plan_is_stale(connection: Connection, rows: Sequence[PlannedRow]) 
 
 
 def _lock_order(row: PlannedRow) -> tuple[str, int]:
-    """Every batch writes its contacts in email order, so two writers lock shared rows in the same order
-    and rarely deadlock (a deadlock that still happens is retried: adapters.db.store)."""
+    """On PostgreSQL every batch writes its contacts in email order, so two writers lock shared rows in the
+    same order and rarely deadlock (a deadlock that still happens is retried: adapters.db.store)."""
     return (row.key or "", row.row)
 
 

@@ -6,7 +6,6 @@ candidates a table holds already. Agents (the first admin) and customers (import
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Collection, MutableMapping, Sequence
 
@@ -16,21 +15,17 @@ from adapters.db.engine import each_match, is_postgresql
 from plugin.usernames import assign_usernames, numbered_username
 
 _SLACK = 2  # candidates asked for beyond what a base needs, so a taken one or two cost no second query
-_USERNAME_LOCKS = 0x55534552  # "USER": the first key of PostgreSQL advisory locks on username bases
+# PostgreSQL advisory lock key ("USER") held by a transaction while it makes usernames and inserts them
+USERNAME_LOCK = 0x55534552
 
 
-def lock_username_bases(connection: Connection, bases: Collection[str]) -> None:
-    """On PostgreSQL, hold a lock on each base until the transaction ends, all taken in one order: writers
-    making usernames from the same base (jane.doe, jane.doe2...) then take turns, each seeing what the one
-    before committed, instead of choosing the same name at the same moment and waiting on each other's
-    inserts, often in opposite orders (a deadlock). SQLite has one writer at a time already."""
-    if not bases or not is_postgresql(connection):
-        return
-    keys = sorted({int.from_bytes(hashlib.blake2b(base.encode(), digest_size=4).digest(), "big", signed=True)
-                   for base in bases})
-    connection.exec_driver_sql(
-        f"SELECT count(pg_advisory_xact_lock({_USERNAME_LOCKS}, key)) "
-        "FROM (SELECT unnest(%b::integer[]) AS key ORDER BY 1) AS in_order", (keys,))
+def take_turns_making_usernames(connection: Connection) -> None:
+    """On PostgreSQL, wait for other writers making usernames (imports, mail capture) to commit, and hold
+    the turn until this transaction ends. Otherwise two of them choose the same free name (jane.doe2) at
+    the same moment and wait on each other's inserts, often in opposite orders (a deadlock). One lock, not
+    one a name: PostgreSQL's lock table is small. SQLite has one writer at a time already."""
+    if is_postgresql(connection):
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({USERNAME_LOCK})")
 
 
 def held_usernames(connection: Connection, column: Column, candidates: Collection[str]) -> set[str]:
@@ -53,7 +48,7 @@ def allocate_usernames(connection: Connection, column: Column, bases: Sequence[s
         return []
     hints = {} if hints is None else hints
     needed = Counter(bases)
-    lock_username_bases(connection, needed)
+    take_turns_making_usernames(connection)
     starts = {base: hints.get(base, 1) for base in needed}
     checked = {numbered_username(base, number) for base, count in needed.items()
                for number in range(starts[base], starts[base] + count + _SLACK)}
