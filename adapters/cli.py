@@ -11,20 +11,23 @@ from pathlib import Path
 
 import click
 
-from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
 from adapters.db.agents import (AgentError, authenticate, create_admin, export_agents, issue_invitation_links,
                                 list_pending_invitations, set_password_link)
 from adapters.db.catalog import (KINDS_WITH_CUSTOM_FIELDS, CatalogError, add_company, add_custom_field, add_labels,
                                  list_companies, list_custom_fields, list_labels)
 from adapters.db.companies import assign_companies_by_domain, export_companies
 from adapters.db.export import export_customers
+from adapters.db.undo import UndoRefused, stored_options, undo_import
 from plugin.errors import BadFile
 from plugin.kinds import FieldType
 from plugin.mapping import parse_overrides
 from plugin.phones import is_known_region
 from plugin.report import ImportReport, Status, error_report_rows, write_csv
+from plugin.retry import retry_arguments
 from plugin.services import Services, UnknownKind
 from plugin.settings import SettingsError
+from plugin.undo import UndoAction, UndoStep
 
 EXIT_ROWS_FAILED = 1
 EXIT_REJECTED = 2
@@ -39,6 +42,7 @@ def _services(context: click.Context) -> Services:
         except SettingsError as error:
             raise click.ClickException(str(error)) from error
         state["services"] = bootstrap(settings)
+        freeze_startup_heap()
         context.find_root().call_on_close(state["services"].store.engine.dispose)  # no connection left open
     return state["services"]
 
@@ -328,15 +332,31 @@ def _job_dict(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
 @cli.command("job")
 @click.argument("job_id", type=int)
 @click.option("--errors", is_flag=True, help="Print the error report CSV: original columns, row, column, message.")
-@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job (or the undo, or the retry) as one JSON object.")
+@click.option("--undo", is_flag=True, help="Undo the import: remove what it created, put back what it updated.")
+@click.option("--dry-run", is_flag=True, help="With --undo or --retry: say what would happen per record; change nothing.")
+@click.option("--yes", is_flag=True, help="With --undo: do not ask for confirmation.")
+@click.option("--retry", "retry_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Import a fixed copy of the error report: only the failed rows, under their original numbers.")
 @click.pass_context
-def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool) -> None:
-    """One past import; with --errors, its error report."""
+def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool, undo: bool, dry_run: bool,
+                yes: bool, retry_file: Path | None) -> None:
+    """One past import; with --errors its error report, with --undo its undo, with --retry FILE a retry."""
     services = _services(context)
     store = services.store
     job = store.get_job(job_id)  # type: ignore[attr-defined]
     if job is None:
         raise click.ClickException(f"There is no import {job_id}; `contact-importer jobs` lists them.")
+    if undo and retry_file is not None:
+        raise click.UsageError("Give --undo or --retry, not both.")
+    if dry_run and not (undo or retry_file is not None):
+        raise click.UsageError("--dry-run goes with --undo or --retry.")
+    if undo:
+        _undo_job(context, services, job_id, dry_run=dry_run, yes=yes, as_json=as_json)
+        return
+    if retry_file is not None:
+        _retry_job(context, services, job, retry_file, dry_run=dry_run, as_json=as_json)
+        return
     if errors:
         secret = _secret_columns(services, job)
         headers, lines = error_report_rows(job.headers, secret, store.failed_rows(job_id))  # type: ignore[attr-defined]
@@ -350,6 +370,54 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
                f"{job.unchanged:,} unchanged, {job.failed:,} failed")
     if job.message:
         click.echo(f"  {job.message}")
+
+
+def render_undo_step(step: UndoStep) -> str:
+    """'  row 3 (id 12): restore (first_name: 'Rajesh' → 'Raj')' or '  row 4 (id 13): skip: Left alone: ...'."""
+    details = [f"{change.field}: {change.old!r} → {change.new!r}" for change in step.restores]
+    line = f"  row {step.row} (id {step.record_id}): {step.action}" + (f" ({', '.join(details)})" if details else "")
+    return "; ".join([line, *(text for text in (step.reason, *step.notes) if text)])
+
+
+def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_run: bool, yes: bool,
+              as_json: bool) -> None:
+    engine = services.store.engine  # type: ignore[attr-defined]
+    try:
+        if not dry_run and not yes:
+            preview = undo_import(engine, job_id, dry_run=True, batch_size=services.settings.batch_size)
+            click.echo(preview.summary(), err=True)
+            click.confirm(f"Undo import {job_id}?", abort=True, err=True)
+        result = undo_import(engine, job_id, actor=getpass.getuser(), dry_run=dry_run,
+                             batch_size=services.settings.batch_size)
+    except UndoRefused as refused:
+        raise click.ClickException(refused.message) from refused
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), default=str))
+        return
+    click.echo(result.summary() + (f" (job {result.undo_job})" if result.undo_job else ""))
+    for step in result.steps:
+        if dry_run or step.action is not UndoAction.REMOVE or step.notes:
+            click.echo(render_undo_step(step))
+
+
+def _retry_job(context: click.Context, services: Services, job, retry_file: Path, *, dry_run: bool,  # type: ignore[no-untyped-def]
+               as_json: bool) -> None:
+    with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
+        options = stored_options(connection, job.id)
+    with retry_file.open("rb") as source:
+        report = services.import_file(source=source, file_name=retry_file.name, actor=getpass.getuser(),
+                                      dry_run=dry_run, progress=_terminal_progress(),
+                                      **retry_arguments(job.id, job.kind, job.mapping, options))  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "retry_of": job.id}, default=str))
+    else:
+        click.echo(render_report(report, services.kind(job.kind).title), err=report.status is Status.REJECTED)
+        if report.status is Status.DRY_RUN and report.job is not None:
+            _echo_row_results(services.store, report.job)
+    if report.status is Status.REJECTED:
+        context.exit(EXIT_REJECTED)
+    if report.has_failures:
+        context.exit(EXIT_ROWS_FAILED)
 
 
 def _secret_columns(services: Services, job) -> list[int]:  # type: ignore[no-untyped-def]

@@ -79,11 +79,12 @@ def peak_memory_mb() -> float:
 
 def run_child(database_url: str, csv_path: Path, rows: int) -> None:
     """In a fresh process: import one file with the real services and print one JSON line."""
-    from adapters.bootstrap import bootstrap, settings_from_environment
+    from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
 
     settings = settings_from_environment(environ={}, database_url=database_url, row_limit=rows,
                                          max_file_bytes=max(csv_path.stat().st_size, 20 * 1024 * 1024))
     services = bootstrap(settings)
+    freeze_startup_heap()  # as the CLI and the worker do
     base_mb = peak_memory_mb()
     with csv_path.open("rb") as source:
         started = time.perf_counter()

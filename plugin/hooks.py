@@ -16,6 +16,16 @@ class ImporterSpecs:
     def register_import_kinds(self) -> list[ImportKind]:  # type: ignore[empty-body]
         """Return the import kinds this plugin adds; customers and agents arrive this way too."""
 
+    @hookspec
+    def records_imported(self, kind: str, job_id: int, created: list[int], updated: list[int]) -> None:
+        """An import was applied: the ids it created and updated, once per import (never for dry runs or
+        rejected files). The one place a host reacts to an import: one message, one automation run."""
+
+    @hookspec
+    def record_imported(self, kind: str, job_id: int, record_id: int, action: str) -> None:
+        """One record an import created or updated. Muted during imports: called only when the admin asks
+        (setting import_side_effects, or the import's side_effects option), for welcome mail or automations."""
+
 
 class BuiltinKinds:
     """The kinds shipped with the product, registered like any plugin's."""

@@ -39,6 +39,8 @@ from functools import lru_cache
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
 
+WRITTEN_AUTHOR_MAX = 320  # the longest address a mailbox can have, and what mail_skips.email holds
+
 HEADER_FIELDS: tuple[str, ...] = (
     "From",
     "Sender",
@@ -139,6 +141,9 @@ class MessageVerdict:
     date: datetime | None  # timezone-aware; a "-0000" zone is read as UTC
     skip: SkipReason | None = None
     detail: str = ""  # one phrase an admin can read: "Content-Type multipart/report"
+    # of a skipped message: its first From (else Sender) address as written, lowercased, so an admin can
+    # look up why someone is missing; None when there is none
+    written_author: str | None = None
 
     @property
     def is_contact(self) -> bool:
@@ -173,11 +178,13 @@ def classify_message(
     message_id = _message_id(fields.get("message-id"))
     date = _date(fields.get("date"))
 
-    def skipped(reason: SkipReason, detail: str) -> MessageVerdict:
-        return MessageVerdict(None, None, None, message_id, date, reason, detail)
-
     from_addresses = _distinct(_addresses(fields.get("from")))
     sender_addresses = _addresses(fields.get("sender"))
+
+    def skipped(reason: SkipReason, detail: str) -> MessageVerdict:
+        written = (from_addresses or sender_addresses or [("", "")])[0][1].strip().lower()[:WRITTEN_AUTHOR_MAX]
+        return MessageVerdict(None, None, None, message_id, date, reason, detail, written or None)
+
     reason = _reason_in_headers(fields, loop_header, from_addresses[:1] + sender_addresses[:1])
     if reason is not None:
         return skipped(*reason)

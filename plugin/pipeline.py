@@ -16,6 +16,7 @@ from plugin.plan import HIDDEN, PlannedRow, plan_row
 from plugin.ports import ImportStore, ProgressSink, StalePlan
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
+from plugin.retry import RetryFile, RetryOf, inspect_retry, renumber_rows
 from plugin.validate import Record, RowValidator
 
 logger = logging.getLogger(__name__)
@@ -41,12 +42,20 @@ class ImportRequest:
     row_limit: int = 5000
     max_file_bytes: int = 20 * 1024 * 1024
     batch_size: int = 1000
+    retry: RetryOf | None = None  # a fixed error report: only failed rows of that import, under their numbers
 
 
 def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def _source_rows(source: BinaryIO, layout: CsvLayout, retry_file: RetryFile | None) -> Iterator[SourceRow]:
+    """The file's records; a retry's under their original row numbers. Not kept in a local of the row loop, so an
+    exception leaving the loop closes the reader while the file is still open."""
+    rows = read_rows(source, layout)
+    return rows if retry_file is None else renumber_rows(rows, retry_file)
 
 
 def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog) -> ColumnMapping:
@@ -98,13 +107,14 @@ def _pass_over_rows(
     is_applying: bool,
     prepare: PrepareBatch | None,
     progress: ProgressSink | None,
+    retry_file: RetryFile | None = None,
 ) -> None:
     kind = request.kind
     claims: dict[str, int] = {}  # key → first row of this file that took it
     headers = {column.target: column.header for column in mapping.columns if column.target}
     secret_cells = _secret_cell_indexes(kind, mapping)
     validator = RowValidator(kind, mapping, catalog, request.options, request.defaults)
-    for batch in _batches(read_rows(source, layout), request.batch_size):
+    for batch in _batches(_source_rows(source, layout, retry_file), request.batch_size):
         records = [validator.validate(row) for row in batch]
         keys = {record.key for record in records if record.key}
         ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
@@ -167,6 +177,9 @@ def run_import(
     logger.info("import %s of %s started (%s)", job_id, kind.name, "dry run" if request.is_dry_run else "applying")
     try:
         layout = inspect_csv(source, row_limit=request.row_limit, max_bytes=request.max_file_bytes)
+        retry_file = None if request.retry is None else inspect_retry(source, layout, request.retry)
+        if retry_file is not None:
+            layout = retry_file.layout
         catalog = store.load_catalog(kind.name)
         mapping = _prepare_mapping(request, layout, catalog)
     except BadFile as error:
@@ -179,7 +192,7 @@ def run_import(
     store.begin_job(job_id, total=layout.row_count, mapping=mapping, headers=layout.headers)
     if progress is not None:
         progress(0, layout.row_count)
-    passes = dict(is_applying=False, prepare=prepare, progress=progress)
+    passes = dict(is_applying=False, prepare=prepare, progress=progress, retry_file=retry_file)
     if request.is_all_or_nothing and not request.is_dry_run:
         _pass_over_rows(request, source, layout, mapping, catalog, store, job_id, report, **passes)  # type: ignore[arg-type]
         if report.has_failures:

@@ -63,6 +63,14 @@ class ImportStore(Protocol):
         """Store the final status, counts and message."""
         ...
 
+    def applied_record_ids(self, job_id: int) -> tuple[list[int], list[int]]:
+        """The ids of the records an import created, and of those it updated, in row order."""
+        ...
+
+    def retryable_rows(self, job_id: int) -> frozenset[int]:
+        """Rows that failed in that import and no retry of it has applied since."""
+        ...
+
 
 class PasswordHasher(Protocol):
     """Turns passwords into stored hashes and checks them; implemented by adapters/passwords.py."""

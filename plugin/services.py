@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from typing import BinaryIO
 
 from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
 from plugin.ports import ImportStore, PasswordHasher, ProgressSink
-from plugin.report import ImportReport
+from plugin.report import ImportReport, Status
+from plugin.retry import RetryOf
 from plugin.settings import Settings
 from plugin.template import template_csv
 
@@ -34,6 +36,7 @@ class Services:
     preparers: dict[str, PreparerFactory] = field(default_factory=dict)
     finishers: dict[str, Finisher] = field(default_factory=dict)
     hasher: PasswordHasher | None = None
+    hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
 
     def kind(self, name: str) -> ImportKind:
         aliases = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
@@ -68,12 +71,14 @@ class Services:
         if settings.free_mail_domains:
             merged["free_mail_domains"] = tuple(settings.free_mail_domains)
         merged.update({name: value for name, value in (options or {}).items() if value is not None})
+        retry_of = merged.get("retry_of")  # a fixed error report of that import: its failed rows, under their numbers
+        retry = None if retry_of is None else RetryOf(int(retry_of), self.store.retryable_rows(int(retry_of)))  # type: ignore[call-overload]
         request = ImportRequest(
             kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),
             defaults=dict(defaults or {}), options=merged,
             is_all_or_nothing=settings.all_or_nothing if all_or_nothing is None else all_or_nothing,
             row_limit=row_limit or settings.row_limit, max_file_bytes=settings.max_file_bytes,
-            batch_size=settings.batch_size,
+            batch_size=settings.batch_size, retry=retry,
         )
         factory = self.preparers.get(kind.name)
         prepare = None
@@ -81,10 +86,24 @@ class Services:
             progress, batch_progress = _with_batch_progress(progress)
             prepare = factory(batch_progress)
         report = run_import(request, source, self.store, job_id=job_id, prepare=prepare, progress=progress)
+        if not dry_run:
+            self._announce(kind.name, report, wants_side_effects=bool(merged.get("side_effects",
+                                                                                 settings.import_side_effects)))
         finisher = self.finishers.get(kind.name)
         if finisher is not None and not dry_run:
             finisher(report, merged)
         return report
+
+    def _announce(self, kind: str, report: ImportReport, *, wants_side_effects: bool) -> None:
+        """Side effects of an applied import: records_imported once; record_imported per record only if asked."""
+        if self.hooks is None or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
+            return
+        created, updated = self.store.applied_record_ids(report.job)
+        self.hooks.records_imported(kind=kind, job_id=report.job, created=created, updated=updated)
+        if wants_side_effects:
+            for action, ids in (("created", created), ("updated", updated)):
+                for record_id in ids:
+                    self.hooks.record_imported(kind=kind, job_id=report.job, record_id=record_id, action=action)
 
     def import_customers(self, source: BinaryIO, **options: object) -> ImportReport:
         """Import customers; a matching email (any case) updates the existing customer."""

@@ -48,6 +48,7 @@ class Settings:
     worker_count: int = 2
     default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's
     free_mail_domains: tuple[str, ...] = ()  # besides plugin.companies.FREE_MAIL_DOMAINS: never a company's
+    import_side_effects: bool = False  # record_imported hooks per record during imports (welcome mail, automations)
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property

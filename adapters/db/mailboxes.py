@@ -13,6 +13,7 @@ The password is never stored: `password_env` is the name of the environment vari
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -42,8 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db.agents import Agent
 from adapters.db.catalog import ensure_labels, utc_now
-from adapters.db.dialect import insert_for
-from adapters.db.engine import in_transaction_with_retries
+from adapters.db.engine import in_transaction_with_retries, insert_many, stored_value
 from adapters.db.models import Base, Contact, ContactLabel, ImportJob
 from adapters.db.usernames import allocate_usernames
 from plugin.emails import email_key
@@ -116,6 +116,9 @@ mailboxes = Mailbox.__table__
 mail_skips = MailSkip.__table__
 contacts = Contact.__table__
 import_jobs = ImportJob.__table__
+SKIP_COLUMNS = ("mailbox_id", "uidvalidity", "uid", "reason", "detail", "email", "message_id", "seen_at")
+CAPTURED_COLUMNS = ("email", "email_key", "first_name", "last_name", "username", "company_id", "source",
+                    "source_detail", "created_at", "updated_at", "last_import_id")
 
 
 class MailboxExists(ValueError):
@@ -319,9 +322,13 @@ def release_leases(engine: Engine, owner: str) -> int:
 
 
 def source_detail(mailbox: MailboxRecord, author: MailAuthor) -> str:
-    """Where a captured contact came from, as JSON: mailbox, folder, Message-ID and the message's date."""
-    return json.dumps({"mailbox": mailbox.name, "folder": mailbox.folder, "message_id": author.message_id,
-                       "date": author.date.isoformat() if author.date else None}, ensure_ascii=False)
+    """Where a captured contact came from, as JSON: mailbox, folder, Message-ID and the message's date.
+
+    Written directly rather than by json.dumps of a dict: it is made for every captured contact."""
+    message_id = "null" if author.message_id is None else _json_string(author.message_id)
+    sent = "null" if author.date is None else f'"{author.date.isoformat()}"'
+    return (f'{{"mailbox":{_json_string(mailbox.name)},"folder":{_json_string(mailbox.folder)},'
+            f'"message_id":{message_id},"date":{sent}}}')
 
 
 def store_batch(engine: Engine, lease: Lease, *, uidvalidity: int, last_uid: int, authors: Sequence[MailAuthor],
@@ -348,11 +355,10 @@ def store_batch(engine: Engine, lease: Lease, *, uidvalidity: int, last_uid: int
         if poll_job_id is None and fetched:
             poll_job_id = _start_job(connection, mailbox, moment)
         created_keys = _insert_contacts(connection, mailbox, authors, poll_job_id, moment)
-        if skips:
-            connection.execute(insert_for(connection, mail_skips).on_conflict_do_nothing(), [
-                {"mailbox_id": mailbox.id, "uidvalidity": uidvalidity, "uid": skip.uid, "reason": skip.reason,
-                 "detail": skip.detail, "email": skip.email, "message_id": skip.message_id, "seen_at": moment}
-                for skip in skips])
+        seen_at = stored_value(connection, mail_skips.c.seen_at, moment)
+        insert_many(connection, mail_skips, SKIP_COLUMNS,
+                    [(mailbox.id, uidvalidity, skip.uid, skip.reason, skip.detail, skip.email, skip.message_id, seen_at)
+                     for skip in skips], on_conflict="ON CONFLICT DO NOTHING")
         if poll_job_id is not None and fetched:
             failed = sum(skip.reason in UNREADABLE_REASONS for skip in skips)
             connection.execute(update(import_jobs).where(import_jobs.c.id == poll_job_id).values(
@@ -378,26 +384,28 @@ def _start_job(connection: Connection, mailbox: MailboxRecord, moment: datetime)
 
 def _insert_contacts(connection: Connection, mailbox: MailboxRecord, authors: Sequence[MailAuthor],
                      job_id: int | None, moment: datetime) -> frozenset[str]:
+    """Insert the first author of each address not stored yet; returns the email keys of those inserted.
+
+    Through adapters.db.engine's bulk helpers, like the CSV import: SQLAlchemy's per-row parameter processing
+    took as long as the database's own work."""
     firsts: dict[str, MailAuthor] = {}
     for author in authors:
         firsts.setdefault(email_key(author.email), author)
     firsts = dict(sorted(firsts.items()))  # in email order, as imports write them: shared rows locked in one order
     if not firsts:
         return frozenset()
-    statement = (insert_for(connection, contacts)  # what all rows share is bound once, not once a row
-                 .values(source="mail", created_at=moment, updated_at=moment, last_import_id=job_id)
-                 .on_conflict_do_nothing(index_elements=["email_key"])
-                 .returning(contacts.c.email_key, contacts.c.id))
     usernames = allocate_usernames(connection, contacts.c.username,
                                    [username_from_email(key, fallback="customer") for key in firsts])
-    created = dict(connection.execute(statement, [
-        {"email": author.email, "email_key": key, "first_name": author.first_name, "last_name": author.last_name,
-         "username": username, "company_id": author.company_id, "source_detail": source_detail(mailbox, author)}
-        for (key, author), username in zip(firsts.items(), usernames, strict=True)]).all())
+    at = stored_value(connection, contacts.c.created_at, moment)
+    created = dict(insert_many(connection, contacts, CAPTURED_COLUMNS, [
+        (author.email, key, author.first_name, author.last_name, username, author.company_id, "mail",
+         source_detail(mailbox, author), at, at, job_id)
+        for (key, author), username in zip(firsts.items(), usernames, strict=True)],
+        on_conflict="ON CONFLICT (email_key) DO NOTHING", returning=("email_key", "id")))
     if created and mailbox.label:
         label_id = ensure_labels(connection, [mailbox.label], now=lambda: moment)[mailbox.label]
-        connection.execute(insert_for(connection, ContactLabel.__table__).on_conflict_do_nothing(),
-                           [{"contact_id": contact_id, "label_id": label_id} for contact_id in created.values()])
+        insert_many(connection, ContactLabel.__table__, ("contact_id", "label_id"),
+                    [(contact_id, label_id) for contact_id in created.values()], on_conflict="ON CONFLICT DO NOTHING")
     return frozenset(created)
 
 

@@ -210,6 +210,32 @@ class SqlImportStore:
             for cells, errors in result:
                 yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
 
+    def applied_record_ids(self, job_id: int) -> tuple[list[int], list[int]]:
+        """The ids of the records an import created, and of those it updated, in row order."""
+        with self.engine.connect() as connection:
+            found = connection.execute(select(ImportRow.action, ImportRow.record_id).where(
+                ImportRow.job_id == job_id, ImportRow.action.in_(["created", "updated"])).order_by(ImportRow.row)).all()
+        return ([int(record_id) for action, record_id in found if action == "created" and record_id is not None],
+                [int(record_id) for action, record_id in found if action == "updated" and record_id is not None])
+
+    def retryable_rows(self, job_id: int) -> frozenset[int]:
+        """Rows that failed in the import and were not applied since by a retry of it (or of its retries)."""
+        with self.engine.connect() as connection:
+            failed = set(connection.execute(select(ImportRow.row).where(
+                ImportRow.job_id == job_id, ImportRow.action == "failed")).scalars())
+            jobs = connection.execute(select(ImportJob.id, ImportJob.options).where(
+                ImportJob.id > job_id, ImportJob.is_dry_run.is_(False))).all()
+            retries: set[int] = set()
+            family = {job_id}
+            for later_id, options in jobs:  # in id order: a retry of a retry comes after its parent
+                if (options or {}).get("retry_of") in family:
+                    family.add(later_id)
+                    retries.add(later_id)
+            if retries and failed:
+                failed -= set(connection.execute(select(ImportRow.row).where(
+                    ImportRow.job_id.in_(retries), ImportRow.action != "failed")).scalars())
+        return frozenset(failed)
+
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         """A page of per-row results (action, changes, errors), for previews and result pages."""
         with self.engine.connect() as connection:

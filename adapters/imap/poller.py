@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import socket
 import threading
 import time
@@ -21,7 +20,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.utils import getaddresses
 from enum import StrEnum
 
 from sqlalchemy import Engine
@@ -61,10 +59,6 @@ Clock = Callable[[], datetime]
 LEASE_SECONDS = 300.0  # renewed by each batch a poll stores; a dead worker's lease runs out after it
 WATCH_LEASE_SECONDS = 60.0  # a watch renews it every third of this from a thread of its own
 FAILURE_BACKOFF_CAP_SECONDS = 3600.0
-_AUTHOR_FIELDS = tuple(  # a field's value, folded lines included
-    re.compile(rb"^" + name + rb"[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
-    for name in (b"From", b"Sender")
-)
 
 
 class PollProblem(StrEnum):
@@ -523,7 +517,7 @@ class _Capture:
                     )
                 )
             else:
-                skips.append(_skip_record(uid, header, verdict))
+                skips.append(_skip_record(uid, verdict))
         stored = store_batch(
             self.engine,
             self.lease,
@@ -581,22 +575,5 @@ class _Capture:
         )  # fmt: skip
 
 
-def _skip_record(uid: int, header: bytes, verdict: MessageVerdict) -> MailSkipRecord:
-    return MailSkipRecord(uid, str(verdict.skip), verdict.detail, _written_author(header), verdict.message_id)
-
-
-def _written_author(header: bytes) -> str | None:
-    """The first From (else Sender) address of a skipped message, lowercased, so an admin can look it up.
-
-    The classifier's verdict carries no address for a skipped message; this reads only skipped ones,
-    and only the two fields (the email package would parse the whole block, ten times slower).
-    """
-    for field_pattern in _AUTHOR_FIELDS:
-        found = field_pattern.search(header)
-        if found is None:
-            continue
-        value = found.group(1).replace(b"\r", b"").replace(b"\n", b"").decode("utf-8", errors="replace")
-        for _, address in getaddresses([value]):
-            if address.strip():
-                return address.strip().lower()[:320]
-    return None
+def _skip_record(uid: int, verdict: MessageVerdict) -> MailSkipRecord:
+    return MailSkipRecord(uid, str(verdict.skip), verdict.detail, verdict.written_author, verdict.message_id)

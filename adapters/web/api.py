@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
 from adapters.db import web_state
+from adapters.db.undo import UndoRefused
 from adapters.web import blueprint as shared
+from adapters.web import undo_retry
 from adapters.web.openapi import openapi_document
 from adapters.web.security import add_security_headers, is_csrf_valid
 from plugin.errors import BadFile
@@ -193,6 +195,44 @@ def errors_csv(job_id: int):  # type: ignore[no-untyped-def]
     secret_columns = [index for index, column in enumerate(job.mapping) if column.get("field") in secrets]
     headers, lines = error_report_rows(job.headers, secret_columns, services.store.failed_rows(job.id))  # type: ignore[attr-defined]
     return csv_response(write_csv(headers, lines), f"import-{job.id}-errors.csv")
+
+
+@api.post("/imports/<int:job_id>/undo")
+def undo_import_route(job_id: int):  # type: ignore[no-untyped-def]
+    """Undo an import (dry_run=true: only say what would happen); 200 with what was done per record."""
+    user = shared.signed_in_user()
+    assert user is not None
+    job = shared.get_job_or_404(user, job_id)
+    try:
+        dry_run = bool(_flag(request.form.get("dry_run", request.args.get("dry_run"))))
+    except BadFile as error:
+        return json_error(400, error.code, error.message)
+    try:
+        result = undo_retry.run_undo(job.id, user, dry_run=dry_run)
+    except UndoRefused as refused:
+        return json_error(409, refused.code, refused.message)
+    return jsonify(result.as_dict())
+
+
+@api.post("/imports/<int:job_id>/retry")
+def retry_import_route(job_id: int):  # type: ignore[no-untyped-def]
+    """Multipart: file, the import's error report with its cells fixed. 202 with the retry's job id."""
+    user = shared.signed_in_user()
+    assert user is not None
+    job = shared.get_job_or_404(user, job_id)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return json_error(400, "file.missing", "Attach the fixed error report as the multipart field 'file'.")
+    try:
+        retry_job = undo_retry.start_retry(job, file, user)
+    except shared.UploadRejected as rejected:
+        status = 413 if rejected.problem.code == "file.too_large" else 400
+        return json_error(status, rejected.problem.code, rejected.problem.message)
+    response = jsonify(job=retry_job, status="queued", retry_of=job.id,
+                       links={"self": url_for(".get_import", job_id=retry_job),
+                              "page": url_for("contact_importer.job_page", job_id=retry_job)})
+    response.headers["Location"] = url_for(".get_import", job_id=retry_job)
+    return response, 202
 
 
 @api.get("/templates/<kind_name>.csv")

@@ -48,12 +48,13 @@ def worker_command(context: click.Context, workers: int | None, worker_type: str
 
     SIGTERM or SIGINT stop it gracefully: running imports finish first. SIGHUP restarts it.
     """
-    from adapters.bootstrap import bootstrap
+    from adapters.bootstrap import bootstrap, freeze_startup_heap
     from adapters.jobs import make_import_queue
 
     _configure_logging()
     settings = _settings(context)
     queue = make_import_queue(bootstrap(settings))
+    freeze_startup_heap()
     consumer = queue.consumer(workers=workers or settings.worker_count, worker_type=worker_type,
                               max_delay=max_delay, shutdown_timeout=shutdown_timeout)
     consumer.run()

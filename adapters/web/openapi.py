@@ -42,6 +42,16 @@ def openapi_document(base_path: str) -> dict[str, object]:
                "created_at": {"type": "string", "format": "date-time"},
                "finished_at": {"type": ["string", "null"], "format": "date-time"},
                "links": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    undo_step = {"type": "object", "properties": {
+        "row": {"type": "integer"}, "record_id": {"type": "integer"},
+        "action": {"type": "string", "enum": ["remove", "restore", "deactivate", "skip"]},
+        "restores": {"type": "array", "items": {"type": "object"}}, "reason": {"type": "string"},
+        "notes": {"type": "array", "items": {"type": "string"}}}}
+    undo = {"type": "object", "properties": {
+        "job": {"type": "integer"}, "undo_job": {"type": ["integer", "null"]}, "kind": {"type": "string"},
+        "dry_run": {"type": "boolean"}, "removed": {"type": "integer"}, "restored": {"type": "integer"},
+        "deactivated": {"type": "integer"}, "skipped": {"type": "integer"}, "summary": {"type": "string"},
+        "records": {"type": "array", "items": undo_step}}}
     common_errors = {"401": _error("Not signed in and no valid API token."),
                      "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing.")}
     return {
@@ -56,7 +66,7 @@ def openapi_document(base_path: str) -> dict[str, object]:
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
             "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"}}}, "Job": job},
+                "code": {"type": "string"}, "message": {"type": "string"}}}, "Job": job, "Undo": undo},
         },
         "security": [{"token": []}, {"session": []}],
         "paths": {
@@ -102,6 +112,35 @@ def openapi_document(base_path: str) -> dict[str, object]:
                 "parameters": [_job_path_parameter()],
                 "responses": {"200": {"description": "CSV.", "content": {"text/csv": {}}},
                               "404": _error("No such import."), **common_errors}}},
+            "/imports/{job_id}/undo": {"post": {
+                "summary": "Undo an import: remove what it created, put back what it updated; records changed since "
+                           "are left alone and say why. With dry_run, only say what would happen.",
+                "parameters": [_job_path_parameter(),
+                               {"name": "dry_run", "in": "query", "schema": {"type": "boolean"}}],
+                "requestBody": {"required": False, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {"dry_run": {"type": "boolean"}}}}}},
+                "responses": {"200": {"description": "What was done (or would be) per record.", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Undo"}}}},
+                              "400": _error("dry_run is not true or false."),
+                              "404": _error("No such import."),
+                              "409": _error("It cannot be undone: a dry run, unfinished, undone already, or an undo."),
+                              **common_errors}}},
+            "/imports/{job_id}/retry": {"post": {
+                "summary": "Retry the failed rows: upload the import's error report with its cells fixed (its row, "
+                           "column and message columns kept); results keep the original row numbers.",
+                "parameters": [_job_path_parameter()],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                "responses": {
+                    "202": {"description": "Queued as an import of its own.", "content": {"application/json": {
+                        "schema": {"type": "object", "properties": {
+                            "job": {"type": "integer"}, "status": {"type": "string"}, "retry_of": {"type": "integer"},
+                            "links": {"type": "object"}}}}}},
+                    "400": _error("Not a retry of this import (a row that did not fail, no row column...); "
+                                  "nothing was queued."),
+                    "404": _error("No such import."), "413": _error("The upload is larger than max_file_bytes."),
+                    **common_errors}}},
             "/templates/{kind}.csv": {"get": {
                 "summary": "The sample CSV of a kind.",
                 "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from adapters.db import web_state
 from adapters.web import blueprint as shared
-from adapters.web import mapping_form
+from adapters.web import mapping_form, undo_retry
+from adapters.db.undo import UndoRefused
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
 from plugin.kinds import ImportKind
 from plugin.read import describe_size
@@ -264,9 +265,39 @@ def job_page(job_id: int):  # type: ignore[no-untyped-def]
     job = shared.get_job_or_404(_user(), job_id)
     is_finished = shared.is_finished(job)
     rows, page = _page_of_rows(job.id) if is_finished else ([], 1)
+    can_undo = is_finished and undo_retry.undo_refusal(job.id) is None
     return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
                            progress=shared.job_progress(job), summary=shared.job_summary_text(job),
-                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE)
+                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE, can_undo=can_undo)
+
+
+@pages.route("/jobs/<int:job_id>/undo", methods=["GET", "POST"])
+def undo(job_id: int):  # type: ignore[no-untyped-def]
+    """GET: what undoing the import would do, record by record, and a button; POST: do it."""
+    user = _user()
+    job = shared.get_job_or_404(user, job_id)
+    try:
+        result = undo_retry.run_undo(job.id, user, dry_run=request.method == "GET")
+    except UndoRefused as refused:
+        return error_page(409, "This import cannot be undone", refused.message)
+    if result.undo_job is not None:
+        return redirect(url_for(".job_page", job_id=result.undo_job))
+    return render_template("contact_importer/undo.html", job=job, kind_title=shared.kind_title(job.kind), result=result)
+
+
+@pages.post("/jobs/<int:job_id>/retry")
+def retry(job_id: int):  # type: ignore[no-untyped-def]
+    """Upload the fixed error report: only the failed rows, imported under their original numbers."""
+    user = _user()
+    job = shared.get_job_or_404(user, job_id)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return error_page(400, "No file", "Choose the fixed error report to upload.")
+    try:
+        retry_job = undo_retry.start_retry(job, file, user)
+    except shared.UploadRejected as rejected:
+        return error_page(400, "This file cannot be a retry", rejected.problem.message)
+    return redirect(url_for(".job_page", job_id=retry_job))
 
 
 @pages.get("/history")

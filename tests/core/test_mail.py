@@ -295,6 +295,27 @@ def test_skipped_messages_say_why(raw: bytes, reason: SkipReason, detail: str) -
     assert not verdict.is_contact
 
 
+@pytest.mark.parametrize(
+    ("raw", "written"),
+    [
+        pytest.param(b"From: Auto <Robot@Example.ORG>\r\nAuto-Submitted: auto-replied", "robot@example.org", id="from"),
+        pytest.param(b"From: a@example.org, b@example.org", "a@example.org", id="first-of-several"),
+        pytest.param(b"Sender: Owner <list-owner@example.org>\r\nList-Id: <x.example.org>", "list-owner@example.org",
+                     id="sender-without-from"),
+        pytest.param(b"Subject: nobody wrote this", None, id="no-author"),
+    ],
+)
+def test_a_skipped_message_keeps_its_author_as_written(raw: bytes, written: str | None) -> None:
+    """So that `mailbox skips --email` finds why someone is missing."""
+    verdict = classify(raw)
+    assert verdict.skip is not None
+    assert verdict.written_author == written
+
+
+def test_a_contact_verdict_has_no_written_author() -> None:
+    assert classify(b"From: Jane <jane@example.org>").written_author is None
+
+
 NAMES = [
     pytest.param(b"From: John Doe <jdoe@example.org>", "John", "Doe", id="display-name"),
     pytest.param(b'From: "Doe, John" <jdoe@example.org>', "John", "Doe", id="last-comma-first"),

@@ -1,0 +1,213 @@
+"""Undoing imports against real databases, on SQLite and on PostgreSQL: created records go, updated ones get
+their old values back, records changed since are left alone and reported, and an import is undone once."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from adapters.bootstrap import bootstrap
+from adapters.db.agents import Agent, accept_invitation, authenticate, create_invitation
+from adapters.db.catalog import add_company, add_custom_field, add_labels, utc_now
+from adapters.db.export import export_customers
+from adapters.db.models import Contact, ImportJob, ImportRow
+from adapters.db.undo import UndoRefused, undo_import
+from adapters.passwords import Argon2Hasher
+from plugin.kinds import FieldType
+from plugin.report import Status
+from plugin.services import Services
+from plugin.settings import Settings
+
+FAST = {"memory_cost": 1024, "time_cost": 1}
+
+
+def run(services: Services, kind: str, csv_text: str, **options: object):
+    return services.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor="tester",
+                                **options)  # type: ignore[arg-type]
+
+
+def customers(engine: Engine) -> dict[str, dict[str, object]]:
+    headers, rows = export_customers(engine)
+    return {str(row[1]).lower(): dict(zip(headers, row, strict=True)) for row in rows}
+
+
+def test_undo_removes_created_customers_and_restores_updated_ones(services: Services, engine: Engine) -> None:
+    add_labels(engine, ["Trial", "VIP"])
+    add_custom_field(engine, "plan", FieldType.CHOICE, ["gold", "silver"])
+    acme, globex = add_company(engine, "Acme"), add_company(engine, "Globex")
+    run(services, "customers", "email,first_name,middle_name,last_name,phone,company_id,labels,plan\n"
+                               f"raj@example.org,Raj,,Patel,+442079460958,{acme},Trial,gold\n"
+                               "lee@example.org,Lee,,,,,,\n")
+    before = customers(engine)
+    many = "".join(f"new{number}@example.com,New{number},,,,,VIP,\n" for number in range(20))  # crosses batches of 7
+    report = run(services, "customers", "email,first_name,middle_name,last_name,phone,company_id,labels,plan\n"
+                                        f"raj@example.org,Rajesh,Kumar,Patel,+442079460000,{globex},VIP,silver\n" + many)
+    assert (report.created, report.updated) == (20, 1)
+    result = undo_import(engine, report.job, actor="admin")
+    assert (result.tally.removed, result.tally.restored, result.tally.skipped) == (20, 1, 0)
+    assert customers(engine) == before  # names, middle name, phone, company, labels, plan: all as they were
+
+
+def test_a_customer_changed_since_the_import_is_left_alone_and_reported(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name\nraj@example.org,Raj\nlee@example.org,Lee\n")
+    report = run(services, "customers", "email,first_name\nraj@example.org,Rajesh\nlee@example.org,Leo\n"
+                                        "new@example.com,New\n")
+    later = run(services, "customers", "email,first_name\nraj@example.org,Rajiv\nnew@example.com,Newer\n")
+    result = undo_import(engine, report.job)
+    by_row = {step.row: step for step in result.steps}
+    assert [str(by_row[row].action) for row in (2, 3, 4)] == ["skip", "restore", "skip"]
+    assert f"import {later.job}" in by_row[2].reason and f"import {later.job}" in by_row[4].reason
+    now = customers(engine)
+    assert (now["raj@example.org"]["first_name"], now["lee@example.org"]["first_name"]) == ("Rajiv", "Lee")
+    assert now["new@example.com"]["first_name"] == "Newer"
+    with engine.connect() as connection:
+        job = connection.execute(select(ImportJob.__table__).where(ImportJob.id == result.undo_job)).one()
+        rows = {row.row: row for row in connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job.id))}
+    assert (job.status, job.options, job.kind) == (str(Status.PARTIAL), {"undo_of": report.job}, "customers")
+    assert rows[2].action == "skip" and f"import {later.job}" in rows[2].errors[0]["message"]
+    assert rows[3].changes == [{"field": "first_name", "old": "Leo", "new": "Lee"}]
+
+
+def test_a_value_changed_outside_imports_leaves_the_customer_alone(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name,phone\nraj@example.org,Raj,\n")
+    report = run(services, "customers", "email,first_name,phone\nraj@example.org,Rajesh,+442079460958\n")
+    with engine.begin() as connection:  # a person edits the phone in the helpdesk, without touching updated_at
+        connection.execute(update(Contact).values(phone="+442079460000"))
+    result = undo_import(engine, report.job)
+    assert str(result.steps[0].action) == "skip" and "phone" in result.steps[0].reason
+    assert customers(engine)["raj@example.org"]["first_name"] == "Rajesh"
+
+
+def test_a_dry_run_says_what_would_happen_and_changes_nothing(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\na@example.com,A\nb@example.com,B\n")
+    before = customers(engine)
+    result = undo_import(engine, report.job, dry_run=True)
+    assert (result.tally.removed, result.undo_job) == (2, None)
+    assert customers(engine) == before
+    assert undo_import(engine, report.job).tally.removed == 2  # a dry run does not count as the undo
+    assert customers(engine) == {}
+
+
+def test_an_import_is_never_undone_twice_and_an_undo_is_not_undone(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\na@example.com,A\n")
+    result = undo_import(engine, report.job)
+    with pytest.raises(UndoRefused) as twice:
+        undo_import(engine, report.job)
+    assert twice.value.code == "undo.already" and str(result.undo_job) in twice.value.message
+    with pytest.raises(UndoRefused) as undo_of_undo:
+        undo_import(engine, result.undo_job)  # type: ignore[arg-type]
+    assert undo_of_undo.value.code == "undo.is_undo"
+    dry = run(services, "customers", "email,first_name\nb@example.com,B\n", dry_run=True)
+    with pytest.raises(UndoRefused) as not_applied:
+        undo_import(engine, dry.job)
+    assert not_applied.value.code == "undo.not_applied"
+    with pytest.raises(UndoRefused):
+        undo_import(engine, 999)
+
+
+@pytest.fixture
+def agent_services(settings: Settings, engine: Engine) -> Services:
+    return bootstrap(settings, engine=engine, hasher=Argon2Hasher(**FAST))
+
+
+def agents(engine: Engine) -> dict[str, object]:
+    with engine.connect() as connection:
+        return {row.email_key: row for row in connection.execute(select(Agent.__table__)).all()}
+
+
+def test_undoing_an_agents_import(agent_services: Services, engine: Engine) -> None:
+    hasher = Argon2Hasher(**FAST)
+    run(agent_services, "users", "email,first_name,role,password\nold@example.com,Olga,agent,first-secret\n")
+    report = run(agent_services, "users", "email,first_name,role,password\n"
+                                          "old@example.com,Olga2,admin,second-secret\n"
+                                          "unused@example.com,Una,agent,secret-one\n"
+                                          "signed@example.com,Sig,agent,secret-two\n"
+                                          "invited@example.com,Ivy,agent,\n")
+    assert (report.created, report.updated) == (3, 1)
+    assert authenticate(engine, hasher, "signed@example.com", "secret-two") is not None
+    invited = agents(engine)["invited@example.com"]
+    accept_invitation(engine, hasher, create_invitation(engine, invited.id).token, "chosen-pass")  # type: ignore[attr-defined]
+    result = undo_import(engine, report.job)
+    steps = {step.row: step for step in result.steps}
+    assert [str(steps[row].action) for row in (2, 3, 4, 5)] == ["restore", "remove", "deactivate", "deactivate"]
+    assert any("password" in note for note in steps[2].notes)
+    now = agents(engine)
+    assert "unused@example.com" not in now
+    assert (now["signed@example.com"].is_active, now["invited@example.com"].is_active) == (False, False)
+    assert (now["old@example.com"].first_name, now["old@example.com"].role) == ("Olga", "agent")
+    assert authenticate(engine, hasher, "old@example.com", "second-secret") is not None  # a hash we do not keep
+
+
+def test_only_created_and_updated_rows_are_undone_and_unchanged_ones_stay(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name\nsame@example.com,Same\n")
+    report = run(services, "customers", "email,first_name\nsame@example.com,Same\nbad,X\nnew@example.com,New\n")
+    assert (report.unchanged, report.failed, report.created) == (1, 1, 1)
+    result = undo_import(engine, report.job)
+    assert [step.row for step in result.steps] == [4]
+    assert set(customers(engine)) == {"same@example.com"}
+
+
+def test_changed_since_uses_the_moment_the_import_finished(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
+    with engine.begin() as connection:  # written after the import by something that is not an import
+        connection.execute(update(Contact).values(updated_at=utc_now()))
+    assert str(undo_import(engine, report.job, dry_run=True).steps[0].action) == "skip"
+
+
+# ---- retrying the failed rows
+
+
+def error_report(services: Services, job_id: int) -> str:
+    from plugin.report import error_report_rows, write_csv
+
+    job = services.store.get_job(job_id)  # type: ignore[attr-defined]
+    headers, lines = error_report_rows(job.headers, [], services.store.failed_rows(job_id))  # type: ignore[attr-defined]
+    return "".join(write_csv(headers, lines))
+
+
+def retry(services: Services, job_id: int, text: str):
+    from plugin.retry import retry_arguments
+
+    job = services.store.get_job(job_id)  # type: ignore[attr-defined]
+    with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
+        options = connection.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one()
+    return services.import_file(source=io.BytesIO(text.encode()), file_name="fixed.csv", actor="tester",
+                                **retry_arguments(job_id, job.kind, job.mapping, options))  # type: ignore[arg-type]
+
+
+def test_a_fixed_error_report_imports_its_rows_under_the_original_row_numbers(services: Services, engine: Engine) -> None:
+    add_labels(engine, ["VIP"])
+    report = run(services, "customers", "E-mail,First,Tags\nok@example.com,Ok,VIP\nbad@,Bad,VIP\n"
+                                        "nolabel@example.com,Nol,Gold\nfine@example.com,Fine,\n")
+    assert [error.row for error in report.errors] == [3, 4]
+    fixed = error_report(services, report.job).replace("bad@,", "bad@example.com,").replace(",Gold,", ",VIP,")
+    again = retry(services, report.job, fixed)
+    assert (again.status, again.created, again.failed) == (Status.SUCCEEDED, 2, 0)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(select(ImportRow.row, ImportRow.action).where(ImportRow.job_id == again.job)).all())
+        options = connection.execute(select(ImportJob.options).where(ImportJob.id == again.job)).scalar_one()
+    assert rows == {3: "created", 4: "created"} and options["retry_of"] == report.job
+    assert customers(engine)["nolabel@example.com"]["labels"] == "VIP"
+    refused = retry(services, report.job, fixed)  # applied by the retry: no longer failed rows of the import
+    assert (refused.status, refused.error_code) == (Status.REJECTED, "retry.not_failed")
+
+
+def test_a_retry_with_a_row_that_did_not_fail_is_refused_and_writes_nothing(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n")
+    report_text = error_report(services, report.job) + "sneaky@example.com,Sneak,2,email,x\r\n"
+    refused = retry(services, report.job, report_text)
+    assert (refused.status, refused.error_code) == (Status.REJECTED, "retry.not_failed")
+    assert "Row 2" in refused.message
+    assert set(customers(engine)) == {"ok@example.com"}
+
+
+def test_rows_still_failing_in_a_retry_are_reported_under_their_numbers_and_retried_again(
+        services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\nworse@,Worse\n")
+    first = retry(services, report.job, error_report(services, report.job).replace("bad@,", "bad@example.com,"))
+    assert (first.created, first.failed, [error.row for error in first.errors]) == (1, 1, [4])
+    second = retry(services, first.job, error_report(services, first.job).replace("worse@,", "worse@example.com,"))
+    assert (second.created, second.failed) == (1, 0)
+    assert set(customers(engine)) == {"ok@example.com", "bad@example.com", "worse@example.com"}
