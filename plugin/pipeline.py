@@ -13,7 +13,7 @@ from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
 from plugin.plan import HIDDEN, PlannedRow, plan_row
-from plugin.ports import EarlierRun, ImportStore, ProgressSink, StopCheck
+from plugin.ports import EarlierRun, ImportStore, ProgressSink, StalePlan, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
 from plugin.retry import RetryFile, RetryOf, inspect_retry, renumber_rows
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # A kind's last step before writing, e.g. agents hash their passwords: planned rows in, planned rows out.
 PrepareBatch = Callable[[Sequence[PlannedRow]], Sequence[PlannedRow]]
+# How often a batch is planned again because another writer changed what its plan was built on (StalePlan).
+REPLAN_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,28 +148,39 @@ def _apply_or_record_batch(
     is_applying: bool,
     prepare: PrepareBatch | None,
 ) -> None:
+    """Validate, plan and write one batch. When another writer changed what the plan was based on (StalePlan,
+    nothing written), the batch is read and planned again, up to REPLAN_ATTEMPTS times."""
     kind = request.kind
     records = [validator.validate(row) for row in batch]
     keys = {record.key for record in records if record.key}
     ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
-    by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
-    owners = _owners_of_unique_values(kind, records, store)
-    if is_applying:
-        claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
-    planned: Sequence[PlannedRow] = [
-        plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options, headers=headers,
-                 catalog=catalog, owners=owners)
-        for record in records
-    ]
-    if secret_cells:
-        planned = _hide_secret_cells(planned, secret_cells)
-    rows_done = report.rows + len(planned)
-    if is_applying:
+    rows_done = report.rows + len(records)
+    for attempt in range(1, REPLAN_ATTEMPTS + 1):
+        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
+        owners = _owners_of_unique_values(kind, records, store)
+        if is_applying:
+            claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
+        planned: Sequence[PlannedRow] = [
+            plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options,
+                     headers=headers, catalog=catalog, owners=owners)
+            for record in records
+        ]
+        if secret_cells:
+            planned = _hide_secret_cells(planned, secret_cells)
+        if not is_applying:
+            store.record_results(job_id, planned, rows_done=rows_done)
+            break
         if prepare is not None:
             planned = prepare(planned)
-        store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog, rows_done=rows_done)
-    else:
-        store.record_results(job_id, planned, rows_done=rows_done)
+        try:
+            store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog,
+                              rows_done=rows_done)
+            break
+        except StalePlan as stale:  # another writer got there first: read again, plan again
+            if attempt == REPLAN_ATTEMPTS:
+                raise
+            logger.warning("import %s: rows %d to %d planned again (attempt %d): %s", job_id, batch[0].number,
+                           batch[-1].number, attempt + 1, stale)
     report.count(planned)
 
 

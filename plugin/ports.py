@@ -37,6 +37,12 @@ class EarlierRun:
     results: tuple[StoredResult, ...] = ()
 
 
+class StalePlan(Exception):
+    """A batch was planned on a read that another writer made untrue before it was written (a contact the plan
+    would create was created meanwhile, a username it would give was taken): nothing of the batch was written,
+    and planning it again from a fresh read puts it right."""
+
+
 class ImportStore(Protocol):
     """Where records and import jobs live. Every method is one transaction; no method is called per row."""
 
@@ -70,7 +76,9 @@ class ImportStore(Protocol):
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                     catalog: Catalog, rows_done: int) -> None:
-        """Write a batch's records, its per-row results and the job's progress, committed together."""
+        """Write a batch's records, its per-row results and the job's progress, committed together.
+
+        Raises StalePlan, having written nothing, when the plan no longer fits what is stored."""
         ...
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:

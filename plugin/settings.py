@@ -37,6 +37,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     redis_url: str = ""
     queue_path: str = "instance/queue.db"
+    queue_name: str = "contact-importer"  # workers sharing one Redis (or queue file) take only this queue's jobs
     loop_header: str = "X-Contact-Importer-Loop"
     own_addresses: tuple[str, ...] = ()
     mail_poll_seconds: int = 60
@@ -46,7 +47,6 @@ class Settings:
     upload_dir: str = "instance/uploads"
     worker_count: int = 2
     stale_import_minutes: int = 5  # a running import without a heartbeat this long lost its worker: run it again
-    queue_name: str = "contact-importer"  # the huey queue's name (Redis key prefix), so helpdesks can share a Redis
     default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's
     free_mail_domains: tuple[str, ...] = ()  # besides plugin.companies.FREE_MAIL_DOMAINS: never a company's
     import_side_effects: bool = False  # record_imported hooks per record during imports (welcome mail, automations)

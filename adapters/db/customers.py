@@ -15,12 +15,13 @@ from datetime import datetime
 from sqlalchemy import Connection, Table, delete
 
 from adapters.db.catalog import ensure_companies, ensure_labels, ensure_teams
-from adapters.db.engine import each_by_unique_key, each_match, insert_many, stored_value, update_many
+from adapters.db.engine import each_by_unique_key, each_match, insert_many, is_postgresql, stored_value, update_many
 from adapters.db.models import Contact, ContactLabel, CustomerTeam, CustomValue
 from adapters.db.usernames import allocate_usernames
 from plugin.companies import company_name_key
 from plugin.kinds import Catalog
 from plugin.plan import Action, Existing, PlannedRow
+from plugin.ports import StalePlan
 from plugin.usernames import username_from_email
 
 # the fields kept in contacts' own columns
@@ -35,9 +36,11 @@ GROUPS_SELECT = ("SELECT customer_teams.contact_id, teams.name "
                  "FROM customer_teams JOIN teams ON teams.id = customer_teams.team_id")
 CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable, custom_values.value "
                         "FROM custom_values JOIN custom_fields ON custom_fields.id = custom_values.field_id")
-# Someone else created the same email meanwhile: the row takes that contact.
-ON_EMAIL_TAKEN = ("ON CONFLICT (email_key) DO UPDATE SET updated_at = excluded.updated_at, "
-                  "last_import_id = excluded.last_import_id, last_import_row = excluded.last_import_row")
+# Someone else (another import, mail capture) stored the same email, or the same username, after the batch was
+# planned: that row is not inserted. A taken email or typed username makes the batch be planned again
+# (StalePlan), where the row updates that contact or fails as username.taken; a made-up username is made again.
+ON_VALUE_TAKEN = "ON CONFLICT DO NOTHING"
+USERNAME_ATTEMPTS = 10
 contacts = Contact.__table__
 contact_labels = ContactLabel.__table__
 customer_teams = CustomerTeam.__table__
@@ -90,6 +93,8 @@ class CustomerTable:
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
         """Apply a batch; returns row number → contact id for the rows that were written."""
+        if is_postgresql(connection):  # SQLite has one writer at a time: there new contacts' ids follow the file
+            planned = sorted(planned, key=_lock_order)
         wanted_labels = {name for row in planned for name in row.values.get("labels", ())}  # type: ignore[union-attr]
         missing = wanted_labels - set(catalog.label_ids)
         if missing:
@@ -120,17 +125,26 @@ class CustomerTable:
         return written
 
     def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> dict[int, int]:
+        """Insert new customers; a row whose email or username another writer stored meanwhile is not inserted:
+        a made-up username is made again, anything else makes the plan stale."""
         source_detail = f"import {job_id}"
-        usernames = self._usernames(connection, job_id, rows)
-        params: list[tuple[object, ...]] = []
-        for row, username in zip(rows, usernames, strict=True):
-            fields = [row.values.get(name) for name in CONTACT_FIELDS]
-            fields[USERNAME_AT] = username
-            params.append((row.key, *fields, "import", source_detail, moment, moment, job_id, row.row))
-        returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_EMAIL_TAKEN,
-                               returning=("id", "email_key"))
-        ids = {key: contact_id for contact_id, key in returned}  # by key: RETURNING keeps no order
-        return {planned.row: ids[planned.key] for planned in rows}
+        ids: dict[str, int] = {}
+        pending = list(rows)
+        for _ in range(USERNAME_ATTEMPTS):
+            usernames = self._usernames(connection, job_id, pending)
+            params: list[tuple[object, ...]] = []
+            for row, username in zip(pending, usernames, strict=True):
+                fields = [row.values.get(name) for name in CONTACT_FIELDS]
+                fields[USERNAME_AT] = username
+                params.append((row.key, *fields, "import", source_detail, moment, moment, job_id, row.row))
+            returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_VALUE_TAKEN,
+                                   returning=("id", "email_key"))
+            ids.update({key: contact_id for contact_id, key in returned})  # by key: RETURNING keeps no order
+            pending = [row for row in pending if row.key not in ids]
+            if not pending:
+                return {planned.row: ids[planned.key] for planned in rows}
+            _raise_if_plan_is_stale(connection, pending)
+        raise StalePlan(f"usernames made for {len(pending)} new customers were taken meanwhile, {USERNAME_ATTEMPTS} times")
 
     def _usernames(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow]) -> list[str]:
         """Each new customer's username: the one given, or one made from the email (jane, jane2...)."""
@@ -168,15 +182,34 @@ class CustomerTable:
             if replaced:
                 connection.execute(delete(table).where(table.c.contact_id.in_(replaced)))
         insert_many(connection, table, ("contact_id", target_column),
-                    [(written[row.row], ids[name]) for row in with_names for name in row.values[field]],  # type: ignore[attr-defined]
+                    [(written[row.row], ids[name]) for row in with_names for name in sorted(row.values[field])],  # type: ignore[call-overload]
                     on_conflict="ON CONFLICT DO NOTHING")
 
     def _write_custom(self, connection: Connection, rows: Sequence[PlannedRow], written: Mapping[int, int],
                       catalog: Catalog) -> None:
         insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
                     [(written[row.row], catalog.custom_fields[variable].id, text)
-                     for row in rows for variable, text in row.custom.items()],
+                     for row in rows for variable, text in sorted(row.custom.items())],
                     on_conflict="ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value")
+
+
+def _raise_if_plan_is_stale(connection: Connection, rows: Sequence[PlannedRow]) -> None:
+    """StalePlan when rows that were not inserted lost their email, or the username their file gives, to
+    another writer; otherwise only their made-up usernames were taken, and new ones will do."""
+    taken = sorted(key for (key,) in each_match(connection, "SELECT email_key FROM contacts", "email_key",
+                                                [row.key for row in rows]))
+    if taken:
+        raise StalePlan(f"{len(taken)} new customers were created meanwhile by someone else, e.g. {taken[0]}")
+    given = [row.values["username"] for row in rows if row.values.get("username")]
+    held = list(each_match(connection, "SELECT username FROM contacts", "username", given)) if given else []
+    if held:
+        raise StalePlan(f"{len(held)} usernames given in the file were taken meanwhile, e.g. {held[0][0]}")
+
+
+def _lock_order(row: PlannedRow) -> tuple[str, int]:
+    """On PostgreSQL every batch writes its contacts in email order, so two writers lock shared rows in the
+    same order and rarely deadlock (a deadlock that still happens is retried: adapters.db.store)."""
+    return (row.key or "", row.row)
 
 
 def _contacts_with(connection: Connection, keys: Collection[str], ids: Collection[int]) -> list[tuple]:

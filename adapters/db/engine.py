@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+import logging
+import random
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -12,12 +16,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Engine, String, Table, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Pages the SQLite write-ahead log may hold before a commit copies them into the database file (SQLite's own
 # default is 1,000, about 4 MB). An import commits a batch at a time; at the default, a 100,000-row import
 # spent more time checkpointing (copying and syncing) than inserting. About 40 MB of log at most.
 SQLITE_WAL_CHECKPOINT_PAGES = 10_000
+# How long a SQLite writer waits for another's lock ("database is locked") before giving up: SQLite has one
+# writer at a time, so two workers' batches and a mail poll queue up behind each other for a moment.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
 def _prepare_sqlite_folder(url: str) -> None:
@@ -31,7 +41,7 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_folder(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -63,6 +73,60 @@ def upgrade_database(engine: Engine) -> None:
         current = MigrationContext.configure(connection).get_current_revision()
     if current != head:
         command.upgrade(config, "head")
+
+
+# ---- transactions that another writer can make fail for a moment
+
+T = TypeVar("T")
+TRANSACTION_ATTEMPTS = 5
+_RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")  # and their extended codes, e.g. SQLITE_BUSY_SNAPSHOT
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception: SQLAlchemy wraps it, while the bulk helpers here raise it as it is."""
+    return error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+
+
+def retryable_failure(error: BaseException) -> str | None:
+    """Why running the same transaction again can succeed: a deadlock or a serialization failure (PostgreSQL),
+    or a SQLite lock held past the busy timeout; None for every other error."""
+    cause = _driver_error(error)
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return _RETRYABLE_SQLSTATES[sqlstate]
+    if str(getattr(cause, "sqlite_errorname", "")).startswith(_SQLITE_BUSY):
+        return "database is locked"
+    return None
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """A row another transaction committed first holds a unique value this one writes."""
+    cause = _driver_error(error)
+    return (getattr(cause, "sqlstate", None) == "23505"
+            or str(getattr(cause, "sqlite_errorname", "")) in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"))
+
+
+def in_transaction_with_retries(engine: Engine, work: Callable[[Connection], T], *, what: str,
+                                attempts: int = TRANSACTION_ATTEMPTS, is_unique_violation_retried: bool = False) -> T:
+    """work(connection) in one transaction, run again (after a short random pause) when it failed only because
+    of another writer: a deadlock, a serialization failure, a SQLite lock held too long, and, with
+    is_unique_violation_retried (for work that picks its unique values by reading first, e.g. usernames), a
+    value another writer stored meanwhile. At most `attempts` times; each retry is logged. Any other error,
+    or the last attempt's, is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except Exception as error:
+            reason = retryable_failure(error)
+            if reason is None and is_unique_violation_retried and is_unique_violation(error):
+                reason = "a unique value was taken meanwhile"
+            if reason is None or attempt == attempts:
+                raise
+            logger.warning("%s: %s; trying again (attempt %d of %d)", what, reason, attempt + 1, attempts)
+            time.sleep(random.uniform(0.01, 0.05 * 2 ** attempt))  # apart, so the two do not meet again
+    raise AssertionError("unreachable")
 
 
 # ---- bulk statements at the driver level

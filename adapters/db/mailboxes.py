@@ -43,7 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db.agents import Agent
 from adapters.db.catalog import ensure_labels, utc_now
-from adapters.db.engine import insert_many, stored_value
+from adapters.db.engine import in_transaction_with_retries, insert_many, stored_value
 from adapters.db.models import Base, Contact, ContactLabel, ImportJob
 from adapters.db.usernames import allocate_usernames
 from plugin.emails import email_key
@@ -343,28 +343,34 @@ def store_batch(engine: Engine, lease: Lease, *, uidvalidity: int, last_uid: int
     """
     moment = _utc(now)
     mailbox = lease.mailbox
-    with engine.begin() as connection:
+
+    def store(connection: Connection) -> StoredBatch:
+        poll_job_id = job_id
         held = connection.execute(update(mailboxes).where(  # first: takes the row's lock on PostgreSQL
             mailboxes.c.id == mailbox.id, mailboxes.c.lease_owner == lease.owner,
         ).values(uidvalidity=uidvalidity, last_uid=last_uid,
                  lease_until=moment + timedelta(seconds=lease.seconds))).rowcount
         if held != 1:
             raise LeaseLost(f"Mailbox {mailbox.name} is being polled by another worker now.")
-        if job_id is None and fetched:
-            job_id = _start_job(connection, mailbox, moment)
-        created_keys = _insert_contacts(connection, mailbox, authors, job_id, moment)
+        if poll_job_id is None and fetched:
+            poll_job_id = _start_job(connection, mailbox, moment)
+        created_keys = _insert_contacts(connection, mailbox, authors, poll_job_id, moment)
         seen_at = stored_value(connection, mail_skips.c.seen_at, moment)
         insert_many(connection, mail_skips, SKIP_COLUMNS,
                     [(mailbox.id, uidvalidity, skip.uid, skip.reason, skip.detail, skip.email, skip.message_id, seen_at)
                      for skip in skips], on_conflict="ON CONFLICT DO NOTHING")
-        if job_id is not None and fetched:
+        if poll_job_id is not None and fetched:
             failed = sum(skip.reason in UNREADABLE_REASONS for skip in skips)
-            connection.execute(update(import_jobs).where(import_jobs.c.id == job_id).values(
+            connection.execute(update(import_jobs).where(import_jobs.c.id == poll_job_id).values(
                 total=import_jobs.c.total + fetched, rows_done=import_jobs.c.rows_done + fetched,
                 created=import_jobs.c.created + len(created_keys),
                 unchanged=import_jobs.c.unchanged + len(authors) - len(created_keys),
                 failed=import_jobs.c.failed + failed, heartbeat_at=moment))
-    return StoredBatch(created_keys, job_id)
+        return StoredBatch(created_keys, poll_job_id)
+
+    # Retried when an import wrote the same people at the same moment: a deadlock, or a username it took.
+    return in_transaction_with_retries(engine, store, what=f"mailbox {mailbox.name}, messages up to {last_uid}",
+                                       is_unique_violation_retried=True)
 
 
 def _start_job(connection: Connection, mailbox: MailboxRecord, moment: datetime) -> int:
@@ -385,6 +391,7 @@ def _insert_contacts(connection: Connection, mailbox: MailboxRecord, authors: Se
     firsts: dict[str, MailAuthor] = {}
     for author in authors:
         firsts.setdefault(email_key(author.email), author)
+    firsts = dict(sorted(firsts.items()))  # in email order, as imports write them: shared rows locked in one order
     if not firsts:
         return frozenset()
     usernames = allocate_usernames(connection, contacts.c.username,

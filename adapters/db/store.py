@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,13 +15,13 @@ from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.customers import CustomerTable
-from adapters.db.engine import insert_many
+from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.models import ImportJob, ImportRow
 from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
-from plugin.ports import EarlierRun, StoredResult
+from plugin.ports import EarlierRun, StalePlan, StoredResult
 from plugin.report import ImportReport, Status
 
 import_rows = ImportRow.__table__
@@ -177,11 +178,25 @@ class SqlImportStore:
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                     catalog: Catalog, rows_done: int) -> None:
+        """One transaction, run again when a deadlock, a serialization failure or a SQLite lock held too long
+        rolled it back; StalePlan when another writer took a key or unique value the plan thought free."""
         now = self.now()
-        with self.engine.begin() as connection:
+        catalog_before = _catalog_contents(catalog)
+
+        def write_batch(connection: Connection) -> None:
+            _restore_catalog(catalog, catalog_before)  # forget what a rolled-back attempt created
+            self._mark_progress(connection, job_id, rows_done, now)  # first a write: SQLite's lock is waited for
             written = self.tables[kind].write(connection, job_id, planned, options=options, catalog=catalog, now=now)
             self._insert_results(connection, job_id, planned, written)
-            self._mark_progress(connection, job_id, rows_done, now)
+
+        rows = f"rows {planned[0].row} to {planned[-1].row}" if planned else "no rows"
+        try:
+            in_transaction_with_retries(self.engine, write_batch, what=f"import {job_id}, {rows}")
+        except Exception as error:
+            _restore_catalog(catalog, catalog_before)
+            if is_unique_violation(error):
+                raise StalePlan(f"a value the plan thought free was stored meanwhile ({_driver_message(error)})") from error
+            raise
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
         with self.engine.begin() as connection:
@@ -275,6 +290,24 @@ class SqlImportStore:
                                       .order_by(ImportRow.row).offset(offset).limit(limit)).all()
             return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
                      "errors": row.errors or []} for row in rows]
+
+
+def _catalog_contents(catalog: Catalog) -> dict[str, dict]:
+    """Copies of the catalog's lookups, which writing a batch adds to (labels, teams, companies it creates)."""
+    return {field.name: dict(value) for field in dataclasses.fields(catalog)
+            if isinstance(value := getattr(catalog, field.name), dict)}
+
+
+def _restore_catalog(catalog: Catalog, contents: Mapping[str, dict]) -> None:
+    for name, value in contents.items():
+        current = getattr(catalog, name)
+        if current != value:
+            current.clear()
+            current.update(value)
+
+
+def _driver_message(error: BaseException) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 def _summary(job: Row) -> JobSummary:
