@@ -23,6 +23,8 @@ api = Blueprint("contact_importer_api", __name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPTION_NAMES = ("create_labels", "replace_labels", "default_labels", "create_companies", "create_groups", "region")
 FLAG_NAMES = ("create_labels", "replace_labels", "create_companies", "create_groups")
+LIST_LIMIT = 200  # imports in one GET /imports
+ROWS_LIMIT = 500  # per-row results in one GET /imports/<id>/rows
 
 
 def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -78,6 +80,28 @@ def _json_field(name: str) -> dict:
     if not isinstance(value, dict):
         raise BadFile(f"{name}.invalid", f"The {name} field must be a JSON object.")
     return value
+
+
+class QueryInvalid(Exception):
+    """A query parameter is not what the OpenAPI document says it is."""
+
+
+def _query_integer(name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    """An integer query parameter within its documented range; anything else is a 400, never a silent default."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.removeprefix("-").isdigit() else None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        allowed = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise QueryInvalid(f"{name} must be a whole number {allowed}; got {raw[:40]!r}.")
+    return value
+
+
+@api.errorhandler(QueryInvalid)
+def query_invalid(error: QueryInvalid):  # type: ignore[no-untyped-def]
+    return json_error(400, "query.invalid", str(error))
 
 
 def _flag(raw: object) -> bool | None:
@@ -148,13 +172,13 @@ def create_import():  # type: ignore[no-untyped-def]
 def list_imports():  # type: ignore[no-untyped-def]
     user = shared.signed_in_user()
     kinds = [kind.name for kind in shared.permitted_kinds(user)]
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
+    limit = _query_integer("limit", default=50, minimum=1, maximum=LIST_LIMIT)
     state = shared.importer()
     documents = []
     for job_id in web_state.jobs_by_actor_and_kind(state.engine, kinds, limit=limit, include_dry_runs=True):
         job = state.services.store.get_job(job_id)  # type: ignore[attr-defined]
         documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
-                          "file": job.file_name, "created_at": job.created_at.isoformat(), "rows": job.rows_done,
+                          "file": job.file_name, "created_at": shared.as_utc_text(job.created_at), "rows": job.rows_done,
                           "total": job.total, "created": job.created, "updated": job.updated,
                           "unchanged": job.unchanged, "failed": job.failed,
                           "links": {"self": url_for(".get_import", job_id=job.id)}})
@@ -171,8 +195,8 @@ def get_import(job_id: int):  # type: ignore[no-untyped-def]
 def import_rows(job_id: int):  # type: ignore[no-untyped-def]
     """A page of per-row results: action, changes (old → new), errors."""
     job = shared.get_job_or_404(shared.signed_in_user(), job_id)
-    offset = max(request.args.get("offset", 0, type=int) or 0, 0)
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 500)
+    offset = _query_integer("offset", default=0, minimum=0)
+    limit = _query_integer("limit", default=50, minimum=1, maximum=ROWS_LIMIT)
     rows = shared.importer().services.store.row_results(job.id, offset=offset, limit=limit)  # type: ignore[attr-defined]
     return jsonify(job=job.id, offset=offset, limit=limit, total=job.rows_done, rows=rows)
 

@@ -26,6 +26,7 @@ from plugin.services import Services, UnknownKind
 logger = logging.getLogger(__name__)
 
 EXTENSION = "contact_importer"
+LARGEST_ID = 2**31 - 1  # import ids are INTEGER columns: a larger id in a URL names no import
 MULTIPART_ALLOWANCE = 64 * 1024  # form fields and multipart framing around the file itself
 
 
@@ -159,6 +160,8 @@ def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: 
 
 
 def get_job_or_404(user: WebUser | None, job_id: int):  # type: ignore[no-untyped-def]
+    if not 0 < job_id <= LARGEST_ID:
+        abort(404)
     job = importer().services.store.get_job(job_id)  # type: ignore[attr-defined]
     if job is None:
         abort(404)
@@ -246,6 +249,13 @@ def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
     return f"{verb} {job.rows_done - job.failed:,} {title}: {', '.join(parts)}"
 
 
+def as_utc_text(moment: datetime | None) -> str | None:
+    """RFC 3339 with its zone, as the OpenAPI document promises; SQLite gives back times without one (UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
 def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """GET /api/v1/imports/<id>: the CLI's --json fields, then progress, who, when and links."""
     document = job_report(job).as_dict()
@@ -255,8 +265,8 @@ def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "is_finished": is_finished(job),
         "file": job.file_name,
         "actor": job.actor,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": as_utc_text(job.created_at),
+        "finished_at": as_utc_text(job.finished_at),
         "links": {
             "self": url_for("contact_importer_api.get_import", job_id=job.id),
             "errors_csv": url_for("contact_importer_api.errors_csv", job_id=job.id),
