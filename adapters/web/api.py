@@ -137,6 +137,7 @@ def create_import():  # type: ignore[no-untyped-def]
         mapping = {str(header): "" if field is None else str(field) for header, field in _json_field("mapping").items()}
         options = _json_field("options")
         dry_run = bool(_flag(request.form.get("dry_run")))
+        is_confirmed_duplicate = bool(_flag(request.form.get("confirm_duplicate")))
         all_or_nothing = _flag(options.get("all_or_nothing"))
         defaults = {str(name): str(value) for name, value in dict(options.get("defaults") or {}).items()}
         chosen = {name: options[name] for name in OPTION_NAMES if name in options}
@@ -159,6 +160,15 @@ def create_import():  # type: ignore[no-untyped-def]
     except shared.UploadRejected as rejected:
         status = 413 if rejected.problem.code == "file.too_large" else 400
         return json_error(status, rejected.problem.code, rejected.problem.message)
+    earlier = None if dry_run or is_confirmed_duplicate else shared.double_submission(
+        upload, mapping=mapping, defaults=defaults, options=chosen, all_or_nothing=all_or_nothing)
+    if earlier is not None:
+        shared.discard_upload(upload)
+        response = jsonify(code="upload.duplicate", job=earlier.job_id,
+                           message=f"{shared.describe_double_submission(earlier)}: "
+                                   "send confirm_duplicate=true to import it again.",
+                           links={"earlier": url_for(".get_import", job_id=earlier.job_id)})
+        return response, 409
     job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, defaults=defaults,
                                  options=chosen, all_or_nothing=all_or_nothing)
     response = jsonify(job=job_id, status="queued", dry_run=dry_run,
