@@ -42,6 +42,8 @@ def check_caller():  # type: ignore[no-untyped-def]
     user = shared.signed_in_user()
     if user is None:
         return json_error(401, "auth.required", "Sign in, or send an API token: Authorization: Bearer <token>.")
+    if not shared.permitted_kinds(user):  # agents: nothing here, as on the pages
+        return json_error(403, "forbidden", "Your role does not allow importing anything.")
     if request.method not in SAFE_METHODS and not shared.is_token_request() and not is_csrf_valid():
         return json_error(403, "csrf.invalid", "The request has no valid CSRF token (X-CSRF-Token header).")
     shared.deliver_notifications()
