@@ -94,7 +94,7 @@ def split_names(text: str, *, what: str) -> tuple[str, ...]:
     for name in names:
         if len(name) > NAME_MAX:
             raise CellProblem(f"{what}.too_long", f"A {what} name is at most {NAME_MAX} characters.")
-        if starts_like_formula(without_text_marker(name)):  # exported first in its cell, it reads as a formula
+        if is_formula_like(without_text_marker(name)):  # exported first in its cell, it reads as a formula
             raise CellProblem("cell.formula", f"The {what} {name!r} starts with {name[:1]!r} and a spreadsheet would "
                                               "run it as a formula; remove that character.")
     return names
