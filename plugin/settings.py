@@ -45,6 +45,7 @@ class Settings:
     mail_fetch_batch: int = 500
     secret_key: str = field(default="", repr=False)  # never printed with the settings
     upload_dir: str = "instance/uploads"
+    duplicate_upload_minutes: int = 10  # the same file again within this time is asked about first; 0: never
     worker_count: int = 2
     stale_import_minutes: int = 5  # a running import without a heartbeat this long lost its worker: run it again
     default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's

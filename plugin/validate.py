@@ -94,6 +94,9 @@ def split_names(text: str, *, what: str) -> tuple[str, ...]:
     for name in names:
         if len(name) > NAME_MAX:
             raise CellProblem(f"{what}.too_long", f"A {what} name is at most {NAME_MAX} characters.")
+        if is_formula_like(without_text_marker(name)):  # exported first in its cell, it reads as a formula
+            raise CellProblem("cell.formula", f"The {what} {name!r} starts with {name[:1]!r} and a spreadsheet would "
+                                              "run it as a formula; remove that character.")
     return names
 
 
@@ -202,6 +205,7 @@ class RowValidator:
             if not text or text.isspace():
                 continue
             if target not in secrets:  # a password is exactly as typed: no text marker, never a formula
+                text = text.strip()  # as it will be stored: " =1" is kept as "=1", so it is checked as "=1"
                 if text[0] == "'":
                     text = without_text_marker(text)
                 if text[0] in _FORMULA_FIRST and is_formula_like(text):
@@ -242,7 +246,7 @@ class RowValidator:
     def _take(self, record: Record, header: str, target: str, text: str,
               parser: tuple[Callable[[str], object], bool, bool]) -> None:
         if target not in self.kind.secret_names:
-            text = without_text_marker(text)
+            text = without_text_marker(text.strip())  # checked as it will be stored, surrounding spaces gone
         if text[0] in _FORMULA_FIRST and is_formula_like(text):
             record.errors.append(_formula_error(record.row, header, text))
             return

@@ -35,6 +35,7 @@ class Upload(Base):
     actor: Mapped[str] = mapped_column(String(320))
     path: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
+    file_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # SHA-256: the same file, recognised
     headers: Mapped[list[str]] = mapped_column(JSON, default=list)
     mapping: Mapped[dict | None] = mapped_column(JSON)  # {header: field or ""}, as the person chose
     options: Mapped[dict] = mapped_column(JSON, default=dict)  # defaults, create_labels, all_or_nothing...
@@ -126,6 +127,15 @@ class UploadRecord:
     import_job_id: int | None
     created_at: datetime
     is_deleted: bool
+    file_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateImport:
+    """An import of the same file, kind, mapping and options by the same person a few minutes ago."""
+
+    job_id: int
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +175,7 @@ def _upload(row: Upload) -> UploadRecord:
     return UploadRecord(row.id, row.kind, row.file_name, row.actor, row.path, row.size, tuple(row.headers or ()),
                         dict(row.mapping) if row.mapping is not None else None, dict(row.options or {}),
                         row.is_kept_for_start, row.preview_job_id, row.import_job_id, row.created_at,
-                        row.deleted_at is not None)
+                        row.deleted_at is not None, row.file_hash)
 
 
 # ---- uploads
@@ -176,10 +186,12 @@ def new_upload_id() -> str:
 
 
 def add_upload(engine: Engine, upload_id: str, *, kind: str, file_name: str, actor: str, path: str, size: int,
-               headers: Sequence[str] = (), is_kept_for_start: bool = False, now: Clock = utc_now) -> None:
+               headers: Sequence[str] = (), is_kept_for_start: bool = False, file_hash: str | None = None,
+               now: Clock = utc_now) -> None:
     with engine.begin() as connection:
         connection.execute(Upload.__table__.insert().values(
-            id=upload_id, kind=kind, file_name=file_name, actor=actor, path=path, size=size, headers=list(headers),
+            id=upload_id, kind=kind, file_name=file_name, actor=actor, path=path, size=size, file_hash=file_hash,
+            headers=list(headers),
             mapping=None, options={}, is_kept_for_start=is_kept_for_start, created_at=now()))
 
 
@@ -223,6 +235,29 @@ def busy_jobs_of_upload(engine: Engine, upload_id: str, *, except_job: int | Non
         query = query.where(QueuedImport.job_id != except_job)
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
+
+
+def recent_import_of_same_file(engine: Engine, *, file_hash: str, kind: str, actor: str, mapping: Mapping[str, str],
+                               defaults: Mapping[str, str], options: Mapping[str, object],
+                               all_or_nothing: bool | None, within: timedelta,
+                               now: Clock = utc_now) -> DuplicateImport | None:
+    """The latest import (not a dry run) of a file with this hash, kind, mapping and options, started by the same
+    person within `within`; None when there is none. What a double click or a second upload would repeat."""
+    wanted = (dict(mapping), dict(defaults), dict(options), all_or_nothing)
+    with engine.connect() as connection:
+        candidates = connection.execute(
+            select(ImportJob.id, ImportJob.created_at, QueuedImport.mapping, QueuedImport.defaults,
+                   QueuedImport.options, QueuedImport.all_or_nothing)
+            .join(QueuedImport, QueuedImport.job_id == ImportJob.id)
+            .join(Upload, Upload.id == QueuedImport.upload_id)
+            .where(Upload.file_hash == file_hash, Upload.kind == kind, ImportJob.actor == actor,
+                   QueuedImport.is_dry_run.is_(False), ImportJob.created_at >= now() - within)
+            .order_by(ImportJob.id.desc())).all()
+    for found in candidates:
+        if (dict(found.mapping or {}), dict(found.defaults or {}), dict(found.options or {}),
+                found.all_or_nothing) == wanted:
+            return DuplicateImport(found.id, found.created_at)
+    return None
 
 
 # ---- queued imports

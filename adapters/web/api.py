@@ -25,6 +25,8 @@ api = Blueprint("contact_importer_api", __name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPTION_NAMES = ("create_labels", "replace_labels", "default_labels", "create_companies", "create_groups", "region")
 FLAG_NAMES = ("create_labels", "replace_labels", "create_companies", "create_groups")
+LIST_LIMIT = 200  # imports in one GET /imports
+ROWS_LIMIT = 500  # per-row results in one GET /imports/<id>/rows
 
 
 def json_error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -42,6 +44,8 @@ def check_caller():  # type: ignore[no-untyped-def]
     user = shared.signed_in_user()
     if user is None:
         return json_error(401, "auth.required", "Sign in, or send an API token: Authorization: Bearer <token>.")
+    if not shared.permitted_kinds(user):  # agents: nothing here, as on the pages
+        return json_error(403, "forbidden", "Your role does not allow importing anything.")
     if request.method not in SAFE_METHODS and not shared.is_token_request() and not is_csrf_valid():
         return json_error(403, "csrf.invalid", "The request has no valid CSRF token (X-CSRF-Token header).")
     shared.deliver_notifications()
@@ -82,6 +86,28 @@ def _json_field(name: str) -> dict:
     return value
 
 
+class QueryInvalid(Exception):
+    """A query parameter is not what the OpenAPI document says it is."""
+
+
+def _query_integer(name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    """An integer query parameter within its documented range; anything else is a 400, never a silent default."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.removeprefix("-").isdigit() else None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        allowed = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise QueryInvalid(f"{name} must be a whole number {allowed}; got {raw[:40]!r}.")
+    return value
+
+
+@api.errorhandler(QueryInvalid)
+def query_invalid(error: QueryInvalid):  # type: ignore[no-untyped-def]
+    return json_error(400, "query.invalid", str(error))
+
+
 def _flag(raw: object) -> bool | None:
     if raw is None or raw == "":
         return None
@@ -115,6 +141,7 @@ def create_import():  # type: ignore[no-untyped-def]
         mapping = {str(header): "" if field is None else str(field) for header, field in _json_field("mapping").items()}
         options = _json_field("options")
         dry_run = bool(_flag(request.form.get("dry_run")))
+        is_confirmed_duplicate = bool(_flag(request.form.get("confirm_duplicate")))
         all_or_nothing = _flag(options.get("all_or_nothing"))
         defaults = {str(name): str(value) for name, value in dict(options.get("defaults") or {}).items()}
         chosen = {name: options[name] for name in OPTION_NAMES if name in options}
@@ -137,6 +164,15 @@ def create_import():  # type: ignore[no-untyped-def]
     except shared.UploadRejected as rejected:
         status = 413 if rejected.problem.code == "file.too_large" else 400
         return json_error(status, rejected.problem.code, rejected.problem.message)
+    earlier = None if dry_run or is_confirmed_duplicate else shared.double_submission(
+        upload, mapping=mapping, defaults=defaults, options=chosen, all_or_nothing=all_or_nothing)
+    if earlier is not None:
+        shared.discard_upload(upload)
+        response = jsonify(code="upload.duplicate", job=earlier.job_id,
+                           message=f"{shared.describe_double_submission(earlier)}: "
+                                   "send confirm_duplicate=true to import it again.",
+                           links={"earlier": url_for(".get_import", job_id=earlier.job_id)})
+        return response, 409
     job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, defaults=defaults,
                                  options=chosen, all_or_nothing=all_or_nothing)
     response = jsonify(job=job_id, status="queued", dry_run=dry_run,
@@ -150,13 +186,13 @@ def create_import():  # type: ignore[no-untyped-def]
 def list_imports():  # type: ignore[no-untyped-def]
     user = shared.signed_in_user()
     kinds = [kind.name for kind in shared.permitted_kinds(user)]
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 200)
+    limit = _query_integer("limit", default=50, minimum=1, maximum=LIST_LIMIT)
     state = shared.importer()
     documents = []
     for job_id in web_state.jobs_by_actor_and_kind(state.engine, kinds, limit=limit, include_dry_runs=True):
         job = state.services.store.get_job(job_id)  # type: ignore[attr-defined]
         documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
-                          "file": job.file_name, "created_at": job.created_at.isoformat(), "rows": job.rows_done,
+                          "file": job.file_name, "created_at": shared.as_utc_text(job.created_at), "rows": job.rows_done,
                           "total": job.total, "created": job.created, "updated": job.updated,
                           "unchanged": job.unchanged, "failed": job.failed,
                           "links": {"self": url_for(".get_import", job_id=job.id)}})
@@ -173,8 +209,8 @@ def get_import(job_id: int):  # type: ignore[no-untyped-def]
 def import_rows(job_id: int):  # type: ignore[no-untyped-def]
     """A page of per-row results: action, changes (old → new), errors."""
     job = shared.get_job_or_404(shared.signed_in_user(), job_id)
-    offset = max(request.args.get("offset", 0, type=int) or 0, 0)
-    limit = min(max(request.args.get("limit", 50, type=int) or 50, 1), 500)
+    offset = _query_integer("offset", default=0, minimum=0)
+    limit = _query_integer("limit", default=50, minimum=1, maximum=ROWS_LIMIT)
     rows = shared.importer().services.store.row_results(job.id, offset=offset, limit=limit)  # type: ignore[attr-defined]
     return jsonify(job=job.id, offset=offset, limit=limit, total=job.rows_done, rows=rows)
 

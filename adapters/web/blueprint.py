@@ -3,11 +3,12 @@ imports and reading them back. Views only parse, call these (and the services), 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import abort, current_app, g, url_for
@@ -26,6 +27,7 @@ from plugin.services import Services, UnknownKind
 logger = logging.getLogger(__name__)
 
 EXTENSION = "contact_importer"
+LARGEST_ID = 2**31 - 1  # import ids are INTEGER columns: a larger id in a URL names no import
 MULTIPART_ALLOWANCE = 64 * 1024  # form fields and multipart framing around the file itself
 
 
@@ -123,6 +125,8 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     upload_id = web_state.new_upload_id()
     path = folder / f"{upload_id}.csv"
     file.save(path)
+    with path.open("rb") as saved:
+        file_hash = hashlib.file_digest(saved, "sha256").hexdigest()
     try:
         with path.open("rb") as source:
             layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
@@ -135,10 +139,36 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     file_name = Path(file.filename or "upload.csv").name[:200]
     web_state.add_upload(state.engine, upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
                          path=str(path), size=path.stat().st_size, headers=layout.headers,
-                         is_kept_for_start=is_kept_for_start)
+                         is_kept_for_start=is_kept_for_start, file_hash=file_hash)
     upload = web_state.get_upload(state.engine, upload_id)
     assert upload is not None
     return upload, layout
+
+
+def discard_upload(upload: web_state.UploadRecord) -> None:
+    """Forget an upload that will not be imported: its file goes now, its record is marked deleted."""
+    Path(upload.path).unlink(missing_ok=True)
+    web_state.mark_upload_deleted(importer().engine, upload.id)
+
+
+def double_submission(upload: web_state.UploadRecord, *, mapping: Mapping[str, str], defaults: Mapping[str, str],
+                      options: Mapping[str, object], all_or_nothing: bool | None) -> web_state.DuplicateImport | None:
+    """The import this one would repeat: the same file, kind, mapping and options, started by the same person
+    within duplicate_upload_minutes; None when there is none or the check is off."""
+    minutes = importer().settings.duplicate_upload_minutes
+    if minutes <= 0 or upload.file_hash is None:
+        return None
+    return web_state.recent_import_of_same_file(
+        importer().engine, file_hash=upload.file_hash, kind=upload.kind, actor=upload.actor, mapping=mapping,
+        defaults=defaults, options=options, all_or_nothing=all_or_nothing, within=timedelta(minutes=minutes))
+
+
+def describe_double_submission(earlier: web_state.DuplicateImport, *, now: datetime | None = None) -> str:
+    """'You imported this same file 3 minutes ago (import #12)': the page asks, the API says how to confirm."""
+    started = earlier.created_at if earlier.created_at.tzinfo else earlier.created_at.replace(tzinfo=timezone.utc)
+    minutes = int(max(((now or datetime.now(timezone.utc)) - started).total_seconds(), 0) // 60)
+    ago = "less than a minute ago" if minutes == 0 else "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+    return f"You imported this same file {ago} (import #{earlier.job_id})"
 
 
 def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: bool, mapping: Mapping[str, str],
@@ -159,6 +189,8 @@ def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: 
 
 
 def get_job_or_404(user: WebUser | None, job_id: int):  # type: ignore[no-untyped-def]
+    if not 0 < job_id <= LARGEST_ID:
+        abort(404)
     job = importer().services.store.get_job(job_id)  # type: ignore[attr-defined]
     if job is None:
         abort(404)
@@ -248,6 +280,13 @@ def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
     return f"{verb} {job.rows_done - job.failed:,} {title}: {', '.join(parts)}"
 
 
+def as_utc_text(moment: datetime | None) -> str | None:
+    """RFC 3339 with its zone, as the OpenAPI document promises; SQLite gives back times without one (UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
 def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """GET /api/v1/imports/<id>: the CLI's --json fields, then progress, who, when and links."""
     document = job_report(job).as_dict()
@@ -257,8 +296,8 @@ def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "is_finished": is_finished(job),
         "file": job.file_name,
         "actor": job.actor,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": as_utc_text(job.created_at),
+        "finished_at": as_utc_text(job.finished_at),
         "links": {
             "self": url_for("contact_importer_api.get_import", job_id=job.id),
             "errors_csv": url_for("contact_importer_api.errors_csv", job_id=job.id),

@@ -47,6 +47,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("contact_importer.index")
 
 
+def _is_api_path(path: str) -> bool:
+    """A URL under the API's prefix: answered in JSON even when no API route matched it (a 404 or 405)."""
+    api_root = url_for("contact_importer_api.openapi").rsplit("/", 1)[0]
+    return path == api_root or path.startswith(api_root + "/")
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
                queue: ImportQueue | None = None) -> Flask:
     """The standalone host: sign-in against agents, the importer mounted at /importer, a bell."""
@@ -128,8 +134,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         status = error.code or 500
         message = ("The problem has been logged. Please try again in a moment." if status >= 500
                    else error.description)
-        if request.blueprint == "contact_importer_api":
-            return jsonify(code=f"http.{status}", message=message), status
+        if request.blueprint == "contact_importer_api" or _is_api_path(request.path):
+            response = jsonify(code=f"http.{status}", message=message)
+            allowed = getattr(error, "valid_methods", None)  # a 405 says which methods the path has
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
+            return response, status
         return render_template("host/error.html", status=status, title=error.name, message=message), status
 
     return app

@@ -52,6 +52,14 @@ def openapi_document(base_path: str) -> dict[str, object]:
         "dry_run": {"type": "boolean"}, "removed": {"type": "integer"}, "restored": {"type": "integer"},
         "deactivated": {"type": "integer"}, "skipped": {"type": "integer"}, "summary": {"type": "string"},
         "records": {"type": "array", "items": undo_step}}}
+    flag = {"type": "boolean"}
+    options = {"type": "object", "description": "How to import; every option may be left out.", "properties": {
+        "defaults": {"type": "object", "additionalProperties": {"type": "string"},
+                     "description": "{field: value} for empty cells."},
+        "create_labels": flag, "replace_labels": flag, "create_companies": flag, "create_groups": flag,
+        "all_or_nothing": flag,
+        "default_labels": {"type": "array", "items": {"type": "string"}},
+        "region": {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "GB, US, DE..."}}}
     common_errors = {"401": _error("Not signed in and no valid API token."),
                      "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing.")}
     return {
@@ -77,23 +85,37 @@ def openapi_document(base_path: str) -> dict[str, object]:
                         "type": "object", "required": ["file", "kind"], "properties": {
                             "file": {"type": "string", "format": "binary", "description": "The CSV file."},
                             "kind": {"type": "string", "enum": ["customers", "users", "companies"]},
-                            "mapping": {"type": "string", "description":
-                                        'JSON object {"CSV header": "field"}; "" ignores a column.'},
-                            "options": {"type": "string", "description":
-                                        'JSON object: defaults {field: value}, create_labels, replace_labels, '
-                                        'default_labels [..], create_companies, create_groups, region, all_or_nothing.'},
-                            "dry_run": {"type": "boolean"}}}}}},
+                            "mapping": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
+                                        "description": '{"CSV header": "field"}; "" (or null) ignores a column.'},
+                            "options": options,
+                            "dry_run": {"type": "boolean"},
+                            "confirm_duplicate": {"type": "boolean", "description":
+                                                  "Import a file again although the same file was imported "
+                                                  "minutes ago (otherwise 409 upload.duplicate)."}}},
+                        "encoding": {"mapping": {"contentType": "application/json"},
+                                     "options": {"contentType": "application/json"}}}}},
                     "responses": {
                         "202": {"description": "Queued.", "content": {"application/json": {"schema": {
                             "type": "object", "properties": {"job": {"type": "integer"}, "status": {"type": "string"},
                                                              "dry_run": {"type": "boolean"},
                                                              "links": {"type": "object"}}}}}},
                         "400": _error("The file or a field cannot be used; nothing was queued."),
+                        "409": {"description": "upload.duplicate: the same file, kind, mapping and options were "
+                                               "imported by you minutes ago (duplicate_upload_minutes); nothing was "
+                                               "queued. Send confirm_duplicate=true to import it again.",
+                                "content": {"application/json": {"schema": {
+                                    "type": "object", "required": ["code", "message", "job"], "properties": {
+                                        "code": {"type": "string", "enum": ["upload.duplicate"]},
+                                        "message": {"type": "string"},
+                                        "job": {"type": "integer", "description": "The earlier import."},
+                                        "links": {"type": "object"}}}}}},
                         "413": _error("The upload is larger than max_file_bytes."), **common_errors},
                 },
                 "get": {"summary": "The latest imports of the kinds you may import.",
-                        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}}],
-                        "responses": {"200": {"description": "A list."}, **common_errors}},
+                        "parameters": [{"name": "limit", "in": "query",
+                                        "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+                        "responses": {"200": {"description": "A list."},
+                                      "400": _error("A query parameter is out of range."), **common_errors}},
             },
             "/imports/{job_id}": {"get": {
                 "summary": "One import: counts, errors, mapping and progress.",
@@ -104,9 +126,11 @@ def openapi_document(base_path: str) -> dict[str, object]:
             "/imports/{job_id}/rows": {"get": {
                 "summary": "A page of per-row results: action, changes (old and new), errors.",
                 "parameters": [_job_path_parameter(),
-                               {"name": "offset", "in": "query", "schema": {"type": "integer"}},
-                               {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}],
-                "responses": {"200": {"description": "Rows."}, "404": _error("No such import."), **common_errors}}},
+                               {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+                "responses": {"200": {"description": "Rows."}, "400": _error("A query parameter is out of range."),
+                              "404": _error("No such import."), **common_errors}}},
             "/imports/{job_id}/errors.csv": {"get": {
                 "summary": "The error report: the original columns, then row, column and message.",
                 "parameters": [_job_path_parameter()],

@@ -234,12 +234,22 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
     job = state.services.store.get_job(upload.preview_job_id)  # type: ignore[attr-defined]
     rows, page = _page_of_rows(job.id) if shared.is_finished(job) else ([], 1)
     defaults, options, all_or_nothing = _split_options(upload)
+    can_start = job.status == str(Status.DRY_RUN) and upload.import_job_id is None
+    earlier = _earlier_import_of(upload) if can_start else None
     return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows, page=page,
                            per_page=ROWS_PER_PAGE, progress=shared.job_progress(job),
                            summary=shared.job_summary_text(job), is_finished=shared.is_finished(job),
-                           can_start=job.status == str(Status.DRY_RUN) and upload.import_job_id is None,
+                           can_start=can_start, earlier_import=earlier,
+                           earlier_text=shared.describe_double_submission(earlier) if earlier else "",
                            default_fields=default_fields(kind), defaults=defaults, options=options,
                            all_or_nothing=bool(all_or_nothing))
+
+
+def _earlier_import_of(upload: web_state.UploadRecord) -> web_state.DuplicateImport | None:
+    """The import that starting this upload would repeat (same file, kind, mapping, options, person, minutes ago)."""
+    defaults, options, all_or_nothing = _split_options(upload)
+    return shared.double_submission(upload, mapping=upload.mapping or {}, defaults=defaults, options=options,
+                                    all_or_nothing=all_or_nothing)
 
 
 @pages.post("/uploads/<upload_id>/start")
@@ -252,6 +262,8 @@ def start(upload_id: str):  # type: ignore[no-untyped-def]
     job = state.services.store.get_job(upload.preview_job_id) if upload.preview_job_id else None  # type: ignore[attr-defined]
     if job is None or job.status != str(Status.DRY_RUN) or upload.mapping is None:
         return error_page(409, "Preview first", "Run the preview and look at it before starting the import.")
+    if request.form.get("confirm_duplicate") != "1" and _earlier_import_of(upload) is not None:
+        return redirect(url_for(".preview", upload_id=upload.id, job=job.id))  # it asks there first
     defaults, options, all_or_nothing = _split_options(upload)
     web_state.change_upload(state.engine, upload.id, is_kept_for_start=False)
     job_id = shared.start_import(upload, actor=user, is_dry_run=False, mapping=upload.mapping, defaults=defaults,

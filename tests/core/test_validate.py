@@ -334,3 +334,19 @@ def test_a_password_keeps_a_leading_apostrophe_exactly_as_typed() -> None:
     record = validate_row(AGENTS, suggest_mapping(AGENTS, ["email", "password"]),
                           SourceRow(2, ("agent@example.com", "'-secret-")), Catalog(), {}, {})
     assert (record.errors, record.values["password"]) == ([], "'-secret-")
+
+
+# ---- found by the export round trip (tests/adapters/db/test_export_roundtrip.py)
+
+
+def test_a_formula_behind_spaces_is_a_formula_because_the_spaces_are_not_kept() -> None:
+    record = validate_row(CUSTOMERS, suggest_mapping(CUSTOMERS, ["email", "last_name"]),
+                          SourceRow(2, ("jane@example.com", "  =1+2")), Catalog(), {}, {})
+    assert [(error.column, error.code) for error in record.errors] == [("last_name", "cell.formula")]
+
+
+@pytest.mark.parametrize("cell", ["Trial:-x", "Trial: '=x", "Trial:+x", "@home"])
+def test_a_label_starting_like_a_formula_is_refused_wherever_it_stands_in_the_cell(cell: str) -> None:
+    record = validate_row(CUSTOMERS, suggest_mapping(CUSTOMERS, ["email", "labels"]),
+                          SourceRow(2, ("jane@example.com", cell)), Catalog(label_ids={"Trial": 1}), {}, {})
+    assert [(error.column, error.code) for error in record.errors] == [("labels", "cell.formula")]

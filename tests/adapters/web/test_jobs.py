@@ -60,7 +60,7 @@ def test_an_import_cut_short_resumes_after_its_last_batch_and_counts_as_one_run(
 
 def test_the_reaper_puts_back_imports_that_stopped_making_progress(queued, web_services):
     engine = web_services.store.engine
-    quiet, lively = (queued.post_import(customers_csv(3)).json["job"] for _ in range(2))
+    quiet, lively = (queued.post_import(customers_csv(rows)).json["job"] for rows in (3, 4))  # not a double submit
     long_ago = web_services.store.now() - timedelta(hours=1)
     with engine.begin() as connection:
         connection.execute(update(ImportJob).where(ImportJob.id == quiet).values(status="running", heartbeat_at=long_ago))
