@@ -26,6 +26,7 @@ REFUSED = frozenset({401, 403, 404, 405})  # and a redirect to the sign-in page
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 CUSTOMERS = "email,first_name,last_name\nann@example.com,Ann,Lee\nbob@example.org,Bob,Stone\n"
 AGENTS = "email,first_name,last_name,role\nnew.agent@example.com,New,Agent,agent\n"
+UNDONE_AGENTS = "email,first_name,last_name,role\nbrief.agent@example.com,Brief,Agent,agent\n"
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -52,6 +53,7 @@ class Resources:
 
     customers_job: int
     agents_job: int
+    agents_job_to_undo: int  # undone for real by the admin's POST; the other calls only look at undoing
     admin_upload: str  # customers, mapped and previewed: preview and start work on it
     admin_agents_upload: str
     support_upload: str  # the support admin's own customers upload
@@ -81,6 +83,7 @@ def api_upload(kind: str, csv_text: str) -> Callable[[Browser], dict[str, object
     return lambda _browser: {"kind": kind, "file": (io.BytesIO(csv_text.encode()), f"{kind}.csv")}
 
 
+RETRY_FILE = "email,first_name,last_name,row,column,message\nann@example.com,Ann,Lee,2,email,fixed\n"
 MAPPING_FORM = {"map-0": "email", "map-1": "first_name", "map-2": "last_name"}
 OTHER_CUSTOMERS = CUSTOMERS + "cy@example.com,Cy,Young\n"  # not the setup's files: no double submission
 OTHER_AGENTS = AGENTS + "other.agent@example.com,Other,Agent,agent\n"
@@ -117,6 +120,15 @@ MATRIX: list[Call] = [
     Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/{agents_job}", page(403, 200)),
     Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/999999", page(404, 404)),
     Call("/importer/history", "GET", "/importer/history", page(200, 200)),
+    # undo: the page shows the dry run (GET) and undoes (POST); retry takes a fixed error report. The setup's
+    # imports have no failed row, so a retry let through is refused for its file (400), after the role check.
+    Call("/importer/jobs/<int:job_id>/undo", "GET", "/importer/jobs/{customers_job}/undo", page(200, 200)),
+    Call("/importer/jobs/<int:job_id>/undo", "GET", "/importer/jobs/{agents_job}/undo", page(403, 200)),
+    Call("/importer/jobs/<int:job_id>/undo", "POST", "/importer/jobs/{agents_job_to_undo}/undo", page(403, 302)),
+    Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{customers_job}/retry", page(400, 400),
+         form=upload(RETRY_FILE, "fixed.csv")),
+    Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{agents_job}/retry", page(403, 400),
+         form=upload(RETRY_FILE, "fixed.csv")),
     Call("/importer/static/<path:filename>", "GET", "/importer/static/importer.css", everyone(200)),
     # ---- the API (session with its CSRF token; tokens act as their person, see test_api.py)
     Call("/api/v1/imports", "GET", "/api/v1/imports", api(200, 200)),
@@ -130,6 +142,14 @@ MATRIX: list[Call] = [
          api(200, 200)),
     Call("/api/v1/imports/<int:job_id>/errors.csv", "GET", "/api/v1/imports/{agents_job}/errors.csv",
          api(403, 200)),
+    Call("/api/v1/imports/<int:job_id>/undo", "POST", "/api/v1/imports/{customers_job}/undo?dry_run=true",
+         api(200, 200)),
+    Call("/api/v1/imports/<int:job_id>/undo", "POST", "/api/v1/imports/{agents_job}/undo?dry_run=true",
+         api(403, 200)),
+    Call("/api/v1/imports/<int:job_id>/retry", "POST", "/api/v1/imports/{customers_job}/retry", api(400, 400),
+         form=upload(RETRY_FILE, "fixed.csv")),
+    Call("/api/v1/imports/<int:job_id>/retry", "POST", "/api/v1/imports/{agents_job}/retry", api(403, 400),
+         form=upload(RETRY_FILE, "fixed.csv")),
     Call("/api/v1/templates/<kind_name>.csv", "GET", "/api/v1/templates/customers.csv", api(200, 200)),
     Call("/api/v1/templates/<kind_name>.csv", "GET", "/api/v1/templates/users.csv", api(403, 200)),
     Call("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", everyone(200)),
@@ -168,6 +188,7 @@ def make_resources(app: Flask, browser_for: Callable[[str | None], Browser]) -> 
     admin, support = browser_for(ADMIN), browser_for(SUPPORT_ADMIN)
     customers_job = admin.post_import(CUSTOMERS, file_name="setup.csv").json["job"]
     agents_job = admin.post_import(AGENTS, kind="users").json["job"]
+    agents_job_to_undo = admin.post_import(UNDONE_AGENTS, kind="users").json["job"]
 
     def page_upload(browser: Browser, csv_text: str, kind: str = "customers") -> str:
         response = browser.upload_page(csv_text, kind=kind)
@@ -178,7 +199,8 @@ def make_resources(app: Flask, browser_for: Callable[[str | None], Browser]) -> 
     mapped = admin.client.post(f"/importer/uploads/{admin_upload}/mapping", data={"csrf_token": admin.csrf,
                                                                                   **MAPPING_FORM})
     assert mapped.status_code == 302, mapped.text
-    return Resources(customers_job=customers_job, agents_job=agents_job, admin_upload=admin_upload,
+    return Resources(customers_job=customers_job, agents_job=agents_job, agents_job_to_undo=agents_job_to_undo,
+                     admin_upload=admin_upload,
                      admin_agents_upload=page_upload(admin, AGENTS, "users"),
                      support_upload=page_upload(support, CUSTOMERS))
 
