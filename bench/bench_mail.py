@@ -209,12 +209,12 @@ def main(argv: list[str] | None = None) -> None:
         f"poll into SQLite:  {poll_rate:9,.0f} messages/s (best {poll_best:.3f} s); "
         f"{captured:,} contacts captured: {captured / poll_best:,.0f} contacts/s"
     )
-    for what, rate in (("fetch + classify", capture_rate), ("poll into SQLite", poll_rate)):
-        share = rate / raw_rate
-        print(
-            f"{what}: {share:.0%} of the raw rate (target >= {TARGET_SHARE:.0%}): "
-            f"{'met' if share >= TARGET_SHARE else 'NOT met'}"
-        )
+    print(f"fetch + classify: {capture_rate / raw_rate:.0%} of the raw rate in messages/s")
+    share = (captured / poll_best) / raw_rate  # the target's own terms: contacts captured/s against messages/s
+    print(
+        f"contacts captured through the poll: {share:.0%} of the raw header-fetch rate "
+        f"(target >= {TARGET_SHARE:.0%}): {'met' if share >= TARGET_SHARE else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":
