@@ -17,9 +17,11 @@ class ImporterSpecs:
         """Return the import kinds this plugin adds; customers and agents arrive this way too."""
 
     @hookspec
-    def records_imported(self, kind: str, job_id: int, created: list[int], updated: list[int]) -> None:
-        """An import was applied: the ids it created and updated, once per import (never for dry runs or
-        rejected files). The one place a host reacts to an import: one message, one automation run."""
+    def records_imported(self, kind: str, job_id: int, created: int, updated: int) -> None:
+        """An import was applied: how many records it created and updated, once per import (never for dry runs
+        or rejected files). The one place a host reacts to an import: one message, one automation run. The
+        records themselves are in the import's per-row results (GET /api/v1/imports/{job_id}/rows), read a page
+        at a time: a list of every id would hold a million-row import in memory."""
 
     @hookspec
     def record_imported(self, kind: str, job_id: int, record_id: int, action: str) -> None:

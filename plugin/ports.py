@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -98,8 +98,8 @@ class ImportStore(Protocol):
         """Store the final status, counts and message."""
         ...
 
-    def applied_record_ids(self, job_id: int) -> tuple[list[int], list[int]]:
-        """The ids of the records an import created, and of those it updated, in row order."""
+    def each_applied_record(self, job_id: int) -> Iterator[tuple[str, int]]:
+        """(action, record id) of each record an import created or updated, in row order, read in pages."""
         ...
 
     def retryable_rows(self, job_id: int) -> frozenset[int]:

@@ -103,12 +103,10 @@ class Services:
         """Side effects of an applied import: records_imported once; record_imported per record only if asked."""
         if self.hooks is None or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
             return
-        created, updated = self.store.applied_record_ids(report.job)
-        self.hooks.records_imported(kind=kind, job_id=report.job, created=created, updated=updated)
-        if wants_side_effects:
-            for action, ids in (("created", created), ("updated", updated)):
-                for record_id in ids:
-                    self.hooks.record_imported(kind=kind, job_id=report.job, record_id=record_id, action=action)
+        self.hooks.records_imported(kind=kind, job_id=report.job, created=report.created, updated=report.updated)
+        if wants_side_effects and self.hooks.record_imported.get_hookimpls():
+            for action, record_id in self.store.each_applied_record(report.job):
+                self.hooks.record_imported(kind=kind, job_id=report.job, record_id=record_id, action=action)
 
     def import_customers(self, source: BinaryIO, **options: object) -> ImportReport:
         """Import customers; a matching email (any case) updates the existing customer."""

@@ -257,13 +257,15 @@ class SqlImportStore:
             for cells, errors in result:
                 yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
 
-    def applied_record_ids(self, job_id: int) -> tuple[list[int], list[int]]:
-        """The ids of the records an import created, and of those it updated, in row order."""
+    def each_applied_record(self, job_id: int) -> Iterator[tuple[str, int]]:
+        """(action, record id) of each record an import created or updated, in row order, read in pages."""
         with self.engine.connect() as connection:
-            found = connection.execute(select(ImportRow.action, ImportRow.record_id).where(
-                ImportRow.job_id == job_id, ImportRow.action.in_(["created", "updated"])).order_by(ImportRow.row)).all()
-        return ([int(record_id) for action, record_id in found if action == "created" and record_id is not None],
-                [int(record_id) for action, record_id in found if action == "updated" and record_id is not None])
+            result = connection.execution_options(stream_results=True, yield_per=1000).execute(
+                select(ImportRow.action, ImportRow.record_id).where(
+                    ImportRow.job_id == job_id, ImportRow.action.in_(["created", "updated"]),
+                    ImportRow.record_id.is_not(None)).order_by(ImportRow.row))
+            for action, record_id in result:
+                yield action, int(record_id)
 
     def retryable_rows(self, job_id: int) -> frozenset[int]:
         """Rows that failed in the import and were not applied since by a retry of it (or of its retries)."""

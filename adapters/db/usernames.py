@@ -62,5 +62,6 @@ def allocate_usernames(connection: Connection, column: Column, bases: Sequence[s
         taken |= held_usernames(connection, column, unchecked)
     for base, name in zip(bases, names, strict=True):
         number = int(name[len(base):] or 1)
-        hints[base] = max(hints.get(base, 1), number + 1)
+        if number > 1:  # a base given as it is needs no hint: the next batch finds it taken in the same query
+            hints[base] = max(hints.get(base, 1), number + 1)  # so hints stay few, not one per new customer
     return names
