@@ -326,7 +326,8 @@ def _job_dict(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return {"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor, "file": job.file_name,
             "created_at": job.created_at, "finished_at": job.finished_at, "rows": job.rows_done, "total": job.total,
             "created": job.created, "updated": job.updated, "unchanged": job.unchanged, "failed": job.failed,
-            "message": job.message}
+            "message": job.message,
+            **{link: job.options[link] for link in ("retry_of", "undo_of") if link in job.options}}
 
 
 @cli.command("job")
@@ -366,6 +367,8 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
         click.echo(json.dumps(_job_dict(job), default=str))
         return
     click.echo(f"Import {job.id}: {job.kind} from {job.file_name or '-'} by {job.actor or '-'}, {job.status}")
+    if job.origin:
+        click.echo(f"  {job.origin}")
     click.echo(f"  {job.rows_done:,} of {job.total:,} rows: {job.created:,} created, {job.updated:,} updated, "
                f"{job.unchanged:,} unchanged, {job.failed:,} failed")
     if job.message:

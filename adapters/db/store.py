@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
@@ -69,6 +69,16 @@ class JobSummary:
     error_code: str
     headers: tuple[str, ...]
     mapping: tuple[dict, ...]
+    options: Mapping[str, object] = field(default_factory=dict)  # as the import was asked; retry_of, undo_of
+
+    @property
+    def origin(self) -> str:
+        """'a retry of import 7', 'the undo of import 7', or '' for an import of its own."""
+        if isinstance(self.options.get("retry_of"), int):
+            return f"a retry of import {self.options['retry_of']}"
+        if isinstance(self.options.get("undo_of"), int):
+            return f"the undo of import {self.options['undo_of']}"
+        return ""
 
 
 RESULT_COLUMNS = ("job_id", "row", "action", "record_id", "changes", "errors", "cells")
@@ -315,7 +325,7 @@ def _driver_message(error: BaseException) -> str:
 def _summary(job: Row) -> JobSummary:
     return JobSummary(job.id, job.kind, job.status, job.actor, job.file_name, job.created_at, job.finished_at,
                       job.total, job.rows_done, job.created, job.updated, job.unchanged, job.failed, job.message,
-                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()))
+                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()), dict(job.options or {}))
 
 
 def _jsonable(value: object) -> object:

@@ -50,6 +50,7 @@ def test_undo_with_yes_and_json_prints_one_object_and_refuses_a_second_undo(run:
     assert again.exit_code == 1 and f"was undone already, by job {document['undo_job']}" in again.output
     history = json.loads(run("jobs", "--json").stdout)
     assert history[0]["file"] == f"undo of import {job}"
+    assert f"the undo of import {job}" in run("job", str(document["undo_job"])).stdout
 
 
 def test_retry_imports_the_fixed_error_report_under_the_original_rows(run: Cli) -> None:
@@ -63,6 +64,9 @@ def test_retry_imports_the_fixed_error_report_under_the_original_rows(run: Cli) 
     assert (document["created"], document["failed"], document["retry_of"]) == (1, 1, first["job"])
     assert [error["row"] for error in document["errors"]] == [4]
     assert {row["email"] for row in run.export()} == {"ok@example.com", "bad@example.com"}
+    shown = run("job", str(document["job"]))
+    assert f"a retry of import {first['job']}" in shown.stdout
+    assert json.loads(run("job", str(document["job"]), "--json").stdout)["retry_of"] == first["job"]
 
 
 def test_retry_refuses_a_file_with_rows_that_did_not_fail(run: Cli) -> None:
