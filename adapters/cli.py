@@ -18,7 +18,7 @@ from adapters.db.catalog import (KINDS_WITH_CUSTOM_FIELDS, CatalogError, add_com
                                  list_companies, list_custom_fields, list_labels)
 from adapters.db.companies import assign_companies_by_domain, export_companies
 from adapters.db.export import export_customers
-from adapters.db.undo import UndoRefused, stored_options, undo_import
+from adapters.db.undo import UndoRefused, undo_import
 from plugin.errors import BadFile
 from plugin.kinds import FieldType
 from plugin.mapping import parse_overrides
@@ -405,12 +405,10 @@ def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_ru
 
 def _retry_job(context: click.Context, services: Services, job, retry_file: Path, *, dry_run: bool,  # type: ignore[no-untyped-def]
                as_json: bool) -> None:
-    with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
-        options = stored_options(connection, job.id)
     with retry_file.open("rb") as source:
         report = services.import_file(source=source, file_name=retry_file.name, actor=getpass.getuser(),
                                       dry_run=dry_run, progress=_terminal_progress(),
-                                      **retry_arguments(job.id, job.kind, job.mapping, options))  # type: ignore[arg-type]
+                                      **retry_arguments(job.id, job.kind, job.mapping, dict(job.options)))  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "retry_of": job.id}, default=str))
     else:

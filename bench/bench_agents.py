@@ -19,6 +19,7 @@ from pathlib import Path
 
 from adapters.bootstrap import bootstrap
 from adapters.passwords import Argon2Hasher, count_usable_cpus
+from bench.bench_hashing import measure_single_process_rate
 from plugin.report import Status
 from plugin.settings import load_settings
 
@@ -31,16 +32,6 @@ def agents_csv(count: int) -> bytes:
     lines += [f"agent{number}@example.com,Agent,No {number},Bench-Password-{number:06d},yes,agent"
               for number in range(count)]
     return ("\n".join(lines) + "\n").encode()
-
-
-def measure_single_process_rate(hasher: Argon2Hasher, *, seconds: float) -> float:
-    """Hashes per second in this process alone, one password after another for about `seconds`."""
-    hasher.hash("warm-up")
-    count, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds or count < 5:
-        hasher.hash(f"single-{count}")
-        count += 1
-    return count / elapsed
 
 
 def main(argv: list[str] | None = None) -> None:

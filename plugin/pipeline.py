@@ -45,6 +45,12 @@ class ImportRequest:
     retry: RetryOf | None = None  # a fixed error report: only failed rows of that import, under their numbers
 
 
+def recorded_options(options: Mapping[str, object], defaults: Mapping[str, str], all_or_nothing: bool | None
+                     ) -> dict[str, object]:
+    """What a job records of how it was asked, so that a retry of it is asked the same way (plugin.retry)."""
+    return {**options, "all_or_nothing": all_or_nothing, "defaults": dict(defaults)}
+
+
 def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
@@ -226,8 +232,8 @@ def run_import(
     kind = request.kind
     earlier: EarlierRun | None = None
     if job_id is None:
-        job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor,
-                                 dry_run=request.is_dry_run, options=request.options)
+        job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor, dry_run=request.is_dry_run,
+                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing))
     else:
         earlier = store.find_earlier_run(job_id)
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)

@@ -11,6 +11,7 @@ from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Existing, PlannedRow
 from plugin.report import ImportReport, Status
+from plugin.retry import RetryOf
 
 ProgressSink = Callable[[int, int], None]  # (rows done, rows in all)
 StopCheck = Callable[[], bool]  # asked between batches: should the import stop now (its worker is shutting down)?
@@ -102,8 +103,9 @@ class ImportStore(Protocol):
         """(action, record id) of each record an import created or updated, in row order, read in pages."""
         ...
 
-    def retryable_rows(self, job_id: int) -> frozenset[int]:
-        """Rows that failed in that import and no retry of it has applied since."""
+    def retry_of(self, job_id: int, *, retry_job: int | None = None) -> RetryOf:
+        """Import job_id as a retry sees it: its status, and its rows that failed and that no retry of it has
+        applied since, apart from `retry_job` (the retry being run, when it resumes)."""
         ...
 
 

@@ -17,12 +17,16 @@ from plugin.read import CsvLayout, SourceRow, read_rows
 REPORT_COLUMNS = ("row", "column", "message")  # what error_report_rows adds after the original columns
 
 
+RETRYABLE_STATUSES = frozenset({"succeeded", "partial"})
+
+
 @dataclass(frozen=True, slots=True)
 class RetryOf:
     """A retry of import `job`: the rows that failed there and were not applied by a retry since."""
 
     job: int
     failed_rows: frozenset[int]
+    status: str = "succeeded"  # of import `job`: only an applied one (succeeded or partial) can be retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,9 @@ def _row_number(text: str, line: int) -> int:
 
 def inspect_retry(source: BinaryIO, layout: CsvLayout, retry: RetryOf) -> RetryFile:
     """Check a fixed error report before anything is written; BadFile when it cannot be a retry of `retry.job`."""
+    if retry.status not in RETRYABLE_STATUSES:
+        raise BadFile("retry.not_applied", f"Import {retry.job} is {retry.status}, not applied: only the failed rows of "
+                                           "an import that succeeded or partly succeeded can be retried.")
     headers = layout.headers
     if tuple(header.casefold() for header in headers[-3:]) != REPORT_COLUMNS:
         raise BadFile("retry.no_row_column", f"This file does not end with the error report's row, column and message "

@@ -11,7 +11,6 @@ from plugin.kinds import ImportKind
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
 from plugin.ports import ImportStore, PasswordHasher, ProgressSink, StopCheck
 from plugin.report import ImportReport, Status
-from plugin.retry import RetryOf
 from plugin.settings import Settings
 from plugin.template import template_csv
 
@@ -76,7 +75,7 @@ class Services:
             merged["free_mail_domains"] = tuple(settings.free_mail_domains)
         merged.update({name: value for name, value in (options or {}).items() if value is not None})
         retry_of = merged.get("retry_of")  # a fixed error report of that import: its failed rows, under their numbers
-        retry = None if retry_of is None else RetryOf(int(retry_of), self.store.retryable_rows(int(retry_of)))  # type: ignore[call-overload]
+        retry = None if retry_of is None else self.store.retry_of(int(retry_of), retry_job=job_id)  # type: ignore[call-overload]
         request = ImportRequest(
             kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),
             defaults=dict(defaults or {}), options=merged,

@@ -58,10 +58,6 @@ class UndoStep:
     reason: str = ""  # for a skip or a deactivation: one sentence
     notes: tuple[str, ...] = ()  # what could not be put back (a password), said per record
 
-    @property
-    def is_skipped(self) -> bool:
-        return self.action is UndoAction.SKIP
-
 
 @dataclass(slots=True)
 class UndoTally:
@@ -71,7 +67,6 @@ class UndoTally:
     deactivated: int = 0
     restored: int = 0
     skipped: int = 0
-    steps_with_notes: int = 0
 
     def count(self, steps: Iterable[UndoStep]) -> None:
         for step in steps:
@@ -83,8 +78,6 @@ class UndoTally:
                 self.restored += 1
             else:
                 self.skipped += 1
-            if step.notes:
-                self.steps_with_notes += 1
 
     @property
     def records(self) -> int:

@@ -84,6 +84,14 @@ def parse_id(text: str, *, what: str) -> int:
     return int(cleaned)
 
 
+def parse_record_id(text: str) -> int | None:
+    """An `id` column's cell: one of our ids, or None for an id from another system (then the key decides)."""
+    try:
+        return parse_id(text, what="id")
+    except CellProblem:
+        return None
+
+
 def parse_id_list(text: str, *, what: str) -> tuple[int, ...]:
     return tuple(parse_id(part, what=what) for part in text.split(":") if part.strip())
 

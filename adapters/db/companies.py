@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, updat
 
 from adapters.db.catalog import load_custom_fields
 from adapters.db.dialect import insert_for
+from adapters.db.export import custom_cells
 from adapters.db.models import Company, CompanyCustomValue, CompanyDomain, Contact, CustomFieldRow
 from plugin.companies import company_for_email
 from plugin.kinds import Catalog
@@ -158,12 +159,9 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
                         select(CompanyDomain.company_id, CompanyDomain.domain)
                         .where(CompanyDomain.company_id.in_(ids)).order_by(CompanyDomain.domain)):
                     domains[company_id].append(domain)
-                custom: dict[int, list[str]] = {}
-                for company_id, field_id, value in connection.execute(
-                        select(CompanyCustomValue.company_id, CompanyCustomValue.field_id, CompanyCustomValue.value)
-                        .where(CompanyCustomValue.company_id.in_(ids))):
-                    if field_id in positions:
-                        custom.setdefault(company_id, [""] * len(fields))[positions[field_id]] = value
+                custom = custom_cells(connection.execute(
+                    select(CompanyCustomValue.company_id, CompanyCustomValue.field_id, CompanyCustomValue.value)
+                    .where(CompanyCustomValue.company_id.in_(ids))), positions, len(fields))
                 for row in found:
                     yield [row.id, row.name, ":".join(domains.get(row.id, ())), *custom.get(row.id, [""] * len(fields))]
                 last_id = ids[-1]

@@ -67,8 +67,8 @@ class CustomerTable:
             return {}, {}
         found = _contacts_with(connection, keys, ids)
         contact_ids = [row[0] for row in found]
-        labels = _labels_of(connection, contact_ids)
-        groups = _groups_of(connection, contact_ids)
+        labels = _names_linked(connection, LABELS_SELECT, "contact_labels.contact_id", contact_ids)
+        groups = _names_linked(connection, GROUPS_SELECT, "customer_teams.contact_id", contact_ids)
         custom = _custom_values_of(connection, contact_ids)
         by_key: dict[str, Existing] = {}
         by_id: dict[int, Existing] = {}
@@ -221,12 +221,14 @@ def _contacts_with(connection: Connection, keys: Collection[str], ids: Collectio
     return list(found.values())
 
 
-def _labels_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, list[str]]:
-    labels: dict[int, list[str]] = defaultdict(list)
+def _names_linked(connection: Connection, select: str, column: str, contact_ids: Sequence[int]
+                  ) -> dict[int, list[str]]:
+    """contact id → the names its link rows point at (labels, groups), for these contacts, in one query."""
+    names: dict[int, list[str]] = defaultdict(list)
     if contact_ids:
-        for contact_id, name in each_match(connection, LABELS_SELECT, "contact_labels.contact_id", contact_ids):
-            labels[contact_id].append(name)
-    return labels
+        for contact_id, name in each_match(connection, select, column, contact_ids):
+            names[contact_id].append(name)
+    return names
 
 
 def _with_named_companies(connection: Connection, planned: Sequence[PlannedRow], catalog: Catalog,
@@ -248,14 +250,6 @@ def _with_named_companies(connection: Connection, planned: Sequence[PlannedRow],
             row = dataclasses.replace(row, values=values)
         resolved.append(row)
     return resolved
-
-
-def _groups_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, list[str]]:
-    groups: dict[int, list[str]] = defaultdict(list)
-    if contact_ids:
-        for contact_id, name in each_match(connection, GROUPS_SELECT, "customer_teams.contact_id", contact_ids):
-            groups[contact_id].append(name)
-    return groups
 
 
 def _custom_values_of(connection: Connection, contact_ids: Sequence[int]) -> dict[int, dict[str, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import groupby
 
 from sqlalchemy import Engine, select
@@ -20,6 +20,18 @@ from adapters.db.models import (
 
 CUSTOMER_COLUMNS = ("id", "email", "first_name", "last_name", "middle_name", "username", "phone", "mobile",
                     "company", "company_id", "labels", "groups")
+
+
+def custom_cells(values: Iterable[tuple[int, int, str]], positions: Mapping[int, int], width: int
+                 ) -> dict[int, list[str]]:
+    """(owner id, custom field id, value) rows → owner id → one cell per exported custom field, "" where none.
+
+    Values of fields not exported (another kind's) are skipped; an owner without values has no entry."""
+    cells: dict[int, list[str]] = {}
+    for owner_id, field_id, value in values:
+        if field_id in positions:
+            cells.setdefault(owner_id, [""] * width)[positions[field_id]] = value
+    return cells
 
 
 def export_customers(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
@@ -53,12 +65,9 @@ def export_customers(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
                 groups = joined(connection.execute(
                     select(CustomerTeam.contact_id, Team.name).join(Team)
                     .where(CustomerTeam.contact_id.in_(ids)).order_by(CustomerTeam.contact_id)))
-                custom: dict[int, list[str]] = {}
-                for contact_id, field_id, value in connection.execute(
-                        select(CustomValue.contact_id, CustomValue.field_id, CustomValue.value)
-                        .where(CustomValue.contact_id.in_(ids))):
-                    if field_id in field_positions:
-                        custom.setdefault(contact_id, [""] * len(variables))[field_positions[field_id]] = value
+                custom = custom_cells(connection.execute(
+                    select(CustomValue.contact_id, CustomValue.field_id, CustomValue.value)
+                    .where(CustomValue.contact_id.in_(ids))), field_positions, len(variables))
                 for contact in contacts:
                     yield [contact.id, contact.email, contact.first_name or "", contact.last_name or "",
                            contact.middle_name or "", contact.username or "", contact.phone or "", contact.mobile or "",

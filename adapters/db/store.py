@@ -23,6 +23,7 @@ from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
 from plugin.ports import EarlierRun, StalePlan, StoredResult
 from plugin.report import ImportReport, Status
+from plugin.retry import RetryOf
 
 import_rows = ImportRow.__table__
 UNFINISHED = (str(Status.RUNNING), str(Status.CHECKING))  # a run began and has not ended
@@ -277,23 +278,29 @@ class SqlImportStore:
             for action, record_id in result:
                 yield action, int(record_id)
 
-    def retryable_rows(self, job_id: int) -> frozenset[int]:
-        """Rows that failed in the import and were not applied since by a retry of it (or of its retries)."""
+    def retry_of(self, job_id: int, *, retry_job: int | None = None) -> RetryOf:
+        """Import job_id as a retry sees it: its status, and the rows that failed in it and were not applied since
+        by a retry of it (or of its retries), apart from `retry_job`: a retry resuming after its worker stopped
+        must not find its own rows taken."""
         with self.engine.connect() as connection:
+            job = connection.execute(select(ImportJob.kind, ImportJob.status).where(ImportJob.id == job_id)).one_or_none()
+            if job is None:
+                return RetryOf(job_id, frozenset(), status="missing")
             failed = set(connection.execute(select(ImportRow.row).where(
                 ImportRow.job_id == job_id, ImportRow.action == "failed")).scalars())
-            jobs = connection.execute(select(ImportJob.id, ImportJob.options).where(
-                ImportJob.id > job_id, ImportJob.is_dry_run.is_(False))).all()
+            jobs = connection.execute(select(ImportJob.id, ImportJob.options).where(  # retries: later, same kind
+                ImportJob.id > job_id, ImportJob.kind == job.kind, ImportJob.is_dry_run.is_(False)).order_by(ImportJob.id)).all()
             retries: set[int] = set()
             family = {job_id}
             for later_id, options in jobs:  # in id order: a retry of a retry comes after its parent
                 if (options or {}).get("retry_of") in family:
                     family.add(later_id)
-                    retries.add(later_id)
+                    if later_id != retry_job:
+                        retries.add(later_id)
             if retries and failed:
                 failed -= set(connection.execute(select(ImportRow.row).where(
                     ImportRow.job_id.in_(retries), ImportRow.action != "failed")).scalars())
-        return frozenset(failed)
+        return RetryOf(job_id, frozenset(failed), status=job.status)
 
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         """A page of per-row results (action, changes, errors), for previews and result pages."""

@@ -189,12 +189,13 @@ class CustomerUndo:
         if custom:
             field_ids = dict(connection.execute(select(CustomFieldRow.variable, CustomFieldRow.id)
                                                 .where(CustomFieldRow.applies_to == "customers")).all())
+            by_field: dict[int, list[int]] = defaultdict(list)  # a field deleted since has nothing to put back into
             for contact_id, change in custom:
-                field_id = field_ids.get(change.field)
-                if field_id is None:
-                    continue  # the custom field was deleted since: nothing to put back into
-                connection.execute(delete(CustomValue).where(CustomValue.contact_id == contact_id,
-                                                             CustomValue.field_id == field_id))
+                if change.field in field_ids:
+                    by_field[field_ids[change.field]].append(contact_id)
+            for field_id, contact_ids in by_field.items():  # one DELETE a field, not one a record and field
+                connection.execute(delete(CustomValue).where(CustomValue.field_id == field_id,
+                                                             CustomValue.contact_id.in_(contact_ids)))
             insert_many(connection, CustomValue.__table__, ("contact_id", "field_id", "value"),
                         [(contact_id, field_ids[change.field], change.new) for contact_id, change in custom
                          if change.field in field_ids and change.new is not None])
@@ -258,15 +259,11 @@ def _job_row(connection: Connection, job_id: int):  # type: ignore[no-untyped-de
     return connection.execute(select(import_jobs).where(import_jobs.c.id == job_id)).one_or_none()
 
 
-def stored_options(connection: Connection, job_id: int) -> dict[str, object]:
-    """The options an import was run with, as recorded (for its retry)."""
-    return dict(connection.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one() or {})
-
-
 def undo_job_of(connection: Connection, job_id: int) -> tuple[int, str] | None:
     """The undo job (id, status) of an import, if it was undone (or is being undone)."""
-    found = connection.execute(select(ImportJob.id, ImportJob.status, ImportJob.options)
-                               .where(ImportJob.kind.in_(list(UNDO_TABLES)), ImportJob.is_dry_run.is_(False))
+    found = connection.execute(select(ImportJob.id, ImportJob.status, ImportJob.options)  # an undo comes later
+                               .where(ImportJob.id > job_id, ImportJob.kind.in_(list(UNDO_TABLES)),
+                                      ImportJob.is_dry_run.is_(False))
                                .order_by(ImportJob.id)).all()
     for undo_id, status, options in found:
         if (options or {}).get("undo_of") == job_id:

@@ -20,6 +20,7 @@ from adapters.web.security import Permissions, WebUser, as_web_user, bearer_toke
 from plugin.errors import BadFile, RowError
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
+from plugin.pipeline import recorded_options
 from plugin.read import CsvLayout, inspect_csv
 from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.services import Services, UnknownKind
@@ -175,9 +176,9 @@ def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: 
                  defaults: Mapping[str, str], options: Mapping[str, object], all_or_nothing: bool | None) -> int:
     """Record a queued import of an upload and hand its id to the workers."""
     state = importer()
-    recorded_options = {**options, "all_or_nothing": all_or_nothing, "defaults": dict(defaults)}
     job_id = state.services.store.start_job(upload.kind, file_name=upload.file_name, actor=actor.email,
-                                            dry_run=is_dry_run, options=recorded_options)
+                                            dry_run=is_dry_run,
+                                            options=recorded_options(options, defaults, all_or_nothing))
     web_state.queue_import(state.engine, job_id, upload.id, is_dry_run=is_dry_run, mapping=mapping,
                            defaults=defaults, options=options, all_or_nothing=all_or_nothing)
     state.queue.enqueue(job_id)

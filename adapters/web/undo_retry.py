@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from werkzeug.datastructures import FileStorage
 
-from adapters.db.undo import UndoRefused, check_undoable, stored_options, undo_import, UndoResult
+from adapters.db.undo import UndoRefused, UndoResult, check_undoable, undo_import
 from adapters.web import blueprint as shared
 from adapters.web.security import WebUser
 from plugin.errors import BadFile
 from plugin.read import inspect_csv
-from plugin.retry import RetryOf, inspect_retry, retry_arguments
+from plugin.retry import inspect_retry, retry_arguments
 
 
 def undo_refusal(job_id: int) -> UndoRefused | None:
@@ -32,7 +32,7 @@ def start_retry(job, file: FileStorage, user: WebUser) -> int:  # type: ignore[n
     """Store a fixed error report, check it is a retry of this import, queue it; UploadRejected says why not."""
     state = shared.importer()
     kind = shared.kind_for(user, job.kind)
-    retry = RetryOf(job.id, state.services.store.retryable_rows(job.id))
+    retry = state.services.store.retry_of(job.id)
     try:  # checked before it is stored: a file that cannot be a retry leaves nothing behind
         layout = inspect_csv(file.stream, row_limit=state.settings.row_limit, max_bytes=state.settings.max_file_bytes)
         inspect_retry(file.stream, layout, retry)  # type: ignore[arg-type]
@@ -40,8 +40,7 @@ def start_retry(job, file: FileStorage, user: WebUser) -> int:  # type: ignore[n
         raise shared.UploadRejected(problem) from problem
     file.stream.seek(0)
     upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False)
-    with state.engine.connect() as connection:
-        arguments = retry_arguments(job.id, job.kind, job.mapping, stored_options(connection, job.id))
+    arguments = retry_arguments(job.id, job.kind, job.mapping, dict(job.options))
     return shared.start_import(upload, actor=user, is_dry_run=False, mapping=arguments["mapping"],  # type: ignore[arg-type]
                                defaults=arguments["defaults"], options=arguments["options"],  # type: ignore[arg-type]
                                all_or_nothing=arguments["all_or_nothing"])  # type: ignore[arg-type]

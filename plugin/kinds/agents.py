@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from plugin.emails import email_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
 from plugin.pipeline import PrepareBatch
-from plugin.plan import PlannedRow
+from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
 from plugin.usernames import free_username, parse_username
 from plugin.usernames import username_from_email as _username_from_email
@@ -36,7 +36,12 @@ class AgentCatalog(Catalog):
 
 
 def _parse_password(text: str) -> str:
-    return text  # exactly as typed: spaces are part of a password
+    """Exactly as typed: spaces are part of a password. Never the "(hidden)" an error report writes in its
+    place, which a fixed report uploaded as a retry (or as a new import) would otherwise set as the password."""
+    if text == HIDDEN:
+        raise CellProblem("password.hidden", "The error report hides passwords: type the password again, or leave "
+                                             "the cell empty to send an invitation.")
+    return text
 
 
 def _parse_active(text: str) -> bool:

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from plugin.companies import company_name_key, is_free_mail, parse_domains
-from plugin.kinds import Catalog, CellProblem, Field, ImportKind
-from plugin.validate import parse_id, parse_name
+from plugin.kinds import Catalog, Field, ImportKind
+from plugin.validate import parse_name, parse_record_id
 
 
 @dataclass(slots=True)
@@ -66,13 +66,6 @@ def check_company(values: dict[str, object], catalog: Catalog, options: Mapping[
     return problems
 
 
-def _parse_company_id(text: str) -> int | None:
-    try:
-        return parse_id(text, what="id")
-    except CellProblem:
-        return None  # ids from another system are not ours: the name stays the key
-
-
 COMPANIES = ImportKind(
     name="companies",
     title="companies",
@@ -87,7 +80,7 @@ COMPANIES = ImportKind(
               aliases=("domain", "domain names", "email domains", "mail domains", "web domains", "website domains"),
               examples=("acme.com:acme.co.uk", "globex.de"),
               description="Mail domains separated by ':'; a new customer writing from one joins the company."),
-        Field("id", parse=_parse_company_id, aliases=("company id", "company_id", "companyid"),
+        Field("id", parse=parse_record_id, aliases=("company id", "company_id", "companyid"),
               description="Optional: this product's id of an existing company; when known it is the key, so an exported file can rename companies."),
     ),
     allows_custom_fields=True,

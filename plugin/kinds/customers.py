@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
-from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
+from plugin.kinds import Catalog, Field, ImportKind, unknown_names
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
-from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, split_names
+from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, parse_record_id, split_names
 
 PHONE_FIELDS = ("phone", "mobile")
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
@@ -115,13 +115,6 @@ def _parse_groups(text: str) -> tuple[str, ...]:
     return split_names(text, what="group")
 
 
-def _parse_contact_id(text: str) -> int | None:
-    try:
-        return parse_id(text, what="id")
-    except CellProblem:
-        return None  # ids from another system are not ours: the email stays the key
-
-
 CUSTOMERS = ImportKind(
     name="customers",
     title="customers",
@@ -171,7 +164,7 @@ CUSTOMERS = ImportKind(
               aliases=("group", "client teams", "client team", "customer groups", "customer group", "teams", "team"),
               examples=("", ""),
               description="The teams that serve the customer: exact team names separated by ':'."),
-        Field("id", parse=_parse_contact_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
+        Field("id", parse=parse_record_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
               description="Optional: this product's id of an existing customer; when known it is the key, so an exported file can change emails."),
     ),
     allows_custom_fields=True,

@@ -211,3 +211,56 @@ def test_rows_still_failing_in_a_retry_are_reported_under_their_numbers_and_retr
     second = retry(services, first.job, error_report(services, first.job).replace("worse@,", "worse@example.com,"))
     assert (second.created, second.failed) == (1, 0)
     assert set(customers(engine)) == {"ok@example.com", "bad@example.com", "worse@example.com"}
+
+
+def test_a_retried_agent_row_never_takes_the_hidden_marker_as_its_password(
+        agent_services: Services, engine: Engine) -> None:
+    report = run(agent_services, "users", "email,first_name,password\nbad@,Ann,Secret-Pass-1\n")
+    assert [error.row for error in report.errors] == [2]
+    # the error report writes "(hidden)" where the password was; the admin fixes only the email
+    fixed = "email,first_name,password,row,column,message\r\nann@example.com,Ann,(hidden),2,email,x\r\n"
+    again = retry(agent_services, report.job, fixed)
+    assert [(error.row, error.column, error.code) for error in again.errors] == [(2, "password", "password.hidden")]
+    assert "ann@example.com" not in agents(engine)
+
+
+def test_only_an_applied_import_can_be_retried(services: Services, engine: Engine) -> None:
+    preview = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n", dry_run=True)
+    fixed = error_report(services, preview.job).replace("bad@,", "bad@example.com,")
+    refused = retry(services, preview.job, fixed)
+    assert (refused.status, refused.error_code) == (Status.REJECTED, "retry.not_applied")
+    assert f"Import {preview.job} is dry-run" in refused.message
+    assert customers(engine) == {}
+
+
+def test_a_retry_cut_short_resumes_without_refusing_its_own_rows(settings: Settings, engine: Engine) -> None:
+    from plugin.errors import ImportStopped
+    from plugin.retry import retry_arguments
+
+    services = bootstrap(settings.replace(batch_size=2), engine=engine)
+    report = run(services, "customers", "email,first_name\n" + "".join(f"bad{n}@,N{n}\n" for n in range(5)))
+    assert report.failed == 5
+    fixed = error_report(services, report.job).replace("@,", "@example.com,")
+    job = services.store.get_job(report.job)  # type: ignore[attr-defined]
+    arguments = retry_arguments(report.job, job.kind, job.mapping, dict(job.options))
+    asked = [0]
+
+    def stop_before_the_second_batch() -> bool:
+        asked[0] += 1
+        return asked[0] == 2
+
+    with pytest.raises(ImportStopped) as stopped:
+        services.import_file(source=io.BytesIO(fixed.encode()), should_stop=stop_before_the_second_batch,
+                             **arguments)  # type: ignore[arg-type]
+    resumed = services.import_file(source=io.BytesIO(fixed.encode()), job_id=stopped.value.job_id,
+                                   **arguments)  # type: ignore[arg-type]
+    assert (resumed.status, resumed.created, resumed.failed) == (Status.SUCCEEDED, 5, 0)
+    assert len(customers(engine)) == 5
+
+
+def test_a_retry_is_asked_the_same_way_as_its_import(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name,last_name\nok@example.com,Ok,\nbad@,Bad,\n",
+                 defaults={"last_name": "Unknown"})
+    again = retry(services, report.job, error_report(services, report.job).replace("bad@,", "bad@example.com,"))
+    assert again.created == 1
+    assert customers(engine)["bad@example.com"]["last_name"] == "Unknown"
