@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.errors import RowError
@@ -148,6 +149,15 @@ def parse_custom_value(custom: CustomField, text: str) -> str:
     return text.strip()
 
 
+class _Refused(NamedTuple):
+    """A text a repetitive field refused, remembered as its code and message. Never the CellProblem itself: an
+    exception raised again keeps the frames of every raise in its traceback, so a column of one bad value
+    (a date in a local format) would keep every failing row's frame, and its cells, alive."""
+
+    code: str
+    message: str
+
+
 class RowValidator:
     """Validates the rows of one import: the mapping, catalog and options are worked out once, not per row.
 
@@ -188,12 +198,12 @@ class RowValidator:
             try:
                 remembered = parse(text)
             except CellProblem as problem:
-                remembered = problem
+                remembered = _Refused(problem.code, problem.message)
             if len(self.remembered) > self._REMEMBERED_TEXTS_MAX:
                 self.remembered.clear()
             self.remembered[(target, text)] = remembered
-        if isinstance(remembered, CellProblem):
-            raise remembered
+        if type(remembered) is _Refused:
+            raise CellProblem(remembered.code, remembered.message)  # a new one each time: see _Refused
         return remembered
 
     def validate(self, source: SourceRow) -> Record:
@@ -224,8 +234,9 @@ class RowValidator:
                     value = remembered.get((target, text), _NOT_YET)
                     if value is _NOT_YET:
                         value = self._parse(target, text, (parse, is_custom, is_repetitive))
-                    elif isinstance(value, CellProblem):
-                        raise value
+                    elif type(value) is _Refused:
+                        errors.append(RowError(number, header, value.code, value.message))
+                        continue
                 else:
                     value = parse(text)
             except CellProblem as problem:

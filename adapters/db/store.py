@@ -249,9 +249,16 @@ class SqlImportStore:
 
     # ---- reading the history back
 
-    def list_jobs(self, *, limit: int = 50) -> list[JobSummary]:
+    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
+                  include_dry_runs: bool = True) -> list[JobSummary]:
+        """The latest imports, newest first; only of `kinds` when given (what a person may see)."""
+        query = select(ImportJob.__table__)
+        if kinds is not None:
+            query = query.where(ImportJob.kind.in_(list(kinds)))
+        if not include_dry_runs:
+            query = query.where(ImportJob.is_dry_run.is_(False))
         with self.engine.connect() as connection:
-            rows = connection.execute(select(ImportJob.__table__).order_by(ImportJob.id.desc()).limit(limit)).all()
+            rows = connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).all()
             return [_summary(job) for job in rows]
 
     def get_job(self, job_id: int) -> JobSummary | None:

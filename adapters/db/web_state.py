@@ -397,16 +397,6 @@ def _claimed_job(connection: Connection, job_id: int) -> ClaimedJob | None:
     return None if found is None else _as_claimed_job(found)
 
 
-def jobs_by_actor_and_kind(engine: Engine, kinds: Sequence[str], *, limit: int = 50,
-                           include_dry_runs: bool = False) -> list[int]:
-    """Ids of the latest imports of some kinds (the history page filters by what a person may see)."""
-    query = select(ImportJob.id).where(ImportJob.kind.in_(list(kinds)))
-    if not include_dry_runs:
-        query = query.where(ImportJob.is_dry_run.is_(False))
-    with engine.connect() as connection:
-        return list(connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).scalars())
-
-
 # ---- notifications
 
 

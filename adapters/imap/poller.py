@@ -463,8 +463,9 @@ class _Capture:
             )
             try:
                 for batch in batches:
-                    self.agents = agent_address_keys(self.engine)  # agents added while watching count too
-                    self.company_domains = load_company_domains(self.engine)  # and companies' domains
+                    if not tally.fetched:  # each pass (a first read, or new mail) sees agents and companies added
+                        self.agents = agent_address_keys(self.engine)  # while watching; once a pass, not a batch
+                        self.company_domains = load_company_domains(self.engine)
                     self._store(batch, tally)
                     if batch.remaining == 0:  # a pass ended: it is one poll in the history
                         mark_polled(

@@ -189,8 +189,7 @@ def list_imports():  # type: ignore[no-untyped-def]
     limit = _query_integer("limit", default=50, minimum=1, maximum=LIST_LIMIT)
     state = shared.importer()
     documents = []
-    for job_id in web_state.jobs_by_actor_and_kind(state.engine, kinds, limit=limit, include_dry_runs=True):
-        job = state.services.store.get_job(job_id)  # type: ignore[attr-defined]
+    for job in state.services.store.list_jobs(kinds=kinds, limit=limit):  # type: ignore[attr-defined]
         documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
                           "file": job.file_name, "created_at": shared.as_utc_text(job.created_at), "rows": job.rows_done,
                           "total": job.total, "created": job.created, "updated": job.updated,

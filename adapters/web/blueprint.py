@@ -228,11 +228,12 @@ def describe_eta(seconds: object) -> str:
 
 
 def job_report(job) -> ImportReport:  # type: ignore[no-untyped-def]
-    """The stored import as the ImportReport the CLI's --json prints."""
+    """The stored import as the ImportReport the CLI's --json prints. Its errors once it has finished: a running
+    import is asked about several times a second by its progress bar, and its errors are still coming."""
     store = importer().services.store
     errors: list[RowError] = []
     more = 0
-    for _, row_errors in store.failed_rows(job.id):  # type: ignore[attr-defined]
+    for _, row_errors in store.failed_rows(job.id) if is_finished(job) else ():  # type: ignore[attr-defined]
         for error in row_errors:
             if len(errors) < ERRORS_KEPT_IN_REPORT:
                 errors.append(error)

@@ -316,6 +316,5 @@ def retry(job_id: int):  # type: ignore[no-untyped-def]
 def history():  # type: ignore[no-untyped-def]
     state = shared.importer()
     kinds = [kind.name for kind in shared.permitted_kinds(_user())]
-    jobs = [state.services.store.get_job(job_id)  # type: ignore[attr-defined]
-            for job_id in web_state.jobs_by_actor_and_kind(state.engine, kinds, limit=100)]
+    jobs = state.services.store.list_jobs(kinds=kinds, limit=100, include_dry_runs=False)  # type: ignore[attr-defined]
     return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title)

@@ -9,7 +9,7 @@ from plugin.kinds.customers import CUSTOMERS
 from plugin.mapping import suggest_mapping
 from plugin.read import SourceRow
 from plugin.report import neutralize_cell
-from plugin.validate import (NAME_MAX, is_formula_like, parse_boolean, parse_custom_value, parse_id,
+from plugin.validate import (NAME_MAX, RowValidator, is_formula_like, parse_boolean, parse_custom_value, parse_id,
                              parse_id_list, parse_name, split_names, validate_row, without_text_marker)
 
 
@@ -350,3 +350,29 @@ def test_a_label_starting_like_a_formula_is_refused_wherever_it_stands_in_the_ce
     record = validate_row(CUSTOMERS, suggest_mapping(CUSTOMERS, ["email", "labels"]),
                           SourceRow(2, ("jane@example.com", cell)), Catalog(label_ids={"Trial": 1}), {}, {})
     assert [(error.column, error.code) for error in record.errors] == [("labels", "cell.formula")]
+
+
+def test_a_column_of_one_refused_value_keeps_no_row_alive() -> None:
+    """A whole column in a local date format, or an unknown label on every row: each row is told, and the
+    validator, which remembers the refusal, holds none of the rows it already checked (it once kept each
+    failing row's frame, through the traceback of the one exception it raised again)."""
+    import tracemalloc
+
+    mapping = suggest_mapping(CUSTOMERS, HEADERS, custom_variables=tuple(CATALOG.custom_fields))
+    validator = RowValidator(CUSTOMERS, mapping, CATALOG, {}, {})
+    padding = "x" * 150  # a long last name in every row, so that rows kept alive would show
+
+    def check(first: int, count: int) -> None:
+        for number in range(first, first + count):
+            record = validator.validate(SourceRow(number, (f"p{number}@example.com", "Pat", padding, "", "", "platinum", "")))
+            assert [error.code for error in record.errors] == ["custom.not_a_choice"]
+
+    check(2, 100)  # the refusal is remembered
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        check(102, 5000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, f"{grown:,} bytes kept after 5,000 checked rows"

@@ -79,7 +79,6 @@
     var total = document.getElementById("rows-total");
     var eta = document.getElementById("eta");
     var status = document.getElementById("status-text");
-    var timer = null;
     function poll() {
       fetch(box.dataset.statusUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
         .then(function (response) { return response.ok ? response.json() : null; })
@@ -94,15 +93,16 @@
           eta.textContent = job.is_finished ? "done" : describeEta(job.progress.eta_seconds);
           status.textContent = job.summary;
           if (job.is_finished) {
-            clearInterval(timer);
             box.dataset.finished = "yes";
             setTimeout(function () { window.location.reload(); }, 700);
+            return true;
           }
+          return false;
         })
-        .catch(function () { /* the next poll tries again */ });
+        .catch(function () { return false; /* the next poll tries again */ })
+        .then(function (isFinished) { if (!isFinished) { setTimeout(poll, 400); } });
     }
-    timer = setInterval(poll, 300);
-    poll();
+    poll();  // the next look is asked for once this one is answered: slow answers never pile up
   }
 
   function setupBell() {
