@@ -12,7 +12,7 @@ from typing import BinaryIO
 from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
-from plugin.plan import HIDDEN, PlannedRow, plan_row
+from plugin.plan import HIDDEN, Action, PlannedRow, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, StalePlan, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
@@ -114,18 +114,18 @@ def _pass_over_rows(
     prepare: PrepareBatch | None,
     progress: ProgressSink | None,
     should_stop: StopCheck | None,
-    rows_done_before: frozenset[int] = frozenset(),
+    rows_done_before: int = 0,
     retry_file: RetryFile | None = None,
 ) -> None:
-    """One pass over the file, a batch at a time; rows in `rows_done_before` (an earlier run committed them,
-    whole batches from the top of the file) are skipped, so the remaining batches are the same as in one run."""
+    """One pass over the file, a batch at a time; the first `rows_done_before` rows (an earlier run committed
+    them, whole batches from the top of the file) are skipped, so the remaining batches are as in one run."""
     kind = request.kind
     claims: dict[str, int] = {}  # key → first row of this file that took it
     headers = {column.target: column.header for column in mapping.columns if column.target}
     secret_cells = _secret_cell_indexes(kind, mapping)
     validator = RowValidator(kind, mapping, catalog, request.options, request.defaults)
     rows = _source_rows(source, layout, retry_file)
-    remaining = rows if not rows_done_before else (row for row in rows if row.number not in rows_done_before)
+    remaining = islice(rows, rows_done_before, None)  # whole batches from the top were committed by an earlier run
     try:
         for batch in _batches(remaining, request.batch_size):
             if should_stop is not None and should_stop():
@@ -204,10 +204,11 @@ def _resumes_applying(request: ImportRequest, earlier: EarlierRun | None) -> boo
 
 def _report_so_far(request: ImportRequest, job_id: int, earlier: EarlierRun) -> ImportReport:
     """The report as the earlier run left it: its rows' results counted again, its errors kept in row order."""
-    report = ImportReport(kind=request.kind.name, file_name=request.file_name, job=job_id)
-    for result in earlier.results:
-        report.count_row(result.action, result.errors)
-    return report
+    counts = earlier.counts
+    return ImportReport(kind=request.kind.name, file_name=request.file_name, job=job_id, rows=earlier.rows_done,
+                        created=counts.get(Action.CREATED, 0), updated=counts.get(Action.UPDATED, 0),
+                        unchanged=counts.get(Action.UNCHANGED, 0), failed=counts.get(Action.FAILED, 0),
+                        errors=list(earlier.errors), more_errors=earlier.more_errors)
 
 
 def run_import(
@@ -253,13 +254,13 @@ def run_import(
         return report
     is_resuming = _resumes_applying(request, earlier)
     is_checking = request.is_all_or_nothing and not request.is_dry_run and not is_resuming
-    rows_done_before: frozenset[int] = frozenset()
+    rows_done_before = 0
     if is_resuming:
         assert earlier is not None
         report = _report_so_far(request, job_id, earlier)
-        rows_done_before = frozenset(result.row for result in earlier.results)
+        rows_done_before = earlier.rows_done
         logger.info("import %s resumes after %d rows", job_id, report.rows)
-    elif earlier is not None and earlier.results:
+    elif earlier is not None and earlier.rows_done:
         store.clear_results(job_id)  # a pass that wrote no record: it starts over
     report.mapping = mapping.columns
     store.begin_job(job_id, total=layout.row_count, mapping=mapping, headers=layout.headers, is_checking=is_checking)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from plugin.errors import RowError
 from plugin.kinds import Catalog
@@ -17,25 +17,21 @@ ProgressSink = Callable[[int, int], None]  # (rows done, rows in all)
 StopCheck = Callable[[], bool]  # asked between batches: should the import stop now (its worker is shutting down)?
 
 
-class StoredResult(NamedTuple):
-    """One row's result as an earlier run of the import committed it."""
-
-    row: int
-    action: Action
-    errors: tuple[RowError, ...] = ()
-
-
 @dataclass(frozen=True, slots=True)
 class EarlierRun:
-    """What an interrupted run of an import left committed: the pass it was in, and the results of its rows.
+    """What an interrupted run of an import left committed: the pass it was in, and its rows' results, counted.
 
     `status` is RUNNING when it was applying rows (or planning a dry run's), CHECKING when it was in an
-    all-or-nothing import's first pass, which writes nothing but results. Batches are committed whole,
-    with their results, so `results` are the rows of the batches that were written, in file order.
+    all-or-nothing import's first pass, which writes nothing but results. Batches are committed whole, with
+    their results, in file order: the first `rows_done` rows of the file are done. Counted, not listed: a
+    million-row import resumed must not hold a million results.
     """
 
     status: Status
-    results: tuple[StoredResult, ...] = ()
+    rows_done: int = 0
+    counts: Mapping[Action, int] = field(default_factory=dict)
+    errors: tuple[RowError, ...] = ()  # the first ERRORS_KEPT_IN_REPORT, in row order
+    more_errors: int = 0
 
 
 class StalePlan(Exception):

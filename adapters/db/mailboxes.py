@@ -12,7 +12,6 @@ The password is never stored: `password_env` is the name of the environment vari
 
 from __future__ import annotations
 
-import json
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,13 +46,14 @@ from adapters.db.engine import in_transaction_with_retries, insert_many, stored_
 from adapters.db.models import Base, Contact, ContactLabel, ImportJob
 from adapters.db.usernames import allocate_usernames
 from plugin.emails import email_key
+from plugin.mail import SkipReason
 from plugin.usernames import username_from_email
 from plugin.report import Status
 
 Clock = Callable[[], datetime]
 
 MAIL_JOB_KIND = "mail"
-UNREADABLE_REASONS = frozenset({"no_sender", "invalid_address"})  # counted as failed; other skips are on purpose
+UNREADABLE_REASONS = frozenset({SkipReason.NO_SENDER, SkipReason.INVALID_ADDRESS})  # failed; other skips are on purpose
 
 
 class MailboxStatus(StrEnum):

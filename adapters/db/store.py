@@ -21,8 +21,8 @@ from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
-from plugin.ports import EarlierRun, StalePlan, StoredResult
-from plugin.report import ImportReport, Status
+from plugin.ports import EarlierRun, StalePlan
+from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.retry import RetryOf
 
 import_rows = ImportRow.__table__
@@ -161,16 +161,24 @@ class SqlImportStore:
                              started_at=func.coalesce(ImportJob.started_at, now), heartbeat_at=now)
 
     def find_earlier_run(self, job_id: int) -> EarlierRun | None:
-        """The pass an unfinished run was in and its committed rows' results (errors of failed rows only)."""
+        """The pass an unfinished run was in, its committed rows counted by action, and its first errors."""
         with self.engine.connect() as connection:
             status = connection.execute(select(ImportJob.status).where(ImportJob.id == job_id)).scalar_one_or_none()
             if status not in UNFINISHED:
                 return None
-            results = connection.execute(select(ImportRow.row, ImportRow.action, ImportRow.errors)
-                                         .where(ImportRow.job_id == job_id).order_by(ImportRow.row)).all()
-        return EarlierRun(Status(status), tuple(
-            StoredResult(row, Action(action), tuple(RowError(**error) for error in errors or ()))
-            for row, action, errors in results))
+            counts = {Action(action): count for action, count in connection.execute(
+                select(ImportRow.action, func.count()).where(ImportRow.job_id == job_id).group_by(ImportRow.action))}
+            errors: list[RowError] = []
+            more = 0
+            for (row_errors,) in connection.execution_options(stream_results=True, yield_per=1000).execute(
+                    select(ImportRow.errors).where(ImportRow.job_id == job_id, ImportRow.action == "failed")
+                    .order_by(ImportRow.row)):
+                for error in row_errors or ():
+                    if len(errors) < ERRORS_KEPT_IN_REPORT:
+                        errors.append(RowError(**error))
+                    else:
+                        more += 1
+        return EarlierRun(Status(status), sum(counts.values()), counts, tuple(errors), more)
 
     def load_catalog(self, kind: str) -> Catalog:
         with self.engine.connect() as connection:

@@ -143,16 +143,19 @@ def create_import():  # type: ignore[no-untyped-def]
         dry_run = bool(_flag(request.form.get("dry_run")))
         is_confirmed_duplicate = bool(_flag(request.form.get("confirm_duplicate")))
         all_or_nothing = _flag(options.get("all_or_nothing"))
-        defaults = {str(name): str(value) for name, value in dict(options.get("defaults") or {}).items()}
+        given_defaults = options.get("defaults") or {}
+        if not isinstance(given_defaults, dict):
+            raise BadFile("options.invalid", 'options.defaults is an object of field: value, e.g. {"last_name": "Unknown"}.')
+        defaults = {str(name): str(value) for name, value in given_defaults.items()}
         chosen = {name: options[name] for name in OPTION_NAMES if name in options}
         for name in FLAG_NAMES:
             if name in chosen:
                 chosen[name] = _flag(chosen[name])
         if "region" in chosen and not is_known_region(str(chosen["region"])):
-            raise ValueError(f"{chosen['region']!r} is not a region; use two letters such as GB, US or DE.")
-    except (BadFile, AttributeError, TypeError, ValueError) as error:
-        message = getattr(error, "message", str(error))
-        return json_error(400, getattr(error, "code", "options.invalid"), message)
+            raise BadFile("options.invalid", f"options.region {chosen['region']!r} is not a region; use two letters "
+                                             "such as GB, US or DE.")
+    except BadFile as error:
+        return json_error(400, error.code, error.message)
     catalog = shared.importer().services.store.load_catalog(kind.name)
 
     def check_mapping(layout: CsvLayout) -> None:
