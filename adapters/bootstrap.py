@@ -12,6 +12,7 @@ from adapters.db.agents import AgentTable, mail_invitations, set_password_link
 from adapters.db.companies import CompanyTable
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.store import SqlImportStore
+from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.invitations import SmtpInvitationSender
 from adapters.passwords import Argon2Hasher
 from plugin.hooks import collect_kinds, make_plugin_manager
@@ -51,7 +52,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     store = SqlImportStore(engine)
     store.add_table(CompanyTable())
     manager = make_plugin_manager(*plugins)
-    services = Services(settings=settings, store=store, kinds=collect_kinds(manager), hooks=manager.hook)
+    services = Services(settings=settings, store=store, kinds=collect_kinds(manager),
+                        unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook)
     _add_agents(services, store, hasher or Argon2Hasher())
     return services
 

@@ -23,7 +23,7 @@ from plugin.errors import BadFile
 from plugin.kinds import FieldType
 from plugin.mapping import parse_overrides
 from plugin.phones import is_known_region
-from plugin.report import ImportReport, Status, error_report_rows, write_csv
+from plugin.report import ImportReport, Status, write_csv
 from plugin.retry import retry_arguments
 from plugin.services import Services, UnknownKind
 from plugin.settings import SettingsError
@@ -75,7 +75,7 @@ def _echo_csv(chunks) -> None:  # type: ignore[no-untyped-def]
 def template_command(context: click.Context, kind: str) -> None:
     """Print the sample CSV of KIND (customers, users or companies): the header and two example rows."""
     try:
-        _echo_csv(_services(context).template(kind))
+        _echo_csv(_services(context).imports.template(kind))
     except UnknownKind as error:
         raise click.ClickException(str(error)) from error
 
@@ -203,9 +203,9 @@ def render_row_result(result: dict[str, object]) -> str:
     return f"  row {result['row']}: {result['action']}" + (f" ({', '.join(details)})" if details else "")
 
 
-def _echo_row_results(store, job_id: int, *, page: int = 500) -> None:  # type: ignore[no-untyped-def]
+def _echo_row_results(services: Services, job_id: int, *, page: int = 500) -> None:
     offset = 0
-    while results := store.row_results(job_id, offset=offset, limit=page):
+    while results := services.history.row_results(job_id, offset=offset, limit=page):
         for result in results:
             click.echo(render_row_result(result))
         offset += len(results)
@@ -284,7 +284,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
         raise click.BadParameter(error.message, param_hint="--map") from error
     try:
         with csv_file.open("rb") as source:
-            report = services.import_file(
+            report = services.imports.import_file(
                 kind, source, file_name=csv_file.name, actor=actor or getpass.getuser(), dry_run=dry_run,
                 mapping=chosen, defaults=_parse_defaults(defaults), options=options,
                 all_or_nothing=all_or_nothing, row_limit=row_limit, progress=_terminal_progress())
@@ -295,7 +295,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
     else:
         click.echo(render_report(report, kind_title), err=report.status is Status.REJECTED)
         if report.status is Status.DRY_RUN and report.job is not None:
-            _echo_row_results(services.store, report.job)
+            _echo_row_results(services, report.job)
     if report.status is Status.REJECTED:
         context.exit(EXIT_REJECTED)
     if report.has_failures:  # for a dry run: some rows would fail
@@ -308,7 +308,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
 @click.pass_context
 def jobs_command(context: click.Context, limit: int, as_json: bool) -> None:
     """Past imports, newest first: who, when, file, counts and status."""
-    jobs = _services(context).store.list_jobs(limit=limit)  # type: ignore[attr-defined]
+    jobs = _services(context).history.list_jobs(limit=limit)
     if as_json:
         click.echo(json.dumps([_job_dict(job) for job in jobs], default=str))
         return
@@ -344,8 +344,7 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
                 yes: bool, retry_file: Path | None) -> None:
     """One past import; with --errors its error report, with --undo its undo, with --retry FILE a retry."""
     services = _services(context)
-    store = services.store
-    job = store.get_job(job_id)  # type: ignore[attr-defined]
+    job = services.history.get_job(job_id)
     if job is None:
         raise click.ClickException(f"There is no import {job_id}; `contact-importer jobs` lists them.")
     if undo and retry_file is not None:
@@ -359,9 +358,7 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
         _retry_job(context, services, job, retry_file, dry_run=dry_run, as_json=as_json)
         return
     if errors:
-        secret = _secret_columns(services, job)
-        headers, lines = error_report_rows(job.headers, secret, store.failed_rows(job_id))  # type: ignore[attr-defined]
-        _echo_csv(write_csv(headers, lines))
+        _echo_csv(services.history.error_report(job_id))
         return
     if as_json:
         click.echo(json.dumps(_job_dict(job), default=str))
@@ -406,7 +403,7 @@ def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_ru
 def _retry_job(context: click.Context, services: Services, job, retry_file: Path, *, dry_run: bool,  # type: ignore[no-untyped-def]
                as_json: bool) -> None:
     with retry_file.open("rb") as source:
-        report = services.import_file(source=source, file_name=retry_file.name, actor=getpass.getuser(),
+        report = services.imports.import_file(source=source, file_name=retry_file.name, actor=getpass.getuser(),
                                       dry_run=dry_run, progress=_terminal_progress(),
                                       **retry_arguments(job.id, job.kind, job.mapping, dict(job.options)))  # type: ignore[arg-type]
     if as_json:
@@ -414,20 +411,11 @@ def _retry_job(context: click.Context, services: Services, job, retry_file: Path
     else:
         click.echo(render_report(report, services.kind(job.kind).title), err=report.status is Status.REJECTED)
         if report.status is Status.DRY_RUN and report.job is not None:
-            _echo_row_results(services.store, report.job)
+            _echo_row_results(services, report.job)
     if report.status is Status.REJECTED:
         context.exit(EXIT_REJECTED)
     if report.has_failures:
         context.exit(EXIT_ROWS_FAILED)
-
-
-def _secret_columns(services: Services, job) -> list[int]:  # type: ignore[no-untyped-def]
-    try:
-        kind = services.kind(job.kind)
-    except UnknownKind:
-        return []
-    secrets = {spec.name for spec in kind.fields if spec.is_secret}
-    return [index for index, column in enumerate(job.mapping) if column.get("field") in secrets]
 
 
 @cli.command("export")

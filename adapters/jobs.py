@@ -37,7 +37,8 @@ from huey.consumer import Consumer
 
 from adapters.db import web_state
 from adapters.db.catalog import utc_now
-from adapters.db.store import ClaimLost, JobSummary
+from adapters.db.store import ClaimLost
+from plugin.ports import JobSummary
 from adapters.imap.schedule import register_mail_tasks
 from plugin.errors import ImportStopped
 from plugin.report import ImportReport, Status, count_of
@@ -172,7 +173,7 @@ def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> lis
 
 def _fail_after_too_many_attempts(services: Services, job: web_state.ClaimedJob) -> None:
     queued = web_state.get_queued_import(services.store.engine, job.job_id)  # type: ignore[attr-defined]
-    summary = services.store.get_job(job.job_id)  # type: ignore[attr-defined]
+    summary = services.history.get_job(job.job_id)
     if queued is None or summary is None:
         return
     report = ImportReport(kind=summary.kind, file_name=summary.file_name, job=job.job_id, status=Status.FAILED,
@@ -219,7 +220,7 @@ def run_queued_import(services: Services, job_id: int, *, should_stop: Callable[
     store = services.store
     engine = store.engine  # type: ignore[attr-defined]
     queued = web_state.get_queued_import(engine, job_id)
-    job = store.get_job(job_id)  # type: ignore[attr-defined]
+    job = services.history.get_job(job_id)
     if queued is None or job is None:
         logger.warning("import %s is not waiting in the queue; nothing to do", job_id)
         return "missing"
@@ -271,7 +272,7 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
         return str(report.status)
     with source:
         try:
-            report = services.import_file(
+            report = services.imports.import_file(
                 job.kind, source, file_name=upload.file_name, actor=upload.actor, dry_run=queued.is_dry_run,
                 mapping=queued.mapping, defaults=queued.defaults, options=_options(queued.options),
                 all_or_nothing=queued.all_or_nothing, job_id=job_id, should_stop=should_stop)

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  progress: {done}/{total} rows", flush=True)
 
         started = time.perf_counter()
-        report = services.import_file("users", io.BytesIO(agents_csv(args.count)), file_name="bench.csv",
+        report = services.imports.import_file("users", io.BytesIO(agents_csv(args.count)), file_name="bench.csv",
                                       actor="bench", progress=on_progress)
         elapsed = time.perf_counter() - started
         services.store.engine.dispose()  # type: ignore[attr-defined]

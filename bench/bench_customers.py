@@ -88,7 +88,7 @@ def run_child(database_url: str, csv_path: Path, rows: int) -> None:
     base_mb = peak_memory_mb()
     with csv_path.open("rb") as source:
         started = time.perf_counter()
-        report = services.import_customers(source, file_name=csv_path.name, actor="bench")
+        report = services.imports.import_file("customers", source, file_name=csv_path.name, actor="bench")
         seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mb": peak_memory_mb(), "base_mb": base_mb,
                       "status": str(report.status), "rows": report.rows, "created": report.created,

@@ -150,7 +150,7 @@ def bench_pass(url: str, csv_path: Path, rows: int, *, dry_run: bool, clock: Cal
     try:
         with timed_calls(clock) as seconds, csv_path.open("rb") as source:
             started = clock()
-            report = services.import_customers(source, file_name=csv_path.name, actor="bench", dry_run=dry_run)
+            report = services.imports.import_file("customers", source, file_name=csv_path.name, actor="bench", dry_run=dry_run)
             total = clock() - started
     finally:
         services.store.engine.dispose()  # type: ignore[attr-defined]

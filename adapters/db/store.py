@@ -6,12 +6,11 @@ import dataclasses
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, Row, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.customers import CustomerTable
@@ -47,39 +46,6 @@ class RecordTable(Protocol):
 
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
               options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class JobSummary:
-    """One line of the import history."""
-
-    id: int
-    kind: str
-    status: str
-    actor: str
-    file_name: str
-    created_at: datetime
-    finished_at: datetime | None
-    total: int
-    rows_done: int
-    created: int
-    updated: int
-    unchanged: int
-    failed: int
-    message: str
-    error_code: str
-    headers: tuple[str, ...]
-    mapping: tuple[dict, ...]
-    options: Mapping[str, object] = field(default_factory=dict)  # as the import was asked; retry_of, undo_of
-
-    @property
-    def origin(self) -> str:
-        """'a retry of import 7', 'the undo of import 7', or '' for an import of its own."""
-        if isinstance(self.options.get("retry_of"), int):
-            return f"a retry of import {self.options['retry_of']}"
-        if isinstance(self.options.get("undo_of"), int):
-            return f"the undo of import {self.options['undo_of']}"
-        return ""
 
 
 RESULT_COLUMNS = ("job_id", "row", "action", "record_id", "changes", "errors", "cells")
@@ -255,34 +221,6 @@ class SqlImportStore:
         if result.rowcount == 0:
             raise ClaimLost(f"import {job_id} is no longer this worker's to write")
 
-    # ---- reading the history back
-
-    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
-        """The latest imports, newest first; only of `kinds` when given (what a person may see)."""
-        query = select(ImportJob.__table__)
-        if kinds is not None:
-            query = query.where(ImportJob.kind.in_(list(kinds)))
-        if not include_dry_runs:
-            query = query.where(ImportJob.is_dry_run.is_(False))
-        with self.engine.connect() as connection:
-            rows = connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).all()
-            return [_summary(job) for job in rows]
-
-    def get_job(self, job_id: int) -> JobSummary | None:
-        with self.engine.connect() as connection:
-            job = connection.execute(select(ImportJob.__table__).where(ImportJob.id == job_id)).one_or_none()
-            return None if job is None else _summary(job)
-
-    def failed_rows(self, job_id: int) -> Iterator[tuple[tuple[str, ...], list[RowError]]]:
-        """The failed rows of an import, in file order: their cells and their errors."""
-        with self.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=1000).execute(
-                select(ImportRow.cells, ImportRow.errors).where(ImportRow.job_id == job_id, ImportRow.action == "failed")
-                .order_by(ImportRow.row))
-            for cells, errors in result:
-                yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
-
     def each_applied_record(self, job_id: int) -> Iterator[tuple[str, int]]:
         """(action, record id) of each record an import created or updated, in row order, read in pages."""
         with self.engine.connect() as connection:
@@ -317,14 +255,6 @@ class SqlImportStore:
                     ImportRow.job_id.in_(retries), ImportRow.action != "failed")).scalars())
         return RetryOf(job_id, frozenset(failed), status=job.status)
 
-    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
-        """A page of per-row results (action, changes, errors), for previews and result pages."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job_id)
-                                      .order_by(ImportRow.row).offset(offset).limit(limit)).all()
-            return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
-                     "errors": row.errors or []} for row in rows]
-
 
 def _catalog_contents(catalog: Catalog) -> dict[str, dict]:
     """Copies of the catalog's lookups, which writing a batch adds to (labels, teams, companies it creates)."""
@@ -342,12 +272,6 @@ def _restore_catalog(catalog: Catalog, contents: Mapping[str, dict]) -> None:
 
 def _driver_message(error: BaseException) -> str:
     return str(getattr(error, "orig", None) or error).splitlines()[0]
-
-
-def _summary(job: Row) -> JobSummary:
-    return JobSummary(job.id, job.kind, job.status, job.actor, job.file_name, job.created_at, job.finished_at,
-                      job.total, job.rows_done, job.created, job.updated, job.unchanged, job.failed, job.message,
-                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()), dict(job.options or {}))
 
 
 def _jsonable(value: object) -> object:

@@ -25,7 +25,7 @@ from adapters.db.models import (Contact, ContactLabel, CustomerTeam, CustomField
                                 Label, Team)
 from adapters.db.store import RESULT_COLUMNS
 from plugin.emails import email_key
-from plugin.plan import Action, Change
+from plugin.plan import Action
 from plugin.report import Status
 from plugin.undo import ImportedRow, StoredRecord, UndoAction, UndoStep, UndoTally, changes_from_json, plan_undo_row
 

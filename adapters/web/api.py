@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
-from adapters.db import web_state
 from adapters.db.undo import UndoRefused
 from adapters.web import blueprint as shared
 from adapters.web import undo_retry
@@ -17,7 +16,6 @@ from plugin.errors import BadFile
 from plugin.read import CsvLayout
 from plugin.mapping import require_key_column, suggest_mapping
 from plugin.phones import is_known_region
-from plugin.report import error_report_rows, write_csv
 from plugin.services import UnknownKind
 
 api = Blueprint("contact_importer_api", __name__)
@@ -192,7 +190,7 @@ def list_imports():  # type: ignore[no-untyped-def]
     limit = _query_integer("limit", default=50, minimum=1, maximum=LIST_LIMIT)
     state = shared.importer()
     documents = []
-    for job in state.services.store.list_jobs(kinds=kinds, limit=limit):  # type: ignore[attr-defined]
+    for job in state.services.history.list_jobs(kinds=kinds, limit=limit):  # type: ignore[attr-defined]
         documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
                           "file": job.file_name, "created_at": shared.as_utc_text(job.created_at), "rows": job.rows_done,
                           "total": job.total, "created": job.created, "updated": job.updated,
@@ -213,7 +211,7 @@ def import_rows(job_id: int):  # type: ignore[no-untyped-def]
     job = shared.get_job_or_404(shared.signed_in_user(), job_id)
     offset = _query_integer("offset", default=0, minimum=0)
     limit = _query_integer("limit", default=50, minimum=1, maximum=ROWS_LIMIT)
-    rows = shared.importer().services.store.row_results(job.id, offset=offset, limit=limit)  # type: ignore[attr-defined]
+    rows = shared.importer().services.history.row_results(job.id, offset=offset, limit=limit)
     return jsonify(job=job.id, offset=offset, limit=limit, total=job.rows_done, rows=rows)
 
 
@@ -227,12 +225,7 @@ def csv_response(chunks: Iterable[str], file_name: str) -> Response:
 def errors_csv(job_id: int):  # type: ignore[no-untyped-def]
     """The error report: the original columns, then row, column and message; formula cells neutralised."""
     job = shared.get_job_or_404(shared.signed_in_user(), job_id)
-    services = shared.importer().services
-    kind = services.kind(job.kind)
-    secrets = {spec.name for spec in kind.fields if spec.is_secret}
-    secret_columns = [index for index, column in enumerate(job.mapping) if column.get("field") in secrets]
-    headers, lines = error_report_rows(job.headers, secret_columns, services.store.failed_rows(job.id))  # type: ignore[attr-defined]
-    return csv_response(write_csv(headers, lines), f"import-{job.id}-errors.csv")
+    return csv_response(shared.importer().services.history.error_report(job.id), f"import-{job.id}-errors.csv")
 
 
 @api.post("/imports/<int:job_id>/undo")
@@ -276,7 +269,7 @@ def retry_import_route(job_id: int):  # type: ignore[no-untyped-def]
 @api.get("/templates/<kind_name>.csv")
 def template_csv(kind_name: str):  # type: ignore[no-untyped-def]
     kind = shared.kind_for(shared.signed_in_user(), kind_name)
-    return csv_response(shared.importer().services.template(kind.name), f"{kind.title}-sample.csv")
+    return csv_response(shared.importer().services.imports.template(kind.name), f"{kind.title}-sample.csv")
 
 
 @api.get("/openapi.json")

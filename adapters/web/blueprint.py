@@ -17,12 +17,12 @@ from werkzeug.datastructures import FileStorage
 from adapters.db import web_state
 from adapters.jobs import FINISHED, ImportQueue
 from adapters.web.security import Permissions, WebUser, as_web_user, bearer_token
-from plugin.errors import BadFile, RowError
+from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
 from plugin.pipeline import recorded_options
 from plugin.read import CsvLayout, inspect_csv
-from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
+from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
 
 logger = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: 
 def get_job_or_404(user: WebUser | None, job_id: int):  # type: ignore[no-untyped-def]
     if not 0 < job_id <= LARGEST_ID:
         abort(404)
-    job = importer().services.store.get_job(job_id)  # type: ignore[attr-defined]
+    job = importer().services.history.get_job(job_id)
     if job is None:
         abort(404)
     kind_for(user, job.kind)
@@ -230,15 +230,7 @@ def describe_eta(seconds: object) -> str:
 def job_report(job) -> ImportReport:  # type: ignore[no-untyped-def]
     """The stored import as the ImportReport the CLI's --json prints. Its errors once it has finished: a running
     import is asked about several times a second by its progress bar, and its errors are still coming."""
-    store = importer().services.store
-    errors: list[RowError] = []
-    more = 0
-    for _, row_errors in store.failed_rows(job.id) if is_finished(job) else ():  # type: ignore[attr-defined]
-        for error in row_errors:
-            if len(errors) < ERRORS_KEPT_IN_REPORT:
-                errors.append(error)
-            else:
-                more += 1
+    errors, more = importer().services.history.first_errors(job.id) if is_finished(job) else ([], 0)
     mapping = tuple(
         MappedColumn(index, str(column.get("column", "")), column.get("field"),
                      MatchedBy(column["matched_by"]) if column.get("matched_by") else None,

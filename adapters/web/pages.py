@@ -200,7 +200,7 @@ def _page_of_rows(job_id: int) -> tuple[list[dict[str, object]], int]:
     offset = (page - 1) * ROWS_PER_PAGE
     actions = ROW_FILTERS.get(request.args.get("show", ""))
     if actions is None:
-        return shared.importer().services.store.row_results(  # type: ignore[attr-defined]
+        return shared.importer().services.history.row_results(
             job_id, offset=offset, limit=ROWS_PER_PAGE), page
     return web_state.row_results_by_action(shared.importer().engine, job_id, actions, offset=offset,
                                            limit=ROWS_PER_PAGE), page
@@ -231,7 +231,7 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
         return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
     if upload.preview_job_id is None:
         return redirect(url_for(".mapping", upload_id=upload.id))
-    job = state.services.store.get_job(upload.preview_job_id)  # type: ignore[attr-defined]
+    job = state.services.history.get_job(upload.preview_job_id)
     rows, page = _page_of_rows(job.id) if shared.is_finished(job) else ([], 1)
     defaults, options, all_or_nothing = _split_options(upload)
     can_start = job.status == str(Status.DRY_RUN) and upload.import_job_id is None
@@ -259,7 +259,7 @@ def start(upload_id: str):  # type: ignore[no-untyped-def]
     state = shared.importer()
     if upload.import_job_id is not None:
         return redirect(url_for(".job_page", job_id=upload.import_job_id))
-    job = state.services.store.get_job(upload.preview_job_id) if upload.preview_job_id else None  # type: ignore[attr-defined]
+    job = state.services.history.get_job(upload.preview_job_id) if upload.preview_job_id else None  # type: ignore[attr-defined]
     if job is None or job.status != str(Status.DRY_RUN) or upload.mapping is None:
         return error_page(409, "Preview first", "Run the preview and look at it before starting the import.")
     if request.form.get("confirm_duplicate") != "1" and _earlier_import_of(upload) is not None:
@@ -316,5 +316,5 @@ def retry(job_id: int):  # type: ignore[no-untyped-def]
 def history():  # type: ignore[no-untyped-def]
     state = shared.importer()
     kinds = [kind.name for kind in shared.permitted_kinds(_user())]
-    jobs = state.services.store.list_jobs(kinds=kinds, limit=100, include_dry_runs=False)  # type: ignore[attr-defined]
+    jobs = state.services.history.list_jobs(kinds=kinds, limit=100, include_dry_runs=False)
     return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title)

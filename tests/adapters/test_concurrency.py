@@ -10,7 +10,6 @@ off a real Dovecot, counted afterwards row by row.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import subprocess
@@ -72,7 +71,7 @@ def custom_values(engine: Engine) -> dict[tuple[str, str], str]:
 
 
 def import_csv(services: Services, csv_text: str, **options: object):  # type: ignore[no-untyped-def]
-    return services.import_file("customers", io.BytesIO(csv_text.encode()), file_name="people.csv", actor="test",
+    return services.imports.import_file("customers", io.BytesIO(csv_text.encode()), file_name="people.csv", actor="test",
                                 options=options or None)
 
 
@@ -122,7 +121,7 @@ def test_a_contact_created_by_another_writer_after_the_plan_is_updated_not_doubl
     values = custom_values(engine)
     assert (values[("p3@example.com", "tier")], values[("p3@example.com", "plan")]) == ("top", "gold")
     assert rows_of(engine, "SELECT first_name FROM contacts WHERE email_key = 'p3@example.com'") == [("Ours3",)]
-    results = {row["row"]: row for row in services.store.row_results(report.job, limit=20)}  # type: ignore[attr-defined]
+    results = {row["row"]: row for row in services.history.row_results(report.job, limit=20)}  # type: ignore[attr-defined]
     assert results[4]["action"] == "updated"  # row 4 is p3: the header is row 1
     assert {"field": "first_name", "old": "Theirs", "new": "Ours3"} in results[4]["changes"]
     assert "planned again" in caplog.text

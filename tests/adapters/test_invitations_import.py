@@ -73,7 +73,7 @@ def mailing_services(settings: Settings, engine: Engine, smtp: tuple[Mailbox, st
 
 
 def run(services: Services, csv_text: str, **options: object):  # type: ignore[no-untyped-def]
-    return services.import_file("users", io.BytesIO(csv_text.encode()), file_name="agents.csv", **options)  # type: ignore[arg-type]
+    return services.imports.import_file("users", io.BytesIO(csv_text.encode()), file_name="agents.csv", **options)  # type: ignore[arg-type]
 
 
 def token_in(message: EmailMessage) -> str:

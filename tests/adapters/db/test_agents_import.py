@@ -23,7 +23,7 @@ from adapters.db.agents import (Agent, AgentError, AgentTeam, Invitation, Team, 
 from adapters.db.catalog import utc_now
 from adapters.db.models import ImportRow
 from adapters.passwords import Argon2Hasher
-from plugin.report import Status, error_report_rows, write_csv
+from plugin.report import Status, write_csv
 from plugin.services import Services
 from plugin.settings import Settings
 
@@ -44,7 +44,7 @@ def agent_services(settings: Settings, engine: Engine, hasher: Argon2Hasher) -> 
 
 
 def run(services: Services, csv_text: str, **options: object):
-    return services.import_file("users", io.BytesIO(csv_text.encode()), file_name="agents.csv", actor="tester",
+    return services.imports.import_file("users", io.BytesIO(csv_text.encode()), file_name="agents.csv", actor="tester",
                                 **options)  # type: ignore[arg-type]
 
 
@@ -276,7 +276,7 @@ def test_reimporting_the_same_file_is_unchanged_except_a_present_password(agent_
     first_hash = agents(engine)["ann@example.com"].password_hash
     report = run(agent_services, csv_text)
     assert (report.created, report.updated, report.unchanged, report.failed) == (0, 1, 1, 0)
-    results = {row["row"]: row for row in agent_services.store.row_results(report.job)}  # type: ignore[attr-defined]
+    results = {row["row"]: row for row in agent_services.history.row_results(report.job)}  # type: ignore[attr-defined]
     assert results[2]["action"] == "updated"
     assert results[2]["changes"] == [{"field": "password", "old": "(hidden)", "new": "(hidden)"}]
     assert results[3]["action"] == "unchanged"
@@ -397,18 +397,15 @@ def test_no_plain_password_survives_anywhere(agent_services: Services, engine: E
 
     reports = tmp_path / "reports"
     reports.mkdir()
-    store = agent_services.store
+    history = agent_services.history
     for report in (applied, dry):
-        job = store.get_job(report.job)  # type: ignore[attr-defined]
-        secret = [index for index, column in enumerate(job.mapping) if column["field"] == "password"]
-        headers, lines = error_report_rows(job.headers, secret, store.failed_rows(report.job))  # type: ignore[attr-defined]
-        error_csv = "".join(write_csv(headers, lines))
+        error_csv = "".join(history.error_report(report.job))
         assert error_csv.count("(hidden)") == 1  # cy's row (applied), fy's row (dry run); di's has no password
         (reports / f"errors-{report.job}.csv").write_text(error_csv, encoding="utf-8")
         (reports / f"errors-{report.job}-utf16.csv").write_text(error_csv, encoding="utf-16")
         (reports / f"report-{report.job}.json").write_text(json.dumps(report.as_dict()), encoding="utf-8")
         (reports / f"rows-{report.job}.json").write_text(
-            json.dumps(store.row_results(report.job, limit=100), default=str), encoding="utf-8")  # type: ignore[attr-defined]
+            json.dumps(history.row_results(report.job, limit=100), default=str), encoding="utf-8")
     cli_run = CliRunner().invoke(cli, ["--database-url", settings.resolved_database_url, "job", str(applied.job), "--errors"])
     assert cli_run.exit_code == 0, cli_run.output
     (reports / "cli-errors.csv").write_text(cli_run.output, encoding="utf-8")

@@ -16,7 +16,7 @@ from plugin.services import Services
 
 
 def run(services: Services, csv_text: str, **options: object):  # type: ignore[no-untyped-def]
-    return services.import_file("companies", io.BytesIO(csv_text.encode()), file_name="companies.csv", actor="tester",
+    return services.imports.import_file("companies", io.BytesIO(csv_text.encode()), file_name="companies.csv", actor="tester",
                                 **options)  # type: ignore[arg-type]
 
 
@@ -71,7 +71,7 @@ def test_an_id_column_is_the_key_so_an_export_can_rename_companies(services: Ser
     report = run(services, f"id,name,domains\n{company},Acme Group,acme.com\n")
     assert (report.created, report.updated) == (0, 1)
     assert list(companies(engine)) == ["Acme Group"]
-    customers_report = services.import_customers(io.BytesIO(b"email,first_name,company\njane@example.com,Jane,acme group\n"))
+    customers_report = services.imports.import_file("customers", io.BytesIO(b"email,first_name,company\njane@example.com,Jane,acme group\n"))
     assert customers_report.created == 1
 
 

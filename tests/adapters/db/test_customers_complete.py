@@ -25,7 +25,7 @@ def errors_of(report) -> list[tuple[int, str, str]]:  # type: ignore[no-untyped-
 
 
 def import_companies(services: Services, csv_text: str, **options: object):  # type: ignore[no-untyped-def]
-    return services.import_file("companies", io.BytesIO(csv_text.encode()), file_name="companies.csv", actor="tester",
+    return services.imports.import_file("companies", io.BytesIO(csv_text.encode()), file_name="companies.csv", actor="tester",
                                 **options)  # type: ignore[arg-type]
 
 
@@ -155,7 +155,7 @@ def test_a_new_customer_joins_the_company_owning_their_domain_but_free_mail_and_
     run(services, "email,first_name\nold@acme.com,Old\n")
     assert import_companies(services, "name,domains\nAcme Ltd,acme.com:acme.co.uk\n").created == 1
     preview = run(services, "email,first_name\njane@ACME.co.uk,Jane\nraj@gmail.com,Raj\nold@acme.com,Old\n", dry_run=True)
-    rows = services.store.row_results(preview.job)  # type: ignore[attr-defined]
+    rows = services.history.row_results(preview.job)
     assert {"field": "company_id", "old": None, "new": 1} in rows[0]["changes"]
     assert count(engine, Contact) == 1
     run(services, "email,first_name\njane@ACME.co.uk,Jane\nraj@gmail.com,Raj\nold@acme.com,Old\n")
@@ -186,7 +186,7 @@ def test_the_free_mail_setting_keeps_a_domain_from_placing_anyone(services: Serv
 
 
 def test_groups_link_customers_to_the_agents_teams_and_unknown_ones_need_create_groups(services: Services, engine: Engine) -> None:
-    agents = services.import_file("users", io.BytesIO(b"email,first_name,teams\nagent@example.com,Al,Billing\n"),
+    agents = services.imports.import_file("users", io.BytesIO(b"email,first_name,teams\nagent@example.com,Al,Billing\n"),
                                   options={"create_teams": True, "no_invitations": True})
     assert agents.created == 1
     report = run(services, "email,first_name,groups\njane@example.com,Jane,Billing\nraj@example.org,Raj,Billing:VIP\n")
@@ -217,7 +217,7 @@ def test_a_dry_run_shows_the_parsed_phone_and_writes_nothing(services: Services,
     add_company(engine, "Acme Ltd")
     report = run(services, "email,first_name,company,phone\njane@example.com,Jane,Acme Ltd,020 7946 0958\n", dry_run=True)
     assert (report.status, report.created) == (Status.DRY_RUN, 1)
-    (row,) = services.store.row_results(report.job)  # type: ignore[attr-defined]
+    (row,) = services.history.row_results(report.job)
     assert row["action"] == str(Action.CREATED)
     assert {"field": "phone", "old": None, "new": "+442079460958"} in row["changes"]
     assert count(engine, Contact) == 0

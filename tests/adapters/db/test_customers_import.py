@@ -11,13 +11,13 @@ from adapters.db.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ImportJob, ImportRow
 from plugin.kinds import FieldType
-from plugin.report import Status, error_report_rows, write_csv
+from plugin.report import Status, write_csv
 from plugin.services import Services
 
 
 def run(services: Services, csv_text: str | bytes, **options: object):
     data = csv_text.encode() if isinstance(csv_text, str) else csv_text
-    return services.import_customers(io.BytesIO(data), file_name="test.csv", actor="tester", **options)
+    return services.imports.import_file("customers", io.BytesIO(data), file_name="test.csv", actor="tester", **options)
 
 
 def customers(engine: Engine) -> dict[str, dict[str, object]]:
@@ -205,7 +205,6 @@ def test_every_row_result_is_recorded_and_the_error_report_uses_spreadsheet_rows
         actions = connection.execute(select(ImportRow.row, ImportRow.action).where(ImportRow.job_id == report.job)
                                      .order_by(ImportRow.row)).all()
     assert [tuple(action) for action in actions] == [(2, "created"), (3, "failed")]
-    headers, lines = error_report_rows(("email", "first_name", "last_name"), (), services.store.failed_rows(report.job))
-    text = "".join(write_csv(headers, lines))
+    text = "".join(services.history.error_report(report.job))
     assert text.splitlines()[0] == "email,first_name,last_name,row,column,message"
     assert all(line.startswith("bad,Bob,'=SUM(A1),3,") for line in text.splitlines()[1:])

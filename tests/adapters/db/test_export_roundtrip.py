@@ -29,7 +29,7 @@ EXAMPLES = itertools.count()
 
 
 def import_text(services: Services, text: str, **options: object):  # type: ignore[no-untyped-def]
-    return services.import_customers(io.BytesIO(text.encode()), file_name="roundtrip.csv", actor="tester", **options)
+    return services.imports.import_file("customers", io.BytesIO(text.encode()), file_name="roundtrip.csv", actor="tester", **options)
 
 
 def exported(engine: Engine, domain: str) -> tuple[list[str], list[list[str]]]:

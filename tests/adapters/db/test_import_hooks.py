@@ -33,9 +33,9 @@ CSV = "email,first_name\nold@example.com,Olga\n" + "".join(f"new{n}@example.com,
 def test_an_import_fires_one_hook_with_its_counts_and_no_per_record_hook(settings: Settings, engine: Engine) -> None:
     host = HostPlugin()
     services = bootstrap(settings, engine=engine, plugins=(host,))
-    services.import_customers(io.BytesIO(b"email,first_name\nold@example.com,Old\n"))
-    report = services.import_customers(io.BytesIO(CSV.encode()))
-    services.import_customers(io.BytesIO(CSV.encode()), dry_run=True)
+    services.imports.import_file("customers", io.BytesIO(b"email,first_name\nold@example.com,Old\n"))
+    report = services.imports.import_file("customers", io.BytesIO(CSV.encode()))
+    services.imports.import_file("customers", io.BytesIO(CSV.encode()), dry_run=True)
     assert (report.created, report.updated, report.failed) == (10, 1, 1)
     assert len(host.imports) == 2  # the two applied imports; not the dry run, and never per record
     kind, job_id, created, updated = host.imports[1]
@@ -46,11 +46,11 @@ def test_an_import_fires_one_hook_with_its_counts_and_no_per_record_hook(setting
 def test_per_record_hooks_run_only_when_the_admin_asks(settings: Settings, engine: Engine) -> None:
     host = HostPlugin()
     services = bootstrap(settings.replace(import_side_effects=True), engine=engine, plugins=(host,))
-    report = services.import_customers(io.BytesIO(CSV.encode()))
+    report = services.imports.import_file("customers", io.BytesIO(CSV.encode()))
     assert sorted(action for _, action in host.records) == ["created"] * 11
     assert len({record_id for record_id, _ in host.records}) == 11  # each record once
     asked_per_import = HostPlugin()
     quiet = bootstrap(settings, engine=engine, migrate=False, plugins=(asked_per_import,))
-    quiet.import_customers(io.BytesIO(b"email,first_name\nmore@example.com,M\n"), options={"side_effects": True})
+    quiet.imports.import_file("customers", io.BytesIO(b"email,first_name\nmore@example.com,M\n"), options={"side_effects": True})
     assert [action for _, action in asked_per_import.records] == ["created"]
     assert report.created == 11

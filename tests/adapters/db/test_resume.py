@@ -67,7 +67,7 @@ def prepared(settings: Settings, engine: Engine) -> Services:
     add_labels(engine, ["VIP", "Trial"])
     add_custom_field(engine, "plan", FieldType.CHOICE, ["gold", "silver", "bronze"])
     add_company(engine, "Acme")
-    report = services.import_customers(io.BytesIO(EXISTING.encode()), file_name="existing.csv")
+    report = services.imports.import_file("customers", io.BytesIO(EXISTING.encode()), file_name="existing.csv")
     assert report.created == 2
     return services
 
@@ -80,7 +80,7 @@ def clean_run(settings: Settings, second_database: str) -> Iterator[Callable[...
         engine = make_engine(second_database)
         engines.append(engine)
         services = prepared(settings, engine)
-        report = services.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", **options)  # type: ignore[arg-type]
+        report = services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", **options)  # type: ignore[arg-type]
         return report.as_dict(), import_snapshot(engine, report.job)  # type: ignore[arg-type]
 
     yield run
@@ -107,13 +107,13 @@ def interrupted_then_resumed(services: Services, kind: str, csv_text: str, stops
     seen: list[tuple[str, int]] = []
     for stop in stops:
         with pytest.raises(ImportStopped) as stopped:
-            services.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", job_id=job_id,
+            services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", job_id=job_id,
                                  should_stop=stop_at_batch(stop), **options)  # type: ignore[arg-type]
         job_id = stopped.value.job_id
         with engine.connect() as connection:
             seen.append(tuple(connection.execute(select(ImportJob.status, ImportJob.rows_done)
                                            .where(ImportJob.id == job_id)).one()))
-    report = services.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", job_id=job_id,
+    report = services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", job_id=job_id,
                                   **options)  # type: ignore[arg-type]
     return report.as_dict(), seen
 

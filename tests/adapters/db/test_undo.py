@@ -24,7 +24,7 @@ FAST = {"memory_cost": 1024, "time_cost": 1}
 
 
 def run(services: Services, kind: str, csv_text: str, **options: object):
-    return services.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor="tester",
+    return services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor="tester",
                                 **options)  # type: ignore[arg-type]
 
 
@@ -160,20 +160,16 @@ def test_changed_since_uses_the_moment_the_import_finished(services: Services, e
 
 
 def error_report(services: Services, job_id: int) -> str:
-    from plugin.report import error_report_rows, write_csv
-
-    job = services.store.get_job(job_id)  # type: ignore[attr-defined]
-    headers, lines = error_report_rows(job.headers, [], services.store.failed_rows(job_id))  # type: ignore[attr-defined]
-    return "".join(write_csv(headers, lines))
+    return "".join(services.history.error_report(job_id))
 
 
 def retry(services: Services, job_id: int, text: str):
     from plugin.retry import retry_arguments
 
-    job = services.store.get_job(job_id)  # type: ignore[attr-defined]
+    job = services.history.get_job(job_id)
     with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
         options = connection.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one()
-    return services.import_file(source=io.BytesIO(text.encode()), file_name="fixed.csv", actor="tester",
+    return services.imports.import_file(source=io.BytesIO(text.encode()), file_name="fixed.csv", actor="tester",
                                 **retry_arguments(job_id, job.kind, job.mapping, options))  # type: ignore[arg-type]
 
 
@@ -241,7 +237,7 @@ def test_a_retry_cut_short_resumes_without_refusing_its_own_rows(settings: Setti
     report = run(services, "customers", "email,first_name\n" + "".join(f"bad{n}@,N{n}\n" for n in range(5)))
     assert report.failed == 5
     fixed = error_report(services, report.job).replace("@,", "@example.com,")
-    job = services.store.get_job(report.job)  # type: ignore[attr-defined]
+    job = services.history.get_job(report.job)
     arguments = retry_arguments(report.job, job.kind, job.mapping, dict(job.options))
     asked = [0]
 
@@ -250,9 +246,9 @@ def test_a_retry_cut_short_resumes_without_refusing_its_own_rows(settings: Setti
         return asked[0] == 2
 
     with pytest.raises(ImportStopped) as stopped:
-        services.import_file(source=io.BytesIO(fixed.encode()), should_stop=stop_before_the_second_batch,
+        services.imports.import_file(source=io.BytesIO(fixed.encode()), should_stop=stop_before_the_second_batch,
                              **arguments)  # type: ignore[arg-type]
-    resumed = services.import_file(source=io.BytesIO(fixed.encode()), job_id=stopped.value.job_id,
+    resumed = services.imports.import_file(source=io.BytesIO(fixed.encode()), job_id=stopped.value.job_id,
                                    **arguments)  # type: ignore[arg-type]
     assert (resumed.status, resumed.created, resumed.failed) == (Status.SUCCEEDED, 5, 0)
     assert len(customers(engine)) == 5

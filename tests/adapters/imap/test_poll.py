@@ -119,8 +119,8 @@ RULES = [  # (From, more header fields, expected: "created", "existing" or a ski
 def test_each_rule_creates_finds_or_skips_with_its_reason(
     services: Services, imap_server: ImapServer, folder: str
 ) -> None:
-    services.import_file("users", io.BytesIO(b"email,first_name\nagent@example.com,Alex\n"))
-    services.import_file("customers", io.BytesIO(b"email,first_name,last_name\nold@example.org,Olga,Old\n"))
+    services.imports.import_file("users", io.BytesIO(b"email,first_name\nagent@example.com,Alex\n"))
+    services.imports.import_file("customers", io.BytesIO(b"email,first_name,last_name\nold@example.org,Olga,Old\n"))
     imap_server.append(
         folder, *(message(sender, extra, number=n) for n, (sender, extra, _) in enumerate(RULES))
     )
@@ -174,8 +174,8 @@ def test_each_rule_creates_finds_or_skips_with_its_reason(
 def test_a_new_contact_joins_the_company_of_their_domain_and_gets_a_username(
     services: Services, imap_server: ImapServer, folder: str
 ) -> None:
-    services.import_file("companies", io.BytesIO(b"name,domains\nAcme Ltd,acme.com\n"))
-    services.import_file("customers", io.BytesIO(b"email,first_name,username\nsomeone@example.org,Some,jane\n"))
+    services.imports.import_file("companies", io.BytesIO(b"name,domains\nAcme Ltd,acme.com\n"))
+    services.imports.import_file("customers", io.BytesIO(b"email,first_name,username\nsomeone@example.org,Some,jane\n"))
     imap_server.append(folder, message(b"Jane Roe <Jane@ACME.com>", number=1),
                        message(b"Jane Doe <jane@gmail.com>", number=2))
     add(services, imap_server, folder)

@@ -65,7 +65,7 @@ def add_people(services: Services) -> None:
     people = ("email,first_name,last_name,password,role\n"
               f"{SUPPORT_ADMIN},Sam,Support,{PASSWORD},support_admin\n"
               f"{AGENT},Alex,Agent,{PASSWORD},agent\n")
-    report = services.import_file("users", io.BytesIO(people.encode()), file_name="people.csv", actor="setup")
+    report = services.imports.import_file("users", io.BytesIO(people.encode()), file_name="people.csv", actor="setup")
     assert (report.created, report.failed) == (2, 0), report.as_dict()
 
 

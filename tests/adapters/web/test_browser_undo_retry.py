@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_a_support_admin_retries_the_failed_rows_then_undoes_the_import(live_server, page, web_services):
-    report = web_services.import_customers(io.BytesIO(b"email,first_name\nann@example.com,Ann\nbob@,Bob\n"),
+    report = web_services.imports.import_file("customers", io.BytesIO(b"email,first_name\nann@example.com,Ann\nbob@,Bob\n"),
                                            file_name="people.csv", actor=SUPPORT_ADMIN)
     sign_in(page, live_server, SUPPORT_ADMIN)
     page.goto(f"{live_server}/importer/jobs/{report.job}")
@@ -34,4 +34,4 @@ def test_a_support_admin_retries_the_failed_rows_then_undoes_the_import(live_ser
     undo_job = job_id_from(page.url)
     assert undo_job != report.job
     assert "undo of import" in page.inner_text("h1")
-    assert web_services.store.get_job(undo_job).status == "succeeded"
+    assert web_services.history.get_job(undo_job).status == "succeeded"

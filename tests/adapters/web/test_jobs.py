@@ -47,7 +47,7 @@ def test_an_import_cut_short_resumes_after_its_last_batch_and_counts_as_one_run(
             raise Interrupted
 
     with pytest.raises(Interrupted), open(request.upload.path, "rb") as source:
-        web_services.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id,
+        web_services.imports.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id,
                                  progress=stop_after_first_batch)
     assert contacts(web_services) == web_settings.batch_size  # one batch was committed
     assert run_queued_import(web_services, job_id) == "succeeded"
@@ -121,7 +121,7 @@ def test_a_worker_that_lost_its_claim_writes_nothing_more(queued, web_services):
     assert claim(web_services, job_id, claim_for(os.getpid(), "the-new-holder"))
     with pytest.raises(ClaimLost), web_services.store.holding_claim(job_id, "the-old-holder"), \
             open(request.upload.path, "rb") as source:
-        web_services.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id)
+        web_services.imports.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id)
     with web_services.store.engine.connect() as connection:
         rows_done = connection.execute(select(ImportJob.rows_done).where(ImportJob.id == job_id)).scalar_one()
     assert contacts(web_services) == 0 and rows_done == 0  # the batch that found out was rolled back

@@ -1,4 +1,4 @@
-"""What the core needs from the outside world, as Protocols shaped for batches."""
+"""The import pipeline's store: Protocols shaped for batches (one call a batch, never one a row)."""
 
 from __future__ import annotations
 

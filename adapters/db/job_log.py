@@ -1,0 +1,49 @@
+"""SqlJobLog: plugin.ports.JobLog on one connection (one unit of work's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+
+from sqlalchemy import Connection, Row, select
+
+from adapters.db.models import ImportJob, ImportRow
+from plugin.errors import RowError
+from plugin.ports import JobSummary
+
+
+class SqlJobLog:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
+                  include_dry_runs: bool = True) -> list[JobSummary]:
+        query = select(ImportJob.__table__)
+        if kinds is not None:
+            query = query.where(ImportJob.kind.in_(list(kinds)))
+        if not include_dry_runs:
+            query = query.where(ImportJob.is_dry_run.is_(False))
+        rows = self.connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).all()
+        return [job_summary(job) for job in rows]
+
+    def get_job(self, job_id: int) -> JobSummary | None:
+        job = self.connection.execute(select(ImportJob.__table__).where(ImportJob.id == job_id)).one_or_none()
+        return None if job is None else job_summary(job)
+
+    def failed_rows(self, job_id: int) -> Iterator[tuple[tuple[str, ...], list[RowError]]]:
+        result = self.connection.execution_options(stream_results=True, yield_per=1000).execute(
+            select(ImportRow.cells, ImportRow.errors).where(ImportRow.job_id == job_id, ImportRow.action == "failed")
+            .order_by(ImportRow.row))
+        for cells, errors in result:
+            yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
+
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
+        rows = self.connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job_id)
+                                       .order_by(ImportRow.row).offset(offset).limit(limit)).all()
+        return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
+                 "errors": row.errors or []} for row in rows]
+
+
+def job_summary(job: Row) -> JobSummary:
+    return JobSummary(job.id, job.kind, job.status, job.actor, job.file_name, job.created_at, job.finished_at,
+                      job.total, job.rows_done, job.created, job.updated, job.unchanged, job.failed, job.message,
+                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()), dict(job.options or {}))

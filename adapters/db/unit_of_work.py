@@ -1,0 +1,36 @@
+"""SqlUnitOfWork: plugin.ports.UnitOfWork on SQLAlchemy: one connection, one transaction, its repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from adapters.db.job_log import SqlJobLog
+
+
+class SqlUnitOfWork:
+    """`with SqlUnitOfWork(engine) as work: ...; work.commit()`; leaving without commit() rolls back."""
+
+    connection: Connection
+    transaction: RootTransaction
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.jobs = SqlJobLog(self.connection)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            if self.transaction.is_active:
+                self.transaction.rollback()
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        self.transaction.commit()

@@ -1,0 +1,63 @@
+"""The job log as the use cases read it: past imports (and undos, mail batches) and their per-row results."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from plugin.errors import RowError
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """One line of the import history."""
+
+    id: int
+    kind: str
+    status: str
+    actor: str
+    file_name: str
+    created_at: datetime
+    finished_at: datetime | None
+    total: int
+    rows_done: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    message: str
+    error_code: str
+    headers: tuple[str, ...]
+    mapping: tuple[dict, ...]
+    options: Mapping[str, object] = field(default_factory=dict)  # as the import was asked; retry_of, undo_of
+
+    @property
+    def origin(self) -> str:
+        """'a retry of import 7', 'the undo of import 7', or '' for an import of its own."""
+        if isinstance(self.options.get("retry_of"), int):
+            return f"a retry of import {self.options['retry_of']}"
+        if isinstance(self.options.get("undo_of"), int):
+            return f"the undo of import {self.options['undo_of']}"
+        return ""
+
+
+class JobLog(Protocol):
+    """Past jobs and their per-row results, read inside one unit of work."""
+
+    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
+                  include_dry_runs: bool = True) -> list[JobSummary]:
+        """The latest jobs, newest first; only of `kinds` when given (what a person may see)."""
+        ...
+
+    def get_job(self, job_id: int) -> JobSummary | None:
+        ...
+
+    def failed_rows(self, job_id: int) -> Iterator[tuple[tuple[str, ...], list[RowError]]]:
+        """The failed rows of an import, in file order: their cells and their errors, read in pages."""
+        ...
+
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
+        """A page of per-row results (row, action, record_id, changes, errors)."""
+        ...

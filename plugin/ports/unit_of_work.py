@@ -1,0 +1,26 @@
+"""The transaction boundary of a use case (cosmicpython's unit of work).
+
+A use case opens one, reads and writes through the repositories it carries, and calls commit(); leaving the
+block without commit() rolls everything back. Repositories are bound to that one transaction, so a use case
+that must be all-or-nothing (start a web import: its job, its queued import) is one unit of work.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol
+
+from plugin.ports.jobs import JobLog
+
+
+class UnitOfWork(Protocol):
+    jobs: JobLog
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Roll back unless commit() was called; release the connection."""
+        ...
+
+    def commit(self) -> None: ...

@@ -1,0 +1,55 @@
+"""The use cases, grouped by what they serve: the only way in for the CLI, the web pages, the API, the worker
+and the IMAP poller. An adapter parses its input, calls one use case and renders the answer.
+
+`Services` is the composition the adapters are handed (adapters/bootstrap.py builds it); each group of use
+cases is one of its attributes: `services.imports.import_file(...)`, `services.history.list_jobs(...)`.
+A use case that reads or writes more than the import pipeline's batches opens one unit of work
+(`services.unit_of_work()`), which is its transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from plugin.kinds import ImportKind
+from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
+from plugin.services.history import History
+from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.settings import Settings
+
+KIND_ALIASES = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
+
+
+class UnknownKind(LookupError):
+    """No import kind has that name."""
+
+
+@dataclass
+class Services:
+    """The importer's use cases over one database and one set of settings."""
+
+    settings: Settings
+    store: ImportStore  # the import pipeline's batches
+    kinds: Mapping[str, ImportKind]
+    unit_of_work: Callable[[], UnitOfWork]  # a new transaction for one use case
+    preparers: dict[str, PreparerFactory] = field(default_factory=dict)
+    finishers: dict[str, Finisher] = field(default_factory=dict)
+    hasher: PasswordHasher | None = None
+    hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
+
+    def kind(self, name: str) -> ImportKind:
+        found = self.kinds.get(name) or self.kinds.get(KIND_ALIASES.get(name, ""))
+        if found is None:
+            raise UnknownKind(f"There is no import kind {name!r}; there are: {', '.join(sorted(self.kinds))}.")
+        return found
+
+    @cached_property
+    def imports(self) -> Imports:
+        return Imports(self)
+
+    @cached_property
+    def history(self) -> History:
+        return History(self)

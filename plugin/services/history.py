@@ -1,0 +1,70 @@
+"""History: past jobs, one job, its per-row results and its error report."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING
+
+from plugin.errors import RowError
+from plugin.ports import JobSummary
+from plugin.report import ERRORS_KEPT_IN_REPORT, error_report_rows, write_csv
+
+if TYPE_CHECKING:
+    from plugin.services import Services
+
+
+class UnknownJob(LookupError):
+    """No job has that number."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"There is no import {job_id}.")
+        self.job_id = job_id
+
+
+class History:
+    """The history use cases; reached as services.history."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
+                  include_dry_runs: bool = True) -> list[JobSummary]:
+        with self.services.unit_of_work() as work:
+            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_dry_runs=include_dry_runs)
+
+    def get_job(self, job_id: int) -> JobSummary | None:
+        with self.services.unit_of_work() as work:
+            return work.jobs.get_job(job_id)
+
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
+        with self.services.unit_of_work() as work:
+            return work.jobs.row_results(job_id, offset=offset, limit=limit)
+
+    def secret_columns(self, job: JobSummary) -> list[int]:
+        """Indexes of the job's file columns mapped to a secret field (passwords): never shown."""
+        kind = self.services.kinds.get(job.kind)
+        secrets = kind.secret_names if kind is not None else frozenset()
+        return [index for index, column in enumerate(job.mapping) if column.get("field") in secrets]
+
+    def first_errors(self, job_id: int) -> tuple[list[RowError], int]:
+        """The first ERRORS_KEPT_IN_REPORT errors of an import, in row order, and how many more there are."""
+        errors: list[RowError] = []
+        more = 0
+        with self.services.unit_of_work() as work:
+            for _, row_errors in work.jobs.failed_rows(job_id):
+                for error in row_errors:
+                    if len(errors) < ERRORS_KEPT_IN_REPORT:
+                        errors.append(error)
+                    else:
+                        more += 1
+        return errors, more
+
+    def error_report(self, job_id: int) -> Iterator[str]:
+        """The error report CSV of an import, in chunks: its failed rows' cells (secrets hidden), row numbers as a
+        spreadsheet shows them, the column and the message. Read a page at a time while it is written."""
+        job = self.get_job(job_id)
+        if job is None:
+            raise UnknownJob(job_id)
+        with self.services.unit_of_work() as work:
+            headers, lines = error_report_rows(job.headers, self.secret_columns(job), work.jobs.failed_rows(job_id))
+            yield from write_csv(headers, lines)
