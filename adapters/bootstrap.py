@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
-from adapters.db.agents import AgentTable, mail_invitations, set_password_link
+from adapters.db.agents import AgentTable, set_password_link
+from adapters.db.accounts import mail_invitations
 from adapters.db.companies import CompanyTable
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.store import SqlImportStore

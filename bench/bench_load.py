@@ -127,7 +127,7 @@ def stop(process: subprocess.Popen) -> None:
 def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
     from adapters.bootstrap import bootstrap
     from adapters.db import web_state
-    from adapters.db.agents import create_admin
+    from adapters.db.accounts import create_admin
     from adapters.passwords import Argon2Hasher
     from plugin.settings import load_settings
 

@@ -1,6 +1,6 @@
 """`contact-importer mailbox add|list|poll|watch|remove|skips`: each parses, calls, renders.
 
-They are added to the `contact-importer` group in adapters/cli.py. Mailbox passwords come from the
+They are added to the `contact-importer` group in adapters/cli/__init__.py. Mailbox passwords come from the
 environment variable each mailbox names (`--password-env`): this module is the edge that reads it.
 """
 
@@ -32,7 +32,7 @@ _WHAT_FAILED = {  # MailboxErrorCode → what an admin is told first
 
 
 def _services(context: click.Context):  # type: ignore[no-untyped-def]
-    from adapters.cli import _services as group_services  # built once per run; the engine is closed on exit
+    from adapters.cli.context import services_of as group_services  # built once per run; the engine is closed on exit
 
     return group_services(context)
 

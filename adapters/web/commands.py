@@ -1,6 +1,6 @@
 """`contact-importer serve`, `worker` and `tokens create`: each parses, calls, renders.
 
-They are added to the `contact-importer` group in adapters/cli.py; Flask and huey load only when one runs.
+They are added to the `contact-importer` group in adapters/cli/__init__.py; Flask and huey load only when one runs.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def tokens_create_command(context: click.Context, email: str, name: str) -> None
     """Make an API token for the agent EMAIL; it is printed once and only its hash is kept."""
     from adapters.bootstrap import bootstrap
     from adapters.db import web_state
-    from adapters.db.agents import get_agent
+    from adapters.db.accounts import get_agent
 
     services = bootstrap(_settings(context))
     engine = services.store.engine  # type: ignore[attr-defined]

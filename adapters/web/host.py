@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import bootstrap, settings_from_environment
 from adapters.db import web_state
-from adapters.db.agents import AgentAccount, authenticate, get_agent
+from adapters.db.accounts import AgentAccount, authenticate, get_agent
 from adapters.jobs import ImportQueue
 from adapters.web import init_app
 from adapters.web.security import add_security_headers, csrf_token, is_csrf_valid

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
-from adapters.db.agents import AgentError, accept_invitation, authenticate, list_pending_invitations
+from adapters.db.accounts import AgentError, accept_invitation, authenticate, list_pending_invitations
 from adapters.passwords import Argon2Hasher
 from plugin.services import Services
 from plugin.settings import Settings

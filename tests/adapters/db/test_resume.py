@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import authenticate
+from adapters.db.accounts import authenticate
 from adapters.db.catalog import add_company, add_custom_field, add_labels
 from adapters.db.engine import make_engine
 from adapters.db.models import ImportJob

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import Agent, accept_invitation, authenticate, create_invitation
+from adapters.db.agents import Agent
+from adapters.db.accounts import accept_invitation, authenticate, create_invitation
 from adapters.db.catalog import add_company, add_custom_field, add_labels, utc_now
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ImportJob, ImportRow

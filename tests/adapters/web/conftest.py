@@ -22,7 +22,8 @@ from sqlalchemy import Engine, func, select
 from werkzeug.serving import make_server
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import Agent, create_admin
+from adapters.db.agents import Agent
+from adapters.db.accounts import create_admin
 from adapters.db.models import Contact, ImportJob
 from adapters.db.web_state import QueuedImport, Upload
 from adapters.jobs import ImportQueue, make_import_queue

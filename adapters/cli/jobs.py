@@ -1,0 +1,138 @@
+"""jobs and job: the history, one import, its error report, its undo and its retry."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+
+from adapters.cli.context import EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, services_of, terminal_progress
+from adapters.cli.imports import echo_row_results, render_report
+from adapters.db.undo import UndoRefused, undo_import
+from plugin.report import Status
+from plugin.retry import retry_arguments
+from plugin.services import Services
+from plugin.undo import UndoAction, UndoStep
+
+
+@click.command("jobs")
+@click.option("--limit", default=20, show_default=True, help="How many of the latest imports.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def jobs_command(context: click.Context, limit: int, as_json: bool) -> None:
+    """Past imports, newest first: who, when, file, counts and status."""
+    jobs = services_of(context).history.list_jobs(limit=limit)
+    if as_json:
+        click.echo(json.dumps([_job_dict(job) for job in jobs], default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("job", "kind", "status", "who", "when", "file", "rows", "created", "updated", "unchanged", "failed")
+    for job in jobs:
+        table.add_row(str(job.id), job.kind, job.status, job.actor, f"{job.created_at:%Y-%m-%d %H:%M}", job.file_name,
+                      str(job.rows_done), str(job.created), str(job.updated), str(job.unchanged), str(job.failed))
+    Console(width=160).print(table)
+
+
+def _job_dict(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor, "file": job.file_name,
+            "created_at": job.created_at, "finished_at": job.finished_at, "rows": job.rows_done, "total": job.total,
+            "created": job.created, "updated": job.updated, "unchanged": job.unchanged, "failed": job.failed,
+            "message": job.message,
+            **{link: job.options[link] for link in ("retry_of", "undo_of") if link in job.options}}
+
+
+@click.command("job")
+@click.argument("job_id", type=int)
+@click.option("--errors", is_flag=True, help="Print the error report CSV: original columns, row, column, message.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job (or the undo, or the retry) as one JSON object.")
+@click.option("--undo", is_flag=True, help="Undo the import: remove what it created, put back what it updated.")
+@click.option("--dry-run", is_flag=True, help="With --undo or --retry: say what would happen per record; change nothing.")
+@click.option("--yes", is_flag=True, help="With --undo: do not ask for confirmation.")
+@click.option("--retry", "retry_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Import a fixed copy of the error report: only the failed rows, under their original numbers.")
+@click.pass_context
+def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool, undo: bool, dry_run: bool,
+                yes: bool, retry_file: Path | None) -> None:
+    """One past import; with --errors its error report, with --undo its undo, with --retry FILE a retry."""
+    services = services_of(context)
+    job = services.history.get_job(job_id)
+    if job is None:
+        raise click.ClickException(f"There is no import {job_id}; `contact-importer jobs` lists them.")
+    if undo and retry_file is not None:
+        raise click.UsageError("Give --undo or --retry, not both.")
+    if dry_run and not (undo or retry_file is not None):
+        raise click.UsageError("--dry-run goes with --undo or --retry.")
+    if undo:
+        _undo_job(context, services, job_id, dry_run=dry_run, yes=yes, as_json=as_json)
+        return
+    if retry_file is not None:
+        _retry_job(context, services, job, retry_file, dry_run=dry_run, as_json=as_json)
+        return
+    if errors:
+        echo_csv(services.history.error_report(job_id))
+        return
+    if as_json:
+        click.echo(json.dumps(_job_dict(job), default=str))
+        return
+    click.echo(f"Import {job.id}: {job.kind} from {job.file_name or '-'} by {job.actor or '-'}, {job.status}")
+    if job.origin:
+        click.echo(f"  {job.origin}")
+    click.echo(f"  {job.rows_done:,} of {job.total:,} rows: {job.created:,} created, {job.updated:,} updated, "
+               f"{job.unchanged:,} unchanged, {job.failed:,} failed")
+    if job.message:
+        click.echo(f"  {job.message}")
+
+
+def render_undo_step(step: UndoStep) -> str:
+    """'  row 3 (id 12): restore (first_name: 'Rajesh' → 'Raj')' or '  row 4 (id 13): skip: Left alone: ...'."""
+    details = [f"{change.field}: {change.old!r} → {change.new!r}" for change in step.restores]
+    line = f"  row {step.row} (id {step.record_id}): {step.action}" + (f" ({', '.join(details)})" if details else "")
+    return "; ".join([line, *(text for text in (step.reason, *step.notes) if text)])
+
+
+def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_run: bool, yes: bool,
+              as_json: bool) -> None:
+    engine = services.store.engine  # type: ignore[attr-defined]
+    try:
+        if not dry_run and not yes:
+            preview = undo_import(engine, job_id, dry_run=True, batch_size=services.settings.batch_size)
+            click.echo(preview.summary(), err=True)
+            click.confirm(f"Undo import {job_id}?", abort=True, err=True)
+        result = undo_import(engine, job_id, actor=getpass.getuser(), dry_run=dry_run,
+                             batch_size=services.settings.batch_size)
+    except UndoRefused as refused:
+        raise click.ClickException(refused.message) from refused
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), default=str))
+        return
+    click.echo(result.summary() + (f" (job {result.undo_job})" if result.undo_job else ""))
+    for step in result.steps:
+        if dry_run or step.action is not UndoAction.REMOVE or step.notes:
+            click.echo(render_undo_step(step))
+
+
+def _retry_job(context: click.Context, services: Services, job, retry_file: Path, *, dry_run: bool,  # type: ignore[no-untyped-def]
+               as_json: bool) -> None:
+    with retry_file.open("rb") as source:
+        report = services.imports.import_file(source=source, file_name=retry_file.name, actor=getpass.getuser(),
+                                      dry_run=dry_run, progress=terminal_progress(),
+                                      **retry_arguments(job.id, job.kind, job.mapping, dict(job.options)))  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "retry_of": job.id}, default=str))
+    else:
+        click.echo(render_report(report, services.kind(job.kind).title), err=report.status is Status.REJECTED)
+        if report.status is Status.DRY_RUN and report.job is not None:
+            echo_row_results(services, report.job)
+    if report.status is Status.REJECTED:
+        context.exit(EXIT_REJECTED)
+    if report.has_failures:
+        context.exit(EXIT_ROWS_FAILED)
+
+
+
+
+COMMANDS = (jobs_command, job_command)

@@ -1,0 +1,76 @@
+"""verify, users and invitations: the helpdesk's agents and their accounts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from adapters.cli.context import services_of
+from adapters.db.accounts import (AgentError, authenticate, create_admin, issue_invitation_links,
+                                  list_pending_invitations, set_password_link)
+
+
+def _read_password(password_stdin: bool, *, confirm: bool = False) -> str:
+    """A password from one line of stdin, or from a hidden prompt; never from the command line."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+@click.command("verify")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def verify_command(context: click.Context, email: str, password_stdin: bool) -> None:
+    """Check that EMAIL could sign in with a password (prompted, or from stdin): exit 0 if so, 1 if not."""
+    services = services_of(context)
+    account = authenticate(services.store.engine, services.hasher, email, _read_password(password_stdin))  # type: ignore[attr-defined, arg-type]
+    if account is None:
+        click.echo("Sign-in failed: the email or the password is wrong, or the agent is inactive.", err=True)
+        context.exit(1)
+    click.echo(f"Signed in: {account.email} ({account.role})")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Agents: the helpdesk's own users."""
+
+
+@users_group.command("create-admin")
+@click.argument("email")
+@click.option("--first-name", default="Admin", show_default=True, help="The admin's first name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def users_create_admin_command(context: click.Context, email: str, first_name: str, password_stdin: bool) -> None:
+    """Create an active admin agent with a password (prompted twice, or from stdin) and print its id."""
+    services = services_of(context)
+    password = _read_password(password_stdin, confirm=True)
+    try:
+        agent_id = create_admin(services.store.engine, services.hasher, email, password, first_name=first_name,  # type: ignore[attr-defined, arg-type]
+                                min_length=services.settings.password_min_length)
+    except AgentError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(agent_id)
+
+
+@click.command("invitations")
+@click.option("--issue-links", is_flag=True,
+              help="Print a fresh set-password link for each pending invitation; earlier links stop working.")
+@click.pass_context
+def invitations_command(context: click.Context, issue_links: bool) -> None:
+    """Pending invitations: new agents who have no password yet (mailed when smtp_url is set)."""
+    services = services_of(context)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    if issue_links:
+        for issued in issue_invitation_links(engine, hours=services.settings.invitation_hours):
+            click.echo(f"{issued.email}\t{issued.expires_at:%Y-%m-%d %H:%M %Z}\t{services.settings.absolute_link(set_password_link(issued.token))}")
+        return
+    for pending in list_pending_invitations(engine):
+        state = "mailed" if pending.sent_at else "not mailed"
+        click.echo(f"{pending.invitation_id}\t{pending.email}\t{pending.name}\t{state}\t"
+                   f"expires {pending.expires_at:%Y-%m-%d %H:%M}")
+
+
+
+COMMANDS = (verify_command, users_group, invitations_command)
