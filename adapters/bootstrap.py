@@ -54,7 +54,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     store.add_table(CompanyTable())
     manager = make_plugin_manager(*plugins)
     services = Services(settings=settings, store=store, kinds=collect_kinds(manager),
-                        unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook)
+                        unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook,
+                        close=engine.dispose)
     _add_agents(services, store, hasher or Argon2Hasher())
     return services
 

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         report = services.imports.import_file("users", io.BytesIO(agents_csv(args.count)), file_name="bench.csv",
                                       actor="bench", progress=on_progress)
         elapsed = time.perf_counter() - started
-        services.store.engine.dispose()  # type: ignore[attr-defined]
+        services.close()
     assert report.status is Status.SUCCEEDED and report.created == args.count, report.as_dict()
     # Measured again afterwards: on a shared machine the load may change while the import runs.
     rate_after = measure_single_process_rate(hasher, seconds=args.single_seconds)

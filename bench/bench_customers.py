@@ -106,20 +106,18 @@ def import_in_child(database_url: str, csv_path: Path, rows: int) -> dict:
 
 def prepare_database(database_url: str, *, companies: int) -> None:
     """The schema by the product's migrations, plus the labels, companies and custom fields the files use."""
-    from adapters.db.catalog import add_company, add_custom_field, add_labels
-    from adapters.db.engine import make_engine, upgrade_database
+    from adapters.bootstrap import bootstrap, settings_from_environment
     from plugin.kinds import FieldType
 
-    engine = make_engine(database_url)
+    services = bootstrap(settings_from_environment(environ={}, database_url=database_url))
     try:
-        upgrade_database(engine)
-        add_labels(engine, LABELS)
+        services.catalog.add_labels(LABELS)
         for number in range(1, companies + 1):
-            add_company(engine, f"Bench company {number}")
+            services.catalog.add_company(f"Bench company {number}")
         for variable, field_type, choices in CUSTOM_FIELDS:
-            add_custom_field(engine, variable, FieldType(field_type), choices)
+            services.catalog.add_custom_field(variable, FieldType(field_type), choices)
     finally:
-        engine.dispose()
+        services.close()
 
 
 @contextmanager

@@ -221,7 +221,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
         contacts = connection.execute(text("SELECT count(*) FROM contacts")).scalar_one()
         timing = {job_id: (created, finished) for job_id, created, finished in connection.execute(
             text("SELECT id, created_at, finished_at FROM import_jobs WHERE kind = 'customers'"))}
-    services.store.engine.dispose()  # type: ignore[attr-defined]
+    services.close()
 
     problems = []
     for job_id, document in documents.items():

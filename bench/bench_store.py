@@ -153,7 +153,7 @@ def bench_pass(url: str, csv_path: Path, rows: int, *, dry_run: bool, clock: Cal
             report = services.imports.import_file("customers", source, file_name=csv_path.name, actor="bench", dry_run=dry_run)
             total = clock() - started
     finally:
-        services.store.engine.dispose()  # type: ignore[attr-defined]
+        services.close()
     outcome = f"{report.created:,} created, {report.updated:,} updated, {report.failed:,} failed"
     return total, dict(seconds), outcome
 

@@ -97,15 +97,28 @@ def parse_id_list(text: str, *, what: str) -> tuple[int, ...]:
     return tuple(parse_id(part, what=what) for part in text.split(":") if part.strip())
 
 
+def name_problem(name: str, *, what: str) -> tuple[str, str] | None:
+    """Why `name` cannot be a label (team, group) name, as (code, message); None when it can.
+
+    A name is exact and case-sensitive; it cannot hold ':' (the separator of a cell's names), be longer than
+    NAME_MAX, or start like a formula (exported first in its cell, a spreadsheet would run it). Used by row
+    validation and by the catalog's `labels add`."""
+    if not name or ":" in name:
+        return f"{what}.invalid", f"{name!r} cannot be a {what} name: it must not be empty or contain ':'."
+    if len(name) > NAME_MAX:
+        return f"{what}.too_long", f"A {what} name is at most {NAME_MAX} characters."
+    if is_formula_like(without_text_marker(name)):
+        return "cell.formula", (f"The {what} {name!r} starts with {name[:1]!r} and a spreadsheet would run it as a "
+                                "formula; remove that character.")
+    return None
+
+
 def split_names(text: str, *, what: str) -> tuple[str, ...]:
     """'Marketing:Trial:Demo' → ('Marketing', 'Trial', 'Demo'); names are exact, spaces around them dropped."""
     names = tuple(dict.fromkeys(part.strip() for part in text.split(":") if part.strip()))
     for name in names:
-        if len(name) > NAME_MAX:
-            raise CellProblem(f"{what}.too_long", f"A {what} name is at most {NAME_MAX} characters.")
-        if is_formula_like(without_text_marker(name)):  # exported first in its cell, it reads as a formula
-            raise CellProblem("cell.formula", f"The {what} {name!r} starts with {name[:1]!r} and a spreadsheet would "
-                                              "run it as a formula; remove that character.")
+        if (problem := name_problem(name, what=what)) is not None:
+            raise CellProblem(*problem)
     return names
 
 

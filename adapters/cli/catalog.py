@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from adapters.cli.context import services_of
-from adapters.db.catalog import (KINDS_WITH_CUSTOM_FIELDS, CatalogError, add_company, add_custom_field, add_labels,
-                                 list_companies, list_custom_fields, list_labels)
 from adapters.db.companies import assign_companies_by_domain
+from plugin.catalog import KINDS_WITH_CUSTOM_FIELDS, CatalogProblem
 from plugin.kinds import FieldType
 
 
@@ -22,8 +21,8 @@ def labels_group() -> None:
 def labels_add_command(context: click.Context, names: tuple[str, ...]) -> None:
     """Create labels (exact, case-sensitive names); existing ones are left as they are."""
     try:
-        created = add_labels(services_of(context).store.engine, names)  # type: ignore[attr-defined]
-    except CatalogError as error:
+        created = services_of(context).catalog.add_labels(names)
+    except CatalogProblem as error:
         raise click.ClickException(str(error)) from error
     for name in names:
         click.echo(f"{created[name.strip()]}\t{name.strip()}")
@@ -33,7 +32,7 @@ def labels_add_command(context: click.Context, names: tuple[str, ...]) -> None:
 @click.pass_context
 def labels_list_command(context: click.Context) -> None:
     """List labels with their ids."""
-    for label_id, name in list_labels(services_of(context).store.engine):  # type: ignore[attr-defined]
+    for label_id, name in services_of(context).catalog.list_labels():
         click.echo(f"{label_id}\t{name}")
 
 
@@ -52,10 +51,9 @@ def fields_group() -> None:
 def fields_add_command(context: click.Context, variable: str, field_type: str, choices: str, applies_to: str) -> None:
     """Define a custom field of customers (or, with --for companies, of companies)."""
     try:
-        field_id = add_custom_field(services_of(context).store.engine, variable, FieldType(field_type),  # type: ignore[attr-defined]
-                                    [choice.strip() for choice in choices.split(",") if choice.strip()],
-                                    applies_to=applies_to)
-    except CatalogError as error:
+        field_id = services_of(context).catalog.add_custom_field(variable, FieldType(field_type), choices.split(","),
+                                                                 applies_to=applies_to)
+    except CatalogProblem as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{field_id}\t{variable}\t{field_type}\t{applies_to}")
 
@@ -64,7 +62,7 @@ def fields_add_command(context: click.Context, variable: str, field_type: str, c
 @click.pass_context
 def fields_list_command(context: click.Context) -> None:
     """List custom fields: id, variable, type, choices, and whose files carry it."""
-    for custom in list_custom_fields(services_of(context).store.engine):  # type: ignore[attr-defined]
+    for custom in services_of(context).catalog.list_custom_fields():
         click.echo(f"{custom.id}\t{custom.variable}\t{custom.type}\t{','.join(custom.choices)}\t{custom.applies_to}")
 
 
@@ -79,8 +77,8 @@ def companies_group() -> None:
 def companies_add_command(context: click.Context, name: str) -> None:
     """Create a company and print its id."""
     try:
-        click.echo(add_company(services_of(context).store.engine, name))  # type: ignore[attr-defined]
-    except CatalogError as error:
+        click.echo(services_of(context).catalog.add_company(name))
+    except CatalogProblem as error:
         raise click.ClickException(str(error)) from error
 
 
@@ -88,7 +86,7 @@ def companies_add_command(context: click.Context, name: str) -> None:
 @click.pass_context
 def companies_list_command(context: click.Context) -> None:
     """List companies with their ids."""
-    for company_id, name in list_companies(services_of(context).store.engine):  # type: ignore[attr-defined]
+    for company_id, name in services_of(context).catalog.list_companies():
         click.echo(f"{company_id}\t{name}")
 
 

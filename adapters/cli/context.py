@@ -25,7 +25,7 @@ def services_of(context: click.Context) -> Services:
             raise click.ClickException(str(error)) from error
         state["services"] = bootstrap(settings)
         freeze_startup_heap()
-        context.find_root().call_on_close(state["services"].store.engine.dispose)  # no connection left open
+        context.find_root().call_on_close(state["services"].close)  # no connection left open
     return state["services"]
 
 

@@ -1,30 +1,22 @@
-"""Labels, companies, teams and custom fields: what imported rows refer to, and the commands that manage them."""
+"""Labels, companies, teams and custom fields in the database: what imported rows refer to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from adapters.db.dialect import insert_for
 from adapters.db.models import Company, CompanyDomain, CustomFieldRow, Label, Team
 from plugin.companies import company_name_key
 from plugin.kinds import Catalog, CustomField, FieldType
-from plugin.validate import is_formula_like
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class CatalogError(ValueError):
-    """A label, company or custom field cannot be added as asked; the message says why."""
-
-
-KINDS_WITH_CUSTOM_FIELDS = ("customers", "companies")
 
 
 def load_custom_fields(connection: Connection, applies_to: str = "customers") -> dict[str, CustomField]:
@@ -80,59 +72,38 @@ def ensure_companies(connection: Connection, names: Iterable[str], *, now: datet
     return dict(connection.execute(select(Company.name_key, Company.id).where(Company.name_key.in_(sorted(wanted)))).all())
 
 
-def add_labels(engine: Engine, names: Sequence[str]) -> dict[str, int]:
-    for name in names:
-        if not name.strip() or ":" in name:
-            raise CatalogError(f"{name!r} cannot be a label name: it must not be empty or contain ':'.")
-        if is_formula_like(name.strip()):
-            raise CatalogError(f"{name!r} cannot be a label name: a spreadsheet would run it as a formula.")
-    with engine.begin() as connection:
-        return ensure_labels(connection, [name.strip() for name in names])
+class SqlCatalogStore:
+    """plugin.ports.catalog.CatalogStore on one connection (one unit of work's transaction)."""
 
+    def __init__(self, connection: Connection, *, now: Clock = utc_now) -> None:
+        self.connection = connection
+        self.now = now
 
-def list_labels(engine: Engine) -> list[tuple[int, str]]:
-    with engine.connect() as connection:
-        return connection.execute(select(Label.id, Label.name).order_by(Label.name)).all()
+    def ensure_labels(self, names: Sequence[str]) -> dict[str, int]:
+        return ensure_labels(self.connection, names, now=self.now)
 
+    def list_labels(self) -> list[tuple[int, str]]:
+        return [tuple(row) for row in self.connection.execute(select(Label.id, Label.name).order_by(Label.name))]
 
-def add_company(engine: Engine, name: str, *, now: Clock = utc_now) -> int:
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise CatalogError("A company needs a name.")
-    with engine.begin() as connection:
-        existing = connection.execute(select(Company.id).where(Company.name_key == company_name_key(cleaned))).scalar()
-        if existing is not None:
-            raise CatalogError(f"A company named {cleaned!r} already exists (id {existing}).")
-        moment = now()
-        return connection.execute(Company.__table__.insert().values(
-            name=cleaned, name_key=company_name_key(cleaned), created_at=moment, updated_at=moment,
-        ).returning(Company.id)).scalar_one()
+    def company_id(self, name_key: str) -> int | None:
+        return self.connection.execute(select(Company.id).where(Company.name_key == name_key)).scalar()
 
+    def add_company(self, name: str, name_key: str) -> int:
+        moment = self.now()
+        return self.connection.execute(Company.__table__.insert().values(
+            name=name, name_key=name_key, created_at=moment, updated_at=moment).returning(Company.id)).scalar_one()
 
-def list_companies(engine: Engine) -> list[tuple[int, str]]:
-    with engine.connect() as connection:
-        return connection.execute(select(Company.id, Company.name).order_by(Company.id)).all()
+    def list_companies(self) -> list[tuple[int, str]]:
+        return [tuple(row) for row in self.connection.execute(select(Company.id, Company.name).order_by(Company.id))]
 
+    def custom_field_exists(self, variable: str) -> bool:
+        return self.connection.execute(
+            select(CustomFieldRow.id).where(CustomFieldRow.variable == variable)).scalar() is not None
 
-def add_custom_field(engine: Engine, variable: str, field_type: FieldType, choices: Sequence[str] = (), *,
-                     applies_to: str = "customers", now: Clock = utc_now) -> int:
-    """Define a custom field of customers' files (or, with applies_to="companies", of companies' files)."""
-    if not variable.isidentifier():
-        raise CatalogError(f"{variable!r} cannot be a variable name: use letters, digits and underscores, e.g. plan or renewal_date.")
-    if field_type is FieldType.CHOICE and not choices:
-        raise CatalogError("A choice field needs --choices, e.g. --choices gold,silver,bronze.")
-    if applies_to not in KINDS_WITH_CUSTOM_FIELDS:
-        raise CatalogError(f"Custom fields are for {' or '.join(KINDS_WITH_CUSTOM_FIELDS)}, not {applies_to!r}.")
-    with engine.begin() as connection:
-        if connection.execute(select(CustomFieldRow.id).where(CustomFieldRow.variable == variable)).scalar() is not None:
-            raise CatalogError(f"A custom field named {variable!r} already exists.")
-        return connection.execute(CustomFieldRow.__table__.insert().values(
-            variable=variable, type=str(field_type), choices=list(choices), applies_to=applies_to, created_at=now(),
-        ).returning(CustomFieldRow.id)).scalar_one()
+    def add_custom_field(self, variable: str, field_type: FieldType, choices: Sequence[str], applies_to: str) -> int:
+        return self.connection.execute(CustomFieldRow.__table__.insert().values(
+            variable=variable, type=str(field_type), choices=list(choices), applies_to=applies_to,
+            created_at=self.now()).returning(CustomFieldRow.id)).scalar_one()
 
-
-def list_custom_fields(engine: Engine) -> list[CustomField]:
-    """Every custom field, customers' and companies', by variable."""
-    with engine.connect() as connection:
-        fields = [custom for kind in KINDS_WITH_CUSTOM_FIELDS for custom in load_custom_fields(connection, kind).values()]
-    return sorted(fields, key=lambda custom: custom.variable)
+    def list_custom_fields(self, applies_to: str) -> list[CustomField]:
+        return list(load_custom_fields(self.connection, applies_to).values())

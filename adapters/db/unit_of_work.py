@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from adapters.db.catalog import SqlCatalogStore
 from adapters.db.job_log import SqlJobLog
 
 
@@ -22,6 +23,7 @@ class SqlUnitOfWork:
         self.connection = self.engine.connect()
         self.transaction = self.connection.begin()
         self.jobs = SqlJobLog(self.connection)
+        self.catalog = SqlCatalogStore(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -93,7 +93,7 @@ def mailbox_add_command(
     label: str | None,
 ) -> None:
     """Add mailbox NAME after logging in and opening its folder; nothing is saved if that fails."""
-    from adapters.db.catalog import CatalogError, add_labels
+    from plugin.catalog import CatalogProblem
     from adapters.db.mailboxes import MailboxExists, add_mailbox, get_mailbox
     from adapters.imap.connection import MailboxAccount, MailboxError, open_mailbox
     from plugin.emails import InvalidEmail, normalize_email
@@ -133,7 +133,7 @@ def mailbox_add_command(
         raise click.ClickException(f"Mailbox {name} was not saved: {what}. {error.message}") from error
     try:
         if label:
-            add_labels(engine, [label])
+            _services(context).catalog.add_labels([label])
         add_mailbox(
             engine,
             name=name,
@@ -147,7 +147,7 @@ def mailbox_add_command(
             own_addresses=addresses,
             label=label.strip() if label else None,
         )
-    except (CatalogError, MailboxExists) as error:
+    except (CatalogProblem, MailboxExists) as error:
         raise click.ClickException(f"Mailbox {name} was not saved: {error}") from error
     click.echo(
         f"Mailbox {name} added: {folder} on {host} as {user}. "

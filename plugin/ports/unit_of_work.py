@@ -10,11 +10,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
+from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
 
 
 class UnitOfWork(Protocol):
     jobs: JobLog
+    catalog: CatalogStore
 
     def __enter__(self) -> UnitOfWork: ...
 

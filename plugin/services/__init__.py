@@ -16,6 +16,7 @@ from typing import Any
 
 from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
+from plugin.services.catalog import CatalogAdmin
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
 from plugin.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     finishers: dict[str, Finisher] = field(default_factory=dict)
     hasher: PasswordHasher | None = None
     hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
+    close: Callable[[], None] = lambda: None  # let go of the database's connections (end of a command, a test)
 
     def kind(self, name: str) -> ImportKind:
         found = self.kinds.get(name) or self.kinds.get(KIND_ALIASES.get(name, ""))
@@ -53,3 +55,7 @@ class Services:
     @cached_property
     def history(self) -> History:
         return History(self)
+
+    @cached_property
+    def catalog(self) -> CatalogAdmin:
+        return CatalogAdmin(self)

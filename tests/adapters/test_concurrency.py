@@ -26,7 +26,7 @@ from sqlalchemy import Engine, create_engine, text
 from adapters.bootstrap import bootstrap
 from adapters.db import web_state
 from adapters.db.accounts import create_admin
-from adapters.db.catalog import add_custom_field, add_labels
+from tests.catalog import add_custom_field, add_labels
 from adapters.db.mailboxes import add_mailbox
 from adapters.imap.poller import poll_mailbox
 from adapters.jobs import make_huey, make_import_queue

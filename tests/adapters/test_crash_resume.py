@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 
 from adapters.bootstrap import bootstrap
 from adapters.db import web_state
-from adapters.db.catalog import add_company, add_custom_field, add_labels
+from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.models import ImportJob
 from adapters.jobs import make_huey, make_import_queue, run_queued_import
 from bench.generate_customers import CUSTOM_FIELDS, LABELS, write_customers

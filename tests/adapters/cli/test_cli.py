@@ -99,7 +99,7 @@ def test_fields_add_with_choices_is_listed(run: Cli) -> None:
 def test_a_choice_field_without_choices_is_refused(run: Cli) -> None:
     result = run("fields", "add", "plan", "--type", "choice")
     assert result.exit_code == 1
-    assert "A choice field needs --choices" in result.stderr
+    assert "A choice field needs its choices" in result.stderr
 
 
 def test_companies_add_prints_the_new_companys_id(run: Cli) -> None:

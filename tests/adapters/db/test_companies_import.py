@@ -6,7 +6,7 @@ import io
 
 from sqlalchemy import Engine, func, select
 
-from adapters.db.catalog import add_company, add_custom_field, list_custom_fields
+from tests.catalog import add_company, add_custom_field, list_custom_fields
 from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
 from adapters.db.models import Company, CompanyDomain

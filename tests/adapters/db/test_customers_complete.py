@@ -8,7 +8,8 @@ import io
 from sqlalchemy import Engine, select
 
 from adapters.db.agents import AgentTeam
-from adapters.db.catalog import add_company, add_custom_field, add_labels, ensure_teams, utc_now
+from adapters.db.catalog import ensure_teams, utc_now
+from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.companies import assign_companies_by_domain
 from adapters.db.export import export_customers
 from adapters.db.models import Company, Contact, CustomerTeam, Team

@@ -7,7 +7,7 @@ import io
 import pytest
 from sqlalchemy import Engine, func, select
 
-from adapters.db.catalog import add_company, add_custom_field, add_labels
+from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ImportJob, ImportRow
 from plugin.kinds import FieldType

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from adapters.db.catalog import add_custom_field
+from tests.catalog import add_custom_field
 from adapters.db.export import export_customers
 from plugin.kinds import FieldType
 from plugin.report import write_csv

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, text
 
 from adapters.bootstrap import bootstrap
 from adapters.db.accounts import authenticate
-from adapters.db.catalog import add_company, add_custom_field, add_labels
+from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.engine import make_engine
 from adapters.db.models import ImportJob
 from adapters.passwords import Argon2Hasher

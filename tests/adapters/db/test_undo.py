@@ -11,7 +11,8 @@ from sqlalchemy import Engine, select, update
 from adapters.bootstrap import bootstrap
 from adapters.db.agents import Agent
 from adapters.db.accounts import accept_invitation, authenticate, create_invitation
-from adapters.db.catalog import add_company, add_custom_field, add_labels, utc_now
+from adapters.db.catalog import utc_now
+from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ImportJob, ImportRow
 from adapters.db.undo import UndoRefused, undo_import
