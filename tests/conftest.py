@@ -12,12 +12,17 @@ from sqlalchemy import Engine, create_engine, text
 
 from adapters.bootstrap import bootstrap
 from adapters.db.engine import make_engine
+from adapters.passwords import Argon2Hasher
+from plugin.ports import PasswordHasher
 from plugin.services import Services
 from plugin.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# Queues on Redis: each test keeps apart by a queue name of its own (settings.queue_name), so one database serves all.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+FAST_HASHES = {"memory_cost": 1024, "time_cost": 1}  # cheap argon2id: the same rules and format, fast tests
 
 
 def throwaway_postgres_url() -> tuple[str, str]:
@@ -36,6 +41,25 @@ def drop_postgres_schema(schema: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
+
+
+def reachable_redis_url() -> str:
+    """REDIS_URL, or the test is skipped saying Redis is not there."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip(f"needs Redis at {REDIS_URL} (TEST_REDIS_URL)")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def fast_hasher() -> PasswordHasher:
+    """The production Argon2Hasher with cheap parameters."""
+    return Argon2Hasher(**FAST_HASHES)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

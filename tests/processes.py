@@ -1,0 +1,72 @@
+"""Real contact-importer processes for tests (workers, `serve`, killed CLI imports), and waiting for them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from plugin.settings import Settings
+
+CONTACT_IMPORTER = str(Path(sys.executable).with_name("contact-importer"))  # the console script of this venv
+T = TypeVar("T")
+
+
+def environment_for(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a separately started process reads its settings from: ours only, no leftovers."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
+    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_QUEUE_PATH=settings.queue_path,
+               CONTACT_IMPORTER_UPLOAD_DIR=settings.upload_dir, CONTACT_IMPORTER_REDIS_URL=settings.redis_url,
+               CONTACT_IMPORTER_QUEUE_NAME=settings.queue_name, CONTACT_IMPORTER_BATCH_SIZE=str(settings.batch_size),
+               CONTACT_IMPORTER_ROW_LIMIT=str(settings.row_limit), **extra)
+    return env
+
+
+@dataclass
+class ContactImporterProcess:
+    """A `contact-importer ...` process in a session of its own, its output in a log file."""
+
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGKILL, *, timeout: float = 30) -> None:
+        """Signal the whole group (a worker's consumer and its threads or processes) and reap it."""
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+def start_contact_importer(args: list[str], *, settings: Settings, log: Path, cwd: Path | None = None,
+                           env: Mapping[str, str] | None = None) -> ContactImporterProcess:
+    with log.open("ab") as handle:
+        process = subprocess.Popen([CONTACT_IMPORTER, *args], cwd=cwd or log.parent,
+                                   env={**environment_for(settings), **(env or {})}, stdout=handle,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    return ContactImporterProcess(process, log)
+
+
+def wait_until(condition: Callable[[], T], *, timeout: float = 30, every: float = 0.05, what: str = "",
+               log: Path | None = None) -> T:
+    """condition()'s first truthy value; fails after `timeout` seconds saying what it waited for (and the log's end)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}\n{tail}")
+        time.sleep(every)
+    return value
