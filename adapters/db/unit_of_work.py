@@ -7,6 +7,8 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from adapters.db.job_log import SqlJobLog
+from adapters.db.notifications import SqlNotifications
+from adapters.db.undo import SqlUndoStore
 
 
 class SqlUnitOfWork:
@@ -22,6 +24,8 @@ class SqlUnitOfWork:
         self.connection = self.engine.connect()
         self.transaction = self.connection.begin()
         self.jobs = SqlJobLog(self.connection)
+        self.undo = SqlUndoStore(self.connection)
+        self.notifications = SqlNotifications(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

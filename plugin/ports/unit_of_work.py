@@ -11,10 +11,13 @@ from types import TracebackType
 from typing import Protocol
 
 from plugin.ports.jobs import JobLog
+from plugin.ports.undo import Notifications, UndoStore
 
 
 class UnitOfWork(Protocol):
     jobs: JobLog
+    undo: UndoStore
+    notifications: Notifications
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -18,6 +18,7 @@ from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.undo import Undo
 from plugin.settings import Settings
 
 KIND_ALIASES = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
@@ -53,3 +54,7 @@ class Services:
     @cached_property
     def history(self) -> History:
         return History(self)
+
+    @cached_property
+    def undo(self) -> Undo:
+        return Undo(self)

@@ -21,7 +21,7 @@ def test_undo_dry_run_prints_each_record_and_changes_nothing(run: Cli) -> None:
     job = run.import_json(b"email,first_name\nraj@example.org,Rajesh\nnew@example.com,New\n")["job"]
     result = run("job", str(job), "--undo", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "row 2 (id 1): restore (first_name: 'Rajesh' → 'Raj')" in result.stdout
+    assert "row 2 (id 1): restore (first_name: Rajesh → Raj)" in result.stdout
     assert "row 3 (id 2): remove" in result.stdout
     assert {row["email"] for row in run.export()} == {"raj@example.org", "new@example.com"}
 

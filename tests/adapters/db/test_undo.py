@@ -14,11 +14,12 @@ from adapters.db.accounts import accept_invitation, authenticate, create_invitat
 from adapters.db.catalog import add_company, add_custom_field, add_labels, utc_now
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ImportJob, ImportRow
-from adapters.db.undo import UndoRefused, undo_import
 from adapters.passwords import Argon2Hasher
 from plugin.kinds import FieldType
 from plugin.report import Status
 from plugin.services import Services
+from plugin.services.undo import Actor
+from plugin.undo import UndoRefused, UndoResult
 from plugin.settings import Settings
 
 FAST = {"memory_cost": 1024, "time_cost": 1}
@@ -27,6 +28,13 @@ FAST = {"memory_cost": 1024, "time_cost": 1}
 def run(services: Services, kind: str, csv_text: str, **options: object):
     return services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor="tester",
                                 **options)  # type: ignore[arg-type]
+
+
+ADMIN = Actor("admin@example.com", "admin")
+
+
+def undo_import(services: Services, job_id: int, *, actor: Actor = ADMIN, dry_run: bool = False) -> UndoResult:
+    return services.undo.undo(job_id, actor, dry_run=dry_run)
 
 
 def customers(engine: Engine) -> dict[str, dict[str, object]]:
@@ -46,7 +54,7 @@ def test_undo_removes_created_customers_and_restores_updated_ones(services: Serv
     report = run(services, "customers", "email,first_name,middle_name,last_name,phone,company_id,labels,plan\n"
                                         f"raj@example.org,Rajesh,Kumar,Patel,+442079460000,{globex},VIP,silver\n" + many)
     assert (report.created, report.updated) == (20, 1)
-    result = undo_import(engine, report.job, actor="admin")
+    result = undo_import(services, report.job)
     assert (result.tally.removed, result.tally.restored, result.tally.skipped) == (20, 1, 0)
     assert customers(engine) == before  # names, middle name, phone, company, labels, plan: all as they were
 
@@ -56,7 +64,7 @@ def test_a_customer_changed_since_the_import_is_left_alone_and_reported(services
     report = run(services, "customers", "email,first_name\nraj@example.org,Rajesh\nlee@example.org,Leo\n"
                                         "new@example.com,New\n")
     later = run(services, "customers", "email,first_name\nraj@example.org,Rajiv\nnew@example.com,Newer\n")
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     by_row = {step.row: step for step in result.steps}
     assert [str(by_row[row].action) for row in (2, 3, 4)] == ["skip", "restore", "skip"]
     assert f"import {later.job}" in by_row[2].reason and f"import {later.job}" in by_row[4].reason
@@ -76,7 +84,7 @@ def test_a_value_changed_outside_imports_leaves_the_customer_alone(services: Ser
     report = run(services, "customers", "email,first_name,phone\nraj@example.org,Rajesh,+442079460958\n")
     with engine.begin() as connection:  # a person edits the phone in the helpdesk, without touching updated_at
         connection.execute(update(Contact).values(phone="+442079460000"))
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     assert str(result.steps[0].action) == "skip" and "phone" in result.steps[0].reason
     assert customers(engine)["raj@example.org"]["first_name"] == "Rajesh"
 
@@ -84,28 +92,28 @@ def test_a_value_changed_outside_imports_leaves_the_customer_alone(services: Ser
 def test_a_dry_run_says_what_would_happen_and_changes_nothing(services: Services, engine: Engine) -> None:
     report = run(services, "customers", "email,first_name\na@example.com,A\nb@example.com,B\n")
     before = customers(engine)
-    result = undo_import(engine, report.job, dry_run=True)
+    result = undo_import(services, report.job, dry_run=True)
     assert (result.tally.removed, result.undo_job) == (2, None)
     assert customers(engine) == before
-    assert undo_import(engine, report.job).tally.removed == 2  # a dry run does not count as the undo
+    assert undo_import(services, report.job).tally.removed == 2  # a dry run does not count as the undo
     assert customers(engine) == {}
 
 
 def test_an_import_is_never_undone_twice_and_an_undo_is_not_undone(services: Services, engine: Engine) -> None:
     report = run(services, "customers", "email,first_name\na@example.com,A\n")
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     with pytest.raises(UndoRefused) as twice:
-        undo_import(engine, report.job)
+        undo_import(services, report.job)
     assert twice.value.code == "undo.already" and str(result.undo_job) in twice.value.message
     with pytest.raises(UndoRefused) as undo_of_undo:
-        undo_import(engine, result.undo_job)  # type: ignore[arg-type]
+        undo_import(services, result.undo_job)  # type: ignore[arg-type]
     assert undo_of_undo.value.code == "undo.is_undo"
     dry = run(services, "customers", "email,first_name\nb@example.com,B\n", dry_run=True)
     with pytest.raises(UndoRefused) as not_applied:
-        undo_import(engine, dry.job)
+        undo_import(services, dry.job)
     assert not_applied.value.code == "undo.not_applied"
     with pytest.raises(UndoRefused):
-        undo_import(engine, 999)
+        undo_import(services, 999)
 
 
 @pytest.fixture
@@ -130,7 +138,7 @@ def test_undoing_an_agents_import(agent_services: Services, engine: Engine) -> N
     assert authenticate(engine, hasher, "signed@example.com", "secret-two") is not None
     invited = agents(engine)["invited@example.com"]
     accept_invitation(engine, hasher, create_invitation(engine, invited.id).token, "chosen-pass")  # type: ignore[attr-defined]
-    result = undo_import(engine, report.job)
+    result = undo_import(agent_services, report.job)
     steps = {step.row: step for step in result.steps}
     assert [str(steps[row].action) for row in (2, 3, 4, 5)] == ["restore", "remove", "deactivate", "deactivate"]
     assert any("password" in note for note in steps[2].notes)
@@ -145,7 +153,7 @@ def test_only_created_and_updated_rows_are_undone_and_unchanged_ones_stay(servic
     run(services, "customers", "email,first_name\nsame@example.com,Same\n")
     report = run(services, "customers", "email,first_name\nsame@example.com,Same\nbad,X\nnew@example.com,New\n")
     assert (report.unchanged, report.failed, report.created) == (1, 1, 1)
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     assert [step.row for step in result.steps] == [4]
     assert set(customers(engine)) == {"same@example.com"}
 
@@ -154,7 +162,7 @@ def test_changed_since_uses_the_moment_the_import_finished(services: Services, e
     report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
     with engine.begin() as connection:  # written after the import by something that is not an import
         connection.execute(update(Contact).values(updated_at=utc_now()))
-    assert str(undo_import(engine, report.job, dry_run=True).steps[0].action) == "skip"
+    assert str(undo_import(services, report.job, dry_run=True).steps[0].action) == "skip"
 
 
 # ---- retrying the failed rows
