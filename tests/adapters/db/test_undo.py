@@ -13,20 +13,21 @@ from adapters.db.agents import Agent
 from adapters.db.accounts import accept_invitation, authenticate, create_invitation
 from adapters.db.catalog import add_company, add_custom_field, add_labels, utc_now
 from adapters.db.export import export_customers
-from adapters.db.models import Contact, ImportJob, ImportRow
+from adapters.db.models import Contact, ContactLabel, ImportJob, ImportRow
+from adapters.db.web_state import list_notifications
 from adapters.passwords import Argon2Hasher
 from plugin.kinds import FieldType
 from plugin.report import Status
 from plugin.services import Services
 from plugin.services.undo import Actor
-from plugin.undo import UndoRefused, UndoResult
+from plugin.undo import NotPermitted, UndoRefused, UndoResult
 from plugin.settings import Settings
 
 FAST = {"memory_cost": 1024, "time_cost": 1}
 
 
-def run(services: Services, kind: str, csv_text: str, **options: object):
-    return services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor="tester",
+def run(services: Services, kind: str, csv_text: str, *, actor: str = "tester", **options: object):
+    return services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor=actor,
                                 **options)  # type: ignore[arg-type]
 
 
@@ -163,6 +164,102 @@ def test_changed_since_uses_the_moment_the_import_finished(services: Services, e
     with engine.begin() as connection:  # written after the import by something that is not an import
         connection.execute(update(Contact).values(updated_at=utc_now()))
     assert str(undo_import(services, report.job, dry_run=True).steps[0].action) == "skip"
+
+
+def test_rows_a_later_import_left_unchanged_do_not_block_the_undo(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name\nraj@example.org,Raj\n")
+    changing = "email,first_name\nraj@example.org,Rajesh\nnew@example.com,New\n"
+    report = run(services, "customers", changing)
+    again = run(services, "customers", changing)  # the same file once more: every row unchanged
+    assert (again.unchanged, again.created, again.updated) == (2, 0, 0)
+    result = undo_import(services, report.job)
+    assert (result.tally.removed, result.tally.restored, result.tally.skipped) == (1, 1, 0), result.steps
+    assert {email: row["first_name"] for email, row in customers(engine).items()} == {"raj@example.org": "Raj"}
+
+
+def test_a_later_import_that_did_change_the_record_still_blocks_the_undo(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
+    run(services, "customers", "email,first_name\nnew@example.com,New\n")  # unchanged
+    later = run(services, "customers", "email,first_name\nnew@example.com,Newer\n")  # changed
+    result = undo_import(services, report.job)
+    assert str(result.steps[0].action) == "skip" and f"import {later.job}" in result.steps[0].reason
+
+
+def test_a_skip_reason_shows_values_as_people_read_them(services: Services, engine: Engine) -> None:
+    add_labels(engine, ["Demo", "Trial"])
+    run(services, "customers", "email,first_name,labels\nraj@example.org,Raj,\n")
+    report = run(services, "customers", "email,first_name,labels\nraj@example.org,Raj,Demo:Trial\n")
+    with engine.begin() as connection:  # a person removes the labels in the helpdesk, without touching updated_at
+        connection.execute(ContactLabel.__table__.delete())
+    result = undo_import(services, report.job)
+    assert result.steps[0].reason == "Left alone: labels was changed since the import (Demo, Trial → (empty))."
+    assert "frozenset" not in result.steps[0].describe()
+
+
+def test_an_undo_is_recorded_as_an_undo_with_its_own_counts_and_notifies(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name\nraj@example.org,Raj\nlee@example.org,Lee\n", actor="sam@example.com")
+    report = run(services, "customers", "email,first_name\nraj@example.org,Rajesh\nlee@example.org,Leo\n"
+                                        "new@example.com,New\n", actor="sam@example.com")
+    run(services, "customers", "email,first_name\nlee@example.org,Leon\n")
+    result = undo_import(services, report.job)
+    job = services.history.get_job(result.undo_job)  # type: ignore[arg-type]
+    assert job is not None and (job.operation, job.is_undo, job.actor) == ("undo", True, ADMIN.name)
+    assert (job.undone.removed, job.undone.restored, job.undone.skipped) == (1, 1, 1)
+    assert job.undo_summary == f"Undid import {report.job}: 1 removed, 1 restored, 1 left alone"
+    assert services.history.get_job(report.job).operation == "import"  # type: ignore[union-attr]
+    for person in (ADMIN.name, "sam@example.com"):  # who undid it, and whose import it was
+        notices = list_notifications(engine, person)
+        assert [(notice.message, notice.job_id) for notice in notices] == [(job.undo_summary, job.id)]
+
+
+def test_a_dry_run_of_an_undo_writes_no_job_and_no_notification(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
+    undo_import(services, report.job, dry_run=True)
+    assert [job.id for job in services.history.list_jobs()] == [report.job]
+    assert list_notifications(engine, ADMIN.name) == []
+
+
+SUPPORT = Actor("sam@example.com", "support_admin")
+OTHER_SUPPORT = Actor("kim@example.com", "support_admin")
+
+
+def test_a_support_admin_undoes_their_own_import_but_not_another_persons(services: Services, engine: Engine) -> None:
+    theirs = run(services, "customers", "email,first_name\na@example.com,A\n", actor=SUPPORT.name)
+    others = run(services, "customers", "email,first_name\nb@example.com,B\n", actor=OTHER_SUPPORT.name)
+    for dry_run in (True, False):
+        with pytest.raises(NotPermitted) as refused:
+            undo_import(services, others.job, actor=SUPPORT, dry_run=dry_run)
+        assert refused.value.code == "undo.not_yours" and "needs the admin role" in refused.value.message
+    assert services.undo.refusal(others.job, SUPPORT) is not None
+    assert set(customers(engine)) == {"a@example.com", "b@example.com"}
+    assert undo_import(services, theirs.job, actor=SUPPORT).tally.removed == 1
+    done = undo_import(services, others.job)  # an admin may undo anybody's
+    assert done.tally.removed == 1 and services.history.get_job(done.undo_job).actor == ADMIN.name  # type: ignore[arg-type,union-attr]
+    assert customers(engine) == {}
+
+
+def test_a_support_admin_retries_their_own_import_but_not_another_persons(services: Services, engine: Engine) -> None:
+    others = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n", actor=OTHER_SUPPORT.name)
+    fixed = error_report(services, others.job).replace("bad@,", "bad@example.com,")
+    with pytest.raises(NotPermitted) as refused:
+        services.undo.retry(others.job, SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv")
+    assert refused.value.code == "retry.not_yours"
+    with pytest.raises(NotPermitted):
+        services.undo.retry_arguments(others.job, SUPPORT, io.BytesIO(fixed.encode()))
+    assert "bad@example.com" not in customers(engine)
+    retried = services.undo.retry(others.job, OTHER_SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv")
+    assert retried.created == 1 and services.history.get_job(retried.job).actor == OTHER_SUPPORT.name  # type: ignore[arg-type,union-attr]
+    mine = run(services, "customers", "email,first_name\nfine@example.com,Ok\nworse@,W\n", actor=SUPPORT.name)
+    fixed = error_report(services, mine.job).replace("worse@,", "worse@example.com,")
+    assert services.undo.retry(mine.job, SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv").created == 1
+
+
+def test_an_admin_retries_anybodys_import_and_is_recorded_as_its_actor(services: Services, engine: Engine) -> None:
+    others = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n", actor=SUPPORT.name)
+    fixed = error_report(services, others.job).replace("bad@,", "bad@example.com,")
+    retried = services.undo.retry(others.job, ADMIN, io.BytesIO(fixed.encode()), file_name="fixed.csv")
+    job = services.history.get_job(retried.job)  # type: ignore[arg-type]
+    assert retried.created == 1 and job is not None and (job.actor, job.options["retry_of"]) == (ADMIN.name, others.job)
 
 
 # ---- retrying the failed rows
