@@ -366,3 +366,37 @@ def test_a_retry_is_asked_the_same_way_as_its_import(services: Services, engine:
     again = retry(services, report.job, error_report(services, report.job).replace("bad@,", "bad@example.com,"))
     assert again.created == 1
     assert customers(engine)["bad@example.com"]["last_name"] == "Unknown"
+
+
+def test_undos_recorded_before_the_operation_column_become_undos_with_their_counts(database_url: str) -> None:
+    from alembic import command
+
+    from adapters.db.engine import alembic_config, make_engine, upgrade_database
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0007_upload_file_hash")
+        moment = utc_now()
+        with engine.begin() as connection:
+            jobs = sa_table(connection, "import_jobs")
+            for job_id, options in ((1, {}), (2, {"undo_of": 1})):
+                connection.execute(jobs.insert().values(
+                    id=job_id, kind="customers", status="succeeded", is_dry_run=False, actor="a", file_name="f",
+                    options=options, headers=[], mapping=[], total=3, rows_done=3, created=0, updated=0, unchanged=0,
+                    failed=0, message="", error_code="", created_at=moment))
+            rows = sa_table(connection, "import_rows")
+            connection.execute(rows.insert(), [{"job_id": 2, "row": row, "action": action, "record_id": row}
+                                               for row, action in ((2, "remove"), (3, "remove"), (4, "skip"))])
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            found = {row.id: row for row in connection.execute(select(ImportJob.__table__))}
+        assert (found[1].operation, found[1].removed) == ("import", 0)
+        assert (found[2].operation, found[2].removed, found[2].restored, found[2].left_alone) == ("undo", 2, 0, 1)
+    finally:
+        engine.dispose()
+
+
+def sa_table(connection, name: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import MetaData, Table
+
+    return Table(name, MetaData(), autoload_with=connection)
