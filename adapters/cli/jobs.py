@@ -46,7 +46,7 @@ def jobs_command(context: click.Context, limit: int, as_json: bool) -> None:
 
 def _job_dict(job: JobSummary) -> dict[str, object]:
     if job.is_undo:
-        counts: dict[str, object] = job.undone.as_dict()
+        counts: dict[str, object] = dict(job.undone.as_dict())
     else:
         counts = {"created": job.created, "updated": job.updated, "unchanged": job.unchanged, "failed": job.failed}
     return {"job": job.id, "kind": job.kind, "operation": job.operation, "status": job.status, "actor": job.actor,

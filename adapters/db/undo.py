@@ -13,9 +13,9 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import Connection, Row, Table, delete, select, update
+from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 
 from adapters.db.agents import Agent, AgentTeam, Invitation
 from adapters.db.engine import insert_many, is_postgresql, update_many
@@ -28,8 +28,7 @@ from plugin.ports import JobSummary, UndoTraits
 from plugin.report import Status
 from plugin.undo import ImportedRow, StoredRecord, UndoAction, UndoStep, UndoTally, changes_from_json
 
-import_jobs = ImportJob.__table__
-import_rows = ImportRow.__table__
+import_rows = cast(Table, ImportRow.__table__)
 
 
 class UndoTable(Protocol):
@@ -156,7 +155,7 @@ class CustomerUndo:
         restoring = [step for step in steps if step.action is UndoAction.RESTORE]
         if not restoring:
             return
-        contacts = Contact.__table__
+        contacts = cast(Table, Contact.__table__)
         for names, params in _restored_columns(restoring, self.columns, undo_job=undo_job, now=now).items():
             update_many(connection, contacts, (*names, "updated_at", "last_import_id"), params)
         labels = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "labels"}
@@ -177,7 +176,7 @@ class CustomerUndo:
             for field_id, contact_ids in by_field.items():  # one DELETE a field, not one a record and field
                 connection.execute(delete(CustomValue).where(CustomValue.field_id == field_id,
                                                              CustomValue.contact_id.in_(contact_ids)))
-            insert_many(connection, CustomValue.__table__, ("contact_id", "field_id", "value"),
+            insert_many(connection, cast(Table, CustomValue.__table__), ("contact_id", "field_id", "value"),
                         [(contact_id, field_ids[change.field], change.new) for contact_id, change in custom
                          if change.field in field_ids and change.new is not None])
 
@@ -225,7 +224,7 @@ class AgentUndo:
         restoring = [step for step in steps if step.action is UndoAction.RESTORE]
         if not restoring:
             return
-        agents = Agent.__table__
+        agents = cast(Table, Agent.__table__)
         for names, params in _restored_columns(restoring, self.columns, undo_job=undo_job, now=now).items():
             update_many(connection, agents, (*names, "updated_at", "last_import_id"), params)
         teams = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "teams"}
@@ -257,7 +256,7 @@ class SqlUndoStore:
 
     def lock_import(self, job_id: int) -> None:
         if is_postgresql(self.connection):
-            self.connection.execute(select(import_jobs.c.id).where(import_jobs.c.id == job_id).with_for_update())
+            self.connection.execute(select(ImportJob.id).where(ImportJob.id == job_id).with_for_update())
 
     def undo_of(self, job_id: int) -> tuple[int, str] | None:
         found = self.connection.execute(select(ImportJob.id, ImportJob.status, ImportJob.options)  # an undo comes later
@@ -273,12 +272,12 @@ class SqlUndoStore:
         return UndoTraits(table.title, table.can_deactivate, table.secret_names)
 
     def start_undo(self, job: JobSummary, *, actor: str, now: datetime) -> int:
-        return int(self.connection.execute(import_jobs.insert().values(
+        return int(self.connection.execute(insert(ImportJob).values(
             kind=job.kind, operation="undo", status=str(Status.RUNNING), is_dry_run=False, actor=actor,
             file_name=f"undo of import {job.id}", options={"undo_of": job.id}, headers=[], mapping=[],
             total=job.created + job.updated, rows_done=0, created=0, updated=0, unchanged=0, failed=0, message="",
             error_code="", created_at=now, started_at=now, heartbeat_at=now,
-        ).returning(import_jobs.c.id)).scalar_one())
+        ).returning(ImportJob.id)).scalar_one())
 
     def applied_rows(self, job_id: int, *, after_row: int, limit: int) -> list[ImportedRow]:
         found = self.connection.execute(

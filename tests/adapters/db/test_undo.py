@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import Agent
 from adapters.db.accounts import accept_invitation, authenticate, create_invitation
+from adapters.db.agents import Agent
 from adapters.db.catalog import add_company, add_custom_field, add_labels, utc_now
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ContactLabel, ImportJob, ImportRow
@@ -20,8 +20,8 @@ from plugin.kinds import FieldType
 from plugin.report import Status
 from plugin.services import Services
 from plugin.services.undo import Actor
-from plugin.undo import NotPermitted, UndoRefused, UndoResult
 from plugin.settings import Settings
+from plugin.undo import NotPermitted, UndoRefused, UndoResult
 
 FAST = {"memory_cost": 1024, "time_cost": 1}
 

@@ -107,7 +107,7 @@ def test_an_undo_shows_as_an_undo_on_its_page_in_the_history_and_the_api_and_not
     assert (listed[undo_id]["operation"], listed[undo_id]["removed"]) == ("undo", 2)
     assert listed[job_id]["operation"] == "import"
     notices = list_notifications(engine_of(app), ADMIN)
-    assert [(notice.message, notice.job_id) for notice in notices][0] == (summary, undo_id)
+    assert (notices[0].message, notices[0].job_id) == (summary, undo_id)
 
 
 def test_undo_pages_show_labels_as_names_never_python_reprs(app, browser_for):
@@ -168,4 +168,4 @@ def test_a_support_admin_undoes_and_retries_their_own_import_and_an_admin_anybod
     assert undone.status_code == 200 and undone.json["removed"] == 2
     undo_job = admin.client.get(f"/api/v1/imports/{undone.json['undo_job']}").json
     assert undo_job["actor"] == ADMIN  # who undid it
-    assert [notice.message for notice in list_notifications(engine_of(app), SUPPORT_ADMIN)][0] == undo_job["summary"]
+    assert list_notifications(engine_of(app), SUPPORT_ADMIN)[0].message == undo_job["summary"]
