@@ -177,6 +177,16 @@ def test_rows_a_later_import_left_unchanged_do_not_block_the_undo(services: Serv
     assert {email: row["first_name"] for email, row in customers(engine).items()} == {"raj@example.org": "Raj"}
 
 
+def test_agents_a_later_import_left_unchanged_do_not_block_the_undo(agent_services: Services, engine: Engine) -> None:
+    changing = "email,first_name,role\nnew.agent@example.com,New,agent\n"
+    report = run(agent_services, "users", changing)
+    again = run(agent_services, "users", changing)
+    assert again.unchanged == 1
+    result = undo_import(agent_services, report.job)
+    assert (result.tally.removed, result.tally.skipped) == (1, 0), result.steps
+    assert "new.agent@example.com" not in agents(engine)
+
+
 def test_a_later_import_that_did_change_the_record_still_blocks_the_undo(services: Services, engine: Engine) -> None:
     report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
     run(services, "customers", "email,first_name\nnew@example.com,New\n")  # unchanged
