@@ -54,9 +54,9 @@ class Undo:
         """NotPermitted unless the actor started the import or is an admin; `action` is "undo" or "retry"."""
         if actor.role == ADMIN or (job.actor and job.actor == actor.name):
             return
-        doing = "Undoing" if action == "undo" else "Retrying"
+        doing = "undoing" if action == "undo" else "retrying"
         raise NotPermitted(f"{action}.not_yours", f"Import {job.id} was started by {job.actor or 'someone else'}: "
-                                                  f"{doing.lower()} another person's import needs the admin role.")
+                                                  f"{doing} another person's import needs the admin role.")
 
     def refusal_to_retry(self, job: JobSummary, actor: Actor) -> NotPermitted | None:
         """Why this person cannot retry the import, or None when they may (the job page's retry form)."""
