@@ -6,7 +6,6 @@ import io
 
 from flask import Flask
 
-from adapters.db.catalog import add_labels
 from adapters.db.web_state import list_notifications
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, counts
 
@@ -112,10 +111,9 @@ def test_an_undo_shows_as_an_undo_on_its_page_in_the_history_and_the_api_and_not
 
 def test_undo_pages_show_labels_as_names_never_python_reprs(app, browser_for):
     admin = browser_for(ADMIN)
-    add_labels(engine_of(app), ["Demo", "Trial"])
     admin.post_import("email,first_name,labels\nraj@example.org,Raj,\n")
-    job_id = admin.post_import("email,first_name,labels\nraj@example.org,Raj,Demo:Trial\n", file_name="labels.csv"
-                               ).json["job"]
+    job_id = admin.post_import("email,first_name,labels\nraj@example.org,Raj,Demo:Trial\n", file_name="labels.csv",
+                               options='{"create_labels": true}').json["job"]
     preview = admin.client.get(f"/importer/jobs/{job_id}/undo").text
     assert "labels: Demo, Trial → (empty)" in preview
     done = admin.client.post(f"/importer/jobs/{job_id}/undo", data={"csrf_token": admin.csrf})
