@@ -99,6 +99,9 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
                f"{job.unchanged:,} unchanged, {job.failed:,} failed")
     if job.message:
         click.echo(f"  {job.message}")
+    refusal = services.undo.refusal(job.id, cli_actor())
+    if refusal is not None and refusal.code == "undo.already":
+        click.echo(f"  {refusal.message}")
 
 
 def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_run: bool, yes: bool,

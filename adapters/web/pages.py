@@ -279,10 +279,11 @@ def job_page(job_id: int):  # type: ignore[no-untyped-def]
     is_finished = shared.is_finished(job)
     rows, page = _page_of_rows(job.id) if is_finished else ([], 1)
     user = _user()
-    can_undo = is_finished and undo_retry.undo_refusal(job.id, user) is None
+    undo_refusal = undo_retry.undo_refusal(job.id, user) if is_finished else None
     return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
                            progress=shared.job_progress(job), summary=shared.job_summary_text(job),
-                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE, can_undo=can_undo,
+                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE,
+                           can_undo=is_finished and undo_refusal is None, undo_refusal=undo_refusal,
                            can_retry=undo_retry.may_retry(job, user))
 
 

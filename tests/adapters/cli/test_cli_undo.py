@@ -93,6 +93,7 @@ def test_an_undo_shows_as_an_undo_in_jobs_and_job_with_its_own_counts(run: Cli) 
     assert shown.startswith(f"Undo {undo_job}: customers, the undo of import {job}, by ")
     assert f"Undid import {job}: 1 removed, 1 restored, 0 left alone" in shown
     assert "Imported" not in shown and "created" not in shown
+    assert f"Import {job} was undone already, by job {undo_job} (succeeded)." in run("job", str(job)).stdout
     document = json.loads(run("job", str(undo_job), "--json").stdout)
     assert (document["operation"], document["removed"], document["restored"], document["left_alone"]) == (
         "undo", 1, 1, 0)

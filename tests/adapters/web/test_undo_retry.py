@@ -97,6 +97,8 @@ def test_an_undo_shows_as_an_undo_on_its_page_in_the_history_and_the_api_and_not
     assert f"<h1>Undo {undo_id}: customers, the undo of import {job_id}</h1>" in page
     assert summary in page and 'id="count-removed">2<' in page and 'id="count-left-alone">0<' in page
     assert "Imported" not in page and 'id="count-created"' not in page
+    undone = admin.client.get(f"/importer/jobs/{job_id}").text
+    assert f'id="undone-by">Import {job_id} was undone already, by job {undo_id} (succeeded).' in undone
     history = admin.client.get("/importer/history").text
     assert f"undo of #{job_id}" in history and "2 removed, 0 restored, 0 left alone" in history
     document = admin.client.get(f"/api/v1/imports/{undo_id}").json
