@@ -9,9 +9,10 @@ person) is left alone, and the step says why.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from plugin.display import shown_value
 from plugin.plan import HIDDEN, Action, Change
 
 # Fields whose values are sets of names; recorded as sorted lists.
@@ -58,6 +59,17 @@ class UndoStep:
     reason: str = ""  # for a skip or a deactivation: one sentence
     notes: tuple[str, ...] = ()  # what could not be put back (a password), said per record
 
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "record_id": self.record_id, "action": str(self.action),
+                "restores": [change.as_dict() for change in self.restores], "reason": self.reason,
+                "notes": list(self.notes)}
+
+    def describe(self) -> str:
+        """'row 3 (id 12): restore (labels: Demo, Trial → (empty))' or 'row 4 (id 13): skip; Left alone: ...'."""
+        details = [f"{change.field}: {shown_value(change.old)} → {shown_value(change.new)}" for change in self.restores]
+        line = f"row {self.row} (id {self.record_id}): {self.action}" + (f" ({', '.join(details)})" if details else "")
+        return "; ".join([line, *(text for text in (self.reason, *self.notes) if text)])
+
 
 @dataclass(slots=True)
 class UndoTally:
@@ -84,9 +96,56 @@ class UndoTally:
         return self.removed + self.deactivated + self.restored + self.skipped
 
     def summary(self) -> str:
-        """'10 removed, 5 restored, 1 deactivated, 2 left alone'."""
-        return (f"{self.removed:,} removed, {self.restored:,} restored, {self.deactivated:,} deactivated, "
-                f"{self.skipped:,} left alone")
+        """'10 removed, 5 restored, 2 left alone' (and 'n deactivated' when an agent was)."""
+        parts = [f"{self.removed:,} removed", f"{self.restored:,} restored"]
+        if self.deactivated:
+            parts.append(f"{self.deactivated:,} deactivated")
+        parts.append(f"{self.skipped:,} left alone")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"removed": self.removed, "restored": self.restored, "deactivated": self.deactivated,
+                "left_alone": self.skipped}
+
+
+def undo_summary_text(job: int, tally: UndoTally, *, is_dry_run: bool = False) -> str:
+    """'Undid import 11: 3 removed, 1 restored, 0 left alone', or what undoing it would do: the job log, the
+    CLI, the pages and the notification all say it this way."""
+    verb = "Undoing import {} would leave: " if is_dry_run else "Undid import {}: "
+    return verb.format(job) + tally.summary()
+
+
+class UndoRefused(Exception):
+    """This import cannot be undone (not found, a dry run, still running, undone already...); the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotPermitted(UndoRefused):
+    """The person may not undo or retry this import: it is somebody else's, and they are not an admin."""
+
+
+@dataclass(slots=True)
+class UndoResult:
+    """What undoing an import did, or would do: per-record steps and their counts."""
+
+    job: int  # the import undone
+    kind: str
+    is_dry_run: bool
+    undo_job: int | None = None  # the undo's own job; None for a dry run
+    tally: UndoTally = field(default_factory=UndoTally)
+    steps: list[UndoStep] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return undo_summary_text(self.job, self.tally, is_dry_run=self.is_dry_run)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"job": self.job, "undo_job": self.undo_job, "kind": self.kind, "dry_run": self.is_dry_run,
+                "operation": "undo", **self.tally.as_dict(), "skipped": self.tally.skipped,
+                "summary": self.summary(), "records": [step.as_dict() for step in self.steps]}
 
 
 def _comparable(name: str, value: object) -> object:
@@ -96,12 +155,6 @@ def _comparable(name: str, value: object) -> object:
     if value == "":
         return None
     return value
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, frozenset):
-        return repr(sorted(value))  # type: ignore[type-var]
-    return repr(value)
 
 
 def plan_undo_row(imported: ImportedRow, stored: StoredRecord | None, *, secret_names: Collection[str] = (),
@@ -142,7 +195,7 @@ def plan_undo_row(imported: ImportedRow, stored: StoredRecord | None, *, secret_
         wrote = _comparable(change.field, change.new)
         if now != wrote:
             return UndoStep(row, record_id, UndoAction.SKIP, reason=(
-                f"Left alone: {change.field} was changed since the import ({_shown(wrote)} → {_shown(now)})."))
+                f"Left alone: {change.field} was changed since the import ({shown_value(wrote)} → {shown_value(now)})."))
         restores.append(Change(change.field, now, _comparable(change.field, change.old)))
     if not restores:
         return UndoStep(row, record_id, UndoAction.SKIP, reason="Left alone: nothing the import changed can be put back.",

@@ -12,6 +12,7 @@ from adapters.cli.context import EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, serv
 from adapters.db.accounts import export_agents
 from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
+from plugin.display import shown_change
 from plugin.errors import BadFile
 from plugin.mapping import parse_overrides
 from plugin.phones import is_known_region
@@ -52,7 +53,7 @@ def render_row_result(result: dict[str, object]) -> str:
     if result["action"] == "created":
         details = [str(change["new"]) for change in changes if change["field"] == "email"]
     elif result["action"] == "updated":
-        details = [f"{change['field']}: {change['old']!r} → {change['new']!r}" for change in changes]
+        details = [shown_change(str(change["field"]), change["old"], change["new"]) for change in changes]
     else:
         details = [str(error["code"]) for error in errors]
     return f"  row {result['row']}: {result['action']}" + (f" ({', '.join(details)})" if details else "")

@@ -10,11 +10,16 @@ import click
 
 from adapters.cli.context import EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, services_of, terminal_progress
 from adapters.cli.imports import echo_row_results, render_report
-from adapters.db.undo import UndoRefused, undo_import
+from plugin.ports import JobSummary
 from plugin.report import Status
-from plugin.retry import retry_arguments
 from plugin.services import Services
-from plugin.undo import UndoAction, UndoStep
+from plugin.services.undo import ADMIN, Actor
+from plugin.undo import UndoAction, UndoRefused
+
+
+def cli_actor() -> Actor:
+    """Whoever runs the CLI holds the database itself: an admin, recorded under their login name."""
+    return Actor(getpass.getuser(), ADMIN, is_notified=False)
 
 
 @click.command("jobs")
@@ -32,16 +37,21 @@ def jobs_command(context: click.Context, limit: int, as_json: bool) -> None:
 
     table = Table("job", "kind", "status", "who", "when", "file", "rows", "created", "updated", "unchanged", "failed")
     for job in jobs:
+        counts = ([f"undo: {job.undone.summary()}", "", "", ""] if job.is_undo else
+                  [str(job.created), str(job.updated), str(job.unchanged), str(job.failed)])
         table.add_row(str(job.id), job.kind, job.status, job.actor, f"{job.created_at:%Y-%m-%d %H:%M}", job.file_name,
-                      str(job.rows_done), str(job.created), str(job.updated), str(job.unchanged), str(job.failed))
+                      str(job.rows_done), *counts)
     Console(width=160).print(table)
 
 
-def _job_dict(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor, "file": job.file_name,
-            "created_at": job.created_at, "finished_at": job.finished_at, "rows": job.rows_done, "total": job.total,
-            "created": job.created, "updated": job.updated, "unchanged": job.unchanged, "failed": job.failed,
-            "message": job.message,
+def _job_dict(job: JobSummary) -> dict[str, object]:
+    if job.is_undo:
+        counts: dict[str, object] = dict(job.undone.as_dict())
+    else:
+        counts = {"created": job.created, "updated": job.updated, "unchanged": job.unchanged, "failed": job.failed}
+    return {"job": job.id, "kind": job.kind, "operation": job.operation, "status": job.status, "actor": job.actor,
+            "file": job.file_name, "created_at": job.created_at, "finished_at": job.finished_at,
+            "rows": job.rows_done, "total": job.total, **counts, "message": job.message,
             **{link: job.options[link] for link in ("retry_of", "undo_of") if link in job.options}}
 
 
@@ -78,6 +88,10 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
     if as_json:
         click.echo(json.dumps(_job_dict(job), default=str))
         return
+    if job.is_undo:
+        click.echo(f"Undo {job.id}: {job.kind}, {job.origin}, by {job.actor or '-'}, {job.status}")
+        click.echo(f"  {job.undo_summary}")
+        return
     click.echo(f"Import {job.id}: {job.kind} from {job.file_name or '-'} by {job.actor or '-'}, {job.status}")
     if job.origin:
         click.echo(f"  {job.origin}")
@@ -85,25 +99,19 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
                f"{job.unchanged:,} unchanged, {job.failed:,} failed")
     if job.message:
         click.echo(f"  {job.message}")
-
-
-def render_undo_step(step: UndoStep) -> str:
-    """'  row 3 (id 12): restore (first_name: 'Rajesh' → 'Raj')' or '  row 4 (id 13): skip: Left alone: ...'."""
-    details = [f"{change.field}: {change.old!r} → {change.new!r}" for change in step.restores]
-    line = f"  row {step.row} (id {step.record_id}): {step.action}" + (f" ({', '.join(details)})" if details else "")
-    return "; ".join([line, *(text for text in (step.reason, *step.notes) if text)])
+    refusal = services.undo.refusal(job.id, cli_actor())
+    if refusal is not None and refusal.code == "undo.already":
+        click.echo(f"  {refusal.message}")
 
 
 def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_run: bool, yes: bool,
               as_json: bool) -> None:
-    engine = services.store.engine  # type: ignore[attr-defined]
     try:
         if not dry_run and not yes:
-            preview = undo_import(engine, job_id, dry_run=True, batch_size=services.settings.batch_size)
+            preview = services.undo.undo(job_id, cli_actor(), dry_run=True)
             click.echo(preview.summary(), err=True)
             click.confirm(f"Undo import {job_id}?", abort=True, err=True)
-        result = undo_import(engine, job_id, actor=getpass.getuser(), dry_run=dry_run,
-                             batch_size=services.settings.batch_size)
+        result = services.undo.undo(job_id, cli_actor(), dry_run=dry_run)
     except UndoRefused as refused:
         raise click.ClickException(refused.message) from refused
     if as_json:
@@ -112,15 +120,14 @@ def _undo_job(context: click.Context, services: Services, job_id: int, *, dry_ru
     click.echo(result.summary() + (f" (job {result.undo_job})" if result.undo_job else ""))
     for step in result.steps:
         if dry_run or step.action is not UndoAction.REMOVE or step.notes:
-            click.echo(render_undo_step(step))
+            click.echo(f"  {step.describe()}")
 
 
-def _retry_job(context: click.Context, services: Services, job, retry_file: Path, *, dry_run: bool,  # type: ignore[no-untyped-def]
+def _retry_job(context: click.Context, services: Services, job: JobSummary, retry_file: Path, *, dry_run: bool,
                as_json: bool) -> None:
     with retry_file.open("rb") as source:
-        report = services.imports.import_file(source=source, file_name=retry_file.name, actor=getpass.getuser(),
-                                      dry_run=dry_run, progress=terminal_progress(),
-                                      **retry_arguments(job.id, job.kind, job.mapping, dict(job.options)))  # type: ignore[arg-type]
+        report = services.undo.retry(job.id, cli_actor(), source, file_name=retry_file.name, dry_run=dry_run,
+                                     progress=terminal_progress())
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "retry_of": job.id}, default=str))
     else:

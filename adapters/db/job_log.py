@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, select
 from adapters.db.models import ImportJob, ImportRow
 from plugin.errors import RowError
 from plugin.ports import JobSummary
+from plugin.undo import UndoTally
 
 
 class SqlJobLog:
@@ -46,4 +47,5 @@ class SqlJobLog:
 def job_summary(job: Row) -> JobSummary:
     return JobSummary(job.id, job.kind, job.status, job.actor, job.file_name, job.created_at, job.finished_at,
                       job.total, job.rows_done, job.created, job.updated, job.unchanged, job.failed, job.message,
-                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()), dict(job.options or {}))
+                      job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()), dict(job.options or {}),
+                      job.operation, UndoTally(job.removed, job.deactivated, job.restored, job.left_alone))

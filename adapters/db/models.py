@@ -143,6 +143,12 @@ class ImportJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # import (a retry is an import with options.retry_of) or undo (options.undo_of); an undo's own counts:
+    operation: Mapped[str] = mapped_column(String(10), default="import", server_default="import")
+    removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    restored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deactivated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    left_alone: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The worker running it (adapters.db.web_state.claim_job): a token, its machine and process id.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_host: Mapped[str | None] = mapped_column(String(255))

@@ -8,6 +8,8 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from adapters.db.catalog import SqlCatalogStore
 from adapters.db.job_log import SqlJobLog
+from adapters.db.notifications import SqlNotifications
+from adapters.db.undo import SqlUndoStore
 
 
 class SqlUnitOfWork:
@@ -24,6 +26,8 @@ class SqlUnitOfWork:
         self.transaction = self.connection.begin()
         self.jobs = SqlJobLog(self.connection)
         self.catalog = SqlCatalogStore(self.connection)
+        self.undo = SqlUndoStore(self.connection)
+        self.notifications = SqlNotifications(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
-from adapters.db.undo import UndoRefused
 from adapters.web import blueprint as shared
 from adapters.web import undo_retry
 from adapters.web.openapi import openapi_document
@@ -17,6 +16,7 @@ from plugin.read import CsvLayout
 from plugin.mapping import require_key_column, suggest_mapping
 from plugin.phones import is_known_region
 from plugin.services import UnknownKind
+from plugin.undo import NotPermitted, UndoRefused
 
 api = Blueprint("contact_importer_api", __name__)
 
@@ -194,7 +194,8 @@ def list_imports():  # type: ignore[no-untyped-def]
         documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
                           "file": job.file_name, "created_at": shared.as_utc_text(job.created_at), "rows": job.rows_done,
                           "total": job.total, "created": job.created, "updated": job.updated,
-                          "unchanged": job.unchanged, "failed": job.failed,
+                          "unchanged": job.unchanged, "failed": job.failed, "operation": job.operation,
+                          **(job.undone.as_dict() if job.is_undo else {}),
                           "links": {"self": url_for(".get_import", job_id=job.id)}})
     return jsonify(imports=documents)
 
@@ -240,6 +241,8 @@ def undo_import_route(job_id: int):  # type: ignore[no-untyped-def]
         return json_error(400, error.code, error.message)
     try:
         result = undo_retry.run_undo(job.id, user, dry_run=dry_run)
+    except NotPermitted as refused:
+        return json_error(403, refused.code, refused.message)
     except UndoRefused as refused:
         return json_error(409, refused.code, refused.message)
     return jsonify(result.as_dict())
@@ -256,6 +259,8 @@ def retry_import_route(job_id: int):  # type: ignore[no-untyped-def]
         return json_error(400, "file.missing", "Attach the fixed error report as the multipart field 'file'.")
     try:
         retry_job = undo_retry.start_retry(job, file, user)
+    except NotPermitted as refused:
+        return json_error(403, refused.code, refused.message)
     except shared.UploadRejected as rejected:
         status = 413 if rejected.problem.code == "file.too_large" else 400
         return json_error(status, rejected.problem.code, rejected.problem.message)

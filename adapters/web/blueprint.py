@@ -255,6 +255,8 @@ def kind_title(name: str) -> str:
 
 def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
     """One line for a person: what happened, or is happening."""
+    if job.is_undo:
+        return job.undo_summary  # type: ignore[no-any-return]
     title = kind_title(job.kind)
     if job.status == str(Status.QUEUED):
         return f"Waiting for a worker to start importing {title}."
@@ -290,6 +292,8 @@ def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "is_finished": is_finished(job),
         "file": job.file_name,
         "actor": job.actor,
+        "operation": job.operation,
+        **({"undo_of": job.options.get("undo_of"), **job.undone.as_dict()} if job.is_undo else {}),
         "created_at": as_utc_text(job.created_at),
         "finished_at": as_utc_text(job.finished_at),
         "links": {

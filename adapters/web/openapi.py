@@ -39,6 +39,11 @@ def openapi_document(base_path: str) -> dict[str, object]:
                "message": {"type": "string"}, "code": {"type": "string"},
                "progress": progress, "summary": {"type": "string"}, "is_finished": {"type": "boolean"},
                "file": {"type": "string"}, "actor": {"type": "string"},
+               "operation": {"type": "string", "enum": ["import", "undo"],
+                             "description": "An undo (undo_of) has removed, restored, deactivated and left_alone "
+                                            "instead of an import's counts; a retry is an import with retry_of."},
+               "undo_of": {"type": "integer"}, "removed": {"type": "integer"}, "restored": {"type": "integer"},
+               "deactivated": {"type": "integer"}, "left_alone": {"type": "integer"},
                "created_at": {"type": "string", "format": "date-time"},
                "finished_at": {"type": ["string", "null"], "format": "date-time"},
                "links": {"type": "object", "additionalProperties": {"type": "string"}}}}
@@ -49,8 +54,10 @@ def openapi_document(base_path: str) -> dict[str, object]:
         "notes": {"type": "array", "items": {"type": "string"}}}}
     undo = {"type": "object", "properties": {
         "job": {"type": "integer"}, "undo_job": {"type": ["integer", "null"]}, "kind": {"type": "string"},
-        "dry_run": {"type": "boolean"}, "removed": {"type": "integer"}, "restored": {"type": "integer"},
-        "deactivated": {"type": "integer"}, "skipped": {"type": "integer"}, "summary": {"type": "string"},
+        "dry_run": {"type": "boolean"}, "operation": {"type": "string", "enum": ["undo"]},
+        "removed": {"type": "integer"}, "restored": {"type": "integer"}, "deactivated": {"type": "integer"},
+        "left_alone": {"type": "integer"}, "skipped": {"type": "integer", "description": "The same as left_alone."},
+        "summary": {"type": "string"},
         "records": {"type": "array", "items": undo_step}}}
     flag = {"type": "boolean"}
     options = {"type": "object", "description": "How to import; every option may be left out.", "properties": {
@@ -148,7 +155,9 @@ def openapi_document(base_path: str) -> dict[str, object]:
                               "400": _error("dry_run is not true or false."),
                               "404": _error("No such import."),
                               "409": _error("It cannot be undone: a dry run, unfinished, undone already, or an undo."),
-                              **common_errors}}},
+                              **common_errors,
+                              "403": _error("Your role does not allow this, or the import is somebody else's: only an "
+                                            "admin acts on another person's import (undo.not_yours). Nothing was changed.")}}},
             "/imports/{job_id}/retry": {"post": {
                 "summary": "Retry the failed rows: upload the import's error report with its cells fixed (its row, "
                            "column and message columns kept); results keep the original row numbers.",
@@ -164,7 +173,9 @@ def openapi_document(base_path: str) -> dict[str, object]:
                     "400": _error("Not a retry of this import (a row that did not fail, no row column...); "
                                   "nothing was queued."),
                     "404": _error("No such import."), "413": _error("The upload is larger than max_file_bytes."),
-                    **common_errors}}},
+                    **common_errors,
+                    "403": _error("Your role does not allow this, or the import is somebody else's: only an "
+                                  "admin acts on another person's import (retry.not_yours). Nothing was changed.")}}},
             "/templates/{kind}.csv": {"get": {
                 "summary": "The sample CSV of a kind.",
                 "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}],

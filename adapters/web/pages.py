@@ -7,11 +7,12 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from adapters.db import web_state
 from adapters.web import blueprint as shared
 from adapters.web import mapping_form, undo_retry
-from adapters.db.undo import UndoRefused
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
+from plugin.display import shown_value
 from plugin.kinds import ImportKind
 from plugin.read import describe_size
 from plugin.report import Status
+from plugin.undo import NotPermitted, UndoRefused
 
 pages = Blueprint("contact_importer", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")
@@ -47,7 +48,7 @@ def page_globals() -> dict[str, object]:
     state = shared.importer()
     return {"importer_base": state.base_template, "csrf_token": csrf_token,
             "importer_user": shared.signed_in_user(), "describe_size": describe_size,
-            "describe_eta": shared.describe_eta}
+            "describe_eta": shared.describe_eta, "shown_value": shown_value}
 
 
 def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
@@ -277,10 +278,13 @@ def job_page(job_id: int):  # type: ignore[no-untyped-def]
     job = shared.get_job_or_404(_user(), job_id)
     is_finished = shared.is_finished(job)
     rows, page = _page_of_rows(job.id) if is_finished else ([], 1)
-    can_undo = is_finished and undo_retry.undo_refusal(job.id) is None
+    user = _user()
+    undo_refusal = undo_retry.undo_refusal(job.id, user) if is_finished else None
     return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
                            progress=shared.job_progress(job), summary=shared.job_summary_text(job),
-                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE, can_undo=can_undo)
+                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE,
+                           can_undo=is_finished and undo_refusal is None, undo_refusal=undo_refusal,
+                           can_retry=undo_retry.may_retry(job, user))
 
 
 @pages.route("/jobs/<int:job_id>/undo", methods=["GET", "POST"])
@@ -290,6 +294,8 @@ def undo(job_id: int):  # type: ignore[no-untyped-def]
     job = shared.get_job_or_404(user, job_id)
     try:
         result = undo_retry.run_undo(job.id, user, dry_run=request.method == "GET")
+    except NotPermitted as refused:
+        return error_page(403, "This import is not yours to undo", refused.message)
     except UndoRefused as refused:
         return error_page(409, "This import cannot be undone", refused.message)
     if result.undo_job is not None:
@@ -307,6 +313,8 @@ def retry(job_id: int):  # type: ignore[no-untyped-def]
         return error_page(400, "No file", "Choose the fixed error report to upload.")
     try:
         retry_job = undo_retry.start_retry(job, file, user)
+    except NotPermitted as refused:
+        return error_page(403, "This import is not yours to retry", refused.message)
     except shared.UploadRejected as rejected:
         return error_page(400, "This file cannot be a retry", rejected.problem.message)
     return redirect(url_for(".job_page", job_id=retry_job))

@@ -1,46 +1,45 @@
-"""Undo and retry from the web: the parts the result page and the API share."""
+"""Undo and retry from the web: the parts the result page and the API share, over services.undo."""
 
 from __future__ import annotations
 
 from werkzeug.datastructures import FileStorage
 
-from adapters.db.undo import UndoRefused, UndoResult, check_undoable, undo_import
 from adapters.web import blueprint as shared
 from adapters.web.security import WebUser
 from plugin.errors import BadFile
-from plugin.read import inspect_csv
-from plugin.retry import inspect_retry, retry_arguments
+from plugin.ports import JobSummary
+from plugin.services.undo import Actor
+from plugin.undo import UndoRefused, UndoResult
 
 
-def undo_refusal(job_id: int) -> UndoRefused | None:
-    """Why the import cannot be undone, or None when it can."""
-    with shared.importer().engine.connect() as connection:
-        try:
-            check_undoable(connection, job_id)
-        except UndoRefused as refused:
-            return refused
-    return None
+def actor_of(user: WebUser) -> Actor:
+    return Actor(user.email, user.role)
+
+
+def undo_refusal(job_id: int, user: WebUser) -> UndoRefused | None:
+    """Why this person cannot undo the import, or None when they can."""
+    return shared.importer().services.undo.refusal(job_id, actor_of(user))
 
 
 def run_undo(job_id: int, user: WebUser, *, dry_run: bool) -> UndoResult:
-    """Undo (or dry-run the undo of) an import; UndoRefused says why not."""
-    state = shared.importer()
-    return undo_import(state.engine, job_id, actor=user.email, dry_run=dry_run, batch_size=state.settings.batch_size)
+    """Undo (or dry-run the undo of) an import; UndoRefused (NotPermitted) says why not."""
+    return shared.importer().services.undo.undo(job_id, actor_of(user), dry_run=dry_run)
 
 
-def start_retry(job, file: FileStorage, user: WebUser) -> int:  # type: ignore[no-untyped-def]
-    """Store a fixed error report, check it is a retry of this import, queue it; UploadRejected says why not."""
-    state = shared.importer()
+def may_retry(job: JobSummary, user: WebUser) -> bool:
+    """Whether the page offers this person the retry form."""
+    return shared.importer().services.undo.refusal_to_retry(job, actor_of(user)) is None
+
+
+def start_retry(job: JobSummary, file: FileStorage, user: WebUser) -> int:
+    """Check a fixed error report is a retry of this import by this person, store it, queue it; UploadRejected
+    (the file) or NotPermitted (the person) says why not."""
     kind = shared.kind_for(user, job.kind)
-    retry = state.services.store.retry_of(job.id)
     try:  # checked before it is stored: a file that cannot be a retry leaves nothing behind
-        layout = inspect_csv(file.stream, row_limit=state.settings.row_limit, max_bytes=state.settings.max_file_bytes)
-        inspect_retry(file.stream, layout, retry)  # type: ignore[arg-type]
+        arguments = shared.importer().services.undo.retry_arguments(job.id, actor_of(user), file.stream)  # type: ignore[arg-type]
     except BadFile as problem:
         raise shared.UploadRejected(problem) from problem
-    file.stream.seek(0)
     upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False)
-    arguments = retry_arguments(job.id, job.kind, job.mapping, dict(job.options))
     return shared.start_import(upload, actor=user, is_dry_run=False, mapping=arguments["mapping"],  # type: ignore[arg-type]
                                defaults=arguments["defaults"], options=arguments["options"],  # type: ignore[arg-type]
                                all_or_nothing=arguments["all_or_nothing"])  # type: ignore[arg-type]

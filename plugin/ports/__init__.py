@@ -3,4 +3,5 @@
 from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, StalePlan,  # noqa: F401
                                   StopCheck)
 from plugin.ports.jobs import JobLog, JobSummary  # noqa: F401
+from plugin.ports.undo import Notifications, UndoStore, UndoTraits  # noqa: F401
 from plugin.ports.unit_of_work import UnitOfWork  # noqa: F401

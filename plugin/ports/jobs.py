@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from plugin.errors import RowError
+from plugin.undo import UndoTally, undo_summary_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,22 @@ class JobSummary:
     headers: tuple[str, ...]
     mapping: tuple[dict, ...]
     options: Mapping[str, object] = field(default_factory=dict)  # as the import was asked; retry_of, undo_of
+    operation: str = "import"  # or "undo"; a retry is an import with options.retry_of
+    undone: UndoTally = field(default_factory=UndoTally)  # an undo's counts: removed, restored, left alone
+
+    @property
+    def is_undo(self) -> bool:
+        return self.operation == "undo"
+
+    @property
+    def undo_summary(self) -> str:
+        """What an undo job did, or is doing: 'Undid import 11: 3 removed, 1 restored, 0 left alone'."""
+        undone = self.options.get("undo_of")
+        if self.status == "running":
+            return f"Undoing import {undone}: {self.rows_done:,} of {self.total:,} records done."
+        if self.status == "failed":
+            return f"The undo of import {undone} failed: {self.message}"
+        return undo_summary_text(int(undone) if isinstance(undone, int) else 0, self.undone)
 
     @property
     def origin(self) -> str:

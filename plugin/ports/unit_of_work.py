@@ -12,11 +12,14 @@ from typing import Protocol
 
 from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
+from plugin.ports.undo import Notifications, UndoStore
 
 
 class UnitOfWork(Protocol):
     jobs: JobLog
     catalog: CatalogStore
+    undo: UndoStore
+    notifications: Notifications
 
     def __enter__(self) -> UnitOfWork: ...
 

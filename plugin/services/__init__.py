@@ -19,6 +19,7 @@ from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
 from plugin.services.catalog import CatalogAdmin
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.undo import Undo
 from plugin.settings import Settings
 
 KIND_ALIASES = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
@@ -59,3 +60,7 @@ class Services:
     @cached_property
     def catalog(self) -> CatalogAdmin:
         return CatalogAdmin(self)
+
+    @cached_property
+    def undo(self) -> Undo:
+        return Undo(self)

@@ -82,7 +82,9 @@ def test_the_tally_counts_each_action() -> None:
     tally.count([plan_undo_row(ImportedRow(2, Action.CREATED, 1), StoredRecord(1, {})),
                  plan_undo_row(ImportedRow(3, Action.CREATED, 2), None)])
     assert (tally.removed, tally.skipped, tally.records) == (1, 1, 2)
-    assert tally.summary() == "1 removed, 0 restored, 0 deactivated, 1 left alone"
+    assert tally.summary() == "1 removed, 0 restored, 1 left alone"  # deactivated only when an agent was
+    tally.deactivated = 2
+    assert tally.summary() == "1 removed, 0 restored, 2 deactivated, 1 left alone"
 
 
 def test_a_move_to_a_company_the_import_created_is_left_alone_saying_the_old_one_is_unknown() -> None:

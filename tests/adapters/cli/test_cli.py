@@ -122,7 +122,7 @@ def test_a_dry_run_changes_nothing_and_prints_each_rows_fate(run: Cli) -> None:
     assert result.exit_code == 1, result.output  # a row would fail
     lines = result.stdout.splitlines()
     assert lines[0] == "Import 2 (customers, dry-run): Would import 2 customers: 1 created, 1 updated, 0 unchanged, 1 failed"
-    assert lines[-3:] == ["  row 2: created (jane@example.com)", "  row 3: updated (first_name: 'Raj' → 'Rajesh')",
+    assert lines[-3:] == ["  row 2: created (jane@example.com)", "  row 3: updated (first_name: Raj → Rajesh)",
                           "  row 4: failed (email.invalid)"]
     assert set(run.customers()) == {"raj@example.org"}
     assert run.customers()["raj@example.org"]["first_name"] == "Raj"

@@ -21,7 +21,7 @@ def test_undo_dry_run_prints_each_record_and_changes_nothing(run: Cli) -> None:
     job = run.import_json(b"email,first_name\nraj@example.org,Rajesh\nnew@example.com,New\n")["job"]
     result = run("job", str(job), "--undo", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "row 2 (id 1): restore (first_name: 'Rajesh' → 'Raj')" in result.stdout
+    assert "row 2 (id 1): restore (first_name: Rajesh → Raj)" in result.stdout
     assert "row 3 (id 2): remove" in result.stdout
     assert {row["email"] for row in run.export()} == {"raj@example.org", "new@example.com"}
 
@@ -75,3 +75,44 @@ def test_retry_refuses_a_file_with_rows_that_did_not_fail(run: Cli) -> None:
     result = run("job", str(first["job"]), "--retry", fixed)
     assert result.exit_code == 2
     assert "Row 2 was not a failed row of import" in result.output
+
+
+def test_an_undo_shows_as_an_undo_in_jobs_and_job_with_its_own_counts(run: Cli) -> None:
+    run.import_(b"email,first_name\nraj@example.org,Raj\n")
+    job = run.import_json(b"email,first_name\nraj@example.org,Rajesh\nnew@example.com,New\n")["job"]
+    undo_job = json.loads(run("job", str(job), "--undo", "--yes", "--json").stdout)["undo_job"]
+    listed = {entry["job"]: entry for entry in json.loads(run("jobs", "--json").stdout)}[undo_job]
+    assert (listed["operation"], listed["undo_of"], listed["removed"], listed["restored"], listed["left_alone"]) == (
+        "undo", job, 1, 1, 0)
+    assert "created" not in listed and listed["message"] == f"Undid import {job}: 1 removed, 1 restored, 0 left alone"
+    assert listed["actor"]  # who undid it
+    assert json.loads(run("jobs", "--json").stdout)[1]["operation"] == "import"
+    table = run("jobs").stdout
+    assert "undo: 1 removed, 1 restored, 0 left alone" in table
+    shown = run("job", str(undo_job)).stdout
+    assert shown.startswith(f"Undo {undo_job}: customers, the undo of import {job}, by ")
+    assert f"Undid import {job}: 1 removed, 1 restored, 0 left alone" in shown
+    assert "Imported" not in shown and "created" not in shown
+    assert f"Import {job} was undone already, by job {undo_job} (succeeded)." in run("job", str(job)).stdout
+    document = json.loads(run("job", str(undo_job), "--json").stdout)
+    assert (document["operation"], document["removed"], document["restored"], document["left_alone"]) == (
+        "undo", 1, 1, 0)
+
+
+def test_undo_output_shows_labels_as_names_never_python_reprs(run: Cli) -> None:
+    run.import_(b"email,first_name,labels\nraj@example.org,Raj,\n")
+    job = run.import_json(b"email,first_name,labels\nraj@example.org,Raj,Demo:Trial\n", "--create-labels")["job"]
+    dry = run("job", str(job), "--undo", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "row 2 (id 1): restore (labels: Demo, Trial → (empty))" in dry.stdout
+    done = run("job", str(job), "--undo", "--yes")
+    for output in (dry.stdout, done.stdout, run("job", str(job + 1)).stdout, run("jobs").stdout):
+        assert "frozenset" not in output and "[" not in output and "'" not in output
+    assert run.customers()["raj@example.org"]["labels"] == ""
+
+
+def test_a_dry_run_prints_changed_values_as_people_read_them(run: Cli) -> None:
+    run.import_(b"email,first_name,labels\nraj@example.org,Raj,Demo\n", "--create-labels")
+    result = run.import_(b"email,first_name,labels\nraj@example.org,,Demo:Trial\n", "--create-labels", "--dry-run")
+    assert "row 2: updated (labels: Demo → Demo, Trial)" in result.stdout
+    assert "[" not in result.stdout and "'" not in result.stdout

@@ -9,25 +9,34 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import Agent
 from adapters.db.accounts import accept_invitation, authenticate, create_invitation
+from adapters.db.agents import Agent
 from adapters.db.catalog import utc_now
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
-from adapters.db.models import Contact, ImportJob, ImportRow
-from adapters.db.undo import UndoRefused, undo_import
+from adapters.db.models import Contact, ContactLabel, ImportJob, ImportRow
+from adapters.db.web_state import list_notifications
 from adapters.passwords import Argon2Hasher
 from plugin.kinds import FieldType
 from plugin.report import Status
 from plugin.services import Services
+from plugin.services.undo import Actor
 from plugin.settings import Settings
+from plugin.undo import NotPermitted, UndoRefused, UndoResult
 
 FAST = {"memory_cost": 1024, "time_cost": 1}
 
 
-def run(services: Services, kind: str, csv_text: str, **options: object):
-    return services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor="tester",
+def run(services: Services, kind: str, csv_text: str, *, actor: str = "tester", **options: object):
+    return services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="test.csv", actor=actor,
                                 **options)  # type: ignore[arg-type]
+
+
+ADMIN = Actor("admin@example.com", "admin")
+
+
+def undo_import(services: Services, job_id: int, *, actor: Actor = ADMIN, dry_run: bool = False) -> UndoResult:
+    return services.undo.undo(job_id, actor, dry_run=dry_run)
 
 
 def customers(engine: Engine) -> dict[str, dict[str, object]]:
@@ -47,7 +56,7 @@ def test_undo_removes_created_customers_and_restores_updated_ones(services: Serv
     report = run(services, "customers", "email,first_name,middle_name,last_name,phone,company_id,labels,plan\n"
                                         f"raj@example.org,Rajesh,Kumar,Patel,+442079460000,{globex},VIP,silver\n" + many)
     assert (report.created, report.updated) == (20, 1)
-    result = undo_import(engine, report.job, actor="admin")
+    result = undo_import(services, report.job)
     assert (result.tally.removed, result.tally.restored, result.tally.skipped) == (20, 1, 0)
     assert customers(engine) == before  # names, middle name, phone, company, labels, plan: all as they were
 
@@ -57,7 +66,7 @@ def test_a_customer_changed_since_the_import_is_left_alone_and_reported(services
     report = run(services, "customers", "email,first_name\nraj@example.org,Rajesh\nlee@example.org,Leo\n"
                                         "new@example.com,New\n")
     later = run(services, "customers", "email,first_name\nraj@example.org,Rajiv\nnew@example.com,Newer\n")
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     by_row = {step.row: step for step in result.steps}
     assert [str(by_row[row].action) for row in (2, 3, 4)] == ["skip", "restore", "skip"]
     assert f"import {later.job}" in by_row[2].reason and f"import {later.job}" in by_row[4].reason
@@ -77,7 +86,7 @@ def test_a_value_changed_outside_imports_leaves_the_customer_alone(services: Ser
     report = run(services, "customers", "email,first_name,phone\nraj@example.org,Rajesh,+442079460958\n")
     with engine.begin() as connection:  # a person edits the phone in the helpdesk, without touching updated_at
         connection.execute(update(Contact).values(phone="+442079460000"))
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     assert str(result.steps[0].action) == "skip" and "phone" in result.steps[0].reason
     assert customers(engine)["raj@example.org"]["first_name"] == "Rajesh"
 
@@ -85,28 +94,28 @@ def test_a_value_changed_outside_imports_leaves_the_customer_alone(services: Ser
 def test_a_dry_run_says_what_would_happen_and_changes_nothing(services: Services, engine: Engine) -> None:
     report = run(services, "customers", "email,first_name\na@example.com,A\nb@example.com,B\n")
     before = customers(engine)
-    result = undo_import(engine, report.job, dry_run=True)
+    result = undo_import(services, report.job, dry_run=True)
     assert (result.tally.removed, result.undo_job) == (2, None)
     assert customers(engine) == before
-    assert undo_import(engine, report.job).tally.removed == 2  # a dry run does not count as the undo
+    assert undo_import(services, report.job).tally.removed == 2  # a dry run does not count as the undo
     assert customers(engine) == {}
 
 
 def test_an_import_is_never_undone_twice_and_an_undo_is_not_undone(services: Services, engine: Engine) -> None:
     report = run(services, "customers", "email,first_name\na@example.com,A\n")
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     with pytest.raises(UndoRefused) as twice:
-        undo_import(engine, report.job)
+        undo_import(services, report.job)
     assert twice.value.code == "undo.already" and str(result.undo_job) in twice.value.message
     with pytest.raises(UndoRefused) as undo_of_undo:
-        undo_import(engine, result.undo_job)  # type: ignore[arg-type]
+        undo_import(services, result.undo_job)  # type: ignore[arg-type]
     assert undo_of_undo.value.code == "undo.is_undo"
     dry = run(services, "customers", "email,first_name\nb@example.com,B\n", dry_run=True)
     with pytest.raises(UndoRefused) as not_applied:
-        undo_import(engine, dry.job)
+        undo_import(services, dry.job)
     assert not_applied.value.code == "undo.not_applied"
     with pytest.raises(UndoRefused):
-        undo_import(engine, 999)
+        undo_import(services, 999)
 
 
 @pytest.fixture
@@ -131,7 +140,7 @@ def test_undoing_an_agents_import(agent_services: Services, engine: Engine) -> N
     assert authenticate(engine, hasher, "signed@example.com", "secret-two") is not None
     invited = agents(engine)["invited@example.com"]
     accept_invitation(engine, hasher, create_invitation(engine, invited.id).token, "chosen-pass")  # type: ignore[attr-defined]
-    result = undo_import(engine, report.job)
+    result = undo_import(agent_services, report.job)
     steps = {step.row: step for step in result.steps}
     assert [str(steps[row].action) for row in (2, 3, 4, 5)] == ["restore", "remove", "deactivate", "deactivate"]
     assert any("password" in note for note in steps[2].notes)
@@ -146,7 +155,7 @@ def test_only_created_and_updated_rows_are_undone_and_unchanged_ones_stay(servic
     run(services, "customers", "email,first_name\nsame@example.com,Same\n")
     report = run(services, "customers", "email,first_name\nsame@example.com,Same\nbad,X\nnew@example.com,New\n")
     assert (report.unchanged, report.failed, report.created) == (1, 1, 1)
-    result = undo_import(engine, report.job)
+    result = undo_import(services, report.job)
     assert [step.row for step in result.steps] == [4]
     assert set(customers(engine)) == {"same@example.com"}
 
@@ -155,7 +164,113 @@ def test_changed_since_uses_the_moment_the_import_finished(services: Services, e
     report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
     with engine.begin() as connection:  # written after the import by something that is not an import
         connection.execute(update(Contact).values(updated_at=utc_now()))
-    assert str(undo_import(engine, report.job, dry_run=True).steps[0].action) == "skip"
+    assert str(undo_import(services, report.job, dry_run=True).steps[0].action) == "skip"
+
+
+def test_rows_a_later_import_left_unchanged_do_not_block_the_undo(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name\nraj@example.org,Raj\n")
+    changing = "email,first_name\nraj@example.org,Rajesh\nnew@example.com,New\n"
+    report = run(services, "customers", changing)
+    again = run(services, "customers", changing)  # the same file once more: every row unchanged
+    assert (again.unchanged, again.created, again.updated) == (2, 0, 0)
+    result = undo_import(services, report.job)
+    assert (result.tally.removed, result.tally.restored, result.tally.skipped) == (1, 1, 0), result.steps
+    assert {email: row["first_name"] for email, row in customers(engine).items()} == {"raj@example.org": "Raj"}
+
+
+def test_agents_a_later_import_left_unchanged_do_not_block_the_undo(agent_services: Services, engine: Engine) -> None:
+    changing = "email,first_name,role\nnew.agent@example.com,New,agent\n"
+    report = run(agent_services, "users", changing)
+    again = run(agent_services, "users", changing)
+    assert again.unchanged == 1
+    result = undo_import(agent_services, report.job)
+    assert (result.tally.removed, result.tally.skipped) == (1, 0), result.steps
+    assert "new.agent@example.com" not in agents(engine)
+
+
+def test_a_later_import_that_did_change_the_record_still_blocks_the_undo(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
+    run(services, "customers", "email,first_name\nnew@example.com,New\n")  # unchanged
+    later = run(services, "customers", "email,first_name\nnew@example.com,Newer\n")  # changed
+    result = undo_import(services, report.job)
+    assert str(result.steps[0].action) == "skip" and f"import {later.job}" in result.steps[0].reason
+
+
+def test_a_skip_reason_shows_values_as_people_read_them(services: Services, engine: Engine) -> None:
+    add_labels(engine, ["Demo", "Trial"])
+    run(services, "customers", "email,first_name,labels\nraj@example.org,Raj,\n")
+    report = run(services, "customers", "email,first_name,labels\nraj@example.org,Raj,Demo:Trial\n")
+    with engine.begin() as connection:  # a person removes the labels in the helpdesk, without touching updated_at
+        connection.execute(ContactLabel.__table__.delete())
+    result = undo_import(services, report.job)
+    assert result.steps[0].reason == "Left alone: labels was changed since the import (Demo, Trial → (empty))."
+    assert "frozenset" not in result.steps[0].describe()
+
+
+def test_an_undo_is_recorded_as_an_undo_with_its_own_counts_and_notifies(services: Services, engine: Engine) -> None:
+    run(services, "customers", "email,first_name\nraj@example.org,Raj\nlee@example.org,Lee\n", actor="sam@example.com")
+    report = run(services, "customers", "email,first_name\nraj@example.org,Rajesh\nlee@example.org,Leo\n"
+                                        "new@example.com,New\n", actor="sam@example.com")
+    run(services, "customers", "email,first_name\nlee@example.org,Leon\n")
+    result = undo_import(services, report.job)
+    job = services.history.get_job(result.undo_job)  # type: ignore[arg-type]
+    assert job is not None and (job.operation, job.is_undo, job.actor) == ("undo", True, ADMIN.name)
+    assert (job.undone.removed, job.undone.restored, job.undone.skipped) == (1, 1, 1)
+    assert job.undo_summary == f"Undid import {report.job}: 1 removed, 1 restored, 1 left alone"
+    assert services.history.get_job(report.job).operation == "import"  # type: ignore[union-attr]
+    for person in (ADMIN.name, "sam@example.com"):  # who undid it, and whose import it was
+        notices = list_notifications(engine, person)
+        assert [(notice.message, notice.job_id) for notice in notices] == [(job.undo_summary, job.id)]
+
+
+def test_a_dry_run_of_an_undo_writes_no_job_and_no_notification(services: Services, engine: Engine) -> None:
+    report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
+    undo_import(services, report.job, dry_run=True)
+    assert [job.id for job in services.history.list_jobs()] == [report.job]
+    assert list_notifications(engine, ADMIN.name) == []
+
+
+SUPPORT = Actor("sam@example.com", "support_admin")
+OTHER_SUPPORT = Actor("kim@example.com", "support_admin")
+
+
+def test_a_support_admin_undoes_their_own_import_but_not_another_persons(services: Services, engine: Engine) -> None:
+    theirs = run(services, "customers", "email,first_name\na@example.com,A\n", actor=SUPPORT.name)
+    others = run(services, "customers", "email,first_name\nb@example.com,B\n", actor=OTHER_SUPPORT.name)
+    for dry_run in (True, False):
+        with pytest.raises(NotPermitted) as refused:
+            undo_import(services, others.job, actor=SUPPORT, dry_run=dry_run)
+        assert refused.value.code == "undo.not_yours" and "needs the admin role" in refused.value.message
+    assert services.undo.refusal(others.job, SUPPORT) is not None
+    assert set(customers(engine)) == {"a@example.com", "b@example.com"}
+    assert undo_import(services, theirs.job, actor=SUPPORT).tally.removed == 1
+    done = undo_import(services, others.job)  # an admin may undo anybody's
+    assert done.tally.removed == 1 and services.history.get_job(done.undo_job).actor == ADMIN.name  # type: ignore[arg-type,union-attr]
+    assert customers(engine) == {}
+
+
+def test_a_support_admin_retries_their_own_import_but_not_another_persons(services: Services, engine: Engine) -> None:
+    others = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n", actor=OTHER_SUPPORT.name)
+    fixed = error_report(services, others.job).replace("bad@,", "bad@example.com,")
+    with pytest.raises(NotPermitted) as refused:
+        services.undo.retry(others.job, SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv")
+    assert refused.value.code == "retry.not_yours"
+    with pytest.raises(NotPermitted):
+        services.undo.retry_arguments(others.job, SUPPORT, io.BytesIO(fixed.encode()))
+    assert "bad@example.com" not in customers(engine)
+    retried = services.undo.retry(others.job, OTHER_SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv")
+    assert retried.created == 1 and services.history.get_job(retried.job).actor == OTHER_SUPPORT.name  # type: ignore[arg-type,union-attr]
+    mine = run(services, "customers", "email,first_name\nfine@example.com,Ok\nworse@,W\n", actor=SUPPORT.name)
+    fixed = error_report(services, mine.job).replace("worse@,", "worse@example.com,")
+    assert services.undo.retry(mine.job, SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv").created == 1
+
+
+def test_an_admin_retries_anybodys_import_and_is_recorded_as_its_actor(services: Services, engine: Engine) -> None:
+    others = run(services, "customers", "email,first_name\nok@example.com,Ok\nbad@,Bad\n", actor=SUPPORT.name)
+    fixed = error_report(services, others.job).replace("bad@,", "bad@example.com,")
+    retried = services.undo.retry(others.job, ADMIN, io.BytesIO(fixed.encode()), file_name="fixed.csv")
+    job = services.history.get_job(retried.job)  # type: ignore[arg-type]
+    assert retried.created == 1 and job is not None and (job.actor, job.options["retry_of"]) == (ADMIN.name, others.job)
 
 
 # ---- retrying the failed rows
@@ -262,3 +377,37 @@ def test_a_retry_is_asked_the_same_way_as_its_import(services: Services, engine:
     again = retry(services, report.job, error_report(services, report.job).replace("bad@,", "bad@example.com,"))
     assert again.created == 1
     assert customers(engine)["bad@example.com"]["last_name"] == "Unknown"
+
+
+def test_undos_recorded_before_the_operation_column_become_undos_with_their_counts(database_url: str) -> None:
+    from alembic import command
+
+    from adapters.db.engine import alembic_config, make_engine, upgrade_database
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0007_upload_file_hash")
+        moment = utc_now()
+        with engine.begin() as connection:
+            jobs = sa_table(connection, "import_jobs")
+            for job_id, options in ((1, {}), (2, {"undo_of": 1})):
+                connection.execute(jobs.insert().values(
+                    id=job_id, kind="customers", status="succeeded", is_dry_run=False, actor="a", file_name="f",
+                    options=options, headers=[], mapping=[], total=3, rows_done=3, created=0, updated=0, unchanged=0,
+                    failed=0, message="", error_code="", created_at=moment))
+            rows = sa_table(connection, "import_rows")
+            connection.execute(rows.insert(), [{"job_id": 2, "row": row, "action": action, "record_id": row}
+                                               for row, action in ((2, "remove"), (3, "remove"), (4, "skip"))])
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            found = {row.id: row for row in connection.execute(select(ImportJob.__table__))}
+        assert (found[1].operation, found[1].removed) == ("import", 0)
+        assert (found[2].operation, found[2].removed, found[2].restored, found[2].left_alone) == ("undo", 2, 0, 1)
+    finally:
+        engine.dispose()
+
+
+def sa_table(connection, name: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import MetaData, Table
+
+    return Table(name, MetaData(), autoload_with=connection)

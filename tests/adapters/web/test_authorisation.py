@@ -26,6 +26,7 @@ REFUSED = frozenset({401, 403, 404, 405})  # and a redirect to the sign-in page
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 CUSTOMERS = "email,first_name,last_name\nann@example.com,Ann,Lee\nbob@example.org,Bob,Stone\n"
 AGENTS = "email,first_name,last_name,role\nnew.agent@example.com,New,Agent,agent\n"
+SUPPORT_CUSTOMERS = "email,first_name,last_name\ncy@example.net,Cy,Young\n"
 UNDONE_AGENTS = "email,first_name,last_name,role\nbrief.agent@example.com,Brief,Agent,agent\n"
 
 
@@ -51,7 +52,8 @@ def api(support_admin: int, admin: int) -> dict[str, int]:
 class Resources:
     """What the calls act on, made by the admin and the support admin before each role's run."""
 
-    customers_job: int
+    customers_job: int  # the admin's
+    support_customers_job: int  # the support admin's own
     agents_job: int
     agents_job_to_undo: int  # undone for real by the admin's POST; the other calls only look at undoing
     admin_upload: str  # customers, mapped and previewed: preview and start work on it
@@ -120,12 +122,17 @@ MATRIX: list[Call] = [
     Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/{agents_job}", page(403, 200)),
     Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/999999", page(404, 404)),
     Call("/importer/history", "GET", "/importer/history", page(200, 200)),
+    Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/{support_customers_job}", page(200, 200)),
     # undo: the page shows the dry run (GET) and undoes (POST); retry takes a fixed error report. The setup's
     # imports have no failed row, so a retry let through is refused for its file (400), after the role check.
-    Call("/importer/jobs/<int:job_id>/undo", "GET", "/importer/jobs/{customers_job}/undo", page(200, 200)),
+    # A support admin sees every customers import but undoes and retries only their own; an admin, anybody's.
+    Call("/importer/jobs/<int:job_id>/undo", "GET", "/importer/jobs/{customers_job}/undo", page(403, 200)),
+    Call("/importer/jobs/<int:job_id>/undo", "GET", "/importer/jobs/{support_customers_job}/undo", page(200, 200)),
     Call("/importer/jobs/<int:job_id>/undo", "GET", "/importer/jobs/{agents_job}/undo", page(403, 200)),
     Call("/importer/jobs/<int:job_id>/undo", "POST", "/importer/jobs/{agents_job_to_undo}/undo", page(403, 302)),
-    Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{customers_job}/retry", page(400, 400),
+    Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{customers_job}/retry", page(403, 400),
+         form=upload(RETRY_FILE, "fixed.csv")),
+    Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{support_customers_job}/retry", page(400, 400),
          form=upload(RETRY_FILE, "fixed.csv")),
     Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{agents_job}/retry", page(403, 400),
          form=upload(RETRY_FILE, "fixed.csv")),
@@ -143,11 +150,15 @@ MATRIX: list[Call] = [
     Call("/api/v1/imports/<int:job_id>/errors.csv", "GET", "/api/v1/imports/{agents_job}/errors.csv",
          api(403, 200)),
     Call("/api/v1/imports/<int:job_id>/undo", "POST", "/api/v1/imports/{customers_job}/undo?dry_run=true",
+         api(403, 200)),
+    Call("/api/v1/imports/<int:job_id>/undo", "POST", "/api/v1/imports/{support_customers_job}/undo?dry_run=true",
          api(200, 200)),
     Call("/api/v1/imports/<int:job_id>/undo", "POST", "/api/v1/imports/{agents_job}/undo?dry_run=true",
          api(403, 200)),
-    Call("/api/v1/imports/<int:job_id>/retry", "POST", "/api/v1/imports/{customers_job}/retry", api(400, 400),
+    Call("/api/v1/imports/<int:job_id>/retry", "POST", "/api/v1/imports/{customers_job}/retry", api(403, 400),
          form=upload(RETRY_FILE, "fixed.csv")),
+    Call("/api/v1/imports/<int:job_id>/retry", "POST", "/api/v1/imports/{support_customers_job}/retry",
+         api(400, 400), form=upload(RETRY_FILE, "fixed.csv")),
     Call("/api/v1/imports/<int:job_id>/retry", "POST", "/api/v1/imports/{agents_job}/retry", api(403, 400),
          form=upload(RETRY_FILE, "fixed.csv")),
     Call("/api/v1/templates/<kind_name>.csv", "GET", "/api/v1/templates/customers.csv", api(200, 200)),
@@ -189,6 +200,7 @@ def make_resources(app: Flask, browser_for: Callable[[str | None], Browser]) -> 
     customers_job = admin.post_import(CUSTOMERS, file_name="setup.csv").json["job"]
     agents_job = admin.post_import(AGENTS, kind="users").json["job"]
     agents_job_to_undo = admin.post_import(UNDONE_AGENTS, kind="users").json["job"]
+    support_customers_job = support.post_import(SUPPORT_CUSTOMERS, file_name="support.csv").json["job"]
 
     def page_upload(browser: Browser, csv_text: str, kind: str = "customers") -> str:
         response = browser.upload_page(csv_text, kind=kind)
@@ -199,7 +211,7 @@ def make_resources(app: Flask, browser_for: Callable[[str | None], Browser]) -> 
     mapped = admin.client.post(f"/importer/uploads/{admin_upload}/mapping", data={"csrf_token": admin.csrf,
                                                                                   **MAPPING_FORM})
     assert mapped.status_code == 302, mapped.text
-    return Resources(customers_job=customers_job, agents_job=agents_job, agents_job_to_undo=agents_job_to_undo,
+    return Resources(customers_job=customers_job, support_customers_job=support_customers_job, agents_job=agents_job, agents_job_to_undo=agents_job_to_undo,
                      admin_upload=admin_upload,
                      admin_agents_upload=page_upload(admin, AGENTS, "users"),
                      support_upload=page_upload(support, CUSTOMERS))

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tests.adapters.web.conftest import SUPPORT_ADMIN, job_id_from, screenshot
+from tests.adapters.web.conftest import ADMIN, SUPPORT_ADMIN, job_id_from, screenshot
 from tests.adapters.web.test_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -35,3 +35,17 @@ def test_a_support_admin_retries_the_failed_rows_then_undoes_the_import(live_ser
     assert undo_job != report.job
     assert "undo of import" in page.inner_text("h1")
     assert web_services.history.get_job(undo_job).status == "succeeded"
+    assert page.inner_text("#result-summary") == f"Undid import {report.job}: 1 removed, 0 restored, 0 left alone"
+    assert page.inner_text("#count-removed") == "1" and page.locator("#count-created").count() == 0
+
+
+def test_a_support_admin_is_offered_no_undo_or_retry_of_another_persons_import(live_server, page, web_services):
+    report = web_services.imports.import_file("customers", io.BytesIO(b"email,first_name\nann@example.com,Ann\nbob@,Bob\n"),
+                                           file_name="people.csv", actor=ADMIN)
+    sign_in(page, live_server, SUPPORT_ADMIN)
+    page.goto(f"{live_server}/importer/jobs/{report.job}")
+    page.wait_for_selector("#result-summary")
+    assert page.locator("#undo-import").count() == 0 and page.locator("#retry-form").count() == 0
+    response = page.goto(f"{live_server}/importer/jobs/{report.job}/undo")
+    assert response is not None and response.status == 403
+    assert "needs the admin role" in page.inner_text("body")
