@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from plugin.kinds import CellProblem
-from plugin.mapping import CUSTOM_PREFIX
 from plugin.phones import DEFAULT_REGION, is_known_region
 from plugin.validate import parse_boolean, split_names
 
@@ -45,6 +44,7 @@ class Option:
     help: str  # one sentence: what it does
     setting: str = ""  # the setting whose value is its default ("" when none)
     flag: str = ""  # the command line's flag when not --<name with dashes>
+    fixes: tuple[str, ...] = ()  # row error codes this option would have let through (labels.unknown...)
 
     @property
     def cli_flag(self) -> str:
@@ -145,6 +145,13 @@ def all_options(kinds: Iterator[ImportKind] | tuple[ImportKind, ...] | list[Impo
     return found
 
 
+def options_fixing(kind: ImportKind, codes: Iterator[str] | set[str] | list[str]) -> list[Option]:
+    """The options of this kind that would have let rows with these error codes through: each surface says
+    how to set them (a flag, a form field, an API option)."""
+    wanted = set(codes)
+    return [option for option in options_of(kind) if wanted.intersection(option.fixes)]
+
+
 def _parse_flag(raw: object) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -179,14 +186,12 @@ def _parse_count(raw: object) -> int:
     return int(text)
 
 
-def _parse_field_values(raw: object, kind: ImportKind) -> dict[str, str]:
+def _parse_field_values(raw: object) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise ValueError('Give field: value pairs, e.g. {"last_name": "Unknown"}.')
     values: dict[str, str] = {}
     for name, value in raw.items():
-        target = str(name).strip()
-        if target not in kind.field_names and not target.startswith(CUSTOM_PREFIX):
-            raise ValueError(f"{kind.title.capitalize()} have no field {target!r}; fields are: {', '.join(kind.field_names)}.")
+        target = str(name).strip()  # a field the file cannot have is the import's defaults.unknown_field
         if value is None or isinstance(value, (dict, list)):
             raise ValueError(f"The value for {target} is text, not {value!r}.")
         if str(value).strip():
@@ -194,7 +199,7 @@ def _parse_field_values(raw: object, kind: ImportKind) -> dict[str, str]:
     return values
 
 
-def parse_option(option: Option, raw: object, kind: ImportKind) -> object:
+def parse_option(option: Option, raw: object) -> object:
     """One given value → the option's value; OptionInvalid says why not, in the same words on every surface."""
     try:
         if option.type is OptionType.FLAG:
@@ -205,7 +210,7 @@ def parse_option(option: Option, raw: object, kind: ImportKind) -> object:
             return _parse_region(raw)
         if option.type is OptionType.COUNT:
             return _parse_count(raw)
-        return _parse_field_values(raw, kind)
+        return _parse_field_values(raw)
     except ValueError as error:
         raise OptionInvalid(option.name, str(error)) from None
 
@@ -234,7 +239,7 @@ def read_options(kind: ImportKind, given: Mapping[str, object], settings: Settin
             continue
         option = declared.get(name)
         if option is not None:
-            values[name] = parse_option(option, raw, kind)
+            values[name] = parse_option(option, raw)
         elif not is_recorded:
             known = ", ".join(declared)
             raise OptionInvalid(name, f"An import of {kind.title} has no option {name!r}; its options are: {known}.")

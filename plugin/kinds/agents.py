@@ -25,7 +25,7 @@ DEFAULT_PASSWORD_MIN_LENGTH = 6
 PASSWORD_MAX_BYTES = 4096  # libpass refuses longer secrets
 
 CREATE_TEAMS = Option("create_teams", OptionType.FLAG, "Create teams that do not exist yet",
-                      "Create unknown teams instead of failing the row.")
+                      "Create unknown teams instead of failing the row.", fixes=("teams.unknown",))
 REPLACE_TEAMS = Option("replace_teams", OptionType.FLAG, "Replace an agent's teams instead of adding to them",
                        "On update, replace teams instead of adding to them.")
 INVITATIONS = Option("invitations", OptionType.FLAG, "Mail invitations to new agents without a password",

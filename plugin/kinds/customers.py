@@ -14,16 +14,19 @@ from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, pa
 PHONE_FIELDS = ("phone", "mobile")
 
 CREATE_LABELS = Option("create_labels", OptionType.FLAG, "Create labels that do not exist yet",
-                       "Create unknown labels instead of failing the row.", setting="create_labels")
+                       "Create unknown labels instead of failing the row.", setting="create_labels",
+                       fixes=("labels.unknown",))
 REPLACE_LABELS = Option("replace_labels", OptionType.FLAG, "Replace a customer's labels instead of adding to them",
                         "On update, replace labels instead of adding to them.", setting="replace_labels")
 DEFAULT_LABELS = Option("default_labels", OptionType.NAMES, "Labels every imported customer gets",
                         "A label every imported customer gets (repeatable; elsewhere names separated by ':').",
                         setting="default_labels", flag="--default-label")
 CREATE_COMPANIES = Option("create_companies", OptionType.FLAG, "Create companies named in the company column",
-                          "Create the companies named in the company column that do not exist yet.")
+                          "Create the companies named in the company column that do not exist yet.",
+                          fixes=("company.unknown",))
 CREATE_GROUPS = Option("create_groups", OptionType.FLAG, "Create groups (teams) that do not exist yet",
-                       "Create unknown groups (teams) instead of failing the row.")
+                       "Create unknown groups (teams) instead of failing the row.",
+                       fixes=("groups.unknown",))
 REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's groups instead of adding to them",
                         "On update, replace groups instead of adding to them.")
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
