@@ -152,7 +152,8 @@ def options_fixing(kind: ImportKind, codes: Iterator[str] | set[str] | list[str]
     return [option for option in options_of(kind) if wanted.intersection(option.fixes)]
 
 
-def _parse_flag(raw: object) -> bool:
+def parse_flag(raw: object) -> bool:
+    """The one reading of true or false: a boolean, or true/false, yes/no, y/n, 1/0 in any case (as a CSV cell)."""
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
@@ -160,7 +161,7 @@ def _parse_flag(raw: object) -> bool:
             return parse_boolean(raw)
         except CellProblem:
             pass
-    raise ValueError(f"{str(raw)[:40]!r} is not true or false; use true/false, yes/no, on/off or 1/0.")
+    raise ValueError(f"{str(raw)[:40]!r} is not true or false; use true/false, yes/no, y/n or 1/0.")
 
 
 def _parse_names(raw: object) -> tuple[str, ...]:
@@ -203,7 +204,7 @@ def parse_option(option: Option, raw: object) -> object:
     """One given value → the option's value; OptionInvalid says why not, in the same words on every surface."""
     try:
         if option.type is OptionType.FLAG:
-            return _parse_flag(raw)
+            return parse_flag(raw)
         if option.type is OptionType.NAMES:
             return _parse_names(raw)
         if option.type is OptionType.REGION:
@@ -244,7 +245,7 @@ def read_options(kind: ImportKind, given: Mapping[str, object], settings: Settin
             known = ", ".join(declared)
             raise OptionInvalid(name, f"An import of {kind.title} has no option {name!r}; its options are: {known}.")
         elif name in _LEGACY_NAMES:
-            values[_LEGACY_NAMES[name]] = not _parse_flag(raw)
+            values[_LEGACY_NAMES[name]] = not parse_flag(raw)
         elif name in _FIELD_NAMES:
             values[name] = tuple(raw) if isinstance(raw, list) else dict(raw) if isinstance(raw, Mapping) else raw
     return replace(settings_options(kind, settings), **values)  # type: ignore[arg-type]

@@ -41,6 +41,8 @@ def start_retry(job, file: FileStorage, user: WebUser) -> int:  # type: ignore[n
     file.stream.seek(0)
     upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False)
     arguments = retry_arguments(job.id, job.kind, job.mapping, dict(job.options))
+    options = state.services.imports.read_options(kind.name, {  # type: ignore[arg-type]
+        **arguments["options"], "defaults": arguments["defaults"], "all_or_nothing": arguments["all_or_nothing"]},  # type: ignore[dict-item]
+        is_recorded=True)
     return shared.start_import(upload, actor=user, is_dry_run=False, mapping=arguments["mapping"],  # type: ignore[arg-type]
-                               defaults=arguments["defaults"], options=arguments["options"],  # type: ignore[arg-type]
-                               all_or_nothing=arguments["all_or_nothing"])  # type: ignore[arg-type]
+                               options=options)
