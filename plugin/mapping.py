@@ -152,14 +152,16 @@ def _chosen_problems(kind: ImportKind, headers: Sequence[str], chosen: Mapping[s
     return problems, usable
 
 
-def _accepts_samples(kind: ImportKind, target: str, values: Iterable[str]) -> bool:
-    """Would the field take these cells? A fuzzy match of an id (or any typed) field needs values of its type."""
+def _accepts_samples(kind: ImportKind, target: str, values: Sequence[str] | None) -> bool:
+    """Would the field take these cells (None: no samples to go by)? A fuzzy match of a typed field (an id, an
+    email, a name...) needs cells that parse as its type: a column empty in the sample rows shows none."""
     spec = kind.fields_by_name.get(target)
-    if spec is None or spec.parse is None:
+    if values is None or spec is None or spec.parse is None:
         return True
-    for value in values:
-        if not value.strip():
-            continue
+    filled = [value for value in values if value.strip()]
+    if not filled:
+        return False
+    for value in filled:
         try:
             spec.parse(value)
         except CellProblem:
@@ -213,7 +215,7 @@ def suggest_mapping(
         open_choices = {key: target for key, target in choices.items() if target not in taken}
         found = process.extract(normalize_header(header), list(open_choices), scorer=fuzz.ratio,
                                 score_cutoff=fuzzy_cutoff, limit=None) if open_choices else []
-        cells = [row[index] for row in samples if index < len(row)]
+        cells = [row[index] if index < len(row) else "" for row in samples] if samples else None
         for key, score, _ in found:
             if _accepts_samples(kind, open_choices[key], cells):
                 claim(index, open_choices[key], MatchedBy.FUZZY, int(score), f"looks like {open_choices[key]}")
