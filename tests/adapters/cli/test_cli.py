@@ -396,3 +396,21 @@ def test_an_option_of_another_kind_is_a_usage_error_naming_the_flag(run: Cli) ->
     result = run.import_(PEOPLE, "--create-teams")
     assert result.exit_code == 2
     assert "Invalid value for --create-teams" in result.stderr and "An import of customers has no option 'create_teams'" in result.stderr
+
+
+@pytest.mark.parametrize(("kind", "first", "second", "flags", "column", "kept"), [
+    ("customers", b"email,first_name,groups\r\nc@example.com,C,A:B\r\n", b"email,groups\r\nc@example.com,C\r\n",
+     ("--create-groups",), "groups", "C"),
+    ("users", b"email,first_name,teams\r\nt@example.com,T,A:B\r\n", b"email,teams\r\nt@example.com,C\r\n",
+     ("--create-teams", "--no-invitations"), "teams", "C"),
+    ("companies", b"name,domains\r\nAcme,acme.com:acme.org\r\n", b"name,domains\r\nAcme,acme.net\r\n", (), "domains",
+     "acme.net"),
+])
+def test_groups_teams_and_domains_are_replaced_on_update_when_asked(run: Cli, kind: str, first: bytes, second: bytes,
+                                                                    flags: tuple[str, ...], column: str,
+                                                                    kept: str) -> None:
+    flag = {"customers": "--replace-groups", "users": "--replace-teams", "companies": "--replace-domains"}[kind]
+    ok(run("import", kind, run.file("first.csv", first), *flags))
+    ok(run("import", kind, run.file("second.csv", second), *flags, flag))
+    [row] = list(csv.DictReader(io.StringIO(ok(run("export", kind)))))
+    assert row[column] == kept
