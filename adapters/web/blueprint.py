@@ -20,7 +20,7 @@ from adapters.web.security import Permissions, WebUser, as_web_user, bearer_toke
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
-from plugin.options import ImportOptions
+from plugin.options import ImportOptions, options_fixing
 from plugin.read import CsvLayout, inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
@@ -284,8 +284,15 @@ def as_utc_text(moment: datetime | None) -> str | None:
 
 def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """GET /api/v1/imports/<id>: the CLI's --json fields, then progress, who, when and links."""
-    document = job_report(job).as_dict()
+    report = job_report(job)
+    document = report.as_dict()
+    try:
+        helping = [option.name for option in options_fixing(importer().services.kind(job.kind),
+                                                            {error.code for error in report.errors})]
+    except UnknownKind:
+        helping = []
     document.update({
+        "options_that_help": helping,
         "progress": job_progress(job),
         "summary": job_summary_text(job),
         "is_finished": is_finished(job),

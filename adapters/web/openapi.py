@@ -68,6 +68,8 @@ def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[s
                "mapping": {"type": "array", "items": column},
                "message": {"type": "string"}, "code": {"type": "string"},
                "progress": progress, "summary": {"type": "string"}, "is_finished": {"type": "boolean"},
+               "options_that_help": {"type": "array", "items": {"type": "string"}, "description":
+                                     "Keys of `options` that would let failed rows through (create_labels...)."},
                "file": {"type": "string"}, "actor": {"type": "string"},
                "created_at": {"type": "string", "format": "date-time"},
                "finished_at": {"type": ["string", "null"], "format": "date-time"},

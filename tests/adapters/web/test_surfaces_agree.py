@@ -104,6 +104,7 @@ def test_no_page_or_api_message_names_a_command_line_flag(app, browser_for):
     assert {error["code"] for error in document["errors"]} == {"labels.unknown", "company.unknown"}
     assert all(not CLI_FLAG.search(message) for message in messages), messages
     assert any("“Create labels that do not exist yet”" in message for message in messages)
+    assert document["options_that_help"] == ["create_labels", "create_companies"]  # the API's way to set them
     page = html.unescape(admin.client.get(preview_of(admin, csv_text)).text)
     assert "There is no label named 'VIP'" in page and "“Create labels that do not exist yet”" in page
     assert not CLI_FLAG.search(page), CLI_FLAG.search(page)
