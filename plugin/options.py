@@ -99,14 +99,14 @@ class ImportOptions(Mapping[str, object]):
             raise KeyError(name)
         return getattr(self, name)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(_FIELD_NAMES)
+    def __iter__(self) -> Iterator[str]:  # retry_of only when it is a retry: as a job records its options
+        return (name for name in _FIELD_NAMES if getattr(self, name) is not None)
 
     def __len__(self) -> int:
-        return len(_FIELD_NAMES)
+        return sum(1 for _ in self)
 
     def recorded(self) -> dict[str, object]:
-        """As JSON keeps it: lists for tuples, a plain object for defaults."""
+        """As JSON keeps it: lists for tuples, a plain object for defaults; no retry_of unless it is a retry."""
         return {name: list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) else value
                 for name, value in self.items()}
 
@@ -115,7 +115,7 @@ class ImportOptions(Mapping[str, object]):
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(ImportOptions))
-_FIELD_DEFAULTS: dict[str, object] = {name: value for name, value in ImportOptions().items()}
+_FIELD_DEFAULTS: dict[str, object] = {spec.name: getattr(ImportOptions(), spec.name) for spec in fields(ImportOptions)}
 _FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains"}
 _LEGACY_NAMES = {"no_invitations": "invitations"}  # recorded before issue 12: the flag said the opposite
 
