@@ -10,7 +10,7 @@ for a bad value whatever the surface (each surface only says where: --region, op
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -110,9 +110,6 @@ class ImportOptions(Mapping[str, object]):
         return {name: list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) else value
                 for name, value in self.items()}
 
-    def value_of(self, option: Option) -> object:
-        return getattr(self, option.name)
-
 
 _FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(ImportOptions))
 _FIELD_DEFAULTS: dict[str, object] = {spec.name: getattr(ImportOptions(), spec.name) for spec in fields(ImportOptions)}
@@ -136,7 +133,7 @@ def options_of(kind: ImportKind) -> tuple[Option, ...]:
     return COMMON_OPTIONS + tuple(kind.options)
 
 
-def all_options(kinds: Iterator[ImportKind] | tuple[ImportKind, ...] | list[ImportKind]) -> dict[str, tuple[Option, list[str]]]:
+def all_options(kinds: Iterable[ImportKind]) -> dict[str, tuple[Option, list[str]]]:
     """Each option any of these kinds accepts → (its declaration, the titles of the kinds that accept it)."""
     found: dict[str, tuple[Option, list[str]]] = {}
     for kind in kinds:
@@ -145,7 +142,7 @@ def all_options(kinds: Iterator[ImportKind] | tuple[ImportKind, ...] | list[Impo
     return found
 
 
-def options_fixing(kind: ImportKind, codes: Iterator[str] | set[str] | list[str]) -> list[Option]:
+def options_fixing(kind: ImportKind, codes: Iterable[str]) -> list[Option]:
     """The options of this kind that would have let rows with these error codes through: each surface says
     how to set them (a flag, a form field, an API option)."""
     wanted = set(codes)

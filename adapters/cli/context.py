@@ -39,7 +39,8 @@ class ImporterGroup(click.Group):
             return super().invoke(ctx)
         except tuple(EXIT_CODES) as error:
             message = getattr(error, "message", None) or str(error)
-            raise CommandFailed(message, EXIT_CODES[type(error)]) from error
+            code = next(code for kind, code in EXIT_CODES.items() if isinstance(error, kind))
+            raise CommandFailed(message, code) from error
 
 
 def exit_for(context: click.Context, report: ImportReport) -> None:
