@@ -18,6 +18,7 @@ from adapters.invitations import SmtpInvitationSender
 from adapters.passwords import Argon2Hasher
 from plugin.hooks import collect_kinds, make_plugin_manager
 from plugin.kinds.agents import hashing_preparer
+from plugin.options import ImportOptions
 from plugin.ports import PasswordHasher
 from plugin.report import ImportReport, Status
 from plugin.services import Services
@@ -72,9 +73,9 @@ def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHashe
 
 
 def _mail_invitations(store: SqlImportStore, sender: SmtpInvitationSender, settings: Settings, report: ImportReport,
-                      options: Mapping[str, object]) -> None:
-    """After an agents import is applied: mail the invitations it created, unless told --no-invitations."""
-    if options.get("no_invitations") or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
+                      options: ImportOptions) -> None:
+    """After an agents import is applied: mail the invitations it created, unless asked not to (invitations)."""
+    if not options.invitations or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
         return
     mail_invitations(store.engine, sender, import_id=report.job, hours=settings.invitation_hours,
                      link_for=lambda token: settings.absolute_link(set_password_link(token)))

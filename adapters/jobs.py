@@ -41,6 +41,7 @@ from adapters.db.store import ClaimLost
 from plugin.ports import JobSummary
 from adapters.imap.schedule import register_mail_tasks
 from plugin.errors import ImportStopped
+from plugin.options import ImportOptions
 from plugin.report import ImportReport, Status, count_of
 from plugin.services import Services, UnknownKind
 from plugin.settings import Settings
@@ -274,8 +275,8 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
         try:
             report = services.imports.import_file(
                 job.kind, source, file_name=upload.file_name, actor=upload.actor, dry_run=queued.is_dry_run,
-                mapping=queued.mapping, defaults=queued.defaults, options=_options(queued.options),
-                all_or_nothing=queued.all_or_nothing, job_id=job_id, should_stop=should_stop)
+                mapping=queued.mapping, options=_options(services, job.kind, queued), job_id=job_id,
+                should_stop=should_stop)
         except (ImportStopped, ClaimLost):
             raise
         except Exception:
@@ -291,11 +292,10 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
     return str(report.status)
 
 
-def _options(stored: dict[str, object]) -> dict[str, object]:
-    options = dict(stored)
-    if isinstance(options.get("default_labels"), list):
-        options["default_labels"] = tuple(options["default_labels"])  # type: ignore[arg-type]
-    return options
+def _options(services: Services, kind: str, queued: web_state.QueuedImportRecord) -> ImportOptions:
+    """The queued import's options as the page or the API recorded them, read by the core's one reader."""
+    recorded = {**queued.options, "defaults": queued.defaults, "all_or_nothing": queued.all_or_nothing}
+    return services.imports.read_options(kind, recorded, is_recorded=True)
 
 
 def notification_text(services: Services, report: ImportReport) -> str:

@@ -11,15 +11,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
+from typing import BinaryIO
 
 from rapidfuzz import fuzz, process
 
 from plugin.errors import BadFile
-from plugin.kinds import ImportKind
+from plugin.kinds import CellProblem, ImportKind
+from plugin.read import CsvLayout, read_rows
 
 CUSTOM_PREFIX = "custom:"
-FUZZY_SUGGESTION_CUTOFF = 75  # shown to a person, who confirms
-FUZZY_AUTOMATIC_CUTOFF = 90  # applied without a person (the command line), and reported
+# One cutoff for every surface: the page pre-selects what the command line and the API would apply.
+FUZZY_AUTOMATIC_CUTOFF = 90
+SAMPLE_ROWS = 3  # first rows a fuzzy match is checked against (and the mapping page shows)
 _IGNORED_IN_HEADERS = re.compile(r"[\s\-_.]+")
 
 
@@ -106,22 +110,84 @@ def _resolve_chosen(kind: ImportKind, custom_variables: Sequence[str], wanted: s
     return target
 
 
+def sample_rows(source: BinaryIO, layout: CsvLayout, count: int = SAMPLE_ROWS) -> list[tuple[str, ...]]:
+    """The first few rows' cells: what a fuzzy match is checked against, and what the mapping page shows."""
+    rows = read_rows(source, layout)
+    try:
+        return [row.cells for row in islice(rows, count)]
+    finally:
+        rows.close()
+        source.seek(0)
+
+
+def _chosen_problems(kind: ImportKind, headers: Sequence[str], chosen: Mapping[str, str],
+                     custom_variables: Sequence[str]) -> tuple[list[BadFile], dict[str, str]]:
+    """What is wrong with the columns a person chose (a column the file lacks, no such field, a field twice),
+    and the choices without the wrong ones."""
+    problems: list[BadFile] = []
+    usable: dict[str, str] = {}
+    present = {normalize_header(header) for header in headers}
+    problems += [BadFile("mapping.unknown_column", f"The file has no column {header!r} to map.")
+                 for header in chosen if normalize_header(header) not in present]
+    normalized_chosen = {normalize_header(header): target for header, target in chosen.items()}
+    taken: dict[str, str] = {}
+    for header in headers:
+        wanted = normalized_chosen.get(normalize_header(header))
+        if wanted is None:
+            continue
+        if not wanted:
+            usable[header] = ""
+            continue
+        try:
+            target = _resolve_chosen(kind, custom_variables, wanted)
+        except BadFile as problem:
+            problems.append(problem)
+            continue
+        if target in taken:
+            problems.append(BadFile("mapping.twice", f"Both {taken[target]!r} and {header!r} are mapped to {target}; "
+                                                     "each field takes one column."))
+            continue
+        taken[target] = header
+        usable[header] = wanted
+    return problems, usable
+
+
+def _accepts_samples(kind: ImportKind, target: str, values: Sequence[str] | None) -> bool:
+    """Would the field take these cells (None: no samples to go by)? A fuzzy match of a typed field (an id, an
+    email, a name...) needs cells that parse as its type: a column empty in the sample rows shows none."""
+    spec = kind.fields_by_name.get(target)
+    if values is None or spec is None or spec.parse is None:
+        return True
+    filled = [value for value in values if value.strip()]
+    if not filled:
+        return False
+    for value in filled:
+        try:
+            spec.parse(value)
+        except CellProblem:
+            return False
+    return True
+
+
 def suggest_mapping(
     kind: ImportKind,
     headers: Sequence[str],
     *,
     custom_variables: Sequence[str] = (),
     chosen: Mapping[str, str] | None = None,
+    samples: Sequence[Sequence[str]] = (),
     fuzzy_cutoff: int = FUZZY_AUTOMATIC_CUTOFF,
 ) -> ColumnMapping:
-    """Map each header to a field: chosen first, then exact, alias and fuzzy matches, each field once."""
+    """Map each header to a field: chosen first, then exact, alias and fuzzy matches, each field once.
+
+    A fuzzy match is made only when the column's `samples` (its first rows' cells) parse as the field's type.
+    The first problem with `chosen` is raised as BadFile (check_chosen_mapping lists them all)."""
     chosen = dict(chosen or {})
+    problems, _ = _chosen_problems(kind, headers, chosen, custom_variables)
+    if problems:
+        raise problems[0]
     exact, aliases = _candidates(kind, custom_variables if kind.allows_custom_fields else ())
     normalized_chosen = {normalize_header(header): target for header, target in chosen.items()}
-    unknown = set(normalized_chosen) - {normalize_header(header) for header in headers}
-    if unknown:
-        missing = [header for header in chosen if normalize_header(header) in unknown]
-        raise BadFile("mapping.unknown_column", f"The file has no column {missing[0]!r} to map.")
     taken: dict[str, str] = {}  # target → header
     slots: list[MappedColumn | None] = [None] * len(headers)
 
@@ -136,10 +202,7 @@ def suggest_mapping(
         if wanted == "":
             slots[index] = MappedColumn(index, header, None, MatchedBy.CHOSEN, 100, "ignored as asked")
             continue
-        target = _resolve_chosen(kind, custom_variables, wanted)
-        if target in taken:
-            raise BadFile("mapping.twice", f"Both {taken[target]!r} and {header!r} are mapped to {target}.")
-        claim(index, target, MatchedBy.CHOSEN, 100)
+        claim(index, _resolve_chosen(kind, custom_variables, wanted), MatchedBy.CHOSEN, 100)
     for table, matched_by in ((exact, MatchedBy.EXACT), (aliases, MatchedBy.ALIAS)):
         for index, header in enumerate(headers):
             target = table.get(normalize_header(header))
@@ -150,17 +213,34 @@ def suggest_mapping(
         if slots[index] is not None or not normalize_header(header):
             continue
         open_choices = {key: target for key, target in choices.items() if target not in taken}
-        found = process.extractOne(normalize_header(header), list(open_choices), scorer=fuzz.ratio,
-                                   score_cutoff=fuzzy_cutoff) if open_choices else None
-        if found is not None:
-            key, score, _ = found
-            claim(index, open_choices[key], MatchedBy.FUZZY, int(score), f"looks like {open_choices[key]}")
+        found = process.extract(normalize_header(header), list(open_choices), scorer=fuzz.ratio,
+                                score_cutoff=fuzzy_cutoff, limit=None) if open_choices else []
+        cells = [row[index] if index < len(row) else "" for row in samples] if samples else None
+        for key, score, _ in found:
+            if _accepts_samples(kind, open_choices[key], cells):
+                claim(index, open_choices[key], MatchedBy.FUZZY, int(score), f"looks like {open_choices[key]}")
+                break
     for index, header in enumerate(headers):
         if slots[index] is None:
             target = exact.get(normalize_header(header)) or aliases.get(normalize_header(header))
             note = f"{target} is already taken by {taken[target]!r}" if target in taken else "matches no field"
             slots[index] = MappedColumn(index, header, None, None, 0, note)
     return ColumnMapping(tuple(headers), tuple(slot for slot in slots if slot is not None))
+
+
+def check_chosen_mapping(kind: ImportKind, headers: Sequence[str], chosen: Mapping[str, str], *,
+                         custom_variables: Sequence[str] = (), samples: Sequence[Sequence[str]] = ()
+                         ) -> list[BadFile]:
+    """Every problem that stops this mapping, in the same words on every surface (the page lists them all,
+    the command line and the API refuse with the first): a column the file lacks, no such field, a field
+    chosen twice, a column the kind cannot do without left unmapped."""
+    problems, usable = _chosen_problems(kind, headers, chosen, custom_variables)
+    try:
+        require_key_column(kind, suggest_mapping(kind, headers, custom_variables=custom_variables, chosen=usable,
+                                                 samples=samples))
+    except BadFile as problem:
+        problems.append(problem)
+    return problems
 
 
 def require_key_column(kind: ImportKind, mapping: ColumnMapping) -> None:

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
-from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
+from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
 from plugin.plan import HIDDEN, Action, PlannedRow, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, StalePlan, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
@@ -64,9 +64,9 @@ def _source_rows(source: BinaryIO, layout: CsvLayout, retry_file: RetryFile | No
     return rows if retry_file is None else renumber_rows(rows, retry_file)
 
 
-def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog) -> ColumnMapping:
+def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog, source: BinaryIO) -> ColumnMapping:
     mapping = suggest_mapping(request.kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
-                              chosen=request.chosen_mapping)
+                              chosen=request.chosen_mapping, samples=sample_rows(source, layout))
     require_key_column(request.kind, mapping)
     unknown_defaults = set(request.defaults) - set(request.kind.field_names) - {f"custom:{v}" for v in catalog.custom_fields}
     if unknown_defaults:
@@ -245,7 +245,7 @@ def run_import(
         if retry_file is not None:
             layout = retry_file.layout
         catalog = store.load_catalog(kind.name)
-        mapping = _prepare_mapping(request, layout, catalog)
+        mapping = _prepare_mapping(request, layout, catalog, source)
     except BadFile as error:
         report.status, report.message, report.error_code = Status.REJECTED, error.message, error.code
         report.seconds = clock() - started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import click
@@ -40,3 +41,11 @@ def test_every_setting_is_in_the_readme_with_its_variable(name: str) -> None:
 def test_readme_opens_with_the_run_and_test_commands() -> None:
     first_block = README.split("```", 2)[1]
     assert "make run" in first_block and "make test" in first_block
+
+
+def test_every_import_option_is_in_the_readme() -> None:
+    from plugin.hooks import BuiltinKinds
+    from plugin.options import all_options
+
+    for option, _ in all_options(tuple(BuiltinKinds().register_import_kinds())).values():
+        assert re.search(rf"`--(no-)?{option.cli_flag[2:]}\b", README), f"{option.cli_flag} is not in README.md"

@@ -12,9 +12,10 @@ import sys
 import click
 
 from adapters.cli import catalog, imports, jobs, people
+from adapters.cli.context import ImporterGroup
 
 
-@click.group()
+@click.group(cls=ImporterGroup)
 @click.option("--database-url", envvar="CONTACT_IMPORTER_DATABASE_URL", default=None, metavar="URL",
               help="SQLAlchemy URL of the database (default: a SQLite file at instance/contacts.db).")
 @click.option("-v", "--verbose", count=True, help="Log progress (-v) or every batch (-vv) on stderr.")

@@ -8,11 +8,47 @@ from collections.abc import Iterable
 import click
 
 from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
-from plugin.services import Services
+from plugin.errors import BadFile
+from plugin.options import OptionInvalid
+from plugin.report import ImportReport, Status
+from plugin.services import Services, UnknownKind
 from plugin.settings import SettingsError
 
 EXIT_ROWS_FAILED = 1
-EXIT_REJECTED = 2
+EXIT_REJECTED = 2  # a file rejected whole, on every command that reads one; click's usage errors exit 2 too
+
+# The one mapping from errors to exit codes: every command raises these, the group turns them into a message
+# on stderr and this exit status (ImporterGroup); other ClickExceptions exit 1, usage errors click's 2.
+EXIT_CODES: dict[type[Exception], int] = {BadFile: EXIT_REJECTED, OptionInvalid: EXIT_REJECTED,
+                                          UnknownKind: EXIT_REJECTED}
+
+
+class CommandFailed(click.ClickException):
+    """An error of the core, with the exit status EXIT_CODES gives it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ImporterGroup(click.Group):
+    """The contact-importer group: an error listed in EXIT_CODES, raised by any command, exits with its code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except tuple(EXIT_CODES) as error:
+            message = getattr(error, "message", None) or str(error)
+            code = next(code for kind, code in EXIT_CODES.items() if isinstance(error, kind))
+            raise CommandFailed(message, code) from error
+
+
+def exit_for(context: click.Context, report: ImportReport) -> None:
+    """Leave with the status of an import's report: 2 rejected, 1 some rows failed (would fail), else go on."""
+    if report.status is Status.REJECTED:
+        context.exit(EXIT_REJECTED)
+    if report.has_failures:
+        context.exit(EXIT_ROWS_FAILED)
 
 
 def services_of(context: click.Context) -> Services:

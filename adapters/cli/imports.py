@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from adapters.cli.context import EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, services_of, terminal_progress
+from adapters.cli.context import echo_csv, exit_for, services_of, terminal_progress
 from adapters.db.accounts import export_agents
 from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
 from plugin.display import shown_change
 from plugin.errors import BadFile
 from plugin.mapping import parse_overrides
-from plugin.phones import is_known_region
+from plugin.hooks import BuiltinKinds
+from plugin.kinds import ImportKind
+from plugin.options import OptionInvalid, OptionType, all_options, options_fixing
 from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services, UnknownKind
 
@@ -25,13 +28,10 @@ from plugin.services import Services, UnknownKind
 @click.pass_context
 def template_command(context: click.Context, kind: str) -> None:
     """Print the sample CSV of KIND (customers, users or companies): the header and two example rows."""
-    try:
-        echo_csv(services_of(context).imports.template(kind))
-    except UnknownKind as error:
-        raise click.ClickException(str(error)) from error
+    echo_csv(services_of(context).imports.template(kind))  # an unknown kind exits 2 (context.EXIT_CODES)
 
 
-def render_report(report: ImportReport, title: str) -> str:
+def render_report(report: ImportReport, title: str, kind: ImportKind | None = None) -> str:
     lines = [f"Import {report.job} ({report.kind}, {report.status}): {report.summary(title)}"]
     for column in report.mapping:
         if column.target is None:
@@ -43,6 +43,8 @@ def render_report(report: ImportReport, title: str) -> str:
         lines.append(f"  {where}: {error.message} [{error.code}]")
     if report.more_errors:
         lines.append(f"  ... and {report.more_errors:,} more errors: contact-importer job {report.job} --errors")
+    for option in options_fixing(kind, {error.code for error in report.errors}) if kind is not None else ():
+        lines.append(f"  “{option.label}”: import again with {option.cli_flag}")
     return "\n".join(lines)
 
 
@@ -67,14 +69,49 @@ def echo_row_results(services: Services, job_id: int, *, page: int = 500) -> Non
         offset += len(results)
 
 
-def parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
-    defaults: dict[str, str] = {}
+BUILT_IN_KINDS = tuple(BuiltinKinds().register_import_kinds())  # the command's flags: these kinds' options
+
+
+def _field_values(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
+    """FIELD=VALUE pairs (--default) → {field: value}."""
+    values: dict[str, str] = {}
     for pair in pairs:
         name, separator, value = pair.partition("=")
         if not separator or not name.strip():
-            raise click.BadParameter(f"takes FIELD=VALUE, not {pair!r}", param_hint="--default")
-        defaults[name.strip()] = value
-    return defaults
+            raise click.BadParameter(f"takes FIELD=VALUE, not {pair!r}", param_hint=flag)
+        values[name.strip()] = value
+    return values
+
+
+def option_parameters(kinds: tuple[ImportKind, ...]) -> list[click.Option]:
+    """The import command's flags, one per option the kinds declare (plugin.options): nothing else adds one."""
+    parameters = []
+    for option, titles in all_options(kinds).values():
+        which = "" if len(titles) == len(kinds) else ", ".join(titles).capitalize() + " only. "
+        default = f" (setting {option.setting})" if option.setting else ""
+        text = f"{which}{option.help}{default}"
+        if option.type is OptionType.FLAG:
+            parameters.append(click.Option([f"{option.cli_flag}/--no-{option.cli_flag[2:]}", option.name],
+                                           default=None, help=text))
+        elif option.type in (OptionType.NAMES, OptionType.FIELD_VALUES):
+            metavar = "FIELD=VALUE" if option.type is OptionType.FIELD_VALUES else "NAME"
+            parameters.append(click.Option([option.cli_flag, option.name], multiple=True, metavar=metavar, help=text))
+        else:
+            metavar = "CC" if option.type is OptionType.REGION else "N"
+            parameters.append(click.Option([option.cli_flag, option.name], default=None, metavar=metavar, help=text))
+    return parameters
+
+
+def given_options(values: Mapping[str, object]) -> dict[str, object]:
+    """The import command's option flags as given (None, or nothing repeated: not given) → the options to read."""
+    declared = all_options(BUILT_IN_KINDS)
+    given: dict[str, object] = {}
+    for name, value in values.items():
+        if value is None or value == ():
+            continue
+        option = declared[name][0]
+        given[name] = _field_values(value, option.cli_flag) if option.type is OptionType.FIELD_VALUES else value  # type: ignore[arg-type]
+    return given
 
 
 @click.command("import")
@@ -84,67 +121,44 @@ def parse_defaults(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object with the result.")
 @click.option("--map", "mappings", multiple=True, metavar="'CSV header=field'",
               help="Map a column to a field (repeatable); 'header=' ignores the column.")
-@click.option("--default", "defaults", multiple=True, metavar="FIELD=VALUE", help="Value for empty cells of FIELD (repeatable).")
-@click.option("--create-labels", is_flag=True, default=None, help="Create unknown labels instead of failing the row.")
-@click.option("--replace-labels", is_flag=True, default=None, help="On update, replace labels instead of adding to them.")
-@click.option("--default-label", "default_labels", multiple=True, help="A label every imported customer gets (repeatable).")
-@click.option("--all-or-nothing", is_flag=True, default=None, help="Apply nothing unless every row is valid.")
-@click.option("--create-companies", is_flag=True, default=None,
-              help="Customers: create companies named in the company column that do not exist yet.")
-@click.option("--create-groups", is_flag=True, default=None, help="Customers: create unknown groups (teams) instead of failing the row.")
-@click.option("--region", default=None, metavar="CC",
-              help="Customers: region of phone numbers written without +country, e.g. GB or US (setting default_region).")
-@click.option("--create-teams", is_flag=True, default=None, help="Users: create unknown teams instead of failing the row.")
-@click.option("--no-invitations", is_flag=True, default=None, help="Users: mail no invitations during this import.")
-@click.option("--row-limit", type=click.IntRange(min=1), default=None, help="Most data rows accepted (setting row_limit).")
 @click.option("--actor", default=None, help="Who is importing, for the history (default: the OS user).")
 @click.pass_context
 def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: bool, as_json: bool,
-                   mappings: tuple[str, ...], defaults: tuple[str, ...], create_labels: bool | None,
-                   replace_labels: bool | None, default_labels: tuple[str, ...], all_or_nothing: bool | None,
-                   create_companies: bool | None, create_groups: bool | None, region: str | None,
-                   create_teams: bool | None, no_invitations: bool | None, row_limit: int | None,
-                   actor: str | None) -> None:
+                   mappings: tuple[str, ...], actor: str | None, **option_values: object) -> None:
     """Import KIND (customers, users or companies) from CSV_FILE; a matching email (or company name) updates.
 
     Exit status: 0 every row applied, 1 some rows failed (the rest applied; with --dry-run: would fail),
     2 the file was rejected.
     """
     services = services_of(context)
-    if region is not None and not is_known_region(region):
-        raise click.BadParameter(f"{region!r} is not a region; use two letters such as GB, US or DE.", param_hint="--region")
-    options: dict[str, object] = {"create_labels": create_labels, "replace_labels": replace_labels,
-                                  "create_companies": create_companies, "create_groups": create_groups,
-                                  "region": region.strip().upper() if region else None,
-                                  "create_teams": create_teams, "no_invitations": no_invitations}
-    if default_labels:
-        options["default_labels"] = tuple(services.settings.default_labels) + default_labels
     try:  # usage errors exit 2, like a rejected file: 1 would claim that some rows failed
-        kind_title = services.kind(kind).title
+        import_kind = services.kind(kind)
     except UnknownKind as error:
         raise click.BadParameter(str(error), param_hint="KIND") from error
+    try:
+        options = services.imports.read_options(import_kind.name, given_options(option_values))
+    except OptionInvalid as invalid:
+        declared = all_options(BUILT_IN_KINDS).get(invalid.name)
+        hint = declared[0].cli_flag if declared else invalid.name
+        raise click.BadParameter(invalid.message, param_hint=hint) from invalid
     try:
         chosen = parse_overrides(mappings)
     except BadFile as error:
         raise click.BadParameter(error.message, param_hint="--map") from error
-    try:
-        with csv_file.open("rb") as source:
-            report = services.imports.import_file(
-                kind, source, file_name=csv_file.name, actor=actor or getpass.getuser(), dry_run=dry_run,
-                mapping=chosen, defaults=parse_defaults(defaults), options=options,
-                all_or_nothing=all_or_nothing, row_limit=row_limit, progress=terminal_progress())
-    except (UnknownKind, BadFile) as error:
-        raise click.ClickException(getattr(error, "message", str(error))) from error
+    with csv_file.open("rb") as source:
+        report = services.imports.import_file(
+            kind, source, file_name=csv_file.name, actor=actor or getpass.getuser(), dry_run=dry_run,
+            mapping=chosen, options=options, progress=terminal_progress())
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
-        click.echo(render_report(report, kind_title), err=report.status is Status.REJECTED)
+        click.echo(render_report(report, import_kind.title, import_kind), err=report.status is Status.REJECTED)
         if report.status is Status.DRY_RUN and report.job is not None:
             echo_row_results(services, report.job)
-    if report.status is Status.REJECTED:
-        context.exit(EXIT_REJECTED)
-    if report.has_failures:  # for a dry run: some rows would fail
-        context.exit(EXIT_ROWS_FAILED)
+    exit_for(context, report)
+
+
+import_command.params.extend(option_parameters(BUILT_IN_KINDS))
 
 
 @click.command("export")

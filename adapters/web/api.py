@@ -13,16 +13,14 @@ from adapters.web.openapi import openapi_document
 from adapters.web.security import add_security_headers, is_csrf_valid
 from plugin.errors import BadFile
 from plugin.read import CsvLayout
-from plugin.mapping import require_key_column, suggest_mapping
-from plugin.phones import is_known_region
+from plugin.mapping import check_chosen_mapping
+from plugin.options import OptionInvalid, parse_flag
 from plugin.services import UnknownKind
 from plugin.undo import NotPermitted, UndoRefused
 
 api = Blueprint("contact_importer_api", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPTION_NAMES = ("create_labels", "replace_labels", "default_labels", "create_companies", "create_groups", "region")
-FLAG_NAMES = ("create_labels", "replace_labels", "create_companies", "create_groups")
 LIST_LIMIT = 200  # imports in one GET /imports
 ROWS_LIMIT = 500  # per-row results in one GET /imports/<id>/rows
 
@@ -106,17 +104,14 @@ def query_invalid(error: QueryInvalid):  # type: ignore[no-untyped-def]
     return json_error(400, "query.invalid", str(error))
 
 
-def _flag(raw: object) -> bool | None:
+def _flag(name: str, raw: object) -> bool:
+    """A true/false form field (dry_run, confirm_duplicate): the core's one parser; absent is false."""
     if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        return raw
-    lowered = str(raw).strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
         return False
-    raise BadFile("options.invalid", f"{raw!r} is not true or false.")
+    try:
+        return parse_flag(raw)
+    except ValueError as error:
+        raise BadFile(f"{name}.invalid", f"{name}: {error}") from None
 
 
 @api.post("/imports")
@@ -127,8 +122,9 @@ def create_import():  # type: ignore[no-untyped-def]
     kind_name = request.form.get("kind", "").strip()
     if not kind_name:
         return json_error(400, "kind.missing", "Say what to import: kind=customers, kind=users or kind=companies.")
+    services = shared.importer().services
     try:
-        shared.importer().services.kind(kind_name)
+        services.kind(kind_name)
     except UnknownKind as error:
         return json_error(400, "kind.unknown", str(error))
     kind = shared.kind_for(user, kind_name)
@@ -137,36 +133,29 @@ def create_import():  # type: ignore[no-untyped-def]
         return json_error(400, "file.missing", "Attach the CSV file as the multipart field 'file'.")
     try:
         mapping = {str(header): "" if field is None else str(field) for header, field in _json_field("mapping").items()}
-        options = _json_field("options")
-        dry_run = bool(_flag(request.form.get("dry_run")))
-        is_confirmed_duplicate = bool(_flag(request.form.get("confirm_duplicate")))
-        all_or_nothing = _flag(options.get("all_or_nothing"))
-        given_defaults = options.get("defaults") or {}
-        if not isinstance(given_defaults, dict):
-            raise BadFile("options.invalid", 'options.defaults is an object of field: value, e.g. {"last_name": "Unknown"}.')
-        defaults = {str(name): str(value) for name, value in given_defaults.items()}
-        chosen = {name: options[name] for name in OPTION_NAMES if name in options}
-        for name in FLAG_NAMES:
-            if name in chosen:
-                chosen[name] = _flag(chosen[name])
-        if "region" in chosen and not is_known_region(str(chosen["region"])):
-            raise BadFile("options.invalid", f"options.region {chosen['region']!r} is not a region; use two letters "
-                                             "such as GB, US or DE.")
+        given = _json_field("options")
+        dry_run = _flag("dry_run", request.form.get("dry_run"))
+        is_confirmed_duplicate = _flag("confirm_duplicate", request.form.get("confirm_duplicate"))
     except BadFile as error:
         return json_error(400, error.code, error.message)
-    catalog = shared.importer().services.store.load_catalog(kind.name)
+    try:
+        options = services.imports.read_options(kind.name, given)
+    except OptionInvalid as invalid:
+        return json_error(400, invalid.code, f"options.{invalid.name}: {invalid.message}")
+    custom_variables = tuple(services.store.load_catalog(kind.name).custom_fields)
 
     def check_mapping(layout: CsvLayout) -> None:
-        require_key_column(kind, suggest_mapping(kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
-                                                 chosen=mapping))
+        problems = check_chosen_mapping(kind, layout.headers, mapping, custom_variables=custom_variables)
+        if problems:
+            raise problems[0]
 
     try:
         upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False, check=check_mapping)
     except shared.UploadRejected as rejected:
         status = 413 if rejected.problem.code == "file.too_large" else 400
         return json_error(status, rejected.problem.code, rejected.problem.message)
-    earlier = None if dry_run or is_confirmed_duplicate else shared.double_submission(
-        upload, mapping=mapping, defaults=defaults, options=chosen, all_or_nothing=all_or_nothing)
+    earlier = None if dry_run or is_confirmed_duplicate else shared.double_submission(upload, mapping=mapping,
+                                                                                        options=options)
     if earlier is not None:
         shared.discard_upload(upload)
         response = jsonify(code="upload.duplicate", job=earlier.job_id,
@@ -174,8 +163,7 @@ def create_import():  # type: ignore[no-untyped-def]
                                    "send confirm_duplicate=true to import it again.",
                            links={"earlier": url_for(".get_import", job_id=earlier.job_id)})
         return response, 409
-    job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, defaults=defaults,
-                                 options=chosen, all_or_nothing=all_or_nothing)
+    job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, options=options)
     response = jsonify(job=job_id, status="queued", dry_run=dry_run,
                        links={"self": url_for(".get_import", job_id=job_id),
                               "page": url_for("contact_importer.job_page", job_id=job_id)})
@@ -236,7 +224,7 @@ def undo_import_route(job_id: int):  # type: ignore[no-untyped-def]
     assert user is not None
     job = shared.get_job_or_404(user, job_id)
     try:
-        dry_run = bool(_flag(request.form.get("dry_run", request.args.get("dry_run"))))
+        dry_run = _flag("dry_run", request.form.get("dry_run", request.args.get("dry_run")))
     except BadFile as error:
         return json_error(400, error.code, error.message)
     try:
@@ -279,4 +267,4 @@ def template_csv(kind_name: str):  # type: ignore[no-untyped-def]
 
 @api.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(openapi_document(url_for(".openapi").rsplit("/", 1)[0]))
+    return jsonify(openapi_document(url_for(".openapi").rsplit("/", 1)[0], shared.importer().services.kinds.values()))

@@ -20,7 +20,7 @@ from adapters.web.security import Permissions, WebUser, as_web_user, bearer_toke
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
-from plugin.pipeline import recorded_options
+from plugin.options import ImportOptions, options_fixing
 from plugin.read import CsvLayout, inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
@@ -152,8 +152,8 @@ def discard_upload(upload: web_state.UploadRecord) -> None:
     web_state.mark_upload_deleted(importer().engine, upload.id)
 
 
-def double_submission(upload: web_state.UploadRecord, *, mapping: Mapping[str, str], defaults: Mapping[str, str],
-                      options: Mapping[str, object], all_or_nothing: bool | None) -> web_state.DuplicateImport | None:
+def double_submission(upload: web_state.UploadRecord, *, mapping: Mapping[str, str], options: ImportOptions
+                      ) -> web_state.DuplicateImport | None:
     """The import this one would repeat: the same file, kind, mapping and options, started by the same person
     within duplicate_upload_minutes; None when there is none or the check is off."""
     minutes = importer().settings.duplicate_upload_minutes
@@ -161,7 +161,8 @@ def double_submission(upload: web_state.UploadRecord, *, mapping: Mapping[str, s
         return None
     return web_state.recent_import_of_same_file(
         importer().engine, file_hash=upload.file_hash, kind=upload.kind, actor=upload.actor, mapping=mapping,
-        defaults=defaults, options=options, all_or_nothing=all_or_nothing, within=timedelta(minutes=minutes))
+        defaults=dict(options.defaults), options=options.recorded(), all_or_nothing=options.all_or_nothing,
+        within=timedelta(minutes=minutes))
 
 
 def describe_double_submission(earlier: web_state.DuplicateImport, *, now: datetime | None = None) -> str:
@@ -173,14 +174,14 @@ def describe_double_submission(earlier: web_state.DuplicateImport, *, now: datet
 
 
 def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: bool, mapping: Mapping[str, str],
-                 defaults: Mapping[str, str], options: Mapping[str, object], all_or_nothing: bool | None) -> int:
-    """Record a queued import of an upload and hand its id to the workers."""
+                 options: ImportOptions) -> int:
+    """Record a queued import of an upload and hand its id to the workers (who read its options back)."""
     state = importer()
+    recorded = options.recorded()
     job_id = state.services.store.start_job(upload.kind, file_name=upload.file_name, actor=actor.email,
-                                            dry_run=is_dry_run,
-                                            options=recorded_options(options, defaults, all_or_nothing))
+                                            dry_run=is_dry_run, options=recorded)
     web_state.queue_import(state.engine, job_id, upload.id, is_dry_run=is_dry_run, mapping=mapping,
-                           defaults=defaults, options=options, all_or_nothing=all_or_nothing)
+                           defaults=dict(options.defaults), options=recorded, all_or_nothing=options.all_or_nothing)
     state.queue.enqueue(job_id)
     logger.info("import %s of %s queued by %s (%s)", job_id, upload.kind, actor.id, "dry run" if is_dry_run else "applying")
     return job_id
@@ -285,8 +286,15 @@ def as_utc_text(moment: datetime | None) -> str | None:
 
 def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """GET /api/v1/imports/<id>: the CLI's --json fields, then progress, who, when and links."""
-    document = job_report(job).as_dict()
+    report = job_report(job)
+    document = report.as_dict()
+    try:
+        helping = [option.name for option in options_fixing(importer().services.kind(job.kind),
+                                                            {error.code for error in report.errors})]
+    except UnknownKind:
+        helping = []
     document.update({
+        "options_that_help": helping,
         "progress": job_progress(job),
         "summary": job_summary_text(job),
         "is_finished": is_finished(job),

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import islice
 from pathlib import Path
 
 from adapters.db import web_state
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
-from plugin.mapping import CUSTOM_PREFIX, FUZZY_SUGGESTION_CUTOFF, ColumnMapping, suggest_mapping
-from plugin.read import inspect_csv, read_rows
+from plugin.mapping import CUSTOM_PREFIX, ColumnMapping, sample_rows, suggest_mapping
+from plugin.read import inspect_csv
 from plugin.settings import Settings
-
-SAMPLE_ROWS = 3
 
 
 def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[str, str]]:
@@ -23,15 +20,17 @@ def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[s
 
 
 def first_rows(upload: web_state.UploadRecord, settings: Settings) -> list[tuple[str, ...]]:
-    """The first few rows, shown beside each column so a person sees what it holds."""
+    """The first few rows, shown beside each column so a person sees what it holds (and checked by fuzzy matches)."""
     with Path(upload.path).open("rb") as source:
         layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
-        return [row.cells for row in islice(read_rows(source, layout), SAMPLE_ROWS)]
+        return sample_rows(source, layout)
 
 
 def suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],
-            saved: list[web_state.SavedMappingRecord], *, wanted: str | None) -> tuple[ColumnMapping, str]:
-    """The person's earlier choice, else the saved mapping asked for (or the newest), else suggestions.
+            saved: list[web_state.SavedMappingRecord], samples: list[tuple[str, ...]], *,
+            wanted: str | None) -> tuple[ColumnMapping, str]:
+    """The person's earlier choice, else the saved mapping asked for (or the newest), else suggestions: the
+    core's, as the command line and the API make them.
 
     `wanted` is a saved mapping's id, "0" for automatic suggestions, or None when nothing was asked.
     """
@@ -45,29 +44,7 @@ def suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],
         sources.append((saved[0].mapping, f"saved mapping “{saved[0].name}”"))
     for chosen, label in sources:
         try:
-            return suggest_mapping(kind, upload.headers, custom_variables=custom, chosen=chosen,
-                                   fuzzy_cutoff=FUZZY_SUGGESTION_CUTOFF), label
+            return suggest_mapping(kind, upload.headers, custom_variables=custom, chosen=chosen, samples=samples), label
         except BadFile:
             continue  # a field it names is gone: fall back to suggestions
-    return suggest_mapping(kind, upload.headers, custom_variables=custom, fuzzy_cutoff=FUZZY_SUGGESTION_CUTOFF), ""
-
-
-def check_choices(kind: ImportKind, headers: tuple[str, ...], chosen: dict[str, str],
-                  allowed: set[str]) -> list[str]:
-    """What stops this mapping: unknown fields, a field taken twice, required fields left unmapped."""
-    problems = []
-    seen: dict[str, str] = {}
-    for header in headers:
-        target = chosen.get(header, "")
-        if not target:
-            continue
-        if target not in allowed:
-            problems.append(f"Column “{header}” is mapped to {target}, which is not a field.")
-        elif target in seen:
-            problems.append(f"Columns “{seen[target]}” and “{header}” are both mapped to {target}; "
-                            "each field takes one column.")
-        seen.setdefault(target, header)
-    for spec in kind.fields:
-        if spec.is_required_column and spec.name not in seen:
-            problems.append(f"Map a column to {spec.name}: the import cannot run without it.")
-    return problems
+    return suggest_mapping(kind, upload.headers, custom_variables=custom, samples=samples), ""

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from plugin.kinds import ImportKind
+from plugin.options import OptionType, all_options
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -13,8 +18,33 @@ def _job_path_parameter() -> dict[str, object]:
     return {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
-def openapi_document(base_path: str) -> dict[str, object]:
-    """OpenAPI 3.1 for the importer's API, mounted at base_path (e.g. /api/v1)."""
+_OPTION_SCHEMAS: dict[OptionType, dict[str, object]] = {
+    OptionType.FLAG: {"type": ["boolean", "string"], "description": "true or false (also yes/no, y/n, 1/0)."},
+    OptionType.NAMES: {"type": ["array", "string"], "items": {"type": "string"},
+                       "description": "Names: a list, or separated by ':'."},
+    OptionType.REGION: {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "GB, US, DE..."},
+    OptionType.COUNT: {"type": ["integer", "string"], "minimum": 1},
+    OptionType.FIELD_VALUES: {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "{field: value}."},
+}
+
+
+def options_schema(kinds: Iterable[ImportKind]) -> dict[str, object]:
+    """The API's `options` object: one property per option the kinds declare (plugin.options), nothing else."""
+    kinds = tuple(kinds)
+    properties: dict[str, object] = {}
+    for name, (option, titles) in all_options(kinds).items():
+        which = "" if len(titles) == len(kinds) else f" ({', '.join(titles)} only)"
+        default = f" Default: the setting {option.setting}." if option.setting else ""
+        properties[name] = {**_OPTION_SCHEMAS[option.type], "title": option.label,
+                            "description": f"{option.help}{which}{default}"}
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            "description": "How to import; every option may be left out (the settings decide). An option the "
+                           "kind does not take is 400 options.invalid."}
+
+
+def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[str, object]:
+    """OpenAPI 3.1 for the importer's API, mounted at base_path (e.g. /api/v1), with these kinds' options."""
     row_error = {"type": "object", "properties": {
         "row": {"type": "integer", "description": "As a spreadsheet shows it: the header is row 1."},
         "column": {"type": "string"}, "code": {"type": "string", "examples": ["email.invalid"]},
@@ -38,6 +68,8 @@ def openapi_document(base_path: str) -> dict[str, object]:
                "mapping": {"type": "array", "items": column},
                "message": {"type": "string"}, "code": {"type": "string"},
                "progress": progress, "summary": {"type": "string"}, "is_finished": {"type": "boolean"},
+               "options_that_help": {"type": "array", "items": {"type": "string"}, "description":
+                                     "Keys of `options` that would let failed rows through (create_labels...)."},
                "file": {"type": "string"}, "actor": {"type": "string"},
                "operation": {"type": "string", "enum": ["import", "undo"],
                              "description": "An undo (undo_of) has removed, restored, deactivated and left_alone "
@@ -59,14 +91,7 @@ def openapi_document(base_path: str) -> dict[str, object]:
         "left_alone": {"type": "integer"}, "skipped": {"type": "integer", "description": "The same as left_alone."},
         "summary": {"type": "string"},
         "records": {"type": "array", "items": undo_step}}}
-    flag = {"type": "boolean"}
-    options = {"type": "object", "description": "How to import; every option may be left out.", "properties": {
-        "defaults": {"type": "object", "additionalProperties": {"type": "string"},
-                     "description": "{field: value} for empty cells."},
-        "create_labels": flag, "replace_labels": flag, "create_companies": flag, "create_groups": flag,
-        "all_or_nothing": flag,
-        "default_labels": {"type": "array", "items": {"type": "string"}},
-        "region": {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "GB, US, DE..."}}}
+    options = options_schema(kinds)
     common_errors = {"401": _error("Not signed in and no valid API token."),
                      "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing.")}
     return {

@@ -10,6 +10,8 @@ from adapters.web import mapping_form, undo_retry
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
 from plugin.display import shown_value
 from plugin.kinds import ImportKind
+from plugin.mapping import check_chosen_mapping
+from plugin.options import ImportOptions, Option, OptionInvalid, OptionType, options_fixing, options_of
 from plugin.read import describe_size
 from plugin.report import Status
 from plugin.undo import NotPermitted, UndoRefused
@@ -149,12 +151,15 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
     custom = sorted(state.services.store.load_catalog(kind.name).custom_fields)
     choices = mapping_form.field_choices(kind, custom)
     saved = web_state.saved_mappings_for(state.engine, kind.name, upload.headers)
-    suggested, suggested_from = mapping_form.suggest(kind, upload, custom, saved, wanted=request.args.get("saved"))
+    samples = mapping_form.first_rows(upload, state.settings)
+    suggested, suggested_from = mapping_form.suggest(kind, upload, custom, saved, samples,
+                                                     wanted=request.args.get("saved"))
     problems: list[str] = []
     chosen = {column.header: column.target or "" for column in suggested.columns}
     if request.method == "POST":
         chosen = {header: request.form.get(f"map-{index}", "").strip() for index, header in enumerate(upload.headers)}
-        problems = mapping_form.check_choices(kind, upload.headers, chosen, {value for value, _ in choices})
+        problems = [problem.message for problem in check_chosen_mapping(kind, upload.headers, chosen,
+                                                                        custom_variables=custom, samples=samples)]
         save_as = request.form.get("save_as", "").strip()[:200]
         if not problems:
             web_state.change_upload(state.engine, upload.id, mapping=chosen)
@@ -162,30 +167,47 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
                 web_state.save_mapping(state.engine, kind.name, save_as, upload.headers, chosen, created_by=user.email)
             refreshed = web_state.get_upload(state.engine, upload.id)
             assert refreshed is not None
-            job_id = _start_preview(refreshed, user)
+            job_id = _start_preview(refreshed, kind, user)
             return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
     columns = [{"index": column.index, "header": column.header, "target": chosen.get(column.header, ""),
                 "matched_by": str(column.matched_by) if column.matched_by else "", "confidence": column.confidence,
                 "note": column.note} for column in suggested.columns]
     return render_template("contact_importer/mapping.html", kind=kind, upload=upload, columns=columns,
-                           choices=choices, samples=mapping_form.first_rows(upload, shared.importer().settings), saved=saved, suggested_from=suggested_from,
+                           choices=choices, samples=samples, saved=saved, suggested_from=suggested_from,
                            problems=problems, required=[spec.name for spec in kind.fields if spec.is_required_column],
                            ), 400 if problems else 200
 
 
-def _split_options(upload: web_state.UploadRecord) -> tuple[dict[str, str], dict[str, object], bool | None]:
-    stored = upload.options
-    options = {name: stored[name] for name in ("create_labels", "replace_labels", "create_companies", "create_groups")
-               if name in stored}
-    return dict(stored.get("defaults") or {}), options, stored.get("all_or_nothing")  # type: ignore[return-value]
+def _options_of(upload: web_state.UploadRecord, kind: ImportKind) -> ImportOptions:
+    """The options chosen on the preview page (as recorded), the settings' until someone chooses."""
+    return shared.importer().services.imports.read_options(kind.name, upload.options, is_recorded=True)
 
 
-def _start_preview(upload: web_state.UploadRecord, user: WebUser) -> int:
-    defaults, options, all_or_nothing = _split_options(upload)
+def _start_preview(upload: web_state.UploadRecord, kind: ImportKind, user: WebUser) -> int:
     job_id = shared.start_import(upload, actor=user, is_dry_run=True, mapping=upload.mapping or {},
-                                 defaults=defaults, options=options, all_or_nothing=all_or_nothing)
+                                 options=_options_of(upload, kind))
     web_state.change_upload(shared.importer().engine, upload.id, preview_job_id=job_id)
     return job_id
+
+
+def form_options(kind: ImportKind) -> list[Option]:
+    """The preview form's fields besides the values for empty cells: every option the kind declares."""
+    return [option for option in options_of(kind) if option.type is not OptionType.FIELD_VALUES]
+
+
+def given_options(kind: ImportKind) -> dict[str, object]:
+    """The preview form as given options: an unticked box is false, an empty text box is the setting's value."""
+    given: dict[str, object] = {}
+    for option in options_of(kind):
+        if option.type is OptionType.FIELD_VALUES:
+            given[option.name] = {name: request.form.get(f"default-{name}", "").strip() for name in default_fields(kind)}
+        elif option.type is OptionType.FLAG:
+            given[option.name] = request.form.get(option.name, "false")
+        elif option.type is OptionType.NAMES:
+            given[option.name] = request.form.get(option.name, "")
+        else:
+            given[option.name] = request.form.get(option.name, "").strip() or None
+    return given
 
 
 def default_fields(kind: ImportKind) -> list[str]:
@@ -214,61 +236,57 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
     state = shared.importer()
     if upload.mapping is None:
         return redirect(url_for(".mapping", upload_id=upload.id))
+    problem = ""
     if request.method == "POST":
-        defaults = {name: request.form.get(f"default-{name}", "").strip() for name in default_fields(kind)}
-        options: dict[str, object] = {"defaults": {name: value for name, value in defaults.items() if value},
-                                      "all_or_nothing": request.form.get("all_or_nothing") == "on"}
-        if "labels" in kind.field_names:
-            options["create_labels"] = request.form.get("labels_policy") == "create"
-            options["replace_labels"] = request.form.get("replace_labels") == "on"
-        if "company" in kind.field_names:
-            options["create_companies"] = request.form.get("create_companies") == "on"
-        if "groups" in kind.field_names:
-            options["create_groups"] = request.form.get("create_groups") == "on"
-        web_state.change_upload(state.engine, upload.id, options=options)
-        refreshed = web_state.get_upload(state.engine, upload.id)
-        assert refreshed is not None
-        job_id = _start_preview(refreshed, user)
-        return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
+        try:
+            options = state.services.imports.read_options(kind.name, given_options(kind))
+        except OptionInvalid as invalid:
+            declared = {option.name: option for option in options_of(kind)}
+            problem = f"{declared[invalid.name].label}: {invalid.message}"
+        else:
+            web_state.change_upload(state.engine, upload.id, options=options.recorded())
+            refreshed = web_state.get_upload(state.engine, upload.id)
+            assert refreshed is not None
+            job_id = _start_preview(refreshed, kind, user)
+            return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
     if upload.preview_job_id is None:
         return redirect(url_for(".mapping", upload_id=upload.id))
     job = state.services.history.get_job(upload.preview_job_id)
     rows, page = _page_of_rows(job.id) if shared.is_finished(job) else ([], 1)
-    defaults, options, all_or_nothing = _split_options(upload)
+    options = _options_of(upload, kind)
     can_start = job.status == str(Status.DRY_RUN) and upload.import_job_id is None
-    earlier = _earlier_import_of(upload) if can_start else None
+    earlier = _earlier_import_of(upload, kind) if can_start else None
+    errors, _ = state.services.history.first_errors(job.id) if shared.is_finished(job) else ([], 0)
     return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows, page=page,
                            per_page=ROWS_PER_PAGE, progress=shared.job_progress(job),
                            summary=shared.job_summary_text(job), is_finished=shared.is_finished(job),
                            can_start=can_start, earlier_import=earlier,
                            earlier_text=shared.describe_double_submission(earlier) if earlier else "",
-                           default_fields=default_fields(kind), defaults=defaults, options=options,
-                           all_or_nothing=bool(all_or_nothing))
+                           default_fields=default_fields(kind), options=options, form_options=form_options(kind),
+                           fixing=options_fixing(kind, {error.code for error in errors}), problem=problem,
+                           ), 400 if problem else 200
 
 
-def _earlier_import_of(upload: web_state.UploadRecord) -> web_state.DuplicateImport | None:
+def _earlier_import_of(upload: web_state.UploadRecord, kind: ImportKind) -> web_state.DuplicateImport | None:
     """The import that starting this upload would repeat (same file, kind, mapping, options, person, minutes ago)."""
-    defaults, options, all_or_nothing = _split_options(upload)
-    return shared.double_submission(upload, mapping=upload.mapping or {}, defaults=defaults, options=options,
-                                    all_or_nothing=all_or_nothing)
+    return shared.double_submission(upload, mapping=upload.mapping or {}, options=_options_of(upload, kind))
 
 
 @pages.post("/uploads/<upload_id>/start")
 def start(upload_id: str):  # type: ignore[no-untyped-def]
     user = _user()
-    upload, _ = upload_or_404(user, upload_id)
+    upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     if upload.import_job_id is not None:
         return redirect(url_for(".job_page", job_id=upload.import_job_id))
     job = state.services.history.get_job(upload.preview_job_id) if upload.preview_job_id else None  # type: ignore[attr-defined]
     if job is None or job.status != str(Status.DRY_RUN) or upload.mapping is None:
         return error_page(409, "Preview first", "Run the preview and look at it before starting the import.")
-    if request.form.get("confirm_duplicate") != "1" and _earlier_import_of(upload) is not None:
+    if request.form.get("confirm_duplicate") != "1" and _earlier_import_of(upload, kind) is not None:
         return redirect(url_for(".preview", upload_id=upload.id, job=job.id))  # it asks there first
-    defaults, options, all_or_nothing = _split_options(upload)
     web_state.change_upload(state.engine, upload.id, is_kept_for_start=False)
-    job_id = shared.start_import(upload, actor=user, is_dry_run=False, mapping=upload.mapping, defaults=defaults,
-                                 options=options, all_or_nothing=all_or_nothing)
+    job_id = shared.start_import(upload, actor=user, is_dry_run=False, mapping=upload.mapping,
+                                 options=_options_of(upload, kind))
     web_state.change_upload(state.engine, upload.id, import_job_id=job_id)
     return redirect(url_for(".job_page", job_id=job_id))
 

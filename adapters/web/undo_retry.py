@@ -36,10 +36,8 @@ def start_retry(job: JobSummary, file: FileStorage, user: WebUser) -> int:
     (the file) or NotPermitted (the person) says why not."""
     kind = shared.kind_for(user, job.kind)
     try:  # checked before it is stored: a file that cannot be a retry leaves nothing behind
-        arguments = shared.importer().services.undo.retry_arguments(job.id, actor_of(user), file.stream)  # type: ignore[arg-type]
+        mapping, options = shared.importer().services.undo.retry_request(job.id, actor_of(user), file.stream)  # type: ignore[arg-type]
     except BadFile as problem:
         raise shared.UploadRejected(problem) from problem
     upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False)
-    return shared.start_import(upload, actor=user, is_dry_run=False, mapping=arguments["mapping"],  # type: ignore[arg-type]
-                               defaults=arguments["defaults"], options=arguments["options"],  # type: ignore[arg-type]
-                               all_or_nothing=arguments["all_or_nothing"])  # type: ignore[arg-type]
+    return shared.start_import(upload, actor=user, is_dry_run=False, mapping=mapping, options=options)

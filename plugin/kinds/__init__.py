@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from plugin.options import Option
 
 
 def singular(plural: str) -> str:
@@ -93,6 +97,9 @@ class ImportKind:
     # Fields besides the key that no two records may share (customers' username): the planner asks the
     # store who holds a batch's values and fails a row whose value belongs to another record.
     unique_fields: tuple[str, ...] = ()
+    # The options an import of this kind accepts besides the common ones (plugin.options.COMMON_OPTIONS): the
+    # command line's flags, the preview page's form and the API's options are built from them.
+    options: tuple[Option, ...] = ()
     fields_by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
     secret_names: frozenset[str] = field(init=False, repr=False, compare=False)
     required_for_new: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -111,13 +118,14 @@ class ImportKind:
         return tuple(candidate.name for candidate in self.fields)
 
 
-def unknown_names(names: Iterable[str], known: Mapping[str, object], *, field: str, what: str, create_option: str,
+def unknown_names(names: Iterable[str], known: Mapping[str, object], *, field: str, what: str, create: Option,
                   options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Exact, case-sensitive names (labels, teams, groups) missing from `known`, as row problems.
 
-    Nothing is missing when the import may create them (`options[create_option]`, e.g. --create-labels).
+    Nothing is missing when the import may create them (the option `create`, e.g. create_labels). The message
+    names that option by its label, the same on every surface; each surface says how it is set.
     """
-    if options.get(create_option):
+    if options.get(create.name):
         return []
     problems = []
     for name in names:
@@ -126,6 +134,5 @@ def unknown_names(names: Iterable[str], known: Mapping[str, object], *, field: s
         near = next((other for other in known if other.casefold() == name.casefold()), None)
         hint = f" ({field[:-1]} names are case-sensitive: did you mean {near!r}?)" if near is not None else ""
         problems.append((field, f"{field}.unknown", f"There is no {what} named {name!r}{hint}; create it first or "
-                                                    f"import with --{create_option.replace('_', '-')}."))
+                                                    f"import with the option “{create.label}”."))
     return problems
-

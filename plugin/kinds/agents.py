@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from plugin.emails import email_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
+from plugin.options import Option, OptionType
 from plugin.pipeline import PrepareBatch
 from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
@@ -22,6 +23,13 @@ ROLES = ("admin", "support_admin", "agent")
 DEFAULT_ROLE = "agent"
 DEFAULT_PASSWORD_MIN_LENGTH = 6
 PASSWORD_MAX_BYTES = 4096  # libpass refuses longer secrets
+
+CREATE_TEAMS = Option("create_teams", OptionType.FLAG, "Create teams that do not exist yet",
+                      "Create unknown teams instead of failing the row.", fixes=("teams.unknown",))
+REPLACE_TEAMS = Option("replace_teams", OptionType.FLAG, "Replace an agent's teams instead of adding to them",
+                       "On update, replace teams instead of adding to them.")
+INVITATIONS = Option("invitations", OptionType.FLAG, "Mail invitations to new agents without a password",
+                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).")
 
 
 @dataclass(slots=True)
@@ -86,7 +94,7 @@ def _check_password(values: dict[str, object], options: Mapping[str, object]) ->
 
 def _check_teams(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     names = values.pop("teams", ()) or ()
-    problems = unknown_names(names, catalog.teams, field="teams", what="team", create_option="create_teams",  # type: ignore[arg-type]
+    problems = unknown_names(names, catalog.teams, field="teams", what="team", create=CREATE_TEAMS,  # type: ignore[arg-type]
                              options=options)
     if names:
         values["teams"] = frozenset(names)  # type: ignore[arg-type]
@@ -183,4 +191,5 @@ AGENTS = ImportKind(
     ),
     description="People who work in the helpdesk: they can sign in and answer tickets.",
     check_record=check_agent,
+    options=(CREATE_TEAMS, REPLACE_TEAMS, INVITATIONS),
 )

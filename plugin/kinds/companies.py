@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 from plugin.companies import company_name_key, is_free_mail, parse_domains
 from plugin.kinds import Catalog, Field, ImportKind
+from plugin.options import Option, OptionType
 from plugin.validate import parse_name, parse_record_id
+
+
+REPLACE_DOMAINS = Option("replace_domains", OptionType.FLAG, "Replace a company's domains instead of adding to them",
+                         "On update, replace a company's mail domains instead of adding to them.")
 
 
 @dataclass(slots=True)
@@ -86,4 +91,5 @@ COMPANIES = ImportKind(
     allows_custom_fields=True,
     description="The organisations customers belong to, with their mail domains: new customers join theirs by domain.",
     check_record=check_company,
+    options=(REPLACE_DOMAINS,),
 )

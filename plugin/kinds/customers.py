@@ -6,11 +6,31 @@ from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, Field, ImportKind, unknown_names
+from plugin.options import Option, OptionType
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
 from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, parse_record_id, split_names
 
 PHONE_FIELDS = ("phone", "mobile")
+
+CREATE_LABELS = Option("create_labels", OptionType.FLAG, "Create labels that do not exist yet",
+                       "Create unknown labels instead of failing the row.", setting="create_labels",
+                       fixes=("labels.unknown",))
+REPLACE_LABELS = Option("replace_labels", OptionType.FLAG, "Replace a customer's labels instead of adding to them",
+                        "On update, replace labels instead of adding to them.", setting="replace_labels")
+DEFAULT_LABELS = Option("default_labels", OptionType.NAMES, "Labels every imported customer gets",
+                        "A label every imported customer gets (repeatable; elsewhere names separated by ':').",
+                        setting="default_labels", flag="--default-label")
+CREATE_COMPANIES = Option("create_companies", OptionType.FLAG, "Create companies named in the company column",
+                          "Create the companies named in the company column that do not exist yet.",
+                          fixes=("company.unknown",))
+CREATE_GROUPS = Option("create_groups", OptionType.FLAG, "Create groups (teams) that do not exist yet",
+                       "Create unknown groups (teams) instead of failing the row.",
+                       fixes=("groups.unknown",))
+REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's groups instead of adding to them",
+                        "On update, replace groups instead of adding to them.")
+REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
+                "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
 _GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups, not labels
 
@@ -19,7 +39,7 @@ def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[
     in_file = values.pop("labels", ()) or ()
     names: set[str] = set(in_file)  # type: ignore[arg-type]
     problems = unknown_names(in_file, catalog.label_ids, field="labels", what="label",  # type: ignore[arg-type]
-                             create_option="create_labels", options=options)
+                             create=CREATE_LABELS, options=options)
     label_ids = values.pop("labels_id", ()) or ()
     by_id = catalog.label_names if label_ids else {}
     for label_id in label_ids:  # type: ignore[union-attr]
@@ -34,11 +54,12 @@ def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[
 
 
 def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """company_id must exist; a company name (any case) becomes its id, or waits to be created with --create-companies."""
+    """company_id must exist; a company name (any case) becomes its id, or waits to be created (create_companies)."""
     name = values.pop("company", None)
     company_id = values.get("company_id")
     if company_id is not None and company_id not in catalog.companies:
-        return [("company_id", "company_id.unknown", f"There is no company with id {company_id}; create it first (contact-importer companies add NAME).")]
+        return [("company_id", "company_id.unknown", f"There is no company with id {company_id}; give an existing "
+                                                     "company's id, or its name in a company column.")]
     if name is None:
         return []
     found = catalog.company_keys.get(company_name_key(str(name)))
@@ -49,16 +70,16 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
     elif options.get("create_companies"):
         values["company"] = name  # created when the batch is written
     else:
-        return [("company", "company.unknown", (f"There is no company named {name!r}; create it first (contact-importer "
-                                                "companies add NAME, or import companies) or import with --create-companies."))]
+        return [("company", "company.unknown", f"There is no company named {name!r}; create it first (or import "
+                                               f"companies) or import with the option “{CREATE_COMPANIES.label}”.")]
     return []
 
 
 def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """Groups are the teams that serve the customer: exact team names, unknown ones only with --create-groups."""
+    """Groups are the teams that serve the customer: exact team names, unknown ones only with create_groups."""
     names = values.pop("groups", ()) or ()
     problems = unknown_names(names, catalog.teams, field="groups", what="group (team)",  # type: ignore[arg-type]
-                             create_option="create_groups", options=options)
+                             create=CREATE_GROUPS, options=options)
     if names:
         values["groups"] = frozenset(names)  # type: ignore[arg-type]
     return problems
@@ -149,7 +170,7 @@ CUSTOMERS = ImportKind(
               aliases=("company name", "organization", "organisation", "organization name", "organisation name",
                        "organization 1 - name", "employer", "account name"),
               examples=("", ""),
-              description="An existing company's name (any case); unknown names only with --create-companies."),
+              description="An existing company's name (any case); unknown ones are created only when asked."),
         Field("company_id", parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
@@ -172,4 +193,5 @@ CUSTOMERS = ImportKind(
     check_record=check_customer,
     complete_new=complete_new_customer,
     unique_fields=("username",),
+    options=(CREATE_LABELS, REPLACE_LABELS, DEFAULT_LABELS, CREATE_COMPANIES, CREATE_GROUPS, REPLACE_GROUPS, REGION),
 )

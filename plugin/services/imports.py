@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
+from plugin.options import ImportOptions, read_options
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
 from plugin.ports import ProgressSink, StopCheck
 from plugin.report import ImportReport, Status
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 # (rows of the current batch prepared so far, rows in that batch).
 PreparerFactory = Callable[[ProgressSink | None], PrepareBatch]
 # An adapter's step after an import was applied (agents: mail invitations), given the report and options.
-Finisher = Callable[[ImportReport, Mapping[str, object]], None]
+Finisher = Callable[[ImportReport, ImportOptions], None]
 
 
 class Imports:
@@ -25,6 +26,12 @@ class Imports:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+
+    def read_options(self, kind_name: str, given: Mapping[str, object], *, is_recorded: bool = False) -> ImportOptions:
+        """What a person gave for an import of this kind → its ImportOptions, the settings filling the rest.
+
+        OptionInvalid names the option and says why, in the same words for every surface."""
+        return read_options(self.services.kind(kind_name), given, self.services.settings, is_recorded=is_recorded)
 
     def import_file(
         self,
@@ -35,35 +42,31 @@ class Imports:
         actor: str = "",
         dry_run: bool = False,
         mapping: Mapping[str, str] | None = None,
+        options: ImportOptions | Mapping[str, object] | None = None,
         defaults: Mapping[str, str] | None = None,
-        options: Mapping[str, object] | None = None,
         all_or_nothing: bool | None = None,
         row_limit: int | None = None,
         progress: ProgressSink | None = None,
         job_id: int | None = None,
         should_stop: StopCheck | None = None,
     ) -> ImportReport:
-        """Import one file of one kind, with settings as the defaults for every option not given.
+        """Import one file of one kind as `options` say (see read_options; the settings for what they leave out).
 
+        The adapters pass ImportOptions; code may pass the options as recorded (a mapping, with `defaults`,
+        `all_or_nothing` and `row_limit` beside it, as a retry's arguments come), read the same way.
         `job_id` names a job recorded beforehand (a queued import); one an earlier run left unfinished is
         resumed. `should_stop` is asked between batches (see run_import)."""
         services = self.services
         kind = services.kind(kind_name)
         settings = services.settings
-        merged: dict[str, object] = {"create_labels": settings.create_labels, "replace_labels": settings.replace_labels,
-                                     "default_labels": tuple(settings.default_labels),
-                                     "password_min_length": settings.password_min_length,
-                                     "region": settings.default_region}
-        if settings.free_mail_domains:
-            merged["free_mail_domains"] = tuple(settings.free_mail_domains)
-        merged.update({name: value for name, value in (options or {}).items() if value is not None})
-        retry_of = merged.get("retry_of")  # a fixed error report of that import: its failed rows, under their numbers
-        retry = None if retry_of is None else services.store.retry_of(int(retry_of), retry_job=job_id)  # type: ignore[call-overload]
+        if not isinstance(options, ImportOptions):
+            given = {**(options or {}), "defaults": defaults, "all_or_nothing": all_or_nothing, "row_limit": row_limit}
+            options = self.read_options(kind.name, given, is_recorded=True)
+        retry = None if options.retry_of is None else services.store.retry_of(options.retry_of, retry_job=job_id)
         request = ImportRequest(
             kind=kind, file_name=file_name, actor=actor, is_dry_run=dry_run, chosen_mapping=dict(mapping or {}),
-            defaults=dict(defaults or {}), options=merged,
-            is_all_or_nothing=settings.all_or_nothing if all_or_nothing is None else all_or_nothing,
-            row_limit=row_limit or settings.row_limit, max_file_bytes=settings.max_file_bytes,
+            defaults=dict(options.defaults), options=options, is_all_or_nothing=options.all_or_nothing,
+            row_limit=options.row_limit, max_file_bytes=settings.max_file_bytes,
             batch_size=settings.batch_size, retry=retry,
         )
         factory = services.preparers.get(kind.name)
@@ -74,11 +77,10 @@ class Imports:
         report = run_import(request, source, services.store, job_id=job_id, prepare=prepare, progress=progress,
                             should_stop=should_stop)
         if not dry_run:
-            self._announce(kind.name, report, wants_side_effects=bool(merged.get("side_effects",
-                                                                                 settings.import_side_effects)))
+            self._announce(kind.name, report, wants_side_effects=options.side_effects)
         finisher = services.finishers.get(kind.name)
         if finisher is not None and not dry_run:
-            finisher(report, merged)
+            finisher(report, options)
         return report
 
     def _announce(self, kind: str, report: ImportReport, *, wants_side_effects: bool) -> None:

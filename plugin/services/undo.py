@@ -18,6 +18,7 @@ from plugin.read import inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.retry import inspect_retry, retry_arguments
 from plugin.services.history import UnknownJob
+from plugin.options import ImportOptions
 from plugin.undo import NotPermitted, UndoRefused, UndoResult, plan_undo_row
 
 if TYPE_CHECKING:
@@ -155,10 +156,9 @@ class Undo:
 
     # ---- retry
 
-    def retry_arguments(self, job_id: int, actor: Actor, source: BinaryIO) -> dict[str, object]:
+    def retry_request(self, job_id: int, actor: Actor, source: BinaryIO) -> tuple[dict[str, str], ImportOptions]:
         """Check that a fixed error report can be a retry of the import by this person, before anything is stored;
-        the retry's import_file arguments (kind, mapping, options with retry_of). BadFile or NotPermitted says
-        why not."""
+        the retry's mapping and options (the import's own, with retry_of). BadFile or NotPermitted says why not."""
         job = self.services.history.get_job(job_id)
         if job is None:
             raise UnknownJob(job_id)
@@ -167,7 +167,15 @@ class Undo:
         layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
         inspect_retry(source, layout, self.services.store.retry_of(job.id))
         source.seek(0)
-        return retry_arguments(job.id, job.kind, job.mapping, dict(job.options))
+        return self._recorded_request(job)
+
+    def _recorded_request(self, job: JobSummary) -> tuple[dict[str, str], ImportOptions]:
+        """The mapping and options an import recorded, as a retry of it is asked."""
+        arguments = retry_arguments(job.id, job.kind, job.mapping, dict(job.options))
+        options = self.services.imports.read_options(job.kind, {
+            **arguments["options"], "defaults": arguments["defaults"],  # type: ignore[dict-item]
+            "all_or_nothing": arguments["all_or_nothing"]}, is_recorded=True)
+        return arguments["mapping"], options  # type: ignore[return-value]
 
     def retry(self, job_id: int, actor: Actor, source: BinaryIO, *, file_name: str = "", dry_run: bool = False,
               progress: ProgressSink | None = None) -> ImportReport:
@@ -177,6 +185,6 @@ class Undo:
         if job is None:
             raise UnknownJob(job_id)
         self.check_permitted(job, actor, action="retry")
-        return self.services.imports.import_file(
-            source=source, file_name=file_name, actor=actor.name, dry_run=dry_run, progress=progress,
-            **retry_arguments(job.id, job.kind, job.mapping, dict(job.options)))  # type: ignore[arg-type]
+        mapping, options = self._recorded_request(job)
+        return self.services.imports.import_file(job.kind, source, file_name=file_name, actor=actor.name,
+                                                 dry_run=dry_run, progress=progress, mapping=mapping, options=options)

@@ -6,7 +6,7 @@ import pytest
 
 from plugin.errors import BadFile
 from plugin.kinds.customers import CUSTOMERS
-from plugin.mapping import (MatchedBy, normalize_header, parse_overrides, require_key_column,
+from plugin.mapping import (MatchedBy, check_chosen_mapping, normalize_header, parse_overrides, require_key_column,
                             suggest_mapping)
 
 # Outlook's "Export to a file → Comma Separated Values" header row.
@@ -246,3 +246,39 @@ def test_a_file_whose_email_column_was_ignored_on_purpose_is_rejected() -> None:
 
 def test_a_file_with_an_email_alias_column_is_accepted() -> None:
     require_key_column(CUSTOMERS, suggest_mapping(CUSTOMERS, ["E-mail Address"]))
+
+
+# ---- fuzzy matches are checked against the column's values; one mapping check for every surface
+
+GOOGLE_ROW = {"Given Name": "Ann", "Family Name": "Lee", "E-mail 1 - Value": "ann@example.com",
+              "Organization 1 - Name": "Acme", "Organization 1 - Title": "Sales Manager"}
+
+
+def google_samples() -> list[tuple[str, ...]]:
+    return [tuple(GOOGLE_ROW.get(header, "") for header in GOOGLE_HEADERS)]
+
+
+def test_a_fuzzy_match_never_maps_a_column_to_an_id_field_whose_values_it_does_not_hold() -> None:
+    # "Organization 1 - Title" looks 81 % like the alias "organization id" of company_id
+    mapping = suggest_mapping(CUSTOMERS, GOOGLE_HEADERS, samples=google_samples(), fuzzy_cutoff=75)
+    assert targets_of(mapping).get("Organization 1 - Title") is None
+    assert "company_id" not in targets_of(mapping).values()
+
+
+def test_a_fuzzy_match_of_a_typed_field_is_made_when_the_values_parse_as_its_type() -> None:
+    mapping = suggest_mapping(CUSTOMERS, ["email", "Organization Title"], samples=[("a@example.com", "12")],
+                              fuzzy_cutoff=75)
+    assert targets_of(mapping)["Organization Title"] == "company_id"
+
+
+def test_the_mapping_check_lists_every_problem_in_the_words_the_import_refuses_with() -> None:
+    headers = ["Given Name", "Famly Name", "Notes"]
+    problems = check_chosen_mapping(CUSTOMERS, headers, {"Given Name": "first_name", "Famly Name": "first_name",
+                                                         "Notes": "favourite_colour"})
+    assert [problem.code for problem in problems] == ["mapping.twice", "mapping.unknown_field", "file.no_email_column"]
+    for problem in problems[:2]:
+        with pytest.raises(BadFile) as refused:
+            suggest_mapping(CUSTOMERS, headers, chosen={"Given Name": "first_name", "Famly Name": "first_name",
+                                                        "Notes": "favourite_colour"})
+        assert refused.value.message == problems[0].message
+    assert check_chosen_mapping(CUSTOMERS, ["email", "Given Name"], {"email": "email", "Given Name": ""}) == []

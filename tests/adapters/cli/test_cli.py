@@ -379,3 +379,38 @@ def test_a_map_option_maps_a_column_or_ignores_it(run: Cli) -> None:
 def test_html_in_a_name_is_stored_as_text(run: Cli) -> None:
     ok(run.import_(b"email,first_name\r\njane@example.com,<b>Jane</b>\r\n"))
     assert run.customers()["jane@example.com"]["first_name"] == "<b>Jane</b>"
+
+
+@pytest.mark.parametrize("args", [("template", "custmers"), ("import", "custmers", "{file}"),
+                                  ("import", "customers", "{workbook}"), ("job", "1", "--retry", "{workbook}")],
+                         ids=["template-kind", "import-kind", "import-workbook", "retry-workbook"])
+def test_a_bad_file_or_a_mistyped_kind_exits_2_on_every_command(run: Cli, args: tuple[str, ...]) -> None:
+    assert run.import_(PEOPLE + b"broken,Nobody,\r\n").exit_code == 1  # import 1: some rows failed
+    files = {"file": run.file("people.csv", PEOPLE), "workbook": run.file("people.xlsx", b"PK\x03\x04" + b"\x00" * 64)}
+    result = run(*(arg.format(**files) for arg in args))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_option_of_another_kind_is_a_usage_error_naming_the_flag(run: Cli) -> None:
+    result = run.import_(PEOPLE, "--create-teams")
+    assert result.exit_code == 2
+    assert "Invalid value for --create-teams" in result.stderr and "An import of customers has no option 'create_teams'" in result.stderr
+
+
+@pytest.mark.parametrize(("kind", "first", "second", "flags", "column", "kept"), [
+    ("customers", b"email,first_name,groups\r\nc@example.com,C,A:B\r\n", b"email,groups\r\nc@example.com,C\r\n",
+     ("--create-groups",), "groups", "C"),
+    ("users", b"email,first_name,teams\r\nt@example.com,T,A:B\r\n", b"email,teams\r\nt@example.com,C\r\n",
+     ("--create-teams", "--no-invitations"), "teams", "C"),
+    ("companies", b"name,domains\r\nAcme,acme.com:acme.org\r\n", b"name,domains\r\nAcme,acme.net\r\n", (), "domains",
+     "acme.net"),
+])
+def test_groups_teams_and_domains_are_replaced_on_update_when_asked(run: Cli, kind: str, first: bytes, second: bytes,
+                                                                    flags: tuple[str, ...], column: str,
+                                                                    kept: str) -> None:
+    flag = {"customers": "--replace-groups", "users": "--replace-teams", "companies": "--replace-domains"}[kind]
+    ok(run("import", kind, run.file("first.csv", first), *flags))
+    ok(run("import", kind, run.file("second.csv", second), *flags, flag))
+    [row] = list(csv.DictReader(io.StringIO(ok(run("export", kind)))))
+    assert row[column] == kept

@@ -167,7 +167,7 @@ def test_teams_are_colon_separated_and_an_unknown_team_fails_the_row(agent_servi
     assert teams_of(engine, "a@example.com") == {"Billing", "Tier 1"}
     [error] = report.errors
     assert (error.row, error.code) == (3, "teams.unknown")
-    assert "did you mean 'Billing'?" in error.message and "--create-teams" in error.message
+    assert "did you mean 'Billing'?" in error.message and "“Create teams that do not exist yet”" in error.message
 
 
 def test_create_teams_creates_the_unknown_ones(agent_services: Services, engine: Engine) -> None:

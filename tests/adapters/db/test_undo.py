@@ -256,7 +256,7 @@ def test_a_support_admin_retries_their_own_import_but_not_another_persons(servic
         services.undo.retry(others.job, SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv")
     assert refused.value.code == "retry.not_yours"
     with pytest.raises(NotPermitted):
-        services.undo.retry_arguments(others.job, SUPPORT, io.BytesIO(fixed.encode()))
+        services.undo.retry_request(others.job, SUPPORT, io.BytesIO(fixed.encode()))
     assert "bad@example.com" not in customers(engine)
     retried = services.undo.retry(others.job, OTHER_SUPPORT, io.BytesIO(fixed.encode()), file_name="fixed.csv")
     assert retried.created == 1 and services.history.get_job(retried.job).actor == OTHER_SUPPORT.name  # type: ignore[arg-type,union-attr]

@@ -116,7 +116,7 @@ MATRIX: list[Call] = [
          page(404, 302), form=lambda _b: dict(MAPPING_FORM)),
     Call("/importer/uploads/<upload_id>/preview", "GET", "/importer/uploads/{admin_upload}/preview", page(404, 200)),
     Call("/importer/uploads/<upload_id>/preview", "POST", "/importer/uploads/{admin_upload}/preview",
-         page(404, 302), form=lambda _b: {"labels_policy": "create"}),
+         page(404, 302), form=lambda _b: {"create_labels": "true"}),
     Call("/importer/uploads/<upload_id>/start", "POST", "/importer/uploads/{admin_upload}/start", page(404, 302)),
     Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/{customers_job}", page(200, 200)),
     Call("/importer/jobs/<int:job_id>", "GET", "/importer/jobs/{agents_job}", page(403, 200)),

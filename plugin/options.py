@@ -1,0 +1,248 @@
+"""How an import is asked to run: each kind declares the options it accepts, and one reader turns what a person
+gave (command-line flags, the preview page's form, the API's JSON, a queued or recorded import) into one frozen
+ImportOptions, with the settings as the defaults of everything not given.
+
+The command line's flags, the preview page's form fields and the API's `options` object (and its OpenAPI schema)
+are all built from the declarations (`options_of(kind)`), so an option reachable in one is reachable in all. A
+value is parsed and checked only here: one parser for true/false, one check of a region, and the same sentence
+for a bad value whatever the surface (each surface only says where: --region, options.region, the form's label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from plugin.kinds import CellProblem
+from plugin.phones import DEFAULT_REGION, is_known_region
+from plugin.validate import parse_boolean, split_names
+
+if TYPE_CHECKING:
+    from plugin.kinds import ImportKind
+    from plugin.settings import Settings
+
+
+class OptionType(StrEnum):
+    """What values an option takes; each surface renders and parses an option by its type."""
+
+    FLAG = "flag"  # true or false: --x/--no-x, a checkbox, a JSON boolean
+    NAMES = "names"  # exact names: a repeated flag, 'A:B' in a text box, a JSON list
+    REGION = "region"  # two letters such as GB
+    COUNT = "count"  # a whole number of at least 1
+    FIELD_VALUES = "field values"  # field → text for empty cells: --default FIELD=VALUE, one box a field, an object
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option an import kind accepts: its name, type, label, help and where its default comes from."""
+
+    name: str  # the ImportOptions field it sets, the API's options key and the form field's name
+    type: OptionType
+    label: str  # how a person sees it on the page, and how messages name it
+    help: str  # one sentence: what it does
+    setting: str = ""  # the setting whose value is its default ("" when none)
+    flag: str = ""  # the command line's flag when not --<name with dashes>
+    fixes: tuple[str, ...] = ()  # row error codes this option would have let through (labels.unknown...)
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def default(self, settings: Settings) -> object:
+        if self.setting:
+            return getattr(settings, self.setting)
+        return _FIELD_DEFAULTS[self.name]
+
+
+class OptionInvalid(ValueError):
+    """A value given for an option cannot be used; `message` is the same sentence on every surface."""
+
+    code = "options.invalid"
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions(Mapping[str, object]):
+    """Everything an import was asked besides its file and mapping, typed; the settings fill what was not given.
+
+    A Mapping too (name → value), so a job records it as it is and reads it back (ImportOptions.read).
+    """
+
+    defaults: Mapping[str, str] = field(default_factory=dict)  # field → text for its empty cells
+    all_or_nothing: bool = False
+    row_limit: int = 5000
+    side_effects: bool = False  # the per-record record_imported hook
+    create_labels: bool = False
+    replace_labels: bool = False
+    default_labels: tuple[str, ...] = ()
+    create_companies: bool = False
+    create_groups: bool = False
+    replace_groups: bool = False
+    region: str = DEFAULT_REGION
+    create_teams: bool = False
+    replace_teams: bool = False
+    invitations: bool = True
+    replace_domains: bool = False
+    # From the settings, never from a person: the checks of a kind read them with the options.
+    password_min_length: int = 6
+    free_mail_domains: tuple[str, ...] = ()
+    retry_of: int | None = None  # a retry of that import (plugin.retry): set by the retry, never by a person
+
+    def __getitem__(self, name: str) -> object:
+        if name not in _FIELD_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:  # retry_of only when it is a retry: as a job records its options
+        return (name for name in _FIELD_NAMES if getattr(self, name) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def recorded(self) -> dict[str, object]:
+        """As JSON keeps it: lists for tuples, a plain object for defaults; no retry_of unless it is a retry."""
+        return {name: list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) else value
+                for name, value in self.items()}
+
+
+_FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(ImportOptions))
+_FIELD_DEFAULTS: dict[str, object] = {spec.name: getattr(ImportOptions(), spec.name) for spec in fields(ImportOptions)}
+_FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains"}
+_LEGACY_NAMES = {"no_invitations": "invitations"}  # recorded before issue 12: the flag said the opposite
+
+DEFAULTS = Option("defaults", OptionType.FIELD_VALUES, "Values for empty cells",
+                  "A value for the empty cells of a field.", flag="--default")
+ALL_OR_NOTHING = Option("all_or_nothing", OptionType.FLAG, "All or nothing: import nothing unless every row is valid",
+                        "Apply nothing unless every row is valid.", setting="all_or_nothing")
+ROW_LIMIT = Option("row_limit", OptionType.COUNT, "Most rows accepted",
+                   "The most data rows accepted; a longer file is refused whole.", setting="row_limit")
+SIDE_EFFECTS = Option("side_effects", OptionType.FLAG, "Run the helpdesk's actions for each imported record",
+                      "Run the host's per-record actions (welcome mail, automations) for every record imported.",
+                      setting="import_side_effects")
+COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS)
+
+
+def options_of(kind: ImportKind) -> tuple[Option, ...]:
+    """Every option an import of this kind accepts: the common ones, then the kind's own."""
+    return COMMON_OPTIONS + tuple(kind.options)
+
+
+def all_options(kinds: Iterable[ImportKind]) -> dict[str, tuple[Option, list[str]]]:
+    """Each option any of these kinds accepts → (its declaration, the titles of the kinds that accept it)."""
+    found: dict[str, tuple[Option, list[str]]] = {}
+    for kind in kinds:
+        for option in options_of(kind):
+            found.setdefault(option.name, (option, []))[1].append(kind.title)
+    return found
+
+
+def options_fixing(kind: ImportKind, codes: Iterable[str]) -> list[Option]:
+    """The options of this kind that would have let rows with these error codes through: each surface says
+    how to set them (a flag, a form field, an API option)."""
+    wanted = set(codes)
+    return [option for option in options_of(kind) if wanted.intersection(option.fixes)]
+
+
+def parse_flag(raw: object) -> bool:
+    """The one reading of true or false: a boolean, or true/false, yes/no, y/n, 1/0 in any case (as a CSV cell)."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return parse_boolean(raw)
+        except CellProblem:
+            pass
+    raise ValueError(f"{str(raw)[:40]!r} is not true or false; use true/false, yes/no, y/n or 1/0.")
+
+
+def _parse_names(raw: object) -> tuple[str, ...]:
+    parts = raw.split(":") if isinstance(raw, str) else raw if isinstance(raw, (list, tuple)) else None
+    if parts is None or not all(isinstance(part, str) for part in parts):
+        raise ValueError("Give names separated by ':' (or a list of names).")
+    try:
+        return split_names(":".join(parts), what="label")
+    except CellProblem as problem:
+        raise ValueError(problem.message) from None
+
+
+def _parse_region(raw: object) -> str:
+    if not isinstance(raw, str) or not is_known_region(raw):
+        raise ValueError(f"{str(raw)[:40]!r} is not a region; use two letters such as GB, US or DE.")
+    return raw.strip().upper()
+
+
+def _parse_count(raw: object) -> int:
+    text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ValueError(f"{str(raw)[:40]!r} is not a whole number of at least 1.")
+    return int(text)
+
+
+def _parse_field_values(raw: object) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise ValueError('Give field: value pairs, e.g. {"last_name": "Unknown"}.')
+    values: dict[str, str] = {}
+    for name, value in raw.items():
+        target = str(name).strip()  # a field the file cannot have is the import's defaults.unknown_field
+        if value is None or isinstance(value, (dict, list)):
+            raise ValueError(f"The value for {target} is text, not {value!r}.")
+        if str(value).strip():
+            values[target] = str(value)
+    return values
+
+
+def parse_option(option: Option, raw: object) -> object:
+    """One given value → the option's value; OptionInvalid says why not, in the same words on every surface."""
+    try:
+        if option.type is OptionType.FLAG:
+            return parse_flag(raw)
+        if option.type is OptionType.NAMES:
+            return _parse_names(raw)
+        if option.type is OptionType.REGION:
+            return _parse_region(raw)
+        if option.type is OptionType.COUNT:
+            return _parse_count(raw)
+        return _parse_field_values(raw)
+    except ValueError as error:
+        raise OptionInvalid(option.name, str(error)) from None
+
+
+def settings_options(kind: ImportKind, settings: Settings) -> ImportOptions:
+    """The options of an import nobody chose anything for: every default from the settings."""
+    values = {option.name: option.default(settings) for option in options_of(kind)}
+    values.update({name: getattr(settings, setting) for name, setting in _FROM_SETTINGS.items()})
+    return replace(ImportOptions(), **{name: tuple(value) if isinstance(value, list) else value  # type: ignore[arg-type]
+                                       for name, value in values.items()})
+
+
+def read_options(kind: ImportKind, given: Mapping[str, object], settings: Settings, *,
+                 is_recorded: bool = False) -> ImportOptions:
+    """What a person gave (None: not given) → ImportOptions, the settings filling the rest.
+
+    A person may give only the options the kind declares: anything else is OptionInvalid. `is_recorded`
+    reads what an import recorded (a queued import, a job being retried, a caller in code): it may also hold
+    the settings-derived values and links (password_min_length, retry_of...), and what it holds that no
+    import reads (undo_of, mailbox...) is left out.
+    """
+    declared = {option.name: option for option in options_of(kind)}
+    values: dict[str, object] = {}
+    for name, raw in given.items():
+        if raw is None:
+            continue
+        option = declared.get(name)
+        if option is not None:
+            values[name] = parse_option(option, raw)
+        elif not is_recorded:
+            known = ", ".join(declared)
+            raise OptionInvalid(name, f"An import of {kind.title} has no option {name!r}; its options are: {known}.")
+        elif name in _LEGACY_NAMES:
+            values[_LEGACY_NAMES[name]] = not parse_flag(raw)
+        elif name in _FIELD_NAMES:
+            values[name] = tuple(raw) if isinstance(raw, list) else dict(raw) if isinstance(raw, Mapping) else raw
+    return replace(settings_options(kind, settings), **values)  # type: ignore[arg-type]
