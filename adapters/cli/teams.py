@@ -21,7 +21,7 @@ R = TypeVar("R")
 
 
 def _refusals_as_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """A refusal (a TeamProblem, a name that cannot be a team's) ends the command with its message and exit status 1."""
+    """A refusal (a TeamProblem, a name that cannot be a team's) ends the command with its message, exit status 1."""
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -82,8 +82,10 @@ def teams_remove_command(context: click.Context, name: str, yes: bool) -> None:
     if not team.is_empty and not yes:
         affected = f"{team.members_text()} belong to team {team.name!r}"
         if not sys.stdin.isatty():
-            raise click.ClickException(f"{affected}; add --yes to remove it and their membership without being asked.")
-        click.confirm(f"{affected}. Remove the team and their membership (the people stay)?", abort=True, err=True)
+            raise click.ClickException(f"{affected}; add --yes to remove it and their membership "
+                                       "without being asked.")
+        click.confirm(f"{affected}. Remove the team and their membership (the people stay)?", abort=True,
+                      err=True)
     removed = teams.remove(name)
     click.echo(f"Removed team {removed.name!r}; {removed.members_text()} are no longer in it.")
 
@@ -145,8 +147,8 @@ def members_remove_command(context: click.Context, team: str, emails: tuple[str,
 
 
 def _echo_changed(changed: MembersChanged, verb: str, already: str) -> None:
-    click.echo(f"{count_of(changed.changed, 'agents')} {verb} team {changed.team!r}"
-               + (f" ({count_of(changed.already, 'agents')} already {already} it)." if changed.already else "."))
+    also = f" ({count_of(changed.already, 'agents')} already {already} it)." if changed.already else "."
+    click.echo(f"{count_of(changed.changed, 'agents')} {verb} team {changed.team!r}{also}")
 
 
 COMMANDS = (teams_group,)

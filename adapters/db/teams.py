@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import cast
 
-from sqlalchemy import Connection, Select, delete, func, select, update
+from sqlalchemy import Connection, Row, Select, Table, delete, func, select, update
 
 from adapters.db.agents import Agent, AgentTeam, display_name
 from adapters.db.catalog import Clock, ensure_teams, utc_now
@@ -15,9 +16,13 @@ from plugin.ports.teams import TeamMember, TeamSummary
 
 def _with_counts() -> Select[tuple[int, str, int, int]]:
     """Teams' id and name, and how many agents and customers belong to each."""
-    agents = select(func.count()).where(AgentTeam.team_id == Team.id).scalar_subquery()
-    customers = select(func.count()).where(CustomerTeam.team_id == Team.id).scalar_subquery()
+    agents = select(func.count()).where(AgentTeam.team_id == Team.id).scalar_subquery().label("agents")
+    customers = select(func.count()).where(CustomerTeam.team_id == Team.id).scalar_subquery().label("customers")
     return select(Team.id, Team.name, agents, customers)
+
+
+def _summary(row: Row[tuple[int, str, int, int]]) -> TeamSummary:
+    return TeamSummary(row.id, row.name, row.agents, row.customers)
 
 
 class SqlTeamStore:
@@ -29,10 +34,10 @@ class SqlTeamStore:
 
     def summary(self, name: str) -> TeamSummary | None:
         row = self.connection.execute(_with_counts().where(Team.name == name)).one_or_none()
-        return None if row is None else TeamSummary(*row)
+        return None if row is None else _summary(row)
 
     def list_teams(self) -> list[TeamSummary]:
-        return [TeamSummary(*row) for row in self.connection.execute(_with_counts().order_by(Team.name))]
+        return [_summary(row) for row in self.connection.execute(_with_counts().order_by(Team.name))]
 
     def add_teams(self, names: Sequence[str]) -> dict[str, int]:
         return ensure_teams(self.connection, names, now=self.now())
@@ -55,8 +60,8 @@ class SqlTeamStore:
     def add_agents(self, team_id: int, agent_ids: Collection[int]) -> int:
         missing = sorted(set(agent_ids) - self._agent_members(team_id, agent_ids))
         if missing:
-            self.connection.execute(insert_for(self.connection, AgentTeam.__table__).on_conflict_do_nothing(),
-                                    [{"agent_id": agent_id, "team_id": team_id} for agent_id in missing])
+            links = insert_for(self.connection, cast(Table, AgentTeam.__table__)).on_conflict_do_nothing()
+            self.connection.execute(links, [{"agent_id": agent_id, "team_id": team_id} for agent_id in missing])
         return len(missing)
 
     def remove_agents(self, team_id: int, agent_ids: Collection[int]) -> int:

@@ -1,4 +1,4 @@
-"""Teams as their use cases keep them: what agents belong to, and the groups customers belong to (client teams)."""
+"""Teams as their use cases keep them: what agents belong to, and the groups (client teams) of customers."""
 
 from __future__ import annotations
 

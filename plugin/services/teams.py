@@ -79,13 +79,14 @@ class Teams:
             team = _existing(work.teams, old)
             taken = work.teams.summary(cleaned)
             if taken is not None and taken.id != team.id:
-                raise TeamProblem(f"A team named {cleaned!r} already exists (id {taken.id}); choose another name.")
+                raise TeamProblem(f"A team named {cleaned!r} already exists (id {taken.id}); "
+                                  "choose another name.")
             work.teams.rename(team.id, cleaned)
             work.commit()
         return TeamSummary(team.id, cleaned, team.agents, team.customers)
 
     def remove(self, name: str) -> TeamSummary:
-        """Remove a team and its memberships; its agents and customers stay. The team as it was, with its counts."""
+        """Remove a team and its memberships; its agents and customers stay. The team as it was, with counts."""
         with self.services.unit_of_work() as work:
             team = _existing(work.teams, name)
             work.teams.remove(team.id)
@@ -141,6 +142,6 @@ def _agent_ids(teams: TeamStore, emails: Sequence[str]) -> list[int]:
     unknown = [text for text, key in keys.items() if key not in found]
     if unknown:
         listed = ", ".join(repr(text) for text in unknown)
-        raise TeamProblem(f"There is no agent with the email {listed}; nothing was changed."
-                          if len(unknown) == 1 else f"There are no agents with the emails {listed}; nothing was changed.")
+        no_agent = "There is no agent with the email" if len(unknown) == 1 else "There are no agents with the emails"
+        raise TeamProblem(f"{no_agent} {listed}; nothing was changed.")
     return list(dict.fromkeys(found[key] for key in keys.values() if key is not None))
