@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from adapters.cli import catalog, imports, jobs, people
+from adapters.cli import catalog, imports, jobs, people, teams
 from adapters.cli.context import ImporterGroup
 
 
@@ -37,8 +37,8 @@ def _add_commands() -> None:
     from adapters.imap.commands import COMMANDS as MAILBOX_COMMANDS
     from adapters.web.commands import COMMANDS as WEB_COMMANDS
 
-    for module_commands in (imports.COMMANDS, jobs.COMMANDS, catalog.COMMANDS, people.COMMANDS, WEB_COMMANDS,
-                            MAILBOX_COMMANDS):
+    for module_commands in (imports.COMMANDS, jobs.COMMANDS, catalog.COMMANDS, people.COMMANDS, teams.COMMANDS,
+                            WEB_COMMANDS, MAILBOX_COMMANDS):
         for command in module_commands:
             cli.add_command(command)
 

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from adapters.db.catalog import SqlCatalogStore
 from adapters.db.job_log import SqlJobLog
 from adapters.db.notifications import SqlNotifications
+from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore
 
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.catalog = SqlCatalogStore(self.connection)
         self.undo = SqlUndoStore(self.connection)
         self.notifications = SqlNotifications(self.connection)
+        self.teams = SqlTeamStore(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

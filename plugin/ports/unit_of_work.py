@@ -12,6 +12,7 @@ from typing import Protocol
 
 from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
+from plugin.ports.teams import TeamStore
 from plugin.ports.undo import Notifications, UndoStore
 
 
@@ -20,6 +21,7 @@ class UnitOfWork(Protocol):
     catalog: CatalogStore
     undo: UndoStore
     notifications: Notifications
+    teams: TeamStore
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -19,6 +19,7 @@ from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
 from plugin.services.catalog import CatalogAdmin
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.teams import Teams
 from plugin.services.undo import Undo
 from plugin.settings import Settings
 
@@ -64,3 +65,7 @@ class Services:
     @cached_property
     def undo(self) -> Undo:
         return Undo(self)
+
+    @cached_property
+    def teams(self) -> Teams:
+        return Teams(self)
