@@ -21,13 +21,12 @@ import os
 import subprocess
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from imapclient import IMAPClient
 
 from adapters.bootstrap import bootstrap
-from adapters.db.mailboxes import add_mailbox
 from adapters.imap import (
     DEFAULT_BATCH_SIZE,
     MailboxAccount,
@@ -152,9 +151,10 @@ def time_poll(account: MailboxAccount, batch_size: int, folder: Path) -> tuple[f
     )
     services = bootstrap(settings)  # migrations run here, before the clock starts
     engine = services.store.engine  # type: ignore[attr-defined]
-    add_mailbox(
-        engine, name="bench", host=account.host, port=account.port, user=account.user,
+    services.capture.add_mailbox(
+        name="bench", host=account.host, port=account.port, user=account.user,
         password_env="BENCH_IMAP_PASSWORD", tls=False, folder=account.folder, since=EVERYTHING, label="From-mail",
+        now=datetime.now(UTC),
     )  # fmt: skip
     try:
         started = time.perf_counter()

@@ -6,7 +6,11 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from adapters.db.captured_customers import SqlCapturedCustomers
+from adapters.db.engine import retryable_failure
 from adapters.db.job_log import SqlJobLog
+from adapters.db.mailboxes import SqlMailboxes
+from plugin.ports import WriteConflict
 
 
 class SqlUnitOfWork:
@@ -22,6 +26,8 @@ class SqlUnitOfWork:
         self.connection = self.engine.connect()
         self.transaction = self.connection.begin()
         self.jobs = SqlJobLog(self.connection)
+        self.mailboxes = SqlMailboxes(self.connection)
+        self.captured_customers = SqlCapturedCustomers(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -31,6 +37,9 @@ class SqlUnitOfWork:
                 self.transaction.rollback()
         finally:
             self.connection.close()
+        reason = None if error is None else retryable_failure(error)
+        if reason is not None:
+            raise WriteConflict(reason) from error
 
     def commit(self) -> None:
         self.transaction.commit()

@@ -3,4 +3,7 @@
 from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, StalePlan,  # noqa: F401
                                   StopCheck)
 from plugin.ports.jobs import JobLog, JobSummary  # noqa: F401
-from plugin.ports.unit_of_work import UnitOfWork  # noqa: F401
+from plugin.ports.mailboxes import (MAIL_JOB_KIND, BatchCounts, CapturedCustomers, Lease, LeaseLost,  # noqa: F401
+                                    MailboxExists, MailboxRecord, MailboxStatus, MailboxStore, MailSkipRecord,
+                                    NewMailbox)
+from plugin.ports.unit_of_work import UnitOfWork, WriteConflict  # noqa: F401

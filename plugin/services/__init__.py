@@ -16,6 +16,7 @@ from typing import Any
 
 from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
+from plugin.services.capture import Capture
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
 from plugin.settings import Settings
@@ -53,3 +54,7 @@ class Services:
     @cached_property
     def history(self) -> History:
         return History(self)
+
+    @cached_property
+    def capture(self) -> Capture:
+        return Capture(self)

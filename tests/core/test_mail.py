@@ -393,7 +393,7 @@ def test_fetch_asks_for_the_loop_header_once() -> None:
 def test_skip_reasons_are_exactly_the_documented_ones() -> None:
     assert {reason.value for reason in SkipReason} == {
         "own_address", "agent", "loop", "auto_reply", "bounce", "list", "noreply", "spam", "no_sender",
-        "invalid_address",
+        "invalid_address", "invalid_value",
     }  # fmt: skip
 
 
