@@ -211,25 +211,27 @@ def test_a_second_poll_finds_nothing_new_and_seen_flags_stay_as_they_were(
 
 
 def test_a_new_uidvalidity_restarts_from_since_without_duplicates(
-    services: Services, own_imap_server: ImapServer
+    services: Services, imap_server: ImapServer, folder: str
 ) -> None:
-    own_imap_server.append(
-        "INBOX", message(b"ann@example.org", number=1), message(b"bob@example.org", number=2)
-    )
-    add(services, own_imap_server)
-    before = poll_mailbox(services, "support", environ=environ(own_imap_server))
+    """The folder is deleted and made again, which gives it a new UIDVALIDITY (its creation second). Not by
+    restarting a Dovecot with an emptied store: a restart on the port the mailbox names spawns every Dovecot
+    process again, which on a loaded machine outlasted imap-server's wait for the greeting, and leaves the
+    port free meanwhile for any other process to take."""
+    imap_server.append(folder, message(b"ann@example.org", number=1), message(b"bob@example.org", number=2))
+    add(services, imap_server, folder)
+    before = poll_mailbox(services, "support", environ=environ(imap_server))
     assert before.uidvalidity is not None
     time.sleep(max(0.0, before.uidvalidity + 1.1 - time.time()))  # UIDVALIDITY is the creation second
-    own_imap_server.start(fresh=True)
-    own_imap_server.append(
-        "INBOX",
+    imap_server.recreate(folder)
+    imap_server.append(
+        folder,
         message(b"ann@example.org", number=1),
         message(b"bob@example.org", number=2),
         message(b"cy@example.org", number=3),
     )
     old = datetime.now() - timedelta(days=400)
-    own_imap_server.append("INBOX", message(b"older@example.org", number=4), when=old)
-    after = poll_mailbox(services, "support", environ=environ(own_imap_server))
+    imap_server.append(folder, message(b"older@example.org", number=4), when=old)
+    after = poll_mailbox(services, "support", environ=environ(imap_server))
     assert after.uidvalidity != before.uidvalidity
     assert [(e.uid, e.email) for e in after.existing] == [(1, "ann@example.org"), (2, "bob@example.org")]
     assert [(c.uid, c.email) for c in after.created] == [(3, "cy@example.org")]
