@@ -81,13 +81,15 @@ class StoredBatch:
     job_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MailPass:
-    """One pass over a leased mailbox: whose mail is never a customer's, read once a pass."""
+    """One pass over a leased mailbox: whose mail is never a customer's, and the planner with its catalog (labels,
+    companies' domains), read once a pass; a batch another writer got in the way of reads the catalog again."""
 
     lease: Lease
     own_addresses: frozenset[str]
     agent_addresses: frozenset[str]
+    planner: AuthorPlanner | None = None
 
 
 class Capture:
@@ -213,9 +215,10 @@ class Capture:
                                             printable(verdict.written_author), printable(verdict.message_id)))
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
-                return self._store(mail_pass.lease, authors, skips, uidvalidity=uidvalidity, last_uid=last_uid,
+                return self._store(mail_pass, authors, skips, uidvalidity=uidvalidity, last_uid=last_uid,
                                    fetched=len(headers), job_id=job_id, now=now)
             except (StalePlan, WriteConflict) as conflict:
+                mail_pass.planner = None  # its catalog may hold what the rolled-back attempt created
                 if attempt == STORE_ATTEMPTS:
                     raise
                 logger.warning("mailbox %s, messages up to %d: %s; stored again (attempt %d of %d)",
@@ -223,8 +226,9 @@ class Capture:
                 time.sleep(random.uniform(0.01, 0.05 * 2 ** attempt))  # apart, so the two writers do not meet again
         raise AssertionError("unreachable")
 
-    def _store(self, lease: Lease, authors: Sequence[MailAuthor], skips: Sequence[MailSkipRecord], *,
+    def _store(self, mail_pass: MailPass, authors: Sequence[MailAuthor], skips: Sequence[MailSkipRecord], *,
                uidvalidity: int, last_uid: int, fetched: int, job_id: int | None, now: datetime) -> StoredBatch:
+        lease = mail_pass.lease
         mailbox = lease.mailbox
         with self.services.unit_of_work() as work:
             if not work.mailboxes.move_position(lease, uidvalidity=uidvalidity, last_uid=last_uid, now=now):
@@ -238,14 +242,16 @@ class Capture:
             created: dict[int, CapturedContact] = {}
             refused: list[MailSkipRecord] = []
             if new_authors:
-                catalog = customers.load_catalog()
-                planner = AuthorPlanner(self.services.kind("customers"), catalog, self._options(mailbox))
+                if mail_pass.planner is None:
+                    mail_pass.planner = AuthorPlanner(self.services.kind("customers"), customers.load_catalog(),
+                                                      self._options(mailbox))
+                planner = mail_pass.planner
                 creating, refusals = planner.plan([planner.validate(author) for author in new_authors], existing)
                 by_uid = {author.uid: author for author in new_authors}
                 if creating:
                     assert job_id is not None  # a batch with authors fetched something
                     details = {row.row: source_detail(mailbox.name, mailbox.folder, by_uid[row.row]) for row in creating}
-                    customers.write_new(job_id, creating, options=planner.options, catalog=catalog,
+                    customers.write_new(job_id, creating, options=planner.options, catalog=planner.catalog,
                                         source_details=details, now=now)
                 for row in creating:
                     created[row.row] = CapturedContact(row.row, by_uid[row.row].email, _text(row.values.get("first_name")),
