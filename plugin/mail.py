@@ -20,8 +20,7 @@ Rules, in the order they are checked (the first that matches is the reason recor
 8. own_address / noreply: the author is one of the mailbox's own addresses or a no-reply address; then,
    and only then, the first Reply-To address is the author instead (web forms send that way).
 9. agent: the author is one of the helpdesk's agents.
-10. invalid_value (decided when storing, plugin.mail_customers): a new author's cells are refused as a CSV
-   row's would be (a name over 200 characters...).
+10. invalid_value (when storing: plugin.mail_customers): a CSV row would refuse the new author's cells.
 
 Addresses are compared by `email_key(normalize_email(address))`: build `own_addresses` with
 `address_keys()` and give `agent_addresses` the same keys (a set, or anything with `in`).
