@@ -32,7 +32,8 @@ _CONTROL_CHARACTERS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)])  # remov
 class MailAuthor:
     """A message's author to capture, with where the address was seen."""
 
-    uid: int
+    row: int  # the message's place in its poll (1 for the first fetched): the customer's last_import_row
+    uid: int  # where it is in the folder (a UID may not fit an import's row number)
     email: str  # normalised (plugin.emails.normalize_email)
     first_name: str | None
     last_name: str | None
@@ -44,7 +45,7 @@ class MailAuthor:
 class Refusal:
     """An author the CSV path would refuse, as the skip it becomes."""
 
-    uid: int
+    row: int
     reason: str
     detail: str
 
@@ -82,7 +83,7 @@ class AuthorPlanner:
 
     def validate(self, author: MailAuthor) -> Record:
         cells = (author.email, author.first_name or "", author.last_name or "")
-        return self.validator.validate(SourceRow(author.uid, cells))
+        return self.validator.validate(SourceRow(author.row, cells))
 
     def plan(self, records: Sequence[Record], existing: Mapping[str, Existing]
              ) -> tuple[list[PlannedRow], list[Refusal]]:

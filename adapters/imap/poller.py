@@ -258,7 +258,8 @@ class _Reader:
 
     def _store(self, mail_pass: MailPass, batch: HeaderBatch, tally: Tally) -> None:
         stored = self.capture.store_batch(mail_pass, batch.headers, uidvalidity=batch.position.uidvalidity,
-                                          last_uid=batch.position.last_uid, job_id=tally.job_id, now=self.now())
+                                          last_uid=batch.position.last_uid, job_id=tally.job_id,
+                                          rows_before=tally.fetched, now=self.now())
         self.position = batch.position
         tally.add(len(batch.headers), stored)
         logger.debug("mailbox %s: stored up to UID %d, %d to go", self.mailbox.name, batch.position.last_uid,

@@ -194,9 +194,10 @@ class Capture:
         return MailPass(lease, self._own_address_keys(lease.mailbox), agents)
 
     def store_batch(self, mail_pass: MailPass, headers: Sequence[tuple[int, bytes]], *, uidvalidity: int,
-                    last_uid: int, job_id: int | None, now: datetime) -> StoredBatch:
+                    last_uid: int, job_id: int | None, rows_before: int = 0, now: datetime) -> StoredBatch:
         """Classify a batch of (UID, header block), store its new customers, its skips and the position after
-        it in one unit of work; raises LeaseLost (storing nothing) when this poll no longer holds the mailbox.
+        it in one unit of work (`rows_before`: the messages this poll stored before, which number its rows);
+        raises LeaseLost (storing nothing) when this poll no longer holds the mailbox.
 
         The first valid author of each address not stored yet becomes a customer, as a CSV row would (same
         validation, planner and writer; the mailbox's label; the company owning the address's domain); a
@@ -204,11 +205,11 @@ class Capture:
         settings = self.services.settings
         authors: list[MailAuthor] = []
         skips: list[MailSkipRecord] = []
-        for uid, header in headers:
+        for row, (uid, header) in enumerate(headers, start=rows_before + 1):
             verdict = classify_message(header, own_addresses=mail_pass.own_addresses,
                                        agent_addresses=mail_pass.agent_addresses, loop_header=settings.loop_header)
             if verdict.email is not None:
-                authors.append(MailAuthor(uid, verdict.email, verdict.first_name, verdict.last_name,
+                authors.append(MailAuthor(row, uid, verdict.email, verdict.first_name, verdict.last_name,
                                           verdict.message_id, verdict.date))
             else:
                 skips.append(MailSkipRecord(uid, str(verdict.skip), printable(verdict.detail) or "",
@@ -247,17 +248,19 @@ class Capture:
                                                       self._options(mailbox))
                 planner = mail_pass.planner
                 creating, refusals = planner.plan([planner.validate(author) for author in new_authors], existing)
-                by_uid = {author.uid: author for author in new_authors}
+                by_row = {author.row: author for author in new_authors}
                 if creating:
                     assert job_id is not None  # a batch with authors fetched something
-                    details = {row.row: source_detail(mailbox.name, mailbox.folder, by_uid[row.row]) for row in creating}
+                    details = {row.row: source_detail(mailbox.name, mailbox.folder, by_row[row.row]) for row in creating}
                     customers.write_new(job_id, creating, options=planner.options, catalog=planner.catalog,
                                         source_details=details, now=now)
                 for row in creating:
-                    created[row.row] = CapturedContact(row.row, by_uid[row.row].email, _text(row.values.get("first_name")),
-                                                       _text(row.values.get("last_name")))
-                refused = [MailSkipRecord(refusal.uid, refusal.reason, refusal.detail, by_uid[refusal.uid].email.lower(),
-                                          printable(by_uid[refusal.uid].message_id)) for refusal in refusals]
+                    author = by_row[row.row]
+                    created[author.uid] = CapturedContact(author.uid, author.email, _text(row.values.get("first_name")),
+                                                          _text(row.values.get("last_name")))
+                refused = [MailSkipRecord(by_row[refusal.row].uid, refusal.reason, refusal.detail,
+                                          by_row[refusal.row].email.lower(), printable(by_row[refusal.row].message_id))
+                           for refusal in refusals]
             all_skips = sorted([*skips, *refused], key=lambda skip: skip.uid)
             work.mailboxes.add_skips(mailbox.id, uidvalidity, all_skips, now=now)
             skipped = tuple(SkippedMessage(skip.uid, skip.reason, skip.detail) for skip in all_skips)

@@ -470,7 +470,7 @@ MAILBOX_OPTIONS = {"default_labels": ("From-mail",), "create_labels": True, "fre
 
 
 def author(first: str | None, last: str | None = None, *, uid: int = 1, email: str = "jane@example.org") -> MailAuthor:
-    return MailAuthor(uid, email, first, last, "<1@example.org>", None)
+    return MailAuthor(uid, 1000 + uid, email, first, last, "<1@example.org>", None)
 
 
 def planned(*authors: MailAuthor) -> tuple[list[PlannedRow], list[Refusal]]:
@@ -489,14 +489,14 @@ def test_a_nul_in_an_encoded_display_name_is_removed_as_a_csv_name_s_control_cha
 @pytest.mark.parametrize("length", [201, 500_000])
 def test_a_display_name_longer_than_a_csv_name_may_be_is_a_skip_with_its_reason(length: int) -> None:
     created, (refusal,) = planned(author("J" * length, uid=7))
-    assert (created, refusal.uid, refusal.reason) == ([], 7, SkipReason.INVALID_VALUE)
+    assert (created, refusal.row, refusal.reason) == ([], 7, SkipReason.INVALID_VALUE)
     assert refusal.detail == f"first_name: name.too_long: This name is {length} characters long; at most 200 fit."
 
 
 def test_a_later_message_of_a_refused_author_creates_them_and_their_other_mail_is_theirs() -> None:
     created, refused = planned(author("=cmd|calc", uid=1), author("Jane", "Roe", uid=2), author("Again", uid=3))
     assert [(row.row, row.action, row.values["first_name"]) for row in created] == [(2, Action.CREATED, "Jane")]
-    assert [(refusal.uid, refusal.detail.split(":")[1].strip()) for refusal in refused] == [(1, "cell.formula")]
+    assert [(refusal.row, refusal.detail.split(":")[1].strip()) for refusal in refused] == [(1, "cell.formula")]
 
 
 def test_an_author_without_a_display_name_still_becomes_a_customer() -> None:
