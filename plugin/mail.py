@@ -20,6 +20,7 @@ Rules, in the order they are checked (the first that matches is the reason recor
 8. own_address / noreply: the author is one of the mailbox's own addresses or a no-reply address; then,
    and only then, the first Reply-To address is the author instead (web forms send that way).
 9. agent: the author is one of the helpdesk's agents.
+10. invalid_value (when storing: plugin.mail_customers): a CSV row would refuse the new author's cells.
 
 Addresses are compared by `email_key(normalize_email(address))`: build `own_addresses` with
 `address_keys()` and give `agent_addresses` the same keys (a set, or anything with `in`).
@@ -124,6 +125,7 @@ class SkipReason(StrEnum):
     SPAM = "spam"
     NO_SENDER = "no_sender"
     INVALID_ADDRESS = "invalid_address"
+    INVALID_VALUE = "invalid_value"  # the author's cells are refused as a CSV row's would be (plugin.mail_customers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from plugin.mapping import ColumnMapping
 from plugin.read import SourceRow
 
 NAME_MAX = 200
+# C0 and C1 control characters: those str.split() takes for spaces become one, the others are removed
+_NAME_CONTROLS = {code: (" " if chr(code).isspace() else None) for code in (*range(0x20), *range(0x7F, 0xA0))}
 NUMBER_DIGITS_MAX = 40  # a number custom value is written out in full: "1e999999" would be a megabyte of zeros
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(_FORMULA_STARTS)
@@ -72,6 +74,10 @@ def parse_email(text: str) -> str:
 
 
 def parse_name(text: str) -> str:
+    """A name with its spaces and line breaks folded to single spaces and other control characters (a NUL from
+    a mail's encoded word) removed; at most NAME_MAX characters."""
+    if not text.isprintable():
+        text = text.translate(_NAME_CONTROLS)
     name = " ".join(text.split())
     if len(name) > NAME_MAX:
         raise CellProblem("name.too_long", f"This name is {len(name)} characters long; at most {NAME_MAX} fit.")

@@ -91,8 +91,12 @@ class CustomerTable:
         return dict(each_match(connection, "SELECT username, email_key FROM contacts", "username", values))
 
     def write(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow], *,
-              options: Mapping[str, object], catalog: Catalog, now: datetime) -> dict[int, int]:
-        """Apply a batch; returns row number → contact id for the rows that were written."""
+              options: Mapping[str, object], catalog: Catalog, now: datetime, source: str = "import",
+              source_details: Mapping[int, str] | None = None) -> dict[int, int]:
+        """Apply a batch; returns row number → contact id for the rows that were written.
+
+        New contacts record where they came from: `source` ("import", or "mail" for mail capture, whose rows are
+        messages) and, by row, `source_details` (default "import N")."""
         if is_postgresql(connection):  # SQLite has one writer at a time: there new contacts' ids follow the file
             planned = sorted(planned, key=_lock_order)
         wanted_labels = {name for row in planned for name in row.values.get("labels", ())}  # type: ignore[union-attr]
@@ -109,7 +113,7 @@ class CustomerTable:
         written: dict[int, int] = {}
         creating = [row for row in planned if row.action is Action.CREATED]
         if creating:
-            written.update(self._insert(connection, job_id, creating, moment))
+            written.update(self._insert(connection, job_id, creating, moment, source, source_details or {}))
         for row in planned:
             if row.action in (Action.UPDATED, Action.UNCHANGED) and row.record_id is not None:
                 written[row.row] = row.record_id
@@ -124,7 +128,8 @@ class CustomerTable:
         self._write_custom(connection, changing, written, catalog)
         return written
 
-    def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object) -> dict[int, int]:
+    def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object, source: str,
+                source_details: Mapping[int, str]) -> dict[int, int]:
         """Insert new customers; a row whose email or username another writer stored meanwhile is not inserted:
         a made-up username is made again, anything else makes the plan stale."""
         source_detail = f"import {job_id}"
@@ -136,7 +141,8 @@ class CustomerTable:
             for row, username in zip(pending, usernames, strict=True):
                 fields = [row.values.get(name) for name in CONTACT_FIELDS]
                 fields[USERNAME_AT] = username
-                params.append((row.key, *fields, "import", source_detail, moment, moment, job_id, row.row))
+                params.append((row.key, *fields, source, source_details.get(row.row, source_detail), moment, moment,
+                               job_id, row.row))
             returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_VALUE_TAKEN,
                                    returning=("id", "email_key"))
             ids.update({key: contact_id for contact_id, key in returned})  # by key: RETURNING keeps no order

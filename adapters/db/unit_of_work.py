@@ -6,11 +6,15 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from adapters.db.captured_customers import SqlCapturedCustomers
 from adapters.db.catalog import SqlCatalogStore
+from adapters.db.engine import retryable_failure
 from adapters.db.job_log import SqlJobLog
+from adapters.db.mailboxes import SqlMailboxes
 from adapters.db.notifications import SqlNotifications
 from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore
+from plugin.ports import WriteConflict
 
 
 class SqlUnitOfWork:
@@ -30,6 +34,8 @@ class SqlUnitOfWork:
         self.undo = SqlUndoStore(self.connection)
         self.notifications = SqlNotifications(self.connection)
         self.teams = SqlTeamStore(self.connection)
+        self.mailboxes = SqlMailboxes(self.connection)
+        self.captured_customers = SqlCapturedCustomers(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -39,6 +45,9 @@ class SqlUnitOfWork:
                 self.transaction.rollback()
         finally:
             self.connection.close()
+        reason = None if error is None else retryable_failure(error)
+        if reason is not None:
+            raise WriteConflict(reason) from error
 
     def commit(self) -> None:
         self.transaction.commit()

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # imapclient and the poller load only when a mailbox command runs
-    from adapters.db.mailboxes import MailboxRecord
-    from adapters.imap.poller import PollProgress, PollResult
+    from adapters.imap.poll_result import PollProgress, PollResult
+    from plugin.ports import MailboxRecord
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WHAT_FAILED = {  # MailboxErrorCode → what an admin is told first
@@ -35,10 +35,6 @@ def _services(context: click.Context):  # type: ignore[no-untyped-def]
     from adapters.cli.context import services_of as group_services  # built once per run; the engine is closed on exit
 
     return group_services(context)
-
-
-def _engine(context: click.Context):  # type: ignore[no-untyped-def]
-    return _services(context).store.engine
 
 
 @click.group("mailbox")
@@ -93,10 +89,11 @@ def mailbox_add_command(
     label: str | None,
 ) -> None:
     """Add mailbox NAME after logging in and opening its folder; nothing is saved if that fails."""
-    from plugin.catalog import CatalogProblem
-    from adapters.db.mailboxes import MailboxExists, add_mailbox, get_mailbox
     from adapters.imap.connection import MailboxAccount, MailboxError, open_mailbox
+    from adapters.imap.poller import utc_now
     from plugin.emails import InvalidEmail, normalize_email
+    from plugin.ports import MailboxExists
+    from plugin.services.capture import BadMailbox, UnknownMailbox
 
     name = name.strip()
     if not name or len(name) > 100:
@@ -113,8 +110,12 @@ def mailbox_add_command(
             raise click.BadParameter(
                 f"{address!r} is not an email address: {error}", param_hint="--own-address"
             ) from error
-    engine = _engine(context)
-    if get_mailbox(engine, name) is not None:
+    capture = _services(context).capture
+    try:
+        capture.mailbox(name)
+    except UnknownMailbox:
+        pass
+    else:
         raise click.ClickException(
             f"There is a mailbox named {name!r} already; `mailbox remove {name}` first."
         )
@@ -132,10 +133,7 @@ def mailbox_add_command(
         what = _WHAT_FAILED.get(str(error.code), str(error.code))
         raise click.ClickException(f"Mailbox {name} was not saved: {what}. {error.message}") from error
     try:
-        if label:
-            _services(context).catalog.add_labels([label])
-        add_mailbox(
-            engine,
+        capture.add_mailbox(
             name=name,
             host=host,
             port=port,
@@ -145,9 +143,10 @@ def mailbox_add_command(
             folder=folder,
             since=since.date() if since else None,
             own_addresses=addresses,
-            label=label.strip() if label else None,
+            label=label,
+            now=utc_now(),
         )
-    except (CatalogProblem, MailboxExists) as error:
+    except (BadMailbox, MailboxExists) as error:
         raise click.ClickException(f"Mailbox {name} was not saved: {error}") from error
     click.echo(
         f"Mailbox {name} added: {folder} on {host} as {user}. "
@@ -162,10 +161,8 @@ def mailbox_list_command(context: click.Context) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from adapters.db.mailboxes import list_mailboxes
-
     table = Table("name", "host", "folder", "last poll", "position", "status")
-    for mailbox in list_mailboxes(_engine(context)):
+    for mailbox in _services(context).capture.mailboxes():
         table.add_row(
             mailbox.name,
             _host(mailbox),
@@ -183,11 +180,10 @@ def mailbox_list_command(context: click.Context) -> None:
 @click.pass_context
 def mailbox_poll_command(context: click.Context, name: str | None, as_json: bool) -> None:
     """Read the new mail of mailbox NAME (default: every mailbox) once, then exit; 1 if a mailbox failed."""
-    from adapters.db.mailboxes import list_mailboxes
     from adapters.imap.poller import UnknownMailbox, poll_mailbox
 
     services = _services(context)
-    names = [name] if name else [mailbox.name for mailbox in list_mailboxes(services.store.engine)]
+    names = [name] if name else [mailbox.name for mailbox in services.capture.mailboxes()]
     if not names:
         click.echo("There are no mailboxes; `contact-importer mailbox add` adds one.", err=True)
         return
@@ -208,16 +204,15 @@ def mailbox_poll_command(context: click.Context, name: str | None, as_json: bool
 @click.pass_context
 def mailbox_watch_command(context: click.Context, name: str | None) -> None:
     """Capture contacts from mailbox NAME (default: every mailbox) as mail arrives, until Ctrl+C."""
-    from adapters.db.mailboxes import get_mailbox, list_mailboxes, release_leases
-    from adapters.imap.poller import new_lease_owner, watch_for_contacts
+    from adapters.imap.poller import UnknownMailbox, new_lease_owner, watch_for_contacts
 
     services = _services(context)
-    engine = services.store.engine
-    if name and get_mailbox(engine, name) is None:
-        raise click.BadParameter(
-            f"There is no mailbox {name!r}; `contact-importer mailbox list` shows them.", param_hint="NAME"
-        )
-    names = [name] if name else [mailbox.name for mailbox in list_mailboxes(engine)]
+    if name:
+        try:
+            services.capture.mailbox(name)
+        except UnknownMailbox as error:
+            raise click.BadParameter(str(error), param_hint="NAME") from error
+    names = [name] if name else [mailbox.name for mailbox in services.capture.mailboxes()]
     if not names:
         click.echo("There are no mailboxes; `contact-importer mailbox add` adds one.", err=True)
         return
@@ -248,7 +243,7 @@ def mailbox_watch_command(context: click.Context, name: str | None) -> None:
     finally:
         if is_main:
             signal.signal(signal.SIGTERM, previous)
-        release_leases(engine, owner)  # a watch still in IDLE lets go now; the periodic poll takes over
+        services.capture.release_leases(owner)  # a watch still in IDLE lets go now; the periodic poll takes over
     for ending in endings:
         if ending.error_code:
             click.echo(render_result(ending), err=True)
@@ -261,12 +256,12 @@ def mailbox_watch_command(context: click.Context, name: str | None) -> None:
 @click.pass_context
 def mailbox_remove_command(context: click.Context, name: str) -> None:
     """Forget mailbox NAME and its skipped messages; the contacts it created stay."""
-    from adapters.db.mailboxes import remove_mailbox
+    from plugin.services.capture import UnknownMailbox
 
-    if not remove_mailbox(_engine(context), name):
-        raise click.BadParameter(
-            f"There is no mailbox {name!r}; `contact-importer mailbox list` shows them.", param_hint="NAME"
-        )
+    try:
+        _services(context).capture.remove_mailbox(name)
+    except UnknownMailbox as error:
+        raise click.BadParameter(str(error), param_hint="NAME") from error
     click.echo(f"Mailbox {name} removed; the contacts it created stay.")
 
 
@@ -279,14 +274,12 @@ def mailbox_remove_command(context: click.Context, name: str) -> None:
 @click.pass_context
 def mailbox_skips_command(context: click.Context, name: str, email: str | None, limit: int) -> None:
     """Messages of mailbox NAME whose author did not become a contact, and why: newest first."""
-    from adapters.db.mailboxes import get_mailbox, list_skips
+    from plugin.services.capture import UnknownMailbox
 
-    engine = _engine(context)
-    if get_mailbox(engine, name) is None:
-        raise click.BadParameter(
-            f"There is no mailbox {name!r}; `contact-importer mailbox list` shows them.", param_hint="NAME"
-        )
-    skips = list_skips(engine, name, email=email, limit=limit)
+    try:
+        skips = _services(context).capture.skips(name, email=email, limit=limit)
+    except UnknownMailbox as error:
+        raise click.BadParameter(str(error), param_hint="NAME") from error
     if not skips:
         click.echo(f"No skipped messages{f' from {email}' if email else ''} in mailbox {name}.", err=True)
     for skip in skips:

@@ -8,6 +8,7 @@ here sets a flag or reads a body: the fetch is `BODY.PEEK[HEADER.FIELDS (...)]`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from adapters.imap.connection import OpenMailbox, connection_errors
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
+_UID_ITEM = re.compile(rb"[( ]UID (\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,8 @@ def fetch_new_headers(
     for start in range(0, len(uids), batch_size):
         chunk = uids[start : start + batch_size]
         with connection_errors(mailbox.account):
-            response = client.fetch(chunk, [item])
-        headers = tuple((uid, _header_block(response[uid])) for uid in chunk if uid in response)
+            blocks = _header_blocks(mailbox, chunk, item)
+        headers = tuple((uid, blocks[uid]) for uid in chunk if uid in blocks)
         remaining = max(len(uids) - start - len(chunk), 0)
         last_uid = chunk[-1] if remaining else max(chunk[-1], floor)
         logger.debug("Fetched %d header blocks up to UID %d, %d to go", len(headers), last_uid, remaining)
@@ -95,6 +97,28 @@ def _highest_uid(mailbox: OpenMailbox) -> int:
     if mailbox.uidnext is not None:
         return mailbox.uidnext - 1
     return max(mailbox.client.search(["ALL"]), default=0)
+
+
+def _header_blocks(mailbox: OpenMailbox, uids: Sequence[int], item: str) -> dict[int, bytes]:
+    """UID → header block of these messages. Read from the answer imaplib (under imapclient) hands back, where
+    each block is a literal next to its FETCH line: imapclient's own parse of the same answer took longer than
+    classifying the mail (../shared/scripts/README.md). A message answered otherwise (no literal) is fetched
+    again through imapclient."""
+    client = mailbox.client
+    kind, data = client._imap.uid("FETCH", ",".join(map(str, uids)), f"({item})")
+    if kind != "OK":
+        raise client.Error(f"FETCH failed: {data!r}")
+    blocks: dict[int, bytes] = {}
+    for part in data:
+        if isinstance(part, tuple) and len(part) == 2 and b"BODY[" in part[0]:
+            found = _UID_ITEM.search(part[0])
+            if found is not None:
+                blocks[int(found.group(1))] = part[1]
+    missing = [uid for uid in uids if uid not in blocks]
+    if missing:
+        response = client.fetch(missing, [item])
+        blocks.update((uid, _header_block(response[uid])) for uid in missing if uid in response)
+    return blocks
 
 
 def _header_block(data: dict[bytes, object]) -> bytes:

@@ -1,7 +1,19 @@
 """What the core needs from the outside world, one module per concern; the names most use cases need are here."""
 
-from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, StalePlan,  # noqa: F401
-                                  StopCheck)
+from plugin.ports.imports import EarlierRun, ImportStore, PasswordHasher, ProgressSink, StalePlan, StopCheck  # noqa: F401
 from plugin.ports.jobs import JobLog, JobSummary  # noqa: F401
+from plugin.ports.mailboxes import (  # noqa: F401
+                                  MAIL_JOB_KIND,
+                                  BatchCounts,
+                                  CapturedCustomers,
+                                  Lease,
+                                  LeaseLost,
+                                  MailboxExists,
+                                  MailboxRecord,
+                                  MailboxStatus,
+                                  MailboxStore,
+                                  MailSkipRecord,
+                                  NewMailbox,
+)
 from plugin.ports.undo import Notifications, UndoStore, UndoTraits  # noqa: F401
-from plugin.ports.unit_of_work import UnitOfWork  # noqa: F401
+from plugin.ports.unit_of_work import UnitOfWork, WriteConflict  # noqa: F401

@@ -14,6 +14,12 @@ from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
 from plugin.ports.teams import TeamStore
 from plugin.ports.undo import Notifications, UndoStore
+from plugin.ports.mailboxes import CapturedCustomers, MailboxStore
+
+
+class WriteConflict(Exception):
+    """The unit of work lost to another writer (a deadlock, a serialization failure, a lock held too long) and
+    was rolled back: running the use case again may well succeed."""
 
 
 class UnitOfWork(Protocol):
@@ -22,12 +28,15 @@ class UnitOfWork(Protocol):
     undo: UndoStore
     notifications: Notifications
     teams: TeamStore
+    mailboxes: MailboxStore
+    captured_customers: CapturedCustomers
 
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        """Roll back unless commit() was called; release the connection."""
+        """Roll back unless commit() was called; release the connection. An error that only another writer
+        caused is raised as WriteConflict."""
         ...
 
     def commit(self) -> None: ...

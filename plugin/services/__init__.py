@@ -17,6 +17,7 @@ from typing import Any
 from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
 from plugin.services.catalog import CatalogAdmin
+from plugin.services.capture import Capture
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
 from plugin.services.teams import Teams
@@ -69,3 +70,7 @@ class Services:
     @cached_property
     def teams(self) -> Teams:
         return Teams(self)
+
+    @cached_property
+    def capture(self) -> Capture:
+        return Capture(self)

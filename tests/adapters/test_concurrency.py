@@ -27,7 +27,6 @@ from adapters.bootstrap import bootstrap
 from adapters.db import web_state
 from adapters.db.accounts import create_admin
 from tests.catalog import add_custom_field, add_labels
-from adapters.db.mailboxes import add_mailbox
 from adapters.imap.poller import poll_mailbox
 from adapters.jobs import make_huey, make_import_queue
 from adapters.passwords import Argon2Hasher
@@ -395,8 +394,8 @@ def test_two_workers_importing_overlapping_files_while_mail_is_captured_lose_and
             assert time.monotonic() < deadline, [document(job_id) for job_id in jobs.values()]
             time.sleep(0.02)
         # the mailbox only now, or the workers' own periodic poll could read it before the imports start
-        add_mailbox(engine, name="support", host=imap.host, port=imap.port, user=imap.user,
-                    password_env=PASSWORD_ENV, tls=False, label="FromMail")
+        services.capture.add_mailbox(name="support", host=imap.host, port=imap.port, user=imap.user,
+                                     password_env=PASSWORD_ENV, tls=False, label="FromMail", now=datetime.now(timezone.utc))
         poll = poll_mailbox(services, "support", environ={PASSWORD_ENV: imap.password})  # while the workers import
         assert not poll.error_code and poll.fetched == len(MAIL_NUMBERS), poll.as_dict()
         deadline = time.monotonic() + 600

@@ -1,4 +1,5 @@
-"""classify_message: who becomes a contact from a header block, and why the others do not."""
+"""classify_message: who becomes a contact from a header block, and why the others do not; and how an author
+becomes a customers row (plugin.mail_customers)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ from plugin.mail import (
     fetch_header_fields,
     split_name,
 )
+from plugin.kinds import Catalog
+from plugin.kinds.customers import CUSTOMERS
 from plugin.mail import _addresses as read_addresses
 from plugin.mail import _date as read_date
+from plugin.mail_customers import AuthorPlanner, MailAuthor, Refusal
+from plugin.plan import Action, Existing, PlannedRow
 
 OWN = address_keys(["support@example.com", "Help@Example.com"])
 AGENTS = address_keys(["agent.smith@example.com"])
@@ -393,7 +398,7 @@ def test_fetch_asks_for_the_loop_header_once() -> None:
 def test_skip_reasons_are_exactly_the_documented_ones() -> None:
     assert {reason.value for reason in SkipReason} == {
         "own_address", "agent", "loop", "auto_reply", "bounce", "list", "noreply", "spam", "no_sender",
-        "invalid_address",
+        "invalid_address", "invalid_value",
     }  # fmt: skip
 
 
@@ -457,3 +462,49 @@ def test_the_date_fast_path_reads_like_the_email_package(moment: datetime, zone:
         expected = expected.replace(tzinfo=UTC)
     read = read_date(text)
     assert (read, read.utcoffset()) == (expected, expected.utcoffset())
+
+
+# ---- a captured author is a customers row: the CSV path's validation and planner (plugin.mail_customers)
+
+MAILBOX_OPTIONS = {"default_labels": ("From-mail",), "create_labels": True, "free_mail_domains": ()}
+
+
+def author(first: str | None, last: str | None = None, *, uid: int = 1, email: str = "jane@example.org") -> MailAuthor:
+    return MailAuthor(uid, 1000 + uid, email, first, last, "<1@example.org>", None)
+
+
+def planned(*authors: MailAuthor) -> tuple[list[PlannedRow], list[Refusal]]:
+    planner = AuthorPlanner(CUSTOMERS, Catalog(label_ids={"From-mail": 1}), MAILBOX_OPTIONS)
+    return planner.plan([planner.validate(each) for each in authors], existing={})
+
+
+def test_a_nul_in_an_encoded_display_name_is_removed_as_a_csv_name_s_control_characters_are() -> None:
+    verdict = classify(b"From: =?UTF-8?Q?Evil=00Name?= <evil@example.org>\r\n\r\n")
+    assert verdict.first_name == "Evil\x00Name"  # the classifier reads the name as written...
+    assert verdict.email is not None
+    (row,), refused = planned(author(verdict.first_name, email=verdict.email))
+    assert (row.values["first_name"], row.values["labels"], refused) == ("EvilName", frozenset({"From-mail"}), [])
+
+
+@pytest.mark.parametrize("length", [201, 500_000])
+def test_a_display_name_longer_than_a_csv_name_may_be_is_a_skip_with_its_reason(length: int) -> None:
+    created, (refusal,) = planned(author("J" * length, uid=7))
+    assert (created, refusal.row, refusal.reason) == ([], 7, SkipReason.INVALID_VALUE)
+    assert refusal.detail == f"first_name: name.too_long: This name is {length} characters long; at most 200 fit."
+
+
+def test_a_later_message_of_a_refused_author_creates_them_and_their_other_mail_is_theirs() -> None:
+    created, refused = planned(author("=cmd|calc", uid=1), author("Jane", "Roe", uid=2), author("Again", uid=3))
+    assert [(row.row, row.action, row.values["first_name"]) for row in created] == [(2, Action.CREATED, "Jane")]
+    assert [(refusal.row, refusal.detail.split(":")[1].strip()) for refusal in refused] == [(1, "cell.formula")]
+
+
+def test_an_author_without_a_display_name_still_becomes_a_customer() -> None:
+    (row,), refused = planned(author(None))
+    assert (row.values.get("first_name"), row.key, refused) == (None, "jane@example.org", [])
+
+
+def test_a_stored_author_is_neither_planned_nor_refused() -> None:
+    planner = AuthorPlanner(CUSTOMERS, Catalog(), MAILBOX_OPTIONS)
+    stored = Existing(5, "jane@example.org", {"email": "jane@example.org"})
+    assert planner.plan([planner.validate(author("J" * 300))], existing={"jane@example.org": stored}) == ([], [])

@@ -55,6 +55,13 @@ class ImapServer:
             for message in messages:
                 client.append(folder, message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), flags, when)
 
+    def recreate(self, folder: str) -> None:
+        """Delete the folder and make it again, empty: it gets a new UIDVALIDITY (unless made in the same second)."""
+        with IMAPClient(self.host, port=self.port, ssl=False, timeout=10) as client:
+            client.login(self.user, self.password)
+            client.delete_folder(folder)
+            client.create_folder(folder)
+
     def flags(self, folder: str) -> dict[int, tuple[bytes, ...]]:
         with IMAPClient(self.host, port=self.port, ssl=False, timeout=10) as client:
             client.login(self.user, self.password)

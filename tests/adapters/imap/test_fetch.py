@@ -179,15 +179,15 @@ def test_the_fetched_fields_are_all_the_classifier_needs(imap_server: ImapServer
     )
 
 
-def test_a_new_uidvalidity_starts_over_from_since(own_imap_server: ImapServer) -> None:
-    own_imap_server.append("INBOX", message(1), message(2))
-    account = own_imap_server.account()
+def test_a_new_uidvalidity_starts_over_from_since(imap_server: ImapServer, folder: str) -> None:
+    imap_server.append(folder, message(1), message(2))
+    account = imap_server.account(folder)
     before = fetch_all(account, None)[-1].position
     time.sleep(
         max(0.0, before.uidvalidity + 1.1 - time.time())
     )  # Dovecot's UIDVALIDITY is the creation second
-    own_imap_server.start(fresh=True)
-    own_imap_server.append("INBOX", message(3))
+    imap_server.recreate(folder)  # a new UIDVALIDITY, without restarting Dovecot (see test_poll's)
+    imap_server.append(folder, message(3))
     batches = fetch_all(account, before)
     assert uids(batches) == [1]
     assert batches[-1].position.uidvalidity != before.uidvalidity

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
 from adapters.cli import cli
-from adapters.db.mailboxes import add_mailbox, get_mailbox, list_skips, take_lease
 from adapters.db.models import Company, Contact, ContactLabel, ImportJob, Label
 from adapters.imap.poller import PollProgress, PollResult, poll_all_due, poll_mailbox, watch_for_contacts
 from adapters.imap.schedule import poll_schedule, register_mail_tasks
@@ -42,9 +41,9 @@ def message(sender: bytes, extra: bytes = b"", *, number: int = 0) -> bytes:
 
 def add(services: Services, server: ImapServer, folder: str = "INBOX", **options: Any) -> int:
     """Save mailbox "support" for the test user's folder, the way `mailbox add --no-tls` does."""
-    return add_mailbox(
-        engine_of(services), name="support", host=server.host, port=server.port, user=server.user,
-        password_env=PASSWORD_ENV, tls=False, folder=folder, **options,
+    return services.capture.add_mailbox(
+        name="support", host=server.host, port=server.port, user=server.user, password_env=PASSWORD_ENV,
+        tls=False, folder=folder, now=datetime.now(UTC), **options,
     )  # fmt: skip
 
 
@@ -161,14 +160,14 @@ def test_each_rule_creates_finds_or_skips_with_its_reason(
     (job,) = mail_jobs(services)
     assert (job.status, job.total, job.created, job.unchanged, job.failed) == ("partial", len(RULES), 3, 2, 2)
     assert jane.last_import_id == job.id
-    skips = {skip.uid: skip for skip in list_skips(engine_of(services), "support", limit=100)}
+    skips = {skip.uid: skip for skip in services.capture.skips("support", limit=100)}
     assert {uid: skip.reason for uid, skip in skips.items()} == {s.uid: s.reason for s in result.skipped}
     assert (skips[8].email, skips[8].detail, skips[8].message_id) == (
         "agent@example.com",
         "From is an agent",
         "<7@example.org>",
     )
-    assert [skip.uid for skip in list_skips(engine_of(services), "support", email="Help@example.com")] == [7]
+    assert [skip.uid for skip in services.capture.skips("support", email="Help@example.com")] == [7]
 
 
 def test_a_new_contact_joins_the_company_of_their_domain_and_gets_a_username(
@@ -212,25 +211,27 @@ def test_a_second_poll_finds_nothing_new_and_seen_flags_stay_as_they_were(
 
 
 def test_a_new_uidvalidity_restarts_from_since_without_duplicates(
-    services: Services, own_imap_server: ImapServer
+    services: Services, imap_server: ImapServer, folder: str
 ) -> None:
-    own_imap_server.append(
-        "INBOX", message(b"ann@example.org", number=1), message(b"bob@example.org", number=2)
-    )
-    add(services, own_imap_server)
-    before = poll_mailbox(services, "support", environ=environ(own_imap_server))
+    """The folder is deleted and made again, which gives it a new UIDVALIDITY (its creation second). Not by
+    restarting a Dovecot with an emptied store: a restart on the port the mailbox names spawns every Dovecot
+    process again, which on a loaded machine outlasted imap-server's wait for the greeting, and leaves the
+    port free meanwhile for any other process to take."""
+    imap_server.append(folder, message(b"ann@example.org", number=1), message(b"bob@example.org", number=2))
+    add(services, imap_server, folder)
+    before = poll_mailbox(services, "support", environ=environ(imap_server))
     assert before.uidvalidity is not None
     time.sleep(max(0.0, before.uidvalidity + 1.1 - time.time()))  # UIDVALIDITY is the creation second
-    own_imap_server.start(fresh=True)
-    own_imap_server.append(
-        "INBOX",
+    imap_server.recreate(folder)
+    imap_server.append(
+        folder,
         message(b"ann@example.org", number=1),
         message(b"bob@example.org", number=2),
         message(b"cy@example.org", number=3),
     )
     old = datetime.now() - timedelta(days=400)
-    own_imap_server.append("INBOX", message(b"older@example.org", number=4), when=old)
-    after = poll_mailbox(services, "support", environ=environ(own_imap_server))
+    imap_server.append(folder, message(b"older@example.org", number=4), when=old)
+    after = poll_mailbox(services, "support", environ=environ(imap_server))
     assert after.uidvalidity != before.uidvalidity
     assert [(e.uid, e.email) for e in after.existing] == [(1, "ann@example.org"), (2, "bob@example.org")]
     assert [(c.uid, c.email) for c in after.created] == [(3, "cy@example.org")]
@@ -259,7 +260,7 @@ def test_a_server_stopped_mid_poll_loses_nothing_and_keeps_the_stored_position(
     )
     assert (cut.error_code, cut.fetched, len(cut.created), cut.last_uid) == ("connection_lost", 10, 10, 10)
     assert [(p.fetched, p.remaining) for p in seen] == [(10, 15)]
-    mailbox = get_mailbox(engine_of(services), "support")
+    mailbox = services.capture.mailbox("support")
     assert mailbox is not None
     assert (mailbox.last_uid, mailbox.status, mailbox.failures, mailbox.lease_until) == (
         10,
@@ -275,7 +276,7 @@ def test_a_server_stopped_mid_poll_loses_nothing_and_keeps_the_stored_position(
     rest = poll_mailbox(services, "support", environ=environ(own_imap_server), batch_size=10)
     assert ([c.uid for c in rest.created], rest.existing, rest.error_code) == (list(range(11, 26)), (), "")
     assert sorted(stored(services)) == sorted(f"c{n}@example.org" for n in range(25))
-    assert get_mailbox(engine_of(services), "support").status == "ok"  # type: ignore[union-attr]
+    assert services.capture.mailbox("support").status == "ok"  # type: ignore[union-attr]
 
 
 # ---- leases, failures, the periodic poll
@@ -285,7 +286,7 @@ def test_two_polls_at_once_one_gets_the_lease_and_a_dead_workers_lease_expires(
     services: Services, imap_server: ImapServer, folder: str
 ) -> None:
     imap_server.append(folder, *(message(f"c{n}@example.org".encode(), number=n) for n in range(5)))
-    mailbox_id = add(services, imap_server, folder)
+    add(services, imap_server, folder)
     holding, go_on = threading.Event(), threading.Event()
     results: list[PollResult] = []
 
@@ -309,8 +310,8 @@ def test_two_polls_at_once_one_gets_the_lease_and_a_dead_workers_lease_expires(
         assert connection.execute(select(func.count()).select_from(Contact)).scalar() == 5
 
     ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
-    assert take_lease(
-        engine_of(services), mailbox_id, "dead worker", seconds=300, now=lambda: ten_minutes_ago
+    assert services.capture.take_lease(
+        services.capture.mailbox("support"), "dead worker", seconds=300, now=ten_minutes_ago
     )
     imap_server.append(folder, message(b"late@example.org", number=6))
     after_the_dead = poll_mailbox(services, "support", environ=environ(imap_server))
@@ -322,8 +323,7 @@ def test_a_wrong_password_marks_its_mailbox_with_backoff_while_another_still_pol
 ) -> None:
     imap_server.append(folder, message(b"ann@example.org", number=1))
     add(services, imap_server, folder)
-    add_mailbox(
-        engine_of(services),
+    services.capture.add_mailbox(
         name="broken",
         host=imap_server.host,
         port=imap_server.port,
@@ -331,6 +331,7 @@ def test_a_wrong_password_marks_its_mailbox_with_backoff_while_another_still_pol
         password_env="BROKEN_PASSWORD",
         tls=False,
         folder=folder,
+        now=datetime.now(UTC),
     )
     passwords = environ(imap_server) | {"BROKEN_PASSWORD": "wrong"}
     start = datetime.now(UTC)
@@ -341,7 +342,7 @@ def test_a_wrong_password_marks_its_mailbox_with_backoff_while_another_still_pol
     }
     assert (results["broken"].error_code, results["broken"].fetched) == ("login", 0)
     assert [c.email for c in results["support"].created] == ["ann@example.org"]
-    broken = get_mailbox(engine_of(services), "broken")
+    broken = services.capture.mailbox("broken")
     assert broken is not None and broken.next_attempt_at is not None
     assert (broken.status, broken.error_code, broken.failures) == ("failing", "login", 1)
     assert "refused the login" in broken.error and "wrong" not in broken.error
@@ -357,7 +358,7 @@ def test_a_wrong_password_marks_its_mailbox_with_backoff_while_another_still_pol
         for r in poll_all_due(services, environ=passwords, now=lambda: later, rng=random.Random(5))
     }
     assert again["broken"].has_failed and not again["support"].has_failed
-    broken = get_mailbox(engine_of(services), "broken")
+    broken = services.capture.mailbox("broken")
     assert broken is not None and broken.next_attempt_at is not None and broken.failures == 2
     assert later + timedelta(seconds=60) <= broken.next_attempt_at <= later + timedelta(seconds=120)
 
@@ -417,7 +418,7 @@ def test_watch_creates_a_contact_within_seconds_of_the_mail_arriving(
     imap_server.append(folder, message(b"last@example.org", number=2))  # wakes the IDLE to see `stop`
     watcher.join(10)
     assert not watcher.is_alive() and endings[0].error_code == ""
-    mailbox = get_mailbox(engine_of(services), "support")
+    mailbox = services.capture.mailbox("support")
     assert mailbox is not None and (mailbox.lease_until, mailbox.status) == (None, "ok")
     assert [job.created for job in mail_jobs(services)] == [1, 1]
 
@@ -467,7 +468,7 @@ def test_mailbox_add_says_what_failed_and_saves_nothing(
     assert "was not saved: TLS refused." in tls.stderr
     unset = run(database_url, "add", "support", *add_args(imap_server, folder))
     assert f"the environment variable {PASSWORD_ENV} is not set" in unset.stderr
-    assert get_mailbox(engine_of(services), "support") is None
+    assert services.capture.mailboxes() == []
     with engine_of(services).connect() as connection:
         assert connection.execute(select(Label.name)).all() == []
 
@@ -497,7 +498,7 @@ def test_mailbox_poll_json_prints_the_issue_shape_and_the_other_commands_show_it
     polled = run(database_url, "poll", "support", "--json", password=imap_server.password)
     assert polled.exit_code == 0, polled.output
     (line,) = polled.stdout.splitlines()
-    uidvalidity = get_mailbox(engine_of(services), "support").uidvalidity  # type: ignore[union-attr]
+    uidvalidity = services.capture.mailbox("support").uidvalidity  # type: ignore[union-attr]
     assert json.loads(line) == {
         "mailbox": "support", "folder": folder, "uidvalidity": uidvalidity, "last_uid": 3, "fetched": 3,
         "created": [{"uid": 1, "email": "bbb@example.com", "first_name": "John", "last_name": "Doe"}],
