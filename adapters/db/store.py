@@ -16,11 +16,12 @@ from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.customers import CustomerTable
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.models import ImportJob, ImportRow
+from adapters.db.stale_plans import new_keys, plan_again_where_taken, take_turns_creating
 from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
-from plugin.ports import EarlierRun, StalePlan
+from plugin.ports import EarlierRun, Replan, StalePlan
 from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.retry import RetryOf
 
@@ -162,26 +163,38 @@ class SqlImportStore:
             return self.tables[kind].find_owners(connection, field, values)
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
-                    catalog: Catalog, rows_done: int) -> None:
+                    catalog: Catalog, rows_done: int, replan: Replan) -> Sequence[PlannedRow]:
         """One transaction, run again when a deadlock, a serialization failure or a SQLite lock held too long
-        rolled it back; StalePlan when another writer took a key or unique value the plan thought free."""
+        rolled it back. Rows whose key another writer stored meanwhile are planned again inside it (see
+        adapters.db.stale_plans); StalePlan when a writer that does not take turns took a key or unique value."""
         now = self.now()
         catalog_before = _catalog_contents(catalog)
+        table = self.tables[kind]
+        rows = f"rows {planned[0].row} to {planned[-1].row}" if planned else "no rows"
+        what = f"import {job_id}, {rows}"
+        applied: list[Sequence[PlannedRow]] = [planned]
+
+        def find_stored(connection: Connection, keys: Collection[str]) -> Mapping[str, Existing]:
+            return table.find(connection, keys, (), job_id)[0]
 
         def write_batch(connection: Connection) -> None:
             _restore_catalog(catalog, catalog_before)  # forget what a rolled-back attempt created
+            if new_keys(planned):
+                take_turns_creating(connection)
             self._mark_progress(connection, job_id, rows_done, now)  # first a write: SQLite's lock is waited for
-            written = self.tables[kind].write(connection, job_id, planned, options=options, catalog=catalog, now=now)
-            self._insert_results(connection, job_id, planned, written)
+            writing = plan_again_where_taken(connection, planned, find_stored, replan, what=what)
+            written = table.write(connection, job_id, writing, options=options, catalog=catalog, now=now)
+            self._insert_results(connection, job_id, writing, written)
+            applied[0] = writing
 
-        rows = f"rows {planned[0].row} to {planned[-1].row}" if planned else "no rows"
         try:
-            in_transaction_with_retries(self.engine, write_batch, what=f"import {job_id}, {rows}")
+            in_transaction_with_retries(self.engine, write_batch, what=what)
         except Exception as error:
             _restore_catalog(catalog, catalog_before)
             if is_unique_violation(error):
                 raise StalePlan(f"a value the plan thought free was stored meanwhile ({_driver_message(error)})") from error
             raise
+        return applied[0]
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
         with self.engine.begin() as connection:

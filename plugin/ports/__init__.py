@@ -1,6 +1,6 @@
 """What the core needs from the outside world, one module per concern; the names most use cases need are here."""
 
-from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, StalePlan,  # noqa: F401
-                                  StopCheck)
+from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, Replan,  # noqa: F401
+                                  StalePlan, StopCheck)
 from plugin.ports.jobs import JobLog, JobSummary  # noqa: F401
 from plugin.ports.unit_of_work import UnitOfWork  # noqa: F401

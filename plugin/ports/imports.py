@@ -14,6 +14,8 @@ from plugin.report import ImportReport, Status
 from plugin.retry import RetryOf
 
 ProgressSink = Callable[[int, int], None]  # (rows done, rows in all)
+# Given the stored records (by key) of keys the plan would create, the batch planned again against them.
+Replan = Callable[[Mapping[str, Existing]], Sequence[PlannedRow]]
 StopCheck = Callable[[], bool]  # asked between batches: should the import stop now (its worker is shutting down)?
 
 
@@ -72,10 +74,14 @@ class ImportStore(Protocol):
         ...
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
-                    catalog: Catalog, rows_done: int) -> None:
-        """Write a batch's records, its per-row results and the job's progress, committed together.
+                    catalog: Catalog, rows_done: int, replan: Replan) -> Sequence[PlannedRow]:
+        """Write a batch's records, its per-row results and the job's progress, committed together; returns
+        the rows as written.
 
-        Raises StalePlan, having written nothing, when the plan no longer fits what is stored."""
+        Rows the plan would create whose key another writer stored meanwhile are planned again, in the same
+        transaction, by `replan` (given those records by key): they update the record, never count as created.
+        Raises StalePlan, having written nothing, when the plan no longer fits what is stored in another way
+        (a unique value taken meanwhile): planning the batch again from a fresh read then makes progress."""
         ...
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
