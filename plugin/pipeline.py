@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import BinaryIO
 
+from plugin.ended_early import failed_report
 from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, suggest_mapping
@@ -267,17 +268,38 @@ def run_import(
     Given the id of a job an earlier run began and did not finish (its worker was killed or stopped), the
     import resumes: rows whose results are stored are not read again, the counts start from theirs, and
     the rest are applied as one uninterrupted run would have. `should_stop` is asked before each batch;
-    when it says yes, ImportStopped is raised with every batch so far committed.
+    when it says yes, ImportStopped is raised with every batch so far committed. Any other exception ends
+    the job as failed, saying how many rows were applied (plugin.ended_early), and that report is returned.
     """
     started = clock()
     kind = request.kind
     earlier: EarlierRun | None = None
-    if job_id is None:
+    if job_id is None:  # a run here and now: its job is claimed by this process (see plugin.ended_early)
         job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor, dry_run=request.is_dry_run,
-                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing))
+                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing),
+                                 is_run_here=True)
     else:
         earlier = store.find_earlier_run(job_id)
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
+    try:
+        return _run_job(request, source, store, job_id, earlier, report, prepare=prepare, progress=progress,
+                        should_stop=should_stop, clock=clock, started=started)
+    except ImportStopped:
+        raise  # its worker is shutting down: the next one resumes it
+    except (Exception, KeyboardInterrupt) as error:
+        logger.exception("import %s stopped by an error", job_id)
+        report.seconds = clock() - started
+        failed = failed_report(report, store.find_earlier_run(job_id), error, is_dry_run=request.is_dry_run)
+        store.finish_job(job_id, failed)  # raises in turn when the job is no longer this run's (ClaimLost)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return failed
+
+
+def _run_job(request: ImportRequest, source: BinaryIO, store: ImportStore, job_id: int, earlier: EarlierRun | None,
+             report: ImportReport, *, prepare: PrepareBatch | None, progress: ProgressSink | None,
+             should_stop: StopCheck | None, clock: Callable[[], float], started: float) -> ImportReport:
+    kind = request.kind
     logger.info("import %s of %s started (%s)", job_id, kind.name, "dry run" if request.is_dry_run else "applying")
     try:
         layout = inspect_csv(source, row_limit=request.row_limit, max_bytes=request.max_file_bytes)

@@ -13,6 +13,7 @@ from plugin.settings import SettingsError
 
 EXIT_ROWS_FAILED = 1
 EXIT_REJECTED = 2
+EXIT_IMPORT_FAILED = 3  # the import itself broke (see its message); the rows done so far are kept
 
 
 def services_of(context: click.Context) -> Services:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli.context import EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, services_of, terminal_progress
+from adapters.cli.context import EXIT_IMPORT_FAILED, EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, services_of, terminal_progress
 from adapters.db.accounts import export_agents
 from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
@@ -107,7 +107,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
     """Import KIND (customers, users or companies) from CSV_FILE; a matching email (or company name) updates.
 
     Exit status: 0 every row applied, 1 some rows failed (the rest applied; with --dry-run: would fail),
-    2 the file was rejected.
+    2 the file was rejected, 3 the import itself failed (its message says why; rows done so far are kept).
     """
     services = services_of(context)
     if region is not None and not is_known_region(region):
@@ -142,6 +142,8 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
             echo_row_results(services, report.job)
     if report.status is Status.REJECTED:
         context.exit(EXIT_REJECTED)
+    if report.status is Status.FAILED:
+        context.exit(EXIT_IMPORT_FAILED)
     if report.has_failures:  # for a dry run: some rows would fail
         context.exit(EXIT_ROWS_FAILED)
 

@@ -17,6 +17,7 @@ from adapters.db.customers import CustomerTable
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.models import ImportJob, ImportRow
 from adapters.db.stale_plans import new_keys, plan_again_where_taken, take_turns_creating
+from adapters.db.web_state import WorkerClaim
 from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
@@ -96,18 +97,28 @@ class SqlImportStore:
         self.secret_columns: dict[str, frozenset[int]] = {}
         # job id → the claim token of the worker (thread) running it here; see holding_claim.
         self.claims: dict[int, str] = {}
+        self._own_claims: dict[int, str] = {}  # of those, the runs here and now (start_job's is_run_here)
 
     def add_table(self, table: RecordTable) -> None:
         self.tables[table.kind] = table
 
-    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object]) -> int:
+    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object],
+                  is_run_here: bool = False) -> int:
+        """Record a new import. One run here and now (not queued) is claimed for this process, as a worker
+        claims a queued one (web_state.claim_job): its machine and pid tell whether its process is gone."""
+        now = self.now()
+        claim = WorkerClaim.for_this_process() if is_run_here else None
         with self.engine.begin() as connection:
-            return connection.execute(ImportJob.__table__.insert().values(
+            job_id = connection.execute(ImportJob.__table__.insert().values(
                 kind=kind, status=str(Status.QUEUED), is_dry_run=dry_run, actor=actor, file_name=file_name,
                 options={name: _jsonable(value) for name, value in options.items()}, headers=[], mapping=[],
                 total=0, rows_done=0, created=0, updated=0, unchanged=0, failed=0, message="", error_code="",
-                created_at=self.now(),
+                created_at=now, **({} if claim is None else {"claimed_by": claim.token, "claim_host": claim.host,
+                                                             "claim_pid": claim.pid, "heartbeat_at": now}),
             ).returning(ImportJob.id)).scalar_one()
+        if claim is not None:
+            self.claims[job_id] = self._own_claims[job_id] = claim.token  # held until finish_job
+        return job_id
 
     @contextmanager
     def holding_claim(self, job_id: int, token: str) -> Iterator[None]:
@@ -212,11 +223,17 @@ class SqlImportStore:
             connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:
+        """Store how the import ended; a run here and now (start_job) lets go of its claim."""
+        is_run_here = job_id in self._own_claims
+        released = {"claimed_by": None, "claim_host": None, "claim_pid": None} if is_run_here else {}
         with self.engine.begin() as connection:
             self._update_job(connection, job_id,
                              status=str(report.status), rows_done=report.rows, created=report.created,
                              updated=report.updated, unchanged=report.unchanged, failed=report.failed,
-                             message=report.message, error_code=report.error_code, finished_at=self.now())
+                             message=report.message, error_code=report.error_code, finished_at=self.now(), **released)
+        if is_run_here:
+            self.claims.pop(job_id, None)
+            self._own_claims.pop(job_id, None)
 
     def _insert_results(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow],
                         written: Mapping[int, int] | None) -> None:

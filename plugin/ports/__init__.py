@@ -2,5 +2,5 @@
 
 from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, Replan,  # noqa: F401
                                   StalePlan, StopCheck)
-from plugin.ports.jobs import JobLog, JobSummary  # noqa: F401
+from plugin.ports.jobs import AbandonedRun, JobLog, JobSummary  # noqa: F401
 from plugin.ports.unit_of_work import UnitOfWork  # noqa: F401

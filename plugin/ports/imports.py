@@ -45,8 +45,11 @@ class StalePlan(Exception):
 class ImportStore(Protocol):
     """Where records and import jobs live. Every method is one transaction; no method is called per row."""
 
-    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object]) -> int:
-        """Record a new import and return its id."""
+    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object],
+                  is_run_here: bool = False) -> int:
+        """Record a new import and return its id. `is_run_here`: this process runs it now (not a queue's
+        worker), and holds it until finish_job: if the process goes away first, the job says it was
+        interrupted (plugin.ended_early)."""
         ...
 
     def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str],
