@@ -10,6 +10,7 @@ off a real Dovecot, counted afterwards row by row.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import random
@@ -569,3 +570,27 @@ def test_a_company_created_by_another_writer_after_the_plan_is_left_unchanged_no
     assert results == {2: "created", 3: "created", 4: "unchanged", 5: "created", 6: "created"}
     undo = rows_of(engine, "SELECT count(*) FROM import_rows WHERE job_id = :job AND action = 'created'", job=report.job)
     assert undo == [(4,)]  # an undo of this import removes only what it created
+
+
+def test_two_overlapping_cli_imports_of_the_same_people_each_print_their_report_and_exit_0(settings, services, engine,
+                                                                                           tmp_path):
+    paths = []
+    for name, body in zip("ab", overlapping_files(OVERLAP_PEOPLE)):
+        paths.append(tmp_path / f"{name}.csv")
+        paths[-1].write_text(body)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
+    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_BATCH_SIZE="500",
+               CONTACT_IMPORTER_ROW_LIMIT=str(OVERLAP_PEOPLE))
+    processes = [subprocess.Popen([WORKER, "import", "customers", str(path), "--json"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for path in paths]
+    outputs = [process.communicate(timeout=300) for process in processes]
+
+    reports = []
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert "StalePlan" not in stderr
+        reports.append(json.loads(stdout))
+    for report in reports:
+        assert (report["status"], report["rows"], report["failed"]) == ("succeeded", OVERLAP_PEOPLE, 0), report
+    assert reports[0]["created"] + reports[1]["created"] == OVERLAP_PEOPLE
+    assert rows_of(engine, "SELECT count(*), count(DISTINCT email_key) FROM contacts") == [(OVERLAP_PEOPLE,) * 2]
