@@ -2,16 +2,17 @@
 meets it.
 
 A batch is planned on a read made before its write transaction began; meanwhile another import, mail capture
-or a person may have created a record the plan would create. So, inside the write's transaction:
-1. `take_turns_creating`: on PostgreSQL, writers that create records take turns (one advisory lock, held until
-   commit); SQLite has one writer at a time already, from the batch's first write on.
-2. `plan_again_where_taken`: the batch's new keys are read again; rows whose key is now stored are planned
-   again, by the core (plugin.pipeline), against that record: they update it (or leave it unchanged) and are
-   never counted as created, so an undo of the import never removes a record someone else created. The batch
-   makes progress however busy the other writer is: no rollback, no second attempt.
-3. The inserts say ON CONFLICT (key) DO NOTHING, and `raise_unless_inserted` turns a row that still lost its
-   key (a writer that does not take turns) into StalePlan: nothing of the batch is kept, and the pipeline
-   plans it again from a fresh read, where that row is an update.
+or a person may have created a record the plan would create. So (adapters.db.store.SqlImportStore.apply_batch):
+1. The inserts say ON CONFLICT (key) DO NOTHING, and `raise_unless_inserted` turns a row that lost its key into
+   StalePlan: nothing of the batch is kept. Until that happens a batch costs no query more.
+2. The batch is then written once more, reading first: `take_turns_creating` (on PostgreSQL, writers that
+   create records take turns, one advisory lock held until commit; SQLite has one writer at a time already,
+   from the batch's first write on), then `plan_again_where_taken` reads the batch's new keys again, and rows
+   whose key is now stored are planned again, by the core (plugin.pipeline), against that record: they update
+   it (or leave it unchanged), never counted as created, so an undo of the import never removes a record
+   someone else created. However busy the other writer is, this attempt makes progress.
+3. Only a writer that does not take turns can still take a key in between: StalePlan reaches the pipeline,
+   which plans the batch again from a fresh read, where that row is an update.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,6 +27,7 @@ from plugin.ports import EarlierRun, Replan, StalePlan
 from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.retry import RetryOf
 
+logger = logging.getLogger(__name__)
 import_rows = ImportRow.__table__
 UNFINISHED = (str(Status.RUNNING), str(Status.CHECKING))  # a run began and has not ended
 
@@ -176,8 +178,9 @@ class SqlImportStore:
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                     catalog: Catalog, rows_done: int, replan: Replan) -> Sequence[PlannedRow]:
         """One transaction, run again when a deadlock, a serialization failure or a SQLite lock held too long
-        rolled it back. Rows whose key another writer stored meanwhile are planned again inside it (see
-        adapters.db.stale_plans); StalePlan when a writer that does not take turns took a key or unique value."""
+        rolled it back. When another writer took a key the plan would create (StalePlan from the insert), it is
+        written once more, reading its new keys again first (adapters.db.stale_plans): those rows are planned
+        again there. StalePlan when even that attempt meets a writer that does not take turns."""
         now = self.now()
         catalog_before = _catalog_contents(catalog)
         table = self.tables[kind]
@@ -188,24 +191,34 @@ class SqlImportStore:
         def find_stored(connection: Connection, keys: Collection[str]) -> Mapping[str, Existing]:
             return table.find(connection, keys, (), job_id)[0]
 
-        def write_batch(connection: Connection) -> None:
+        def write_batch(connection: Connection, *, is_reading_first: bool) -> None:
             _restore_catalog(catalog, catalog_before)  # forget what a rolled-back attempt created
             if new_keys(planned):
                 take_turns_creating(connection)
             self._mark_progress(connection, job_id, rows_done, now)  # first a write: SQLite's lock is waited for
-            writing = plan_again_where_taken(connection, planned, find_stored, replan, what=what)
+            writing = planned
+            if is_reading_first:
+                writing = plan_again_where_taken(connection, planned, find_stored, replan, what=what)
             written = table.write(connection, job_id, writing, options=options, catalog=catalog, now=now)
             self._insert_results(connection, job_id, writing, written)
             applied[0] = writing
 
+        def attempt(*, is_reading_first: bool) -> Sequence[PlannedRow]:
+            try:
+                in_transaction_with_retries(self.engine, lambda connection: write_batch(
+                    connection, is_reading_first=is_reading_first), what=what)
+            except Exception as error:
+                _restore_catalog(catalog, catalog_before)
+                if is_unique_violation(error):
+                    raise StalePlan(f"a value the plan thought free was stored meanwhile ({_driver_message(error)})") from error
+                raise
+            return applied[0]
+
         try:
-            in_transaction_with_retries(self.engine, write_batch, what=what)
-        except Exception as error:
-            _restore_catalog(catalog, catalog_before)
-            if is_unique_violation(error):
-                raise StalePlan(f"a value the plan thought free was stored meanwhile ({_driver_message(error)})") from error
-            raise
-        return applied[0]
+            return attempt(is_reading_first=False)  # reading first costs a query a batch: only once it is needed
+        except StalePlan as stale:
+            logger.info("%s: written again, reading its new keys first: %s", what, stale)
+        return attempt(is_reading_first=True)
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
         with self.engine.begin() as connection:
