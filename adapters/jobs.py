@@ -38,6 +38,7 @@ from huey.consumer import Consumer
 from adapters.db import web_state
 from adapters.db.catalog import utc_now
 from adapters.db.store import ClaimLost
+from adapters.processes import holder_is_dead
 from plugin.ports import JobSummary
 from adapters.imap.schedule import register_mail_tasks
 from plugin.errors import ImportStopped
@@ -126,27 +127,6 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
     register_mail_tasks(huey, services)  # mailboxes are polled by the same workers
     queue = ImportQueue(huey=huey, services=services, run_import=run_import)
     return queue
-
-
-def is_process_running(pid: int) -> bool:
-    """Whether a process of this machine is alive (a zombie, killed but not yet waited for, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return True  # no /proc here: kill(0) said it exists
-
-
-def holder_is_dead(job: web_state.ClaimedJob, *, host: str | None = None) -> bool:
-    """A claim held by a process of this machine that is gone: its import can be taken back at once."""
-    this_host = host if host is not None else web_state.WorkerClaim.for_this_process().host
-    return job.claim_host == this_host and job.claim_pid is not None and not is_process_running(job.claim_pid)
 
 
 def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> list[int]:

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import BinaryIO
 
+from plugin.ended_early import failed_report
 from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
-from plugin.plan import HIDDEN, Action, PlannedRow, plan_row
-from plugin.ports import EarlierRun, ImportStore, ProgressSink, StalePlan, StopCheck
+from plugin.plan import HIDDEN, Action, Existing, PlannedRow, plan_row
+from plugin.ports import EarlierRun, ImportStore, ProgressSink, Replan, StalePlan, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
 from plugin.retry import RetryFile, RetryOf, inspect_retry, renumber_rows
@@ -23,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 # A kind's last step before writing, e.g. agents hash their passwords: planned rows in, planned rows out.
 PrepareBatch = Callable[[Sequence[PlannedRow]], Sequence[PlannedRow]]
-# How often a batch is planned again because another writer changed what its plan was built on (StalePlan).
+# Plans of a batch in a row that another writer made stale (StalePlan) and that came out the same as the last:
+# then the batch gives up. A plan that changed (rows became updates or failed) made progress and starts the count again.
 REPLAN_ATTEMPTS = 5
 
 
@@ -154,40 +156,79 @@ def _apply_or_record_batch(
     is_applying: bool,
     prepare: PrepareBatch | None,
 ) -> None:
-    """Validate, plan and write one batch. When another writer changed what the plan was based on (StalePlan,
-    nothing written), the batch is read and planned again, up to REPLAN_ATTEMPTS times."""
+    """Validate, plan and write one batch.
+
+    Another writer may create records the plan would create before the batch is written: the store has
+    those rows planned again inside its write (`replan`), so they update that record. When the plan went
+    stale in another way (StalePlan, nothing written), the batch is read and planned again; that is given
+    up only after REPLAN_ATTEMPTS plans in a row that changed nothing (a plan that changed made progress:
+    rows whose keys now exist became updates, rows whose value was taken failed)."""
     kind = request.kind
     records = [validator.validate(row) for row in batch]
     keys = {record.key for record in records if record.key}
     ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
     rows_done = report.rows + len(records)
-    for attempt in range(1, REPLAN_ATTEMPTS + 1):
+    stale_actions: list[Action] | None = None
+    attempts_without_progress = 0
+    while True:
         by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
         owners = _owners_of_unique_values(kind, records, store)
         if is_applying:
             claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
-        planned: Sequence[PlannedRow] = [
-            plan_row(kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options,
-                     headers=headers, catalog=catalog, owners=owners)
-            for record in records
-        ]
-        if secret_cells:
-            planned = _hide_secret_cells(planned, secret_cells)
+        plan = _BatchPlanner(request, catalog, headers, secret_cells, owners, prepare if is_applying else None)
+        planned = plan(records, by_key=by_key, by_id=by_id, claims=claims)
         if not is_applying:
             store.record_results(job_id, planned, rows_done=rows_done)
             break
-        if prepare is not None:
-            planned = prepare(planned)
+        actions = [row.action for row in planned]
+        attempts_without_progress = attempts_without_progress + 1 if actions == stale_actions else 0
         try:
-            store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog,
-                              rows_done=rows_done)
+            planned = store.apply_batch(kind.name, job_id, planned, options=request.options, catalog=catalog,
+                                        rows_done=rows_done, replan=plan.again_where_taken(records, planned))
             break
         except StalePlan as stale:  # another writer got there first: read again, plan again
-            if attempt == REPLAN_ATTEMPTS:
+            if attempts_without_progress + 1 >= REPLAN_ATTEMPTS:
                 raise
-            logger.warning("import %s: rows %d to %d planned again (attempt %d): %s", job_id, batch[0].number,
-                           batch[-1].number, attempt + 1, stale)
+            stale_actions = actions
+            logger.warning("import %s: rows %d to %d planned again: %s", job_id, batch[0].number, batch[-1].number, stale)
     report.count(planned)
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchPlanner:
+    """Plans a batch's records against what the store holds; and again, inside the batch's write, the rows
+    whose key another writer stored meanwhile."""
+
+    request: ImportRequest
+    catalog: Catalog
+    headers: Mapping[str, str]
+    secret_cells: frozenset[int]
+    owners: Mapping[str, Mapping[object, str]]
+    prepare: PrepareBatch | None
+
+    def __call__(self, records: Sequence[Record], *, by_key: Mapping[str, Existing], by_id: Mapping[int, Existing],
+                 claims: dict[str, int]) -> Sequence[PlannedRow]:
+        request = self.request
+        planned: Sequence[PlannedRow] = [
+            plan_row(request.kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options,
+                     headers=self.headers, catalog=self.catalog, owners=self.owners)
+            for record in records
+        ]
+        if self.secret_cells:
+            planned = _hide_secret_cells(planned, self.secret_cells)
+        return planned if self.prepare is None else self.prepare(planned)
+
+    def again_where_taken(self, records: Sequence[Record], planned: Sequence[PlannedRow]) -> Replan:
+        """The Replan for this plan: each row it would create whose key is now stored is planned again against
+        that record (its other rows were checked against the batch already, so claims start empty)."""
+
+        def replan(taken: Mapping[str, Existing]) -> Sequence[PlannedRow]:
+            rows = {row.row for row in planned if row.action is Action.CREATED and row.key in taken}
+            again = iter(self([record for record in records if record.row in rows], by_key=taken,
+                              by_id={existing.id: existing for existing in taken.values()}, claims={}))
+            return [next(again) if row.row in rows else row for row in planned]
+
+        return replan
 
 
 def _final_status(request: ImportRequest, report: ImportReport) -> Status:
@@ -227,17 +268,38 @@ def run_import(
     Given the id of a job an earlier run began and did not finish (its worker was killed or stopped), the
     import resumes: rows whose results are stored are not read again, the counts start from theirs, and
     the rest are applied as one uninterrupted run would have. `should_stop` is asked before each batch;
-    when it says yes, ImportStopped is raised with every batch so far committed.
+    when it says yes, ImportStopped is raised with every batch so far committed. Any other exception ends
+    the job as failed, saying how many rows were applied (plugin.ended_early), and that report is returned.
     """
     started = clock()
     kind = request.kind
     earlier: EarlierRun | None = None
-    if job_id is None:
+    if job_id is None:  # a run here and now: its job is claimed by this process (see plugin.ended_early)
         job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor, dry_run=request.is_dry_run,
-                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing))
+                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing),
+                                 is_run_here=True)
     else:
         earlier = store.find_earlier_run(job_id)
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
+    try:
+        return _run_job(request, source, store, job_id, earlier, report, prepare=prepare, progress=progress,
+                        should_stop=should_stop, clock=clock, started=started)
+    except ImportStopped:
+        raise  # its worker is shutting down: the next one resumes it
+    except (Exception, KeyboardInterrupt) as error:
+        logger.exception("import %s stopped by an error", job_id)
+        report.seconds = clock() - started
+        failed = failed_report(report, store.find_earlier_run(job_id), error, is_dry_run=request.is_dry_run)
+        store.finish_job(job_id, failed)  # raises in turn when the job is no longer this run's (ClaimLost)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return failed
+
+
+def _run_job(request: ImportRequest, source: BinaryIO, store: ImportStore, job_id: int, earlier: EarlierRun | None,
+             report: ImportReport, *, prepare: PrepareBatch | None, progress: ProgressSink | None,
+             should_stop: StopCheck | None, clock: Callable[[], float], started: float) -> ImportReport:
+    kind = request.kind
     logger.info("import %s of %s started (%s)", job_id, kind.name, "dry run" if request.is_dry_run else "applying")
     try:
         layout = inspect_csv(source, row_limit=request.row_limit, max_bytes=request.max_file_bytes)

@@ -84,6 +84,9 @@ class ImportReport:
         """'Imported 4,980 customers: 4,200 created, 780 updated, 0 unchanged, 20 failed'."""
         if self.status is Status.REJECTED:
             return f"Nothing imported: {self.message}"
+        if self.status is Status.FAILED:  # the message says why, and how many rows were applied
+            return (f"Failed: {self.message} ({self.created:,} created, {self.updated:,} updated, "
+                    f"{self.unchanged:,} unchanged, {self.failed:,} failed)")
         verb = "Would import" if self.status is Status.DRY_RUN else "Imported"
         return (f"{verb} {count_of(self.rows - self.failed, title)}: {self.created:,} created, {self.updated:,} updated, "
                 f"{self.unchanged:,} unchanged, {self.failed:,} failed")

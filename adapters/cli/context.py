@@ -16,6 +16,7 @@ from plugin.settings import SettingsError
 
 EXIT_ROWS_FAILED = 1
 EXIT_REJECTED = 2  # a file rejected whole, on every command that reads one; click's usage errors exit 2 too
+EXIT_IMPORT_FAILED = 3  # the import itself broke (see its message); the rows done so far are kept
 
 # The one mapping from errors to exit codes: every command raises these, the group turns them into a message
 # on stderr and this exit status (ImporterGroup); other ClickExceptions exit 1, usage errors click's 2.
@@ -44,9 +45,12 @@ class ImporterGroup(click.Group):
 
 
 def exit_for(context: click.Context, report: ImportReport) -> None:
-    """Leave with the status of an import's report: 2 rejected, 1 some rows failed (would fail), else go on."""
+    """Leave with the status of an import's report: 2 rejected, 3 the import failed, 1 some rows failed (would
+    fail), else go on."""
     if report.status is Status.REJECTED:
         context.exit(EXIT_REJECTED)
+    if report.status is Status.FAILED:
+        context.exit(EXIT_IMPORT_FAILED)
     if report.has_failures:
         context.exit(EXIT_ROWS_FAILED)
 

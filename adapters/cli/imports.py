@@ -128,7 +128,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
     """Import KIND (customers, users or companies) from CSV_FILE; a matching email (or company name) updates.
 
     Exit status: 0 every row applied, 1 some rows failed (the rest applied; with --dry-run: would fail),
-    2 the file was rejected.
+    2 the file was rejected, 3 the import itself failed (its message says why; rows done so far are kept).
     """
     services = services_of(context)
     try:  # usage errors exit 2, like a rejected file: 1 would claim that some rows failed
@@ -152,7 +152,7 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
-        click.echo(render_report(report, import_kind.title, import_kind), err=report.status is Status.REJECTED)
+        click.echo(render_report(report, import_kind.title, import_kind), err=report.status in (Status.REJECTED, Status.FAILED))
         if report.status is Status.DRY_RUN and report.job is not None:
             echo_row_results(services, report.job)
     exit_for(context, report)

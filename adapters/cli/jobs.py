@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli.context import EXIT_REJECTED, EXIT_ROWS_FAILED, echo_csv, services_of, terminal_progress
+from adapters.cli.context import echo_csv, exit_for, services_of, terminal_progress
 from adapters.cli.imports import echo_row_results, render_report
 from plugin.ports import JobSummary
 from plugin.report import Status
@@ -131,13 +131,10 @@ def _retry_job(context: click.Context, services: Services, job: JobSummary, retr
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "retry_of": job.id}, default=str))
     else:
-        click.echo(render_report(report, services.kind(job.kind).title), err=report.status is Status.REJECTED)
+        click.echo(render_report(report, services.kind(job.kind).title), err=report.status in (Status.REJECTED, Status.FAILED))
         if report.status is Status.DRY_RUN and report.job is not None:
             echo_row_results(services, report.job)
-    if report.status is Status.REJECTED:
-        context.exit(EXIT_REJECTED)
-    if report.has_failures:
-        context.exit(EXIT_ROWS_FAILED)
+    exit_for(context, report)
 
 
 

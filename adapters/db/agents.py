@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters.db.catalog import ensure_teams
 from adapters.db.dialect import insert_for
 from adapters.db.models import Base, Team  # teams: agents', and the groups customers belong to
+from adapters.db.stale_plans import raise_unless_inserted
 from plugin.kinds import Catalog
 from plugin.kinds.agents import DEFAULT_ROLE, AgentCatalog, username_from_email
 from plugin.plan import Action, Existing, PlannedRow
@@ -180,14 +181,11 @@ class AgentTable:
             "role": row.values.get("role", DEFAULT_ROLE), "created_at": now, "updated_at": now,
             "last_import_id": job_id, "last_import_row": row.row,
         } for row in rows]
-        statement = insert_for(connection, agents)
-        statement = statement.on_conflict_do_update(  # someone else created the same email meanwhile
-            index_elements=["email_key"],
-            set_={"updated_at": statement.excluded.updated_at, "last_import_id": statement.excluded.last_import_id,
-                  "last_import_row": statement.excluded.last_import_row},
-        ).returning(agents.c.id, sort_by_parameter_order=True)
-        ids = [row.id for row in connection.execute(statement, params)]
-        return {planned.row: agent_id for planned, agent_id in zip(rows, ids, strict=True)}
+        statement = (insert_for(connection, agents).on_conflict_do_nothing(index_elements=["email_key"])
+                     .returning(agents.c.id, agents.c.email_key))
+        ids = {key: agent_id for agent_id, key in connection.execute(statement, params)}  # by key: some may be missing
+        raise_unless_inserted(rows, ids, "agents")  # someone else created the same email meanwhile
+        return {planned.row: ids[planned.key] for planned in rows}
 
     def _invite(self, connection: Connection, job_id: int, agent_ids: Sequence[int], now: datetime) -> None:
         if agent_ids:

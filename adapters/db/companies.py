@@ -13,6 +13,7 @@ from adapters.db.catalog import load_custom_fields
 from adapters.db.dialect import insert_for
 from adapters.db.export import custom_cells
 from adapters.db.models import Company, CompanyCustomValue, CompanyDomain, Contact, CustomFieldRow
+from adapters.db.stale_plans import raise_unless_inserted
 from plugin.companies import company_for_email
 from plugin.kinds import Catalog
 from plugin.kinds.companies import CompanyCatalog
@@ -80,15 +81,12 @@ class CompanyTable:
         written: dict[int, int] = {}
         creating = [row for row in planned if row.action is Action.CREATED]
         if creating:
-            statement = insert_for(connection, companies)
-            statement = statement.on_conflict_do_update(  # someone else created the same name meanwhile
-                index_elements=["name_key"],
-                set_={"updated_at": statement.excluded.updated_at, "last_import_id": statement.excluded.last_import_id,
-                      "last_import_row": statement.excluded.last_import_row},
-            ).returning(companies.c.id, companies.c.name_key)
+            statement = (insert_for(connection, companies).on_conflict_do_nothing(index_elements=["name_key"])
+                         .returning(companies.c.id, companies.c.name_key))
             ids = {key: company_id for company_id, key in connection.execute(statement, [
                 {"name": row.values["name"], "name_key": row.key, "created_at": now, "updated_at": now,
                  "last_import_id": job_id, "last_import_row": row.row} for row in creating])}
+            raise_unless_inserted(creating, ids, "companies")  # someone else created the same name meanwhile
             written.update({row.row: ids[row.key] for row in creating})
             for row in creating:
                 catalog.companies[ids[row.key]] = str(row.values["name"])

@@ -36,9 +36,10 @@ GROUPS_SELECT = ("SELECT customer_teams.contact_id, teams.name "
                  "FROM customer_teams JOIN teams ON teams.id = customer_teams.team_id")
 CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable, custom_values.value "
                         "FROM custom_values JOIN custom_fields ON custom_fields.id = custom_values.field_id")
-# Someone else (another import, mail capture) stored the same email, or the same username, after the batch was
-# planned: that row is not inserted. A taken email or typed username makes the batch be planned again
-# (StalePlan), where the row updates that contact or fails as username.taken; a made-up username is made again.
+# Someone else stored the same email, or the same username, after the batch was planned: that row is not
+# inserted. A taken email or typed username makes the plan stale (StalePlan; adapters.db.stale_plans: the batch is
+# written again, its taken emails planned as updates, a typed username then failing as username.taken); a
+# made-up username is made again.
 ON_VALUE_TAKEN = "ON CONFLICT DO NOTHING"
 USERNAME_ATTEMPTS = 10
 contacts = Contact.__table__

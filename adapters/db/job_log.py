@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from datetime import datetime
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select, update
 
+from adapters.db.catalog import utc_now
 from adapters.db.models import ImportJob, ImportRow
+from adapters.db.web_state import UNFINISHED, unqueued_orphans
+from adapters.processes import holder_is_dead
 from plugin.errors import RowError
-from plugin.ports import JobSummary
+from plugin.ports import AbandonedRun, JobSummary
 from plugin.undo import UndoTally
 
 
@@ -42,6 +46,29 @@ class SqlJobLog:
                                        .order_by(ImportRow.row).offset(offset).limit(limit)).all()
         return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
                  "errors": row.errors or []} for row in rows]
+
+    def abandoned_runs(self, *, quiet_since: datetime) -> list[AbandonedRun]:
+        orphans = {job.job_id: job for job in unqueued_orphans(self.connection, stale_before=quiet_since,
+                                                               is_dead=holder_is_dead)}
+        if not orphans:
+            return []
+        found = self.connection.execute(select(ImportJob.id, ImportJob.is_dry_run, ImportJob.rows_done)
+                                        .where(ImportJob.id.in_(list(orphans)))).all()
+        return [AbandonedRun(job_id, bool(is_dry_run), rows_done or 0,
+                             f"pid {orphans[job_id].claim_pid} on {orphans[job_id].claim_host}",
+                             str(orphans[job_id].claimed_by))
+                for job_id, is_dry_run, rows_done in found]
+
+    def end_abandoned_run(self, run: AbandonedRun, *, message: str, error_code: str) -> bool:
+        counts = dict(self.connection.execute(select(ImportRow.action, func.count()).where(
+            ImportRow.job_id == run.job_id).group_by(ImportRow.action)).all())
+        applied = {"rows_done": 0} if run.is_dry_run else {
+            "rows_done": sum(counts.values()), "created": counts.get("created", 0), "updated": counts.get("updated", 0),
+            "unchanged": counts.get("unchanged", 0), "failed": counts.get("failed", 0)}
+        return self.connection.execute(update(ImportJob).where(
+            ImportJob.id == run.job_id, ImportJob.status.in_(UNFINISHED), ImportJob.claimed_by == run.claimed_by,
+        ).values(status="failed", message=message, error_code=error_code, finished_at=utc_now(), claimed_by=None,
+                 claim_host=None, claim_pid=None, **applied)).rowcount == 1
 
 
 def job_summary(job: Row) -> JobSummary:

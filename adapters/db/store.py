@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,14 +17,17 @@ from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.customers import CustomerTable
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.models import ImportJob, ImportRow
+from adapters.db.stale_plans import new_keys, plan_again_where_taken, take_turns_creating
+from adapters.db.web_state import WorkerClaim
 from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
-from plugin.ports import EarlierRun, StalePlan
+from plugin.ports import EarlierRun, Replan, StalePlan
 from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.retry import RetryOf
 
+logger = logging.getLogger(__name__)
 import_rows = ImportRow.__table__
 UNFINISHED = (str(Status.RUNNING), str(Status.CHECKING))  # a run began and has not ended
 
@@ -95,18 +99,28 @@ class SqlImportStore:
         self.secret_columns: dict[str, frozenset[int]] = {}
         # job id → the claim token of the worker (thread) running it here; see holding_claim.
         self.claims: dict[int, str] = {}
+        self._own_claims: dict[int, str] = {}  # of those, the runs here and now (start_job's is_run_here)
 
     def add_table(self, table: RecordTable) -> None:
         self.tables[table.kind] = table
 
-    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object]) -> int:
+    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object],
+                  is_run_here: bool = False) -> int:
+        """Record a new import. One run here and now (not queued) is claimed for this process, as a worker
+        claims a queued one (web_state.claim_job): its machine and pid tell whether its process is gone."""
+        now = self.now()
+        claim = WorkerClaim.for_this_process() if is_run_here else None
         with self.engine.begin() as connection:
-            return connection.execute(ImportJob.__table__.insert().values(
+            job_id = connection.execute(ImportJob.__table__.insert().values(
                 kind=kind, status=str(Status.QUEUED), is_dry_run=dry_run, actor=actor, file_name=file_name,
                 options={name: _jsonable(value) for name, value in options.items()}, headers=[], mapping=[],
                 total=0, rows_done=0, created=0, updated=0, unchanged=0, failed=0, message="", error_code="",
-                created_at=self.now(),
+                created_at=now, **({} if claim is None else {"claimed_by": claim.token, "claim_host": claim.host,
+                                                             "claim_pid": claim.pid, "heartbeat_at": now}),
             ).returning(ImportJob.id)).scalar_one()
+        if claim is not None:
+            self.claims[job_id] = self._own_claims[job_id] = claim.token  # held until finish_job
+        return job_id
 
     @contextmanager
     def holding_claim(self, job_id: int, token: str) -> Iterator[None]:
@@ -162,26 +176,49 @@ class SqlImportStore:
             return self.tables[kind].find_owners(connection, field, values)
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
-                    catalog: Catalog, rows_done: int) -> None:
+                    catalog: Catalog, rows_done: int, replan: Replan) -> Sequence[PlannedRow]:
         """One transaction, run again when a deadlock, a serialization failure or a SQLite lock held too long
-        rolled it back; StalePlan when another writer took a key or unique value the plan thought free."""
+        rolled it back. When another writer took a key the plan would create (StalePlan from the insert), it is
+        written once more, reading its new keys again first (adapters.db.stale_plans): those rows are planned
+        again there. StalePlan when even that attempt meets a writer that does not take turns."""
         now = self.now()
         catalog_before = _catalog_contents(catalog)
-
-        def write_batch(connection: Connection) -> None:
-            _restore_catalog(catalog, catalog_before)  # forget what a rolled-back attempt created
-            self._mark_progress(connection, job_id, rows_done, now)  # first a write: SQLite's lock is waited for
-            written = self.tables[kind].write(connection, job_id, planned, options=options, catalog=catalog, now=now)
-            self._insert_results(connection, job_id, planned, written)
-
+        table = self.tables[kind]
         rows = f"rows {planned[0].row} to {planned[-1].row}" if planned else "no rows"
+        what = f"import {job_id}, {rows}"
+        applied: list[Sequence[PlannedRow]] = [planned]
+
+        def find_stored(connection: Connection, keys: Collection[str]) -> Mapping[str, Existing]:
+            return table.find(connection, keys, (), job_id)[0]
+
+        def write_batch(connection: Connection, *, is_reading_first: bool) -> None:
+            _restore_catalog(catalog, catalog_before)  # forget what a rolled-back attempt created
+            if new_keys(planned):
+                take_turns_creating(connection)
+            self._mark_progress(connection, job_id, rows_done, now)  # first a write: SQLite's lock is waited for
+            writing = planned
+            if is_reading_first:
+                writing = plan_again_where_taken(connection, planned, find_stored, replan, what=what)
+            written = table.write(connection, job_id, writing, options=options, catalog=catalog, now=now)
+            self._insert_results(connection, job_id, writing, written)
+            applied[0] = writing
+
+        def attempt(*, is_reading_first: bool) -> Sequence[PlannedRow]:
+            try:
+                in_transaction_with_retries(self.engine, lambda connection: write_batch(
+                    connection, is_reading_first=is_reading_first), what=what)
+            except Exception as error:
+                _restore_catalog(catalog, catalog_before)
+                if is_unique_violation(error):
+                    raise StalePlan(f"a value the plan thought free was stored meanwhile ({_driver_message(error)})") from error
+                raise
+            return applied[0]
+
         try:
-            in_transaction_with_retries(self.engine, write_batch, what=f"import {job_id}, {rows}")
-        except Exception as error:
-            _restore_catalog(catalog, catalog_before)
-            if is_unique_violation(error):
-                raise StalePlan(f"a value the plan thought free was stored meanwhile ({_driver_message(error)})") from error
-            raise
+            return attempt(is_reading_first=False)  # reading first costs a query a batch: only once it is needed
+        except StalePlan as stale:
+            logger.info("%s: written again, reading its new keys first: %s", what, stale)
+        return attempt(is_reading_first=True)
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:
         with self.engine.begin() as connection:
@@ -199,11 +236,17 @@ class SqlImportStore:
             connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:
+        """Store how the import ended; a run here and now (start_job) lets go of its claim."""
+        is_run_here = job_id in self._own_claims
+        released = {"claimed_by": None, "claim_host": None, "claim_pid": None} if is_run_here else {}
         with self.engine.begin() as connection:
             self._update_job(connection, job_id,
                              status=str(report.status), rows_done=report.rows, created=report.created,
                              updated=report.updated, unchanged=report.unchanged, failed=report.failed,
-                             message=report.message, error_code=report.error_code, finished_at=self.now())
+                             message=report.message, error_code=report.error_code, finished_at=self.now(), **released)
+        if is_run_here:
+            self.claims.pop(job_id, None)
+            self._own_claims.pop(job_id, None)
 
     def _insert_results(self, connection: Connection, job_id: int, planned: Sequence[PlannedRow],
                         written: Mapping[int, int] | None) -> None:

@@ -11,21 +11,11 @@ from collections.abc import Collection, MutableMapping, Sequence
 
 from sqlalchemy import Column, Connection
 
-from adapters.db.engine import each_match, is_postgresql
+from adapters.db.engine import each_match
+from adapters.db.stale_plans import take_turns_creating
 from plugin.usernames import assign_usernames, numbered_username
 
 _SLACK = 2  # candidates asked for beyond what a base needs, so a taken one or two cost no second query
-# PostgreSQL advisory lock key ("USER") held by a transaction while it makes usernames and inserts them
-USERNAME_LOCK = 0x55534552
-
-
-def take_turns_making_usernames(connection: Connection) -> None:
-    """On PostgreSQL, wait for other writers making usernames (imports, mail capture) to commit, and hold
-    the turn until this transaction ends. Otherwise two of them choose the same free name (jane.doe2) at
-    the same moment and wait on each other's inserts, often in opposite orders (a deadlock). One lock, not
-    one a name: PostgreSQL's lock table is small. SQLite has one writer at a time already."""
-    if is_postgresql(connection):
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({USERNAME_LOCK})")
 
 
 def held_usernames(connection: Connection, column: Column, candidates: Collection[str]) -> set[str]:
@@ -48,7 +38,9 @@ def allocate_usernames(connection: Connection, column: Column, bases: Sequence[s
         return []
     hints = {} if hints is None else hints
     needed = Counter(bases)
-    take_turns_making_usernames(connection)
+    # Writers making usernames (imports, mail capture) take turns: otherwise two of them choose the same free
+    # name (jane.doe2) at the same moment and wait on each other's inserts, often in opposite orders (a deadlock).
+    take_turns_creating(connection)
     starts = {base: hints.get(base, 1) for base in needed}
     checked = {numbered_username(base, number) for base, count in needed.items()
                for number in range(starts[base], starts[base] + count + _SLACK)}

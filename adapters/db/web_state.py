@@ -373,6 +373,16 @@ def take_back_orphan(engine: Engine, job: ClaimedJob, *, stale_before: datetime,
             claimed_by=None, claim_host=None, claim_pid=None, heartbeat_at=now())).rowcount == 1
 
 
+def unqueued_orphans(connection: Connection, *, stale_before: datetime,
+                     is_dead: Callable[[ClaimedJob], bool]) -> list[ClaimedJob]:
+    """Unfinished imports run directly (the CLI: claimed by their own process, never queued) whose process is
+    gone: known dead, or quiet since before stale_before. Nobody will resume them."""
+    rows = connection.execute(_claimed_jobs_query(queued=False).where(ImportJob.status.in_(UNFINISHED))
+                              .order_by(ImportJob.id)).all()
+    jobs = [_as_claimed_job(row) for row in rows]
+    return [job for job in jobs if job.claimed_by is not None and (is_dead(job) or _is_quiet(job, stale_before))]
+
+
 def _is_quiet(job: ClaimedJob, stale_before: datetime) -> bool:
     return job.quiet_since is None or _aware(job.quiet_since) < stale_before
 
@@ -381,10 +391,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
 
 
-def _claimed_jobs_query():  # type: ignore[no-untyped-def]
-    return (select(ImportJob.id, ImportJob.status, ImportJob.claimed_by, ImportJob.claim_host, ImportJob.claim_pid,
-                   func.coalesce(ImportJob.heartbeat_at, QueuedImport.enqueued_at), QueuedImport.attempts)
-            .join(QueuedImport, QueuedImport.job_id == ImportJob.id))
+def _claimed_jobs_query(*, queued: bool = True):  # type: ignore[no-untyped-def]
+    """Queued imports with their claims; with queued=False, the imports that were never queued (run directly)."""
+    query = select(ImportJob.id, ImportJob.status, ImportJob.claimed_by, ImportJob.claim_host, ImportJob.claim_pid,
+                   func.coalesce(ImportJob.heartbeat_at, QueuedImport.enqueued_at), func.coalesce(QueuedImport.attempts, 0))
+    if queued:
+        return query.join(QueuedImport, QueuedImport.job_id == ImportJob.id)
+    return query.outerjoin(QueuedImport, QueuedImport.job_id == ImportJob.id).where(QueuedImport.job_id.is_(None))
 
 
 def _as_claimed_job(row: object) -> ClaimedJob:

@@ -1,7 +1,8 @@
 """What the core needs from the outside world, one module per concern; the names most use cases need are here."""
 
-from plugin.ports.imports import EarlierRun, ImportStore, PasswordHasher, ProgressSink, StalePlan, StopCheck  # noqa: F401
-from plugin.ports.jobs import JobLog, JobSummary  # noqa: F401
+from plugin.ports.imports import (EarlierRun, ImportStore, PasswordHasher, ProgressSink, Replan,  # noqa: F401
+                                  StalePlan, StopCheck)
+from plugin.ports.jobs import AbandonedRun, JobLog, JobSummary  # noqa: F401
 from plugin.ports.mailboxes import (  # noqa: F401
                                   MAIL_JOB_KIND,
                                   BatchCounts,

@@ -14,6 +14,8 @@ from plugin.report import ImportReport, Status
 from plugin.retry import RetryOf
 
 ProgressSink = Callable[[int, int], None]  # (rows done, rows in all)
+# Given the stored records (by key) of keys the plan would create, the batch planned again against them.
+Replan = Callable[[Mapping[str, Existing]], Sequence[PlannedRow]]
 StopCheck = Callable[[], bool]  # asked between batches: should the import stop now (its worker is shutting down)?
 
 
@@ -43,8 +45,11 @@ class StalePlan(Exception):
 class ImportStore(Protocol):
     """Where records and import jobs live. Every method is one transaction; no method is called per row."""
 
-    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object]) -> int:
-        """Record a new import and return its id."""
+    def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object],
+                  is_run_here: bool = False) -> int:
+        """Record a new import and return its id. `is_run_here`: this process runs it now (not a queue's
+        worker), and holds it until finish_job: if the process goes away first, the job says it was
+        interrupted (plugin.ended_early)."""
         ...
 
     def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str],
@@ -72,10 +77,14 @@ class ImportStore(Protocol):
         ...
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
-                    catalog: Catalog, rows_done: int) -> None:
-        """Write a batch's records, its per-row results and the job's progress, committed together.
+                    catalog: Catalog, rows_done: int, replan: Replan) -> Sequence[PlannedRow]:
+        """Write a batch's records, its per-row results and the job's progress, committed together; returns
+        the rows as written.
 
-        Raises StalePlan, having written nothing, when the plan no longer fits what is stored."""
+        Rows the plan would create whose key another writer stored meanwhile are planned again, in the same
+        transaction, by `replan` (given those records by key): they update the record, never count as created.
+        Raises StalePlan, having written nothing, when the plan no longer fits what is stored in another way
+        (a unique value taken meanwhile): planning the batch again from a fresh read then makes progress."""
         ...
 
     def record_results(self, job_id: int, planned: Sequence[PlannedRow], *, rows_done: int) -> None:

@@ -60,6 +60,17 @@ class JobSummary:
         return ""
 
 
+@dataclass(frozen=True, slots=True)
+class AbandonedRun:
+    """An unfinished import whose process is gone (see JobLog.abandoned_runs)."""
+
+    job_id: int
+    is_dry_run: bool
+    rows_done: int
+    where: str  # "pid 4242 on host-1"
+    claimed_by: str
+
+
 class JobLog(Protocol):
     """Past jobs and their per-row results, read inside one unit of work."""
 
@@ -77,4 +88,14 @@ class JobLog(Protocol):
 
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         """A page of per-row results (row, action, record_id, changes, errors)."""
+        ...
+
+    def abandoned_runs(self, *, quiet_since: datetime) -> list[AbandonedRun]:
+        """Imports run directly (not queued) that are unfinished and whose process is gone: a process of this
+        machine that is not running, or one elsewhere silent since before `quiet_since`."""
+        ...
+
+    def end_abandoned_run(self, run: AbandonedRun, *, message: str, error_code: str) -> bool:
+        """Mark it failed with this message and let go of its claim, if it is still as abandoned_runs saw it;
+        its counts are its committed rows'. False when it moved on meanwhile."""
         ...

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from plugin.ended_early import INTERRUPTED, interrupted_message
 from plugin.errors import RowError
 from plugin.ports import JobSummary
 from plugin.report import ERRORS_KEPT_IN_REPORT, error_report_rows, write_csv
@@ -29,12 +31,28 @@ class History:
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
                   include_dry_runs: bool = True) -> list[JobSummary]:
+        self.end_abandoned_runs()
         with self.services.unit_of_work() as work:
             return work.jobs.list_jobs(limit=limit, kinds=kinds, include_dry_runs=include_dry_runs)
 
     def get_job(self, job_id: int) -> JobSummary | None:
+        self.end_abandoned_runs()
         with self.services.unit_of_work() as work:
             return work.jobs.get_job(job_id)
+
+    def end_abandoned_runs(self) -> list[int]:
+        """Imports run directly (the CLI) whose process is gone (killed: nothing of it could say so) are marked
+        failed as interrupted, with how many rows were applied, before anyone is shown them as running.
+        Queued imports are not: a worker resumes them (adapters/jobs.py). Returns the ids so ended."""
+        quiet_since = datetime.now(timezone.utc) - timedelta(minutes=self.services.settings.stale_import_minutes)
+        ended: list[int] = []
+        with self.services.unit_of_work() as work:
+            for run in work.jobs.abandoned_runs(quiet_since=quiet_since):
+                message = interrupted_message(run.rows_done, is_dry_run=run.is_dry_run, where=run.where)
+                if work.jobs.end_abandoned_run(run, message=message, error_code=INTERRUPTED):
+                    ended.append(run.job_id)
+            work.commit()
+        return ended
 
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         with self.services.unit_of_work() as work:

@@ -10,8 +10,10 @@ off a real Dovecot, counted afterwards row by row.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
+import random
 import subprocess
 import threading
 import time
@@ -74,9 +76,10 @@ def import_csv(services: Services, csv_text: str, **options: object):  # type: i
                                 options=options or None)
 
 
-def run_with_hook(services: Services, csv_text: str, hook: Callable[[Sequence[PlannedRow]], None]):  # type: ignore[no-untyped-def]
-    """The customers pipeline with `hook` run between each batch's plan and its write, the moment a race hits."""
-    request = ImportRequest(kind=services.kind("customers"), file_name="people.csv", actor="test",
+def run_with_hook(services: Services, csv_text: str, hook: Callable[[Sequence[PlannedRow]], None],  # type: ignore[no-untyped-def]
+                  kind: str = "customers"):
+    """The pipeline with `hook` run between each batch's plan and its write, the moment a race hits."""
+    request = ImportRequest(kind=services.kind(kind), file_name="people.csv", actor="test",
                             batch_size=services.settings.batch_size)
 
     def prepare(planned: Sequence[PlannedRow]) -> Sequence[PlannedRow]:
@@ -467,3 +470,126 @@ def test_two_workers_importing_overlapping_files_while_mail_is_captured_lose_and
         assert names[person(number)] in (f"A{number}", f"B{number}")
     assert names[person(9000)] == "Mail"  # only the mail knows them: "Mail Person9000" <person9000@...>
     services.store.engine.dispose()  # type: ignore[attr-defined]
+
+
+# ---- overlapping imports of the same people, and records another writer creates between plan and write
+
+
+OVERLAP_PEOPLE = 6000
+
+
+def overlapping_files(count: int) -> tuple[str, str]:
+    """The same people twice: in order, and shuffled with every third address in capitals."""
+    people = [f"same{n}@example.com" for n in range(count)]
+    shuffled = list(people)
+    random.Random(12).shuffle(shuffled)
+    first = "email,first_name\n" + "".join(f"{email},First{n}\n" for n, email in enumerate(people))
+    second = "email,first_name\n" + "".join(f"{email.upper() if n % 3 == 0 else email},Second{n}\n"
+                                            for n, email in enumerate(shuffled))
+    return first, second
+
+
+def run_at_once(*imports: Callable[[], object]) -> list[object]:
+    """Each function in a thread of its own, started together; their results, or the exception each raised."""
+    results: list[object] = [None] * len(imports)
+    start = threading.Barrier(len(imports))
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            results[index] = imports[index]()
+        except BaseException as error:  # reported by the caller
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(imports))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    return results
+
+
+def test_two_overlapping_imports_of_the_same_people_both_finish_without_duplicates(settings, services, engine):
+    busy = settings.replace(row_limit=OVERLAP_PEOPLE, batch_size=500)
+    writers = [bootstrap(busy, migrate=False) for _ in range(2)]  # two writers, each with its own engine
+    first, second = overlapping_files(OVERLAP_PEOPLE)
+    try:
+        reports = run_at_once(*(lambda writer=writer, text=text: import_csv(writer, text)
+                                for writer, text in zip(writers, (first, second))))
+    finally:
+        for writer in writers:
+            writer.store.engine.dispose()  # type: ignore[attr-defined]
+    for report in reports:
+        assert not isinstance(report, BaseException), repr(report)
+        assert (report.status, report.rows, report.failed) == ("succeeded", OVERLAP_PEOPLE, 0), report.as_dict()
+        assert report.created + report.updated + report.unchanged == OVERLAP_PEOPLE
+    assert reports[0].created + reports[1].created == OVERLAP_PEOPLE
+    assert rows_of(engine, "SELECT count(*), count(DISTINCT email_key) FROM contacts") == [(OVERLAP_PEOPLE,) * 2]
+    created = {job: count for job, count in rows_of(
+        engine, "SELECT job_id, count(*) FROM import_rows WHERE action = 'created' GROUP BY job_id")}
+    assert created == {report.job: report.created for report in reports if report.created}
+    assert rows_of(engine, "SELECT status FROM import_jobs WHERE status IN ('running', 'checking')") == []
+
+
+def test_an_agent_created_by_another_writer_after_the_plan_is_updated_not_counted_as_created(services, engine):
+    other = bootstrap(services.settings, engine=engine, migrate=False)
+    ours = "email,first_name,last_name\n" + "".join(f"agent{n}@example.com,Ours{n},Agent\n" for n in range(1, 6))
+
+    def someone_else_creates_agent3() -> None:
+        report = other.imports.import_file("users", io.BytesIO(b"email,first_name\nAgent3@Example.com,Theirs\n"),
+                                           actor="test", options={"no_invitations": True})
+        assert report.created == 1
+
+    report = run_with_hook(services, ours, once(someone_else_creates_agent3), kind="users")
+
+    assert (report.created, report.updated, report.unchanged, report.failed) == (4, 1, 0, 0)
+    assert rows_of(engine, "SELECT count(*) FROM agents") == [(5,)]
+    assert rows_of(engine, "SELECT first_name, last_name FROM agents WHERE email_key = 'agent3@example.com'") == [
+        ("Ours3", "Agent")]
+    results = {row["row"]: row["action"] for row in services.history.row_results(report.job, limit=20)}
+    assert results == {2: "created", 3: "created", 4: "updated", 5: "created", 6: "created"}
+    invited = rows_of(engine, "SELECT a.email_key FROM invitations i JOIN agents a ON a.id = i.agent_id "
+                              "WHERE i.import_id = :job ORDER BY a.email_key", job=report.job)
+    assert invited == [(f"agent{n}@example.com",) for n in (1, 2, 4, 5)]  # not the agent someone else created
+
+
+def test_a_company_created_by_another_writer_after_the_plan_is_left_unchanged_not_counted_as_created(services, engine):
+    other = bootstrap(services.settings, engine=engine, migrate=False)
+    ours = "name\n" + "".join(f"Company {n}\n" for n in range(1, 6))
+
+    def someone_else_creates_company3() -> None:
+        report = other.imports.import_file("companies", io.BytesIO(b"name\nCompany 3\n"), actor="test")
+        assert report.created == 1
+
+    report = run_with_hook(services, ours, once(someone_else_creates_company3), kind="companies")
+
+    assert (report.created, report.updated, report.unchanged, report.failed) == (4, 0, 1, 0)
+    assert rows_of(engine, "SELECT count(*) FROM companies") == [(5,)]
+    results = {row["row"]: row["action"] for row in services.history.row_results(report.job, limit=20)}
+    assert results == {2: "created", 3: "created", 4: "unchanged", 5: "created", 6: "created"}
+    undo = rows_of(engine, "SELECT count(*) FROM import_rows WHERE job_id = :job AND action = 'created'", job=report.job)
+    assert undo == [(4,)]  # an undo of this import removes only what it created
+
+
+def test_two_overlapping_cli_imports_of_the_same_people_each_print_their_report_and_exit_0(settings, services, engine,
+                                                                                           tmp_path):
+    paths = []
+    for name, body in zip("ab", overlapping_files(OVERLAP_PEOPLE)):
+        paths.append(tmp_path / f"{name}.csv")
+        paths[-1].write_text(body)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
+    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_BATCH_SIZE="500",
+               CONTACT_IMPORTER_ROW_LIMIT=str(OVERLAP_PEOPLE))
+    processes = [subprocess.Popen([WORKER, "import", "customers", str(path), "--json"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for path in paths]
+    outputs = [process.communicate(timeout=300) for process in processes]
+
+    reports = []
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert "StalePlan" not in stderr
+        reports.append(json.loads(stdout))
+    for report in reports:
+        assert (report["status"], report["rows"], report["failed"]) == ("succeeded", OVERLAP_PEOPLE, 0), report
+    assert reports[0]["created"] + reports[1]["created"] == OVERLAP_PEOPLE
+    assert rows_of(engine, "SELECT count(*), count(DISTINCT email_key) FROM contacts") == [(OVERLAP_PEOPLE,) * 2]

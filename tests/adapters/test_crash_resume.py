@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import json
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from adapters.bootstrap import bootstrap
 from adapters.db import web_state
@@ -152,6 +153,8 @@ def stop(process: subprocess.Popen, sig: int) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
 def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_as_one_run_would(
         backends, customers_file, tmp_path, sig):
+    seed = random.randrange(1 << 30)
+    print(f"seed {seed}")  # to run the same kill again: random.Random(seed) decides when it comes
     crashed_settings, clean_settings = backends
     clean = prepared(clean_settings)
     clean_job = queue_upload(clean, customers_file, tmp_path / "clean-uploads")
@@ -164,7 +167,6 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
     assert job_id == clean_job
     make_import_queue(services).enqueue(job_id)
     batches = ROWS // crashed_settings.batch_size
-    seed = random.randrange(1 << 30)
     kill_after = random.Random(seed).randint(2, batches * 3 // 4)  # batches committed before the signal
     log = tmp_path / "workers.log"
     first = start_worker(crashed_settings, log)
@@ -193,3 +195,97 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
             stop(first, signal.SIGKILL)
         services.store.engine.dispose()  # type: ignore[attr-defined]
         clean.store.engine.dispose()  # type: ignore[attr-defined]
+
+
+# ---- imports run by the CLI (no worker, no queue): their process dies, or they raise
+
+
+def cli_environment(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
+    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_ROW_LIMIT=str(ROWS), **extra)
+    return env
+
+
+def cli(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([WORKER, *args], env=cli_environment(settings, **extra), capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_cli_import_killed_mid_way_shows_as_interrupted_with_its_rows_and_importing_again_finishes_it(
+        backends, customers_file, tmp_path):
+    settings, _ = backends
+    services = prepared(settings)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    output = tmp_path / "killed.out"
+    with output.open("wb") as handle:
+        process = subprocess.Popen([WORKER, "import", "customers", str(customers_file), "--json"],
+                                   env=cli_environment(settings), stdout=handle, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        def applying() -> int | None:
+            with engine.connect() as connection:
+                found = connection.execute(select(ImportJob.id, ImportJob.rows_done)).all()
+            return found[0][0] if found and found[0][1] >= 2 * settings.batch_size else None
+
+        job_id = wait_until(applying, timeout=120, what="two batches of the CLI import", log=output)
+        stop(process, signal.SIGKILL)  # nothing of the import can run now
+    finally:
+        if process.poll() is None:
+            stop(process, signal.SIGKILL)
+    status, rows_done = job_state(engine, job_id)
+    assert status == "running" and 0 < rows_done < ROWS, (status, rows_done)  # as the killed process left it
+
+    listed = cli(settings, "jobs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [job] = [job for job in json.loads(listed.stdout) if job["job"] == job_id]
+    assert job["status"] == "failed", job
+    assert job["message"].startswith("Interrupted") and f"first {rows_done:,} rows were applied" in job["message"], job
+    assert "import the same file again" in job["message"], job
+    assert job["rows"] == rows_done
+    shown = cli(settings, "job", str(job_id))
+    assert shown.returncode == 0 and "failed" in shown.stdout and "Interrupted" in shown.stdout, shown.stdout
+    with engine.connect() as connection:
+        applied = connection.execute(text("SELECT count(*) FROM import_rows WHERE job_id = :job AND action = 'created'"),
+                                     {"job": job_id}).scalar_one()
+    assert job["created"] == applied
+
+    again = cli(settings, "import", "customers", str(customers_file), "--json")
+    assert again.returncode == 1, again.stderr[-3000:]  # partial: the generated file has a few bad rows on purpose
+    report = json.loads(again.stdout)
+    assert report["status"] == "partial" and report["rows"] == ROWS, report
+    with engine.connect() as connection:
+        contacts, distinct = connection.execute(text("SELECT count(*), count(DISTINCT email_key) FROM contacts")).one()
+    assert contacts == distinct == ROWS - report["failed"]
+    assert job["created"] + report["created"] == contacts  # what the first run created is not created again
+    engine.dispose()
+
+
+def test_a_cli_import_that_raises_is_marked_failed_and_still_prints_its_json_and_exit_status(backends, tmp_path):
+    settings, _ = backends
+    services = prepared(settings)
+    engine = services.store.engine  # type: ignore[attr-defined]
+    people = tmp_path / "people.csv"
+    people.write_text("email,first_name\n" + "".join(f"p{n}@example.com,P{n}\n" for n in range(1, 31)))
+    with engine.begin() as connection:  # the database refuses row 27 (p26): batches of 10 rows, two applied
+        if settings.database_url.startswith("sqlite"):
+            connection.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON contacts WHEN NEW.email_key = "
+                                    "'p26@example.com' BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END"))
+        else:
+            connection.execute(text("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.email_key = "
+                                    "'p26@example.com' THEN RAISE EXCEPTION 'refused by a trigger'; END IF; "
+                                    "RETURN NEW; END $$ LANGUAGE plpgsql"))
+            connection.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON contacts FOR EACH ROW "
+                                    "EXECUTE FUNCTION refuse()"))
+
+    result = cli(settings, "import", "customers", str(people), "--json", CONTACT_IMPORTER_BATCH_SIZE="10")
+
+    assert result.returncode == 3, (result.returncode, result.stdout, result.stderr[-3000:])
+    report = json.loads(result.stdout)
+    assert (report["status"], report["rows"], report["created"]) == ("failed", 20, 20), report
+    assert "first 20 rows were applied" in report["message"] and "import the same file again" in report["message"]
+    assert job_state(engine, report["job"]) == ("failed", 20)
+    shown = json.loads(cli(settings, "job", str(report["job"]), "--json").stdout)
+    assert (shown["status"], shown["rows"], shown["created"]) == ("failed", 20, 20), shown
+    with engine.connect() as connection:
+        assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == report["job"])).scalar_one() is None
+    engine.dispose()
