@@ -130,7 +130,8 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
         file_hash = hashlib.file_digest(saved, "sha256").hexdigest()
     try:
         with path.open("rb") as source:
-            layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
+            layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
+                                 column_limit=settings.column_limit)
         if check is not None:
             check(layout)
     except BadFile as problem:

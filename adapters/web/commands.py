@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -73,42 +72,49 @@ def worker_command(context: click.Context, workers: int | None, worker_type: str
 @click.option("--no-worker", is_flag=True, help="Do not start a worker beside the web server.")
 @click.pass_context
 def serve_command(context: click.Context, host: str, port: int, no_worker: bool) -> None:
-    """Run the standalone helpdesk with the importer, and a worker for its imports; prints the URL."""
-    from werkzeug.serving import make_server
+    """Run the standalone helpdesk on waitress, with a supervised worker for its imports; prints the URL.
 
+    Links in mail (public_url) start with the address served unless public_url is set. A worker that dies is
+    started again (after a pause that grows while it keeps dying); Ctrl+C or SIGTERM stop both.
+    """
     from adapters.bootstrap import bootstrap
     from adapters.web.host import create_app
+    from adapters.web.server import WorkerSupervisor, make_wsgi_server
 
     _configure_logging()
     settings = _settings(context)
     services = bootstrap(settings)  # migrates before the worker starts, so the two never race
-    app = create_app(settings, services=services)
-    server = make_server(host, port, app, threaded=True)
-    worker = None
+    server = make_wsgi_server(lambda environ, start_response: [], host, port)  # the app comes next
+    url = f"http://{host}:{server.effective_port}"
+    if not settings.public_url:
+        services.settings = settings = settings.replace(public_url=url)
+    server.application = create_app(settings, services=services)
+    supervisor = None
     if not no_worker:
         script = Path(sys.executable).with_name("contact-importer")  # SIGHUP re-executes the same argv
         command = [str(script)] if script.exists() else [sys.executable, "-c", "from adapters.cli import main; main()"]
         root = context.find_root().obj or {}
         if root.get("database_url"):
             command += ["--database-url", root["database_url"]]
-        worker = subprocess.Popen([*command, "worker"], start_new_session=True)
-    url = f"http://{host}:{server.server_port}"
+        environment = {**os.environ, "CONTACT_IMPORTER_PUBLIC_URL": settings.public_url}
+        supervisor = WorkerSupervisor([*command, "worker"], env=environment)
+        supervisor.start()
     click.echo(f"Contact importer: {url}")
     click.echo("Sign in with an agent's email and password; make the first admin with "
                "`contact-importer users create-admin EMAIL`.")
-    if worker is not None:
-        click.echo(f"Background imports: worker process {worker.pid} ({'Redis' if settings.redis_url else 'SQLite'} queue).")
+    if supervisor is not None and supervisor.process is not None:
+        click.echo(f"Background imports: worker process {supervisor.process.pid} "
+                   f"({'Redis' if settings.redis_url else 'SQLite'} queue).")
     click.echo("Stop with Ctrl+C.")
     signal.signal(signal.SIGTERM, _stop_serving)
     try:
-        server.serve_forever()
+        server.run()  # returns on KeyboardInterrupt, after its threads finished
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)  # graceful: imports stop after their batch, to resume later
-            worker.wait()
+        server.close()
+        if supervisor is not None:
+            supervisor.stop()  # graceful: imports stop after their batch, to resume later
 
 
 def _stop_serving(_signum: int, _frame: object) -> None:
