@@ -18,10 +18,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters.db.catalog import utc_now
 from adapters.db.models import Base, ImportJob, ImportRow
 from plugin.mapping import normalize_header
+from plugin.ports.people import TokenInfo
 
 Clock = Callable[[], datetime]
 UNFINISHED = ("queued", "running", "checking")  # an import waiting for its run, or in the middle of one
 TOKEN_PREFIX = "cit_"
+DEFAULT_TOKEN_DAYS = 90  # the token_days setting's default, for tokens made without an expiry
 
 
 class Upload(Base):
@@ -106,6 +108,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: made before tokens expired
 
 
 # ---- values handed out
@@ -485,27 +488,42 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(engine: Engine, email: str, *, name: str = "", now: Clock = utc_now) -> str:
-    """Make a token for the person with this email; returns the token, which is not stored anywhere."""
+def create_token(engine: Engine, email: str, *, name: str = "", expires_at: datetime | None = None,
+                 now: Clock = utc_now) -> str:
+    """Make a token for the person with this email; returns the token, which is not stored anywhere.
+
+    Without expires_at it works for DEFAULT_TOKEN_DAYS."""
+    moment = now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as connection:
         connection.execute(ApiToken.__table__.insert().values(
-            token_hash=_token_hash(token), email=email, name=name, created_at=now()))
+            token_hash=_token_hash(token), email=email, name=name, created_at=moment,
+            expires_at=expires_at or moment + timedelta(days=DEFAULT_TOKEN_DAYS)))
     return token
 
 
 def email_for_token(engine: Engine, token: str, *, now: Clock = utc_now) -> str | None:
-    """Whose token this is, or None for an unknown or revoked token."""
+    """Whose token this is, or None for an unknown, revoked or expired token; records its use."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    digest = _token_hash(token)
+    digest, moment = _token_hash(token), now()
     with engine.begin() as connection:
         found = connection.execute(select(ApiToken.id, ApiToken.email).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))).one_or_none()
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > moment))).one_or_none()
         if found is None:
             return None
-        connection.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=now()))
+        connection.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=moment))
         return str(found.email)
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    """Every token (never the token itself), oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(ApiToken.id, ApiToken.email, ApiToken.name, ApiToken.created_at,
+                                         ApiToken.expires_at, ApiToken.last_used_at, ApiToken.revoked_at)
+                                  .order_by(ApiToken.id)).all()
+    return [TokenInfo(*row) for row in rows]
 
 
 def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:

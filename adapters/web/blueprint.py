@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flask import abort, current_app, g, url_for
+from flask import abort, current_app, g, request, url_for
 from werkzeug.datastructures import FileStorage
 
 from adapters.db import web_state
 from adapters.jobs import FINISHED, ImportQueue
-from adapters.web.security import Permissions, WebUser, as_web_user, bearer_token
+from adapters.web.security import Permissions, SignInThrottled, WebUser, as_web_user, bearer_token
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
@@ -74,7 +74,10 @@ def signed_in_user() -> WebUser | None:
         state = importer()
         token = bearer_token()
         if token is not None:
-            email = web_state.email_for_token(state.engine, token)
+            check = state.services.people.token_owner(token, address=request.remote_addr or "")
+            if check.retry_after:
+                raise SignInThrottled(check.retry_after)
+            email = check.email
             found = state.load_user(email) if email and state.load_user is not None else None
             g.contact_importer_auth = "token"
         else:

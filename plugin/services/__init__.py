@@ -18,6 +18,8 @@ from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.people import InvitationMailer, People
+from plugin.ports.people import PeopleStore
 from plugin.settings import Settings
 
 KIND_ALIASES = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
@@ -39,6 +41,8 @@ class Services:
     finishers: dict[str, Finisher] = field(default_factory=dict)
     hasher: PasswordHasher | None = None
     hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
+    people_store: PeopleStore | None = None  # accounts, sessions, sign-in failures, API tokens
+    invitation_mailer: InvitationMailer | None = None  # set when smtp_url is
 
     def kind(self, name: str) -> ImportKind:
         found = self.kinds.get(name) or self.kinds.get(KIND_ALIASES.get(name, ""))
@@ -53,3 +57,7 @@ class Services:
     @cached_property
     def history(self) -> History:
         return History(self)
+
+    @cached_property
+    def people(self) -> People:
+        return People(self)
