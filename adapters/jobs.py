@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 FINISHED = frozenset({str(Status.SUCCEEDED), str(Status.PARTIAL), str(Status.REJECTED), str(Status.DRY_RUN),
                       str(Status.FAILED)})
 MAX_ATTEMPTS = 5  # runs of one import that ended with their worker dead; then it is failed, with a message
-ABANDONED_UPLOAD_AGE = timedelta(hours=24)  # an upload previewed but never started is deleted after this
 LONGEST_HEARTBEAT = 30.0  # seconds between heartbeats at most, whatever stale_import_minutes says
 
 
@@ -166,7 +165,8 @@ def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> lis
         logger.warning("import %s (%s) lost its worker; enqueued again", job.job_id, job.status)
         enqueue(job.job_id)
         enqueued.append(job.job_id)
-    for upload in web_state.abandoned_uploads(engine, older_than=ABANDONED_UPLOAD_AGE):
+    for upload in web_state.abandoned_uploads(
+            engine, older_than=timedelta(minutes=services.settings.abandoned_upload_minutes)):
         delete_upload_file(services, upload)
     return enqueued
 

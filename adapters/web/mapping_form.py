@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from itertools import islice
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from adapters.db import web_state
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, FUZZY_SUGGESTION_CUTOFF, ColumnMapping, suggest_mapping
+from plugin.plan import HIDDEN
 from plugin.read import inspect_csv, read_rows
 from plugin.settings import Settings
 
@@ -22,11 +24,15 @@ def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[s
     return choices
 
 
-def first_rows(upload: web_state.UploadRecord, settings: Settings) -> list[tuple[str, ...]]:
-    """The first few rows, shown beside each column so a person sees what it holds."""
+def first_rows(upload: web_state.UploadRecord, settings: Settings, *,
+               hidden: Collection[int] = ()) -> list[tuple[str, ...]]:
+    """The first few rows, shown beside each column so a person sees what it holds; `hidden` columns (secrets)
+    show HIDDEN instead of their cells."""
     with Path(upload.path).open("rb") as source:
-        layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
-        return [row.cells for row in islice(read_rows(source, layout), SAMPLE_ROWS)]
+        layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
+                             column_limit=settings.column_limit)
+        return [tuple(HIDDEN if index in hidden and cell else cell for index, cell in enumerate(row.cells))
+                for row in islice(read_rows(source, layout), SAMPLE_ROWS)]
 
 
 def suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],

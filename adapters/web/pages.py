@@ -167,9 +167,16 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
                 "matched_by": str(column.matched_by) if column.matched_by else "", "confidence": column.confidence,
                 "note": column.note} for column in suggested.columns]
     return render_template("contact_importer/mapping.html", kind=kind, upload=upload, columns=columns,
-                           choices=choices, samples=mapping_form.first_rows(upload, shared.importer().settings), saved=saved, suggested_from=suggested_from,
+                           choices=choices, samples=mapping_form.first_rows(upload, shared.importer().settings,
+                                                                            hidden=_secret_columns(kind, upload, chosen)),
+                           saved=saved, suggested_from=suggested_from,
                            problems=problems, required=[spec.name for spec in kind.fields if spec.is_required_column],
                            ), 400 if problems else 200
+
+
+def _secret_columns(kind: ImportKind, upload: web_state.UploadRecord, chosen: dict[str, str]) -> set[int]:
+    """Columns mapped (or suggested) to a secret field: their samples are never shown."""
+    return {index for index, header in enumerate(upload.headers) if chosen.get(header, "") in kind.secret_names}
 
 
 def _split_options(upload: web_state.UploadRecord) -> tuple[dict[str, str], dict[str, object], bool | None]:

@@ -23,6 +23,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from plugin.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,24 @@ CLEANUP_INTERVAL = 1  # seconds between looks for such connections
 BACKLOG = 2048  # connections the kernel queues while the server holds connection_limit of them
 FILES_KEPT_FREE = 124  # descriptors left for the database, the queue file, uploads and logs
 MOST_CONNECTIONS = 1000
+
+
+def keep_files_private(settings: Settings, *, key_file: Path) -> None:
+    """Files private to the service user: what is created from now on (umask 077), and what exists already
+    (made by an older version, or with another umask): the folders 0700, the files 0600."""
+    os.umask(0o077)
+    files = [key_file, Path(settings.queue_path)]
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        files += [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
+    folders = {path.parent for path in files} | {Path(settings.upload_dir)}
+    for folder in folders:
+        if folder.is_dir() and folder.resolve() != Path.cwd().resolve():
+            folder.chmod(0o700)
+    for path in [*files, *(Path(settings.upload_dir).glob("*") if Path(settings.upload_dir).is_dir() else [])]:
+        if path.is_file():
+            path.chmod(0o600)
 
 
 def connection_limit(open_files: int | None = None) -> int:
