@@ -59,7 +59,7 @@ class Settings:
     sign_in_failures_per_address: int = 20
     sign_in_lock_minutes: int = 15
     token_days: int = 90
-    abandoned_upload_minutes: int = 30
+    abandoned_upload_minutes: int = 15
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
