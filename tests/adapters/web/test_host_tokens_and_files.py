@@ -75,15 +75,22 @@ def test_a_header_without_rows_is_refused_as_no_rows(browser_for, web_services):
     assert response.status_code == 400 and response.json["code"] == "file.no_rows"
 
 
-def test_the_mapping_page_never_shows_a_password_column(browser_for):
+def test_the_mapping_and_preview_pages_never_show_a_password_column(browser_for):
     admin = browser_for(ADMIN)
-    uploaded = admin.upload_page("email,first_name,password\nnew@example.com,Nia,S3cure-pass!\n", kind="users")
+    uploaded = admin.upload_page("email,first_name,password\nnew@example.com,Nia,S3cure-pass!\n"
+                                 "short@example.com,Sho,S3c\n", kind="users")
     assert uploaded.status_code == 302, uploaded.text
     page = admin.client.get(uploaded.headers["Location"])
     assert page.status_code == 200
     assert "new@example.com" in page.text  # other samples are shown
-    assert "S3cure-pass!" not in page.text
+    assert "S3cure-pass!" not in page.text and ">S3c<" not in page.text
     assert "(hidden)" in page.text
+    preview = admin.client.post(uploaded.headers["Location"], follow_redirects=True,
+                                data={"csrf_token": admin.csrf, "map-0": "email", "map-1": "first_name",
+                                      "map-2": "password"})
+    assert preview.status_code == 200
+    assert "shorter than 6 characters" in preview.text  # the short password's row error, without the password
+    assert "S3cure-pass!" not in preview.text and "S3c<" not in preview.text
 
 
 def test_an_abandoned_upload_is_deleted_within_minutes(browser_for, web_services, web_settings):
