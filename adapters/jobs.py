@@ -36,6 +36,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from adapters.db import web_state
+from adapters.sealed_files import open_upload
 from adapters.db.catalog import utc_now
 from adapters.db.store import ClaimLost
 from plugin.ports import JobSummary
@@ -262,7 +263,7 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
     logger.info("import %s: attempt %d", job_id, queued.attempts + 1)
     upload = queued.upload
     try:
-        source = Path(upload.path).open("rb")
+        source = open_upload(Path(upload.path), services.settings)
     except FileNotFoundError:
         report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,  # type: ignore[attr-defined]
                               message="The uploaded file is no longer there; upload it again.",

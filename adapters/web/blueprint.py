@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 
 from adapters.db import web_state
 from adapters.jobs import FINISHED, ImportQueue
+from adapters.sealed_files import seal_upload
 from adapters.web.security import Permissions, SignInThrottled, WebUser, as_web_user, bearer_token
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
@@ -145,6 +146,8 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     web_state.add_upload(state.engine, upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
                          path=str(path), size=path.stat().st_size, headers=layout.headers,
                          is_kept_for_start=is_kept_for_start, file_hash=file_hash)
+    if kind.secret_names:
+        seal_upload(path, settings)  # passwords never rest on disk in clear beyond this request
     upload = web_state.get_upload(state.engine, upload_id)
     assert upload is not None
     return upload, layout

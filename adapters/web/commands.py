@@ -53,7 +53,7 @@ def worker_command(context: click.Context, workers: int | None, worker_type: str
     from adapters.bootstrap import bootstrap, freeze_startup_heap
     from adapters.jobs import make_import_queue
 
-    from adapters.web.host import SECRET_KEY_FILE
+    from adapters.sealed_files import SECRET_KEY_FILE
     from adapters.web.server import keep_files_private
 
     _configure_logging()
@@ -82,7 +82,8 @@ def serve_command(context: click.Context, host: str, port: int, no_worker: bool)
     started again (after a pause that grows while it keeps dying); Ctrl+C or SIGTERM stop both.
     """
     from adapters.bootstrap import bootstrap
-    from adapters.web.host import SECRET_KEY_FILE, create_app
+    from adapters.sealed_files import SECRET_KEY_FILE
+    from adapters.web.host import create_app
     from adapters.web.server import WorkerSupervisor, keep_files_private, make_wsgi_server
 
     _configure_logging()

@@ -6,14 +6,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-from pathlib import Path
 
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.sealed_files import SECRET_KEY_FILE, load_secret_key  # noqa: F401  (SECRET_KEY_FILE: commands)
 from adapters.db import web_state
 from adapters.jobs import ImportQueue
 from adapters.web import init_app
@@ -25,23 +23,6 @@ from plugin.settings import Settings
 logger = logging.getLogger(__name__)
 
 SESSION_TOKEN = "session"  # the server-side session's token (adapters/db/people.py keeps only its hash)
-SECRET_KEY_FILE = Path("instance") / "secret_key"
-
-
-def load_secret_key(settings: Settings, *, key_file: Path = SECRET_KEY_FILE) -> str:
-    """settings.secret_key, else the key kept in instance/secret_key, made on first use."""
-    if settings.secret_key:
-        return settings.secret_key
-    if key_file.exists():
-        return key_file.read_text(encoding="ascii").strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_urlsafe(48)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private from its first byte
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(key)
-    return key
-
-
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:

@@ -7,6 +7,7 @@ from itertools import islice
 from pathlib import Path
 
 from adapters.db import web_state
+from adapters.sealed_files import open_upload
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, FUZZY_SUGGESTION_CUTOFF, ColumnMapping, suggest_mapping
@@ -28,7 +29,7 @@ def first_rows(upload: web_state.UploadRecord, settings: Settings, *,
                hidden: Collection[int] = ()) -> list[tuple[str, ...]]:
     """The first few rows, shown beside each column so a person sees what it holds; `hidden` columns (secrets)
     show HIDDEN instead of their cells."""
-    with Path(upload.path).open("rb") as source:
+    with open_upload(Path(upload.path), settings) as source:
         layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
                              column_limit=settings.column_limit)
         return [tuple(HIDDEN if index in hidden and cell else cell for index, cell in enumerate(row.cells))

@@ -4,8 +4,10 @@ never shown on the mapping page and abandoned uploads do not wait a day."""
 from __future__ import annotations
 
 import io
+import stat
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import requests
 from click.testing import CliRunner
@@ -105,3 +107,20 @@ def test_an_abandoned_upload_is_deleted_within_minutes(browser_for, web_services
     reap_imports(web_services, enqueue=lambda job: None)  # the reaper runs every minute in each worker
     assert files_in(web_settings.upload_dir) == []
     assert web_settings.abandoned_upload_minutes <= 15
+
+
+def test_an_agents_upload_rests_on_disk_encrypted_and_still_imports(browser_for, web_settings, web_services):
+    admin = browser_for(ADMIN)
+    uploaded = admin.upload_page("email,first_name,password\nnew@example.com,Nia,S3cure-pass!\n", kind="users")
+    (stored,) = Path(web_settings.upload_dir).iterdir()
+    data = stored.read_bytes()
+    assert b"S3cure-pass!" not in data and b"new@example.com" not in data
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    mapping_url = uploaded.headers["Location"]
+    admin.client.post(mapping_url, data={"csrf_token": admin.csrf, "map-0": "email", "map-1": "first_name",
+                                         "map-2": "password"})
+    upload_id = mapping_url.split("/")[3]
+    started = admin.client.post(f"/importer/uploads/{upload_id}/start", data={"csrf_token": admin.csrf},
+                                follow_redirects=True)
+    assert "Imported 1 agents: 1 created" in started.text
+    assert web_services.people.check_password("new@example.com", "S3cure-pass!") is not None
