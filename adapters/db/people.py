@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, case, dele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.db import accounts, web_state
+from adapters.db import accounts, tokens, web_state
 from adapters.db.agents import Agent
 from adapters.db.models import Base
 from plugin.ports import PasswordHasher
@@ -150,16 +150,16 @@ class SqlTokens:
         self.engine = engine
 
     def create(self, email: str, *, name: str, expires_at: datetime | None, now: datetime) -> str:
-        return web_state.create_token(self.engine, email, name=name, expires_at=expires_at, now=lambda: now)
+        return tokens.create_token(self.engine, email, name=name, expires_at=expires_at, now=lambda: now)
 
     def owner(self, token: str, *, now: datetime) -> str | None:
-        return web_state.email_for_token(self.engine, token, now=lambda: now)
+        return tokens.email_for_token(self.engine, token, now=lambda: now)
 
     def list(self) -> list[TokenInfo]:
-        return web_state.list_tokens(self.engine)
+        return tokens.list_tokens(self.engine)
 
     def revoke(self, email: str, *, now: datetime) -> int:
-        return web_state.revoke_tokens(self.engine, email, now=lambda: now)
+        return tokens.revoke_tokens(self.engine, email, now=lambda: now)
 
 
 class SqlPeopleStore:
