@@ -61,7 +61,8 @@ def openapi_document(base_path: str) -> dict[str, object]:
         "default_labels": {"type": "array", "items": {"type": "string"}},
         "region": {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "GB, US, DE..."}}}
     common_errors = {"401": _error("Not signed in and no valid API token."),
-                     "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing.")}
+                     "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing."),
+                     "429": _error("Too many failed API tokens from your address: try again after Retry-After seconds.")}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Contact importer API", "version": "1",
