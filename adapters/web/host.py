@@ -11,11 +11,12 @@ from flask import Flask, g, jsonify, redirect, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import bootstrap, settings_from_environment
-from adapters.sealed_files import SECRET_KEY_FILE, load_secret_key  # noqa: F401  (SECRET_KEY_FILE: commands)
+from adapters.sealed_files import load_secret_key
 from adapters.db import web_state
 from adapters.jobs import ImportQueue
 from adapters.web import init_app
-from adapters.web.security import SignInThrottled, add_security_headers, csrf_token, is_csrf_valid
+from adapters.web.security import (SignInThrottled, add_security_headers, csrf_token, is_csrf_valid, throttled_json,
+                                   throttled_message)
 from plugin.ports.people import Account
 from plugin.services import Services
 from plugin.settings import Settings
@@ -23,6 +24,8 @@ from plugin.settings import Settings
 logger = logging.getLogger(__name__)
 
 SESSION_TOKEN = "session"  # the server-side session's token (adapters/db/people.py keeps only its hash)
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -38,13 +41,10 @@ def _is_api_path(path: str) -> bool:
 
 def throttled_page(retry_after: int):  # type: ignore[no-untyped-def]
     """429 with Retry-After: a page for people, JSON for the API."""
-    minutes = max(1, -(-retry_after // 60))
-    message = (f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
     if _is_api_path(request.path):
-        response = jsonify(code="auth.throttled", message=message, retry_after=retry_after)
-    else:
-        response = render_template("host/throttled.html", message=message, retry_after=retry_after)
-    return response, 429, {"Retry-After": str(retry_after)}
+        return throttled_json(SignInThrottled(retry_after))
+    page = render_template("host/throttled.html", message=throttled_message(retry_after), retry_after=retry_after)
+    return page, 429, {"Retry-After": str(retry_after)}
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None,

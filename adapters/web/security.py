@@ -37,11 +37,14 @@ class SignInThrottled(Exception):
         self.retry_after = retry_after
 
 
+def throttled_message(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
 def throttled_json(error: SignInThrottled) -> tuple[Response, int, dict[str, str]]:
-    """The 429 a mounted importer answers when a host has no page of its own for it."""
-    minutes = max(1, -(-error.retry_after // 60))
-    body = jsonify(code="auth.throttled", message=f"Too many failed attempts. Try again in {minutes} minute(s).",
-                   retry_after=error.retry_after)
+    """429 with Retry-After, in JSON: what the API answers (and a mounted importer, whatever the path)."""
+    body = jsonify(code="auth.throttled", message=throttled_message(error.retry_after), retry_after=error.retry_after)
     return body, 429, {"Retry-After": str(error.retry_after)}
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 import resource
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -39,20 +40,30 @@ MOST_CONNECTIONS = 1000
 
 def keep_files_private(settings: Settings, *, key_file: Path) -> None:
     """Files private to the service user: what is created from now on (umask 077), and what exists already
-    (made by an older version, or with another umask): the folders 0700, the files 0600."""
+    (made by an older version, or with another umask): the instance folder and upload_dir 0700; the secret key,
+    the SQLite database, the queue file and uploads 0600. Other folders (where a database path points, /tmp...)
+    are left as they are."""
     os.umask(0o077)
     files = [key_file, Path(settings.queue_path)]
     url = settings.resolved_database_url
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
         files += [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
-    folders = {path.parent for path in files} | {Path(settings.upload_dir)}
-    for folder in folders:
-        if folder.is_dir() and folder.resolve() != Path.cwd().resolve():
+    uploads = Path(settings.upload_dir)
+    for folder in (key_file.parent, uploads):
+        if _is_own_folder(folder):
             folder.chmod(0o700)
-    for path in [*files, *(Path(settings.upload_dir).glob("*") if Path(settings.upload_dir).is_dir() else [])]:
+    for path in [*files, *(uploads.iterdir() if _is_own_folder(uploads) else [])]:
         if path.is_file():
             path.chmod(0o600)
+
+
+def _is_own_folder(folder: Path) -> bool:
+    """A folder of ours alone: not the working folder, not a shared one such as /tmp (sticky), and ours."""
+    if not folder.is_dir() or folder.resolve() == Path.cwd().resolve():
+        return False
+    status = folder.stat()
+    return status.st_uid == os.getuid() and not status.st_mode & stat.S_ISVTX
 
 
 def connection_limit(open_files: int | None = None) -> int:
