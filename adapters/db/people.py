@@ -106,6 +106,10 @@ class SqlFailureCounter:
         with self.engine.begin() as connection:
             connection.execute(delete(SignInFailure).where(SignInFailure.key == key))
 
+    def forget_older_than(self, moment: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(SignInFailure).where(SignInFailure.first_failure_at < moment))
+
 
 class SqlSessions:
     def __init__(self, engine: Engine) -> None:
@@ -143,6 +147,11 @@ class SqlSessions:
         with self.engine.begin() as connection:
             connection.execute(update(WebSession).where(WebSession.token_hash == _digest(token),
                                                         WebSession.ended_at.is_(None)).values(ended_at=now))
+
+
+    def forget_older_than(self, moment: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(WebSession).where(WebSession.created_at < moment))
 
 
 class SqlTokens:

@@ -93,6 +93,10 @@ class FailureCounter(Protocol):
 
     def clear(self, key: str) -> None: ...
 
+    def forget_older_than(self, moment: datetime) -> None:
+        """Drop counts whose first failure is before moment (they count no more)."""
+        ...
+
 
 class Sessions(Protocol):
     def start(self, agent_id: int, *, now: datetime) -> str:
@@ -104,6 +108,10 @@ class Sessions(Protocol):
     def touch(self, token: str, *, now: datetime) -> None: ...
 
     def end(self, token: str, *, now: datetime) -> None: ...
+
+    def forget_older_than(self, moment: datetime) -> None:
+        """Drop sessions started before moment (past their lifetime, ended or not)."""
+        ...
 
 
 class Tokens(Protocol):

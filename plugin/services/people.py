@@ -140,7 +140,10 @@ class People:
             self._fail(keys)
             return SignIn()
         self.store.failures.clear(keys[0][0])
-        return SignIn(account, self.store.sessions.start(account.id, now=self.now()))
+        now = self.now()
+        self.store.sessions.forget_older_than(now - timedelta(hours=self.services.settings.session_hours))
+        self.store.failures.forget_older_than(now - self.lock_window)  # the tables stay as small as their use
+        return SignIn(account, self.store.sessions.start(account.id, now=now))
 
     def check_password(self, email: str, password: str) -> Account | None:
         """`contact-importer verify`: whether EMAIL could sign in with this password (no session, no counting)."""

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
+from adapters.db.people import SignInFailure, WebSession
 from plugin.services.people import People
 from tests.adapters.web.conftest import ADMIN, AGENT, PASSWORD, SUPPORT_ADMIN
 from tests.adapters.web.serving import clean_environment, run_cli, serve  # noqa: F401  (fixture)
@@ -155,3 +157,20 @@ def test_a_session_ends_after_its_idle_time_and_after_its_lifetime(web_services)
         if clock[0] - datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc) == timedelta(minutes=20):
             assert people.session_account(idle) is not None  # 20 minutes idle: still fine
     assert people.session_account(idle) is None  # more than 30 minutes since its last request
+
+
+def test_a_sign_in_forgets_sessions_past_their_lifetime_and_failures_past_the_lock(web_services):
+    clock = [datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)]
+    people = People(web_services, now=lambda: clock[0])
+    people.sign_in(ADMIN, PASSWORD, address="192.0.2.1")
+    people.sign_in("nobody@example.com", "guess", address="192.0.2.2")
+    engine = web_services.store.engine
+
+    def rows(table) -> int:  # type: ignore[no-untyped-def]
+        with engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+    assert (rows(WebSession), rows(SignInFailure)) == (1, 2)
+    clock[0] += timedelta(hours=web_services.settings.session_hours, seconds=1)
+    people.sign_in(AGENT, PASSWORD, address="192.0.2.3")
+    assert (rows(WebSession), rows(SignInFailure)) == (1, 0)  # only the new session is left
