@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from datetime import timedelta
 from collections.abc import Mapping
 
 from sqlalchemy import Engine
@@ -66,6 +67,14 @@ def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHashe
     store.add_table(AgentTable(invitation_hours=settings.invitation_hours))
     services.hasher = hasher
     services.people_store = SqlPeopleStore(store.engine, hasher)
+    if settings.redis_url:  # failure counts where every host process looks anyway, without database writes
+        from redis import Redis
+
+        from adapters.redis_failures import RedisFailureCounter
+
+        services.people_store.failures = RedisFailureCounter(
+            Redis.from_url(settings.redis_url), prefix=settings.queue_name,
+            window=timedelta(minutes=settings.sign_in_lock_minutes))
     services.preparers["users"] = lambda progress: hashing_preparer(hasher, progress)
     if settings.smtp_url:
         sender = SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)

@@ -15,7 +15,7 @@ from adapters.db import accounts, tokens, web_state
 from adapters.db.agents import Agent
 from adapters.db.models import Base
 from plugin.ports import PasswordHasher
-from plugin.ports.people import Account, IssuedLink, StoredSession, TokenInfo
+from plugin.ports.people import Account, FailureCounter, IssuedLink, StoredSession, TokenInfo
 
 
 class WebSession(Base):
@@ -176,6 +176,6 @@ class SqlPeopleStore:
 
     def __init__(self, engine: Engine, hasher: PasswordHasher) -> None:
         self.accounts = SqlAccounts(engine, hasher)
-        self.failures = SqlFailureCounter(engine)
+        self.failures: FailureCounter = SqlFailureCounter(engine)  # Redis's when redis_url is set (bootstrap)
         self.sessions = SqlSessions(engine)
         self.tokens = SqlTokens(engine)

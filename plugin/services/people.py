@@ -7,7 +7,7 @@ plugin/ports/people.py. The rules:
   about who exists) and per client address; failed API tokens count per address. Once a count reaches its
   limit (sign_in_failures_per_account, sign_in_failures_per_address) further attempts are refused with a wait
   until sign_in_lock_minutes after the first counted failure, without checking the password. A sign-in that
-  succeeds clears its account's count. Counts live in the database, so every host process shares them.
+  succeeds clears its account's count. Counts live in the database (or Redis), so every host process shares them.
 - **Sessions.** A session ends at sign-out, session_hours after sign-in, after session_idle_minutes without a
   request, and at once when its agent is deactivated, changes role or gets another password.
 - **Tokens.** A token works until it is revoked or expires (token_days after it is made, unless said otherwise).

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta, timezone
 
+from redis import Redis
+from sqlalchemy import func, select
+
+from adapters.bootstrap import bootstrap
 from adapters.db.accounts import create_admin
+from adapters.db.people import SignInFailure
 from adapters.passwords import Argon2Hasher
 from plugin.services.people import People
+from plugin.settings import load_settings
 
 HASHER = Argon2Hasher(memory_cost=1024, time_cost=1)
 START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -52,3 +59,24 @@ def test_a_token_works_until_it_expires(services, engine):
     assert people.token_owner(token, address="192.0.2.1").email == "root@example.com"
     clock[0] = expires_at
     assert people.token_owner(token, address="192.0.2.1").email is None
+
+
+def test_with_redis_configured_failure_counts_are_shared_through_redis(tmp_path):
+    settings = load_settings(environ={}).replace(database_url=f"sqlite:///{tmp_path}/contacts.db",
+                                                 redis_url="redis://127.0.0.1:6379/0",
+                                                 queue_name="test-" + secrets.token_hex(6))
+    first, second = bootstrap(settings, hasher=HASHER), bootstrap(settings, hasher=HASHER)  # two host processes
+    try:
+        for _ in range(settings.sign_in_failures_per_account):
+            first.people.sign_in("root@example.com", "wrong", address="192.0.2.1")
+        locked = second.people.sign_in("root@example.com", "anything", address="192.0.2.2")
+        assert 890 < locked.retry_after <= 900
+        with first.store.engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(SignInFailure)).scalar_one() == 0
+    finally:
+        client = Redis.from_url(settings.redis_url)
+        for key in client.scan_iter(f"{settings.queue_name}:*"):
+            client.delete(key)
+        client.close()
+        first.store.engine.dispose()
+        second.store.engine.dispose()
