@@ -19,7 +19,7 @@ from adapters.db.web_state import agent_id_for_email
 from adapters.passwords import Argon2Hasher
 from plugin.settings import load_settings
 from tests.adapters.test_invitations_import import smtp  # noqa: F401  (fixture)
-from tests.adapters.web.conftest import CHROMIUM_ARGS, chromium, page, screenshot  # noqa: F401  (fixtures)
+from tests.adapters.web.conftest import screenshot
 from tests.adapters.web.serving import clean_environment, run_cli, serve, wait_until  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
