@@ -23,8 +23,11 @@ system-packages:
 	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+# make run PORT=8080 HOST=0.0.0.0 (behind TLS: see README "Security")
+PORT ?= 5000
+HOST ?= 127.0.0.1
 run: install
-	$(BIN)/contact-importer serve
+	$(BIN)/contact-importer serve --host $(HOST) --port $(PORT)
 
 test: install system-packages
 	$(BIN)/python -m pytest -q

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from datetime import timedelta
 from collections.abc import Mapping
 
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from adapters.db.agents import AgentTable, set_password_link
 from adapters.db.accounts import mail_invitations
 from adapters.db.companies import CompanyTable
 from adapters.db.engine import make_engine, upgrade_database
+from adapters.db.people import SqlPeopleStore
 from adapters.db.store import SqlImportStore
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.invitations import SmtpInvitationSender
@@ -66,9 +68,19 @@ def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHashe
     settings = services.settings
     store.add_table(AgentTable(invitation_hours=settings.invitation_hours))
     services.hasher = hasher
+    services.people_store = SqlPeopleStore(store.engine, hasher)
+    if settings.redis_url:  # failure counts where every host process looks anyway, without database writes
+        from redis import Redis
+
+        from adapters.redis_failures import RedisFailureCounter
+
+        services.people_store.failures = RedisFailureCounter(
+            Redis.from_url(settings.redis_url), prefix=settings.queue_name,
+            window=timedelta(minutes=settings.sign_in_lock_minutes))
     services.preparers["users"] = lambda progress: hashing_preparer(hasher, progress)
     if settings.smtp_url:
         sender = SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)
+        services.invitation_mailer = sender
         services.finishers["users"] = lambda report, options: _mail_invitations(store, sender, settings, report, options)
 
 

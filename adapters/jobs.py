@@ -36,6 +36,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from adapters.db import web_state
+from adapters.sealed_files import open_upload
 from adapters.db.catalog import utc_now
 from adapters.db.store import ClaimLost
 from adapters.processes import holder_is_dead
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 FINISHED = frozenset({str(Status.SUCCEEDED), str(Status.PARTIAL), str(Status.REJECTED), str(Status.DRY_RUN),
                       str(Status.FAILED)})
 MAX_ATTEMPTS = 5  # runs of one import that ended with their worker dead; then it is failed, with a message
-ABANDONED_UPLOAD_AGE = timedelta(hours=24)  # an upload previewed but never started is deleted after this
 LONGEST_HEARTBEAT = 30.0  # seconds between heartbeats at most, whatever stale_import_minutes says
 
 
@@ -147,7 +147,8 @@ def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> lis
         logger.warning("import %s (%s) lost its worker; enqueued again", job.job_id, job.status)
         enqueue(job.job_id)
         enqueued.append(job.job_id)
-    for upload in web_state.abandoned_uploads(engine, older_than=ABANDONED_UPLOAD_AGE):
+    for upload in web_state.abandoned_uploads(
+            engine, older_than=timedelta(minutes=services.settings.abandoned_upload_minutes)):
         delete_upload_file(services, upload)
     return enqueued
 
@@ -243,7 +244,7 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
     logger.info("import %s: attempt %d", job_id, queued.attempts + 1)
     upload = queued.upload
     try:
-        source = Path(upload.path).open("rb")
+        source = open_upload(Path(upload.path), services.settings)
     except FileNotFoundError:
         report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,  # type: ignore[attr-defined]
                               message="The uploaded file is no longer there; upload it again.",

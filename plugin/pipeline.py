@@ -13,7 +13,7 @@ from plugin.ended_early import failed_report
 from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
-from plugin.plan import HIDDEN, Action, Existing, PlannedRow, plan_row
+from plugin.plan import Action, Existing, PlannedRow, hide_cells, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, Replan, StalePlan, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
@@ -87,8 +87,7 @@ def _secret_cell_indexes(kind: ImportKind, mapping: ColumnMapping) -> frozenset[
 
 def _hide_secret_cells(planned: Sequence[PlannedRow], hidden: frozenset[int]) -> list[PlannedRow]:
     """Planned rows whose secret cells (passwords) read "(hidden)": job rows and error reports keep no secret."""
-    return [replace(row, cells=tuple(HIDDEN if index in hidden and cell else cell for index, cell in enumerate(row.cells)))
-            for row in planned]
+    return [replace(row, cells=hide_cells(row.cells, hidden)) for row in planned]
 
 
 def _owners_of_unique_values(kind: ImportKind, records: Sequence[Record], store: ImportStore

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
@@ -12,6 +12,11 @@ from plugin.kinds import Catalog, ImportKind, singular
 from plugin.validate import Record
 
 HIDDEN = "(hidden)"
+
+
+def hide_cells(cells: Sequence[str], hidden: Collection[int]) -> tuple[str, ...]:
+    """The cells with those of the `hidden` columns (secrets: passwords) shown as HIDDEN; empty ones stay empty."""
+    return tuple(HIDDEN if index in hidden and cell else cell for index, cell in enumerate(cells))
 
 
 class Action(StrEnum):

@@ -19,7 +19,11 @@ records. Both read in chunks: memory stays bounded whatever the file size. Polic
   cells, or only empty or whitespace cells, as Excel writes ",,,") are skipped but keep their number.
   Row 1 must hold the header (else `file.no_header`); empty header cells among others are allowed,
   duplicates (ignoring case and surrounding spaces) are `file.duplicate_headers`. More records than
-  `row_limit` is `file.too_many_rows`.
+  `row_limit` is `file.too_many_rows`; a header and no records is `file.no_rows`.
+- **Shape.** More header cells than `column_limit` is `file.too_many_columns` (checked on the first record,
+  before any cell is looked at: a 1,000,000-column header is refused at once); a header cell over
+  HEADER_CELL_LIMIT characters is `file.header_too_long`. Together they bound what a mapping or a job
+  stores about a file's columns.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ CELL_LIMIT = 1024 * 1024  # characters
 LINE_LIMIT = 4 * CELL_LIMIT  # characters in one physical line: keeps memory bounded without newlines
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_RECORDS = 20
+DEFAULT_COLUMN_LIMIT = 500  # setting column_limit
+HEADER_CELL_LIMIT = 200  # characters in one column name
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -82,7 +88,8 @@ class _LineTooLong(Exception):
     """A physical line exceeds LINE_LIMIT characters."""
 
 
-def inspect_csv(source: BinaryIO, *, row_limit: int, max_bytes: int) -> CsvLayout:
+def inspect_csv(source: BinaryIO, *, row_limit: int, max_bytes: int,
+                column_limit: int = DEFAULT_COLUMN_LIMIT) -> CsvLayout:
     """Check the whole file and say how to read it; raises BadFile when it cannot be imported at all."""
     size = source.seek(0, io.SEEK_END)
     source.seek(0)
@@ -97,6 +104,7 @@ def inspect_csv(source: BinaryIO, *, row_limit: int, max_bytes: int) -> CsvLayou
     try:
         for _, cells in _numbered_records(source, encoding, delimiter):
             if headers is None:
+                check_column_count(len(cells), column_limit)
                 headers = check_headers(cells)
             elif not is_blank(cells):
                 row_count += 1
@@ -106,6 +114,9 @@ def inspect_csv(source: BinaryIO, *, row_limit: int, max_bytes: int) -> CsvLayou
         source.seek(0)
     if headers is None:
         raise _empty_file()
+    if row_count == 0:
+        raise BadFile("file.no_rows", "The file has column names in row 1 but no rows under them: "
+                                      "export the contacts again, with their rows.")
     check_row_count(row_count, row_limit)
     return CsvLayout(encoding=encoding, delimiter=delimiter, headers=headers, row_count=row_count)
 
@@ -245,8 +256,24 @@ def _sample_widths(sample: str, delimiter: str) -> list[int]:
     return widths
 
 
+def check_column_count(count: int, column_limit: int) -> None:
+    if count > column_limit:
+        raise BadFile(
+            "file.too_many_columns",
+            f"Row 1 has {count:,} columns; at most {column_limit:,} can be imported. "
+            "Remove the columns you do not import.",
+        )
+
+
 def check_headers(cells: list[str]) -> tuple[str, ...]:
     headers = tuple(cell.strip() for cell in cells)
+    for header in headers:
+        if len(header) > HEADER_CELL_LIMIT:
+            raise BadFile(
+                "file.header_too_long",
+                f'A column name in row 1 is {len(header):,} characters long (at most {HEADER_CELL_LIMIT}): '
+                "put the column names in row 1 and the data below them.",
+            )
     if not any(headers):
         raise BadFile(
             "file.no_header",

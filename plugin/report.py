@@ -11,7 +11,7 @@ from enum import StrEnum
 from plugin.errors import RowError
 from plugin.kinds import singular
 from plugin.mapping import MappedColumn
-from plugin.plan import HIDDEN, Action, PlannedRow
+from plugin.plan import Action, PlannedRow, hide_cells
 from plugin.validate import starts_like_formula
 
 ERRORS_KEPT_IN_REPORT = 1000
@@ -144,7 +144,7 @@ def error_report_rows(
 
     def lines() -> Iterable[list[str]]:
         for cells, errors in failed:
-            shown = [HIDDEN if index in hidden and cell else cell for index, cell in enumerate(cells)]
+            shown = list(hide_cells(cells, hidden))
             shown += [""] * (len(headers) - len(shown))
             for error in errors:
                 yield [*shown[: len(headers)], str(error.row), error.column, error.message]

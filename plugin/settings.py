@@ -11,6 +11,7 @@ from pathlib import Path
 from plugin.phones import is_known_region
 
 ENV_PREFIX = "CONTACT_IMPORTER_"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 MANIFEST = Path(__file__).resolve().parent.parent / "plugin.toml"
 
 
@@ -24,6 +25,7 @@ class Settings:
 
     database_url: str = ""
     row_limit: int = 5000
+    column_limit: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
     batch_size: int = 1000
     default_labels: tuple[str, ...] = ()
@@ -34,7 +36,7 @@ class Settings:
     invitation_hours: int = 72
     smtp_url: str = ""
     mail_from: str = "helpdesk@localhost"
-    public_url: str = "http://127.0.0.1:5000"
+    public_url: str = ""  # empty: the address served (contact-importer serve), else DEFAULT_PUBLIC_URL
     redis_url: str = ""
     queue_path: str = "instance/queue.db"
     queue_name: str = "contact-importer"  # workers sharing one Redis (or queue file) take only this queue's jobs
@@ -51,6 +53,13 @@ class Settings:
     default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's
     free_mail_domains: tuple[str, ...] = ()  # besides plugin.companies.FREE_MAIL_DOMAINS: never a company's
     import_side_effects: bool = False  # record_imported hooks per record during imports (welcome mail, automations)
+    session_hours: int = 12
+    session_idle_minutes: int = 60
+    sign_in_failures_per_account: int = 5
+    sign_in_failures_per_address: int = 20
+    sign_in_lock_minutes: int = 15
+    token_days: int = 90
+    abandoned_upload_minutes: int = 15
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -60,7 +69,7 @@ class Settings:
 
     def absolute_link(self, path: str) -> str:
         """A link a person can click in a mail: the public URL, then the path."""
-        return self.public_url.rstrip("/") + "/" + path.lstrip("/")
+        return (self.public_url or DEFAULT_PUBLIC_URL).rstrip("/") + "/" + path.lstrip("/")
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some settings changed (per-run command options)."""

@@ -7,6 +7,7 @@ adapter's (serve, worker, tokens) and the IMAP adapter's (mailbox) are added the
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -30,6 +31,7 @@ def cli(context: click.Context, database_url: str | None, verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    os.umask(0o077)  # what the commands create (database, secret key, uploads, queue file) is the service user's only
     cli.main(args=argv, prog_name="contact-importer")
 
 

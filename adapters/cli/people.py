@@ -7,8 +7,9 @@ import sys
 import click
 
 from adapters.cli.context import services_of
-from adapters.db.accounts import (AgentError, authenticate, create_admin, issue_invitation_links,
-                                  list_pending_invitations, set_password_link)
+from adapters.db.accounts import (AgentError, create_admin, issue_invitation_links, list_pending_invitations,
+                                  set_password_link)
+from plugin.services.people import PeopleError
 
 
 def _read_password(password_stdin: bool, *, confirm: bool = False) -> str:
@@ -25,7 +26,7 @@ def _read_password(password_stdin: bool, *, confirm: bool = False) -> str:
 def verify_command(context: click.Context, email: str, password_stdin: bool) -> None:
     """Check that EMAIL could sign in with a password (prompted, or from stdin): exit 0 if so, 1 if not."""
     services = services_of(context)
-    account = authenticate(services.store.engine, services.hasher, email, _read_password(password_stdin))  # type: ignore[attr-defined, arg-type]
+    account = services.people.check_password(email, _read_password(password_stdin))
     if account is None:
         click.echo("Sign-in failed: the email or the password is wrong, or the agent is inactive.", err=True)
         context.exit(1)
@@ -54,12 +55,14 @@ def users_create_admin_command(context: click.Context, email: str, first_name: s
     click.echo(agent_id)
 
 
-@click.command("invitations")
+@click.group("invitations", invoke_without_command=True)
 @click.option("--issue-links", is_flag=True,
               help="Print a fresh set-password link for each pending invitation; earlier links stop working.")
 @click.pass_context
 def invitations_command(context: click.Context, issue_links: bool) -> None:
     """Pending invitations: new agents who have no password yet (mailed when smtp_url is set)."""
+    if context.invoked_subcommand is not None:
+        return
     services = services_of(context)
     engine = services.store.engine  # type: ignore[attr-defined]
     if issue_links:
@@ -71,6 +74,25 @@ def invitations_command(context: click.Context, issue_links: bool) -> None:
         click.echo(f"{pending.invitation_id}\t{pending.email}\t{pending.name}\t{state}\t"
                    f"expires {pending.expires_at:%Y-%m-%d %H:%M}")
 
+
+@invitations_command.command("resend")
+@click.argument("email")
+@click.pass_context
+def invitations_resend_command(context: click.Context, email: str) -> None:
+    """Send EMAIL a new set-password link (mailed when smtp_url is set, else printed); earlier links stop working."""
+    services = services_of(context)
+    try:
+        resent = services.people.resend_invitation(email)
+    except PeopleError as error:
+        raise click.ClickException(error.message) from error
+    except OSError as error:  # the SMTP server refused or is unreachable
+        raise click.ClickException(f"The invitation could not be mailed ({type(error).__name__}); "
+                                   "check smtp_url and try again.") from error
+    if resent.is_mailed:
+        click.echo(f"Mailed a new link to {resent.issued.email}; it works until "
+                   f"{resent.issued.expires_at:%Y-%m-%d %H:%M} UTC.")
+    else:
+        click.echo(resent.link)
 
 
 COMMANDS = (verify_command, users_group, invitations_command)

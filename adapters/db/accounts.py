@@ -23,6 +23,7 @@ from adapters.invitations import new_invitation_token
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.kinds.agents import DEFAULT_PASSWORD_MIN_LENGTH, username_from_email
 from plugin.ports import PasswordHasher
+from plugin.ports.people import Account, IssuedLink
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +33,7 @@ class AgentError(ValueError):
     """An agent cannot be created, or an invitation used, as asked; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class AgentAccount:
-    """What sign-in knows about an agent; never the password hash."""
-
-    id: int
-    email: str
-    first_name: str | None
-    last_name: str | None
-    role: str
-    is_active: bool
+AgentAccount = Account  # what sign-in knows about an agent; never the password hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,26 +220,68 @@ def accept_invitation(engine: Engine, hasher: PasswordHasher, token: str, new_pa
                       min_length: int = DEFAULT_PASSWORD_MIN_LENGTH, now: Clock = utc_now) -> AgentAccount:
     """Set the agent's password through an invitation link; the link works once, and not after it expires."""
     _check_new_password(new_password, min_length)
-    moment = now()
+    if invitation_expiry(engine, token, now=now) is None:
+        raise AgentError(UNUSABLE_LINK)
+    account = set_password_by_invitation(engine, token, hasher.hash_many([new_password])[0], now=now)
+    if account is None:
+        raise AgentError(UNUSABLE_LINK)
+    return account
+
+
+UNUSABLE_LINK = "This invitation link does not work: it was used already, replaced by a newer one, or expired."
+
+
+def invitation_expiry(engine: Engine, token: str, *, now: Clock = utc_now) -> datetime | None:
+    """When the unused, unexpired invitation behind this link's token expires; None when there is none."""
     with engine.connect() as connection:
-        found = connection.execute(
-            select(Invitation.id, Invitation.agent_id).where(
-                Invitation.token_hash == token_hash(token), Invitation.used_at.is_(None), Invitation.expires_at > moment)
-        ).one_or_none()
-    if found is None:
-        raise AgentError("This invitation link does not work: it was used already, replaced by a newer one, or expired.")
-    password_hash = hasher.hash_many([new_password])[0]
+        return connection.execute(select(Invitation.expires_at).where(
+            Invitation.token_hash == token_hash(token), Invitation.used_at.is_(None),
+            Invitation.expires_at > now())).scalar_one_or_none()
+
+
+def set_password_by_invitation(engine: Engine, token: str, password_hash: str, *,
+                               now: Clock = utc_now) -> AgentAccount | None:
+    """Claim the link (once: of two at the same moment, one wins) and set the agent's password hash; every
+    other pending link of the agent stops working. None when the link is used, replaced or expired."""
+    moment = now()
     with engine.begin() as connection:
-        claimed = connection.execute(update(invitations).where(invitations.c.id == found.id, invitations.c.used_at.is_(None))
+        found = connection.execute(select(Invitation.id, Invitation.agent_id).where(
+            Invitation.token_hash == token_hash(token), Invitation.used_at.is_(None),
+            Invitation.expires_at > moment)).one_or_none()
+        if found is None:
+            return None
+        claimed = connection.execute(update(invitations).where(invitations.c.id == found.id,
+                                                               invitations.c.used_at.is_(None))
                                      .values(used_at=moment)).rowcount
         if claimed != 1:
-            raise AgentError("This invitation link does not work: it was used already, replaced by a newer one, or expired.")
+            return None
         connection.execute(update(invitations).where(invitations.c.agent_id == found.agent_id,
                                                      invitations.c.used_at.is_(None)).values(used_at=moment))
         connection.execute(update(agents).where(agents.c.id == found.agent_id)
                            .values(password_hash=password_hash, updated_at=moment))
         row = connection.execute(select(*_ACCOUNT_COLUMNS).where(Agent.id == found.agent_id)).one()
     return _account(row)
+
+
+def reissue_invitation(engine: Engine, email: str, *, hours: int, now: Clock = utc_now,
+                       new_token: Callable[[], tuple[str, str]] = new_invitation_token) -> IssuedLink | None:
+    """A new invitation link for the agent with this email (earlier links stop
+    working: they count as used, replaced by this one). None when the agent has a
+    password, is inactive or does not exist."""
+    key = _key_or_none(email)
+    if key is None:
+        return None
+    moment = now()
+    with engine.connect() as connection:
+        agent = connection.execute(select(Agent.id).where(Agent.email_key == key, Agent.password_hash.is_(None),
+                                                          Agent.is_active.is_(True))).scalar_one_or_none()
+    if agent is None:
+        return None
+    with engine.begin() as connection:
+        connection.execute(update(invitations).where(invitations.c.agent_id == agent, invitations.c.used_at.is_(None))
+                           .values(used_at=moment))  # replaced
+    issued = create_invitation(engine, agent, hours=hours, now=now, new_token=new_token)
+    return IssuedLink(issued.email, issued.name, issued.token, issued.expires_at)
 
 
 # ---- export

@@ -23,11 +23,11 @@ from adapters.db.stale_plans import raise_unless_inserted
 from plugin.kinds import Catalog
 from plugin.kinds.agents import DEFAULT_ROLE, AgentCatalog, username_from_email
 from plugin.plan import Action, Existing, PlannedRow
+from plugin.services.people import SET_PASSWORD_PATH, set_password_link  # noqa: F401  (the page's path: one home)
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-SET_PASSWORD_PATH = "/agents/set-password"  # the web sign-in's page; the host puts its address in front
 
 
 class Agent(Base):
@@ -83,10 +83,6 @@ AGENT_COLUMNS = {"email": "email", "first_name": "first_name", "last_name": "las
 def token_hash(token: str) -> str:
     """What is stored for a link's token (the same digest as adapters.invitations.new_invitation_token)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def set_password_link(token: str) -> str:
-    return f"{SET_PASSWORD_PATH}?token={token}"
 
 
 def display_name(first_name: str | None, last_name: str | None) -> str:

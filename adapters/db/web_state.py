@@ -1,5 +1,5 @@
 """What the web pages and the job worker keep besides imports: uploads waiting for their import, the queued
-import requests, notifications, saved mappings and API tokens (stored only as a hash)."""
+import requests, notifications and saved mappings (API tokens: adapters/db/tokens.py)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db.catalog import utc_now
 from adapters.db.models import Base, ImportJob, ImportRow
+from adapters.db.tokens import ApiToken, create_token, email_for_token, list_tokens, revoke_tokens  # noqa: F401
 from plugin.mapping import normalize_header
 
 Clock = Callable[[], datetime]
 UNFINISHED = ("queued", "running", "checking")  # an import waiting for its run, or in the middle of one
-TOKEN_PREFIX = "cit_"
 
 
 class Upload(Base):
@@ -92,20 +92,6 @@ class SavedMapping(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("kind", "signature", "name", name="uq_web_saved_mappings_name"),)
-
-
-class ApiToken(Base):
-    """An API token: only its SHA-256 is kept; the token itself is shown once, when it is made."""
-
-    __tablename__ = "web_api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # ---- values handed out
@@ -489,43 +475,6 @@ def saved_mappings_for(engine: Engine, kind: str, headers: Sequence[str]) -> lis
             .order_by(SavedMapping.created_at.desc(), SavedMapping.id.desc())).all()
         return [SavedMappingRecord(row.id, row.kind, row.name, dict(row.mapping or {}), row.created_by, row.created_at)
                 for row in rows]
-
-
-# ---- API tokens
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(engine: Engine, email: str, *, name: str = "", now: Clock = utc_now) -> str:
-    """Make a token for the person with this email; returns the token, which is not stored anywhere."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with engine.begin() as connection:
-        connection.execute(ApiToken.__table__.insert().values(
-            token_hash=_token_hash(token), email=email, name=name, created_at=now()))
-    return token
-
-
-def email_for_token(engine: Engine, token: str, *, now: Clock = utc_now) -> str | None:
-    """Whose token this is, or None for an unknown or revoked token."""
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    digest = _token_hash(token)
-    with engine.begin() as connection:
-        found = connection.execute(select(ApiToken.id, ApiToken.email).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))).one_or_none()
-        if found is None:
-            return None
-        connection.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=now()))
-        return str(found.email)
-
-
-def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
-    with engine.begin() as connection:
-        result = connection.execute(update(ApiToken).where(ApiToken.email == email, ApiToken.revoked_at.is_(None))
-                                    .values(revoked_at=now()))
-        return int(result.rowcount or 0)
 
 
 # ---- progress

@@ -22,7 +22,8 @@ from adapters.jobs import ImportQueue, make_import_queue
 from adapters.web.api import api
 from adapters.web.blueprint import EXTENSION, Importer, Notice
 from adapters.web.pages import pages
-from adapters.web.security import Permissions, read_permissions
+from adapters.web.accounts_pages import accounts_pages
+from adapters.web.security import Permissions, SignInThrottled, read_permissions, throttled_json
 from plugin.services import Services
 from plugin.settings import Settings
 
@@ -68,4 +69,6 @@ def init_app(
     app.extensions[EXTENSION] = state
     app.register_blueprint(pages, url_prefix=url_prefix)
     app.register_blueprint(api, url_prefix=api_prefix)
+    app.register_blueprint(accounts_pages)  # /agents/set-password: the invitations' links
+    app.register_error_handler(SignInThrottled, throttled_json)
     return state

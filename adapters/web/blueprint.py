@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flask import abort, current_app, g, url_for
+from flask import abort, current_app, g, request, url_for
 from werkzeug.datastructures import FileStorage
 
 from adapters.db import web_state
 from adapters.jobs import FINISHED, ImportQueue
-from adapters.web.security import Permissions, WebUser, as_web_user, bearer_token
+from adapters.sealed_files import seal_upload
+from adapters.web.security import Permissions, SignInThrottled, WebUser, as_web_user, bearer_token
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
@@ -74,7 +75,10 @@ def signed_in_user() -> WebUser | None:
         state = importer()
         token = bearer_token()
         if token is not None:
-            email = web_state.email_for_token(state.engine, token)
+            check = state.services.people.token_owner(token, address=request.remote_addr or "")
+            if check.retry_after:
+                raise SignInThrottled(check.retry_after)
+            email = check.email
             found = state.load_user(email) if email and state.load_user is not None else None
             g.contact_importer_auth = "token"
         else:
@@ -130,7 +134,8 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
         file_hash = hashlib.file_digest(saved, "sha256").hexdigest()
     try:
         with path.open("rb") as source:
-            layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
+            layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
+                                 column_limit=settings.column_limit)
         if check is not None:
             check(layout)
     except BadFile as problem:
@@ -141,6 +146,8 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     web_state.add_upload(state.engine, upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
                          path=str(path), size=path.stat().st_size, headers=layout.headers,
                          is_kept_for_start=is_kept_for_start, file_hash=file_hash)
+    if kind.secret_names:
+        seal_upload(path, settings)  # passwords never rest on disk in clear beyond this request
     upload = web_state.get_upload(state.engine, upload_id)
     assert upload is not None
     return upload, layout

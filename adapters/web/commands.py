@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -54,8 +53,12 @@ def worker_command(context: click.Context, workers: int | None, worker_type: str
     from adapters.bootstrap import bootstrap, freeze_startup_heap
     from adapters.jobs import make_import_queue
 
+    from adapters.sealed_files import SECRET_KEY_FILE
+    from adapters.web.server import keep_files_private
+
     _configure_logging()
     settings = _settings(context)
+    keep_files_private(settings, key_file=SECRET_KEY_FILE)
     queue = make_import_queue(bootstrap(settings))
     freeze_startup_heap()
     consumer = queue.consumer(workers=workers or settings.worker_count, worker_type=worker_type,
@@ -73,42 +76,51 @@ def worker_command(context: click.Context, workers: int | None, worker_type: str
 @click.option("--no-worker", is_flag=True, help="Do not start a worker beside the web server.")
 @click.pass_context
 def serve_command(context: click.Context, host: str, port: int, no_worker: bool) -> None:
-    """Run the standalone helpdesk with the importer, and a worker for its imports; prints the URL."""
-    from werkzeug.serving import make_server
+    """Run the standalone helpdesk on waitress, with a supervised worker for its imports; prints the URL.
 
+    Links in mail (public_url) start with the address served unless public_url is set. A worker that dies is
+    started again (after a pause that grows while it keeps dying); Ctrl+C or SIGTERM stop both.
+    """
     from adapters.bootstrap import bootstrap
+    from adapters.sealed_files import SECRET_KEY_FILE
     from adapters.web.host import create_app
+    from adapters.web.server import WorkerSupervisor, keep_files_private, make_wsgi_server
 
     _configure_logging()
     settings = _settings(context)
+    keep_files_private(settings, key_file=SECRET_KEY_FILE)
     services = bootstrap(settings)  # migrates before the worker starts, so the two never race
-    app = create_app(settings, services=services)
-    server = make_server(host, port, app, threaded=True)
-    worker = None
+    server = make_wsgi_server(lambda environ, start_response: [], host, port)  # the app comes next
+    url = f"http://{host}:{server.effective_port}"
+    if not settings.public_url:
+        services.settings = settings = settings.replace(public_url=url)
+    server.application = create_app(settings, services=services)
+    supervisor = None
     if not no_worker:
         script = Path(sys.executable).with_name("contact-importer")  # SIGHUP re-executes the same argv
         command = [str(script)] if script.exists() else [sys.executable, "-c", "from adapters.cli import main; main()"]
         root = context.find_root().obj or {}
         if root.get("database_url"):
             command += ["--database-url", root["database_url"]]
-        worker = subprocess.Popen([*command, "worker"], start_new_session=True)
-    url = f"http://{host}:{server.server_port}"
+        environment = {**os.environ, "CONTACT_IMPORTER_PUBLIC_URL": settings.public_url}
+        supervisor = WorkerSupervisor([*command, "worker"], env=environment)
+        supervisor.start()
     click.echo(f"Contact importer: {url}")
     click.echo("Sign in with an agent's email and password; make the first admin with "
                "`contact-importer users create-admin EMAIL`.")
-    if worker is not None:
-        click.echo(f"Background imports: worker process {worker.pid} ({'Redis' if settings.redis_url else 'SQLite'} queue).")
+    if supervisor is not None and supervisor.process is not None:
+        click.echo(f"Background imports: worker process {supervisor.process.pid} "
+                   f"({'Redis' if settings.redis_url else 'SQLite'} queue).")
     click.echo("Stop with Ctrl+C.")
     signal.signal(signal.SIGTERM, _stop_serving)
     try:
-        server.serve_forever()
+        server.run()  # returns on KeyboardInterrupt, after its threads finished
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)  # graceful: imports stop after their batch, to resume later
-            worker.wait()
+        server.close()
+        if supervisor is not None:
+            supervisor.stop()  # graceful: imports stop after their batch, to resume later
 
 
 def _stop_serving(_signum: int, _frame: object) -> None:
@@ -124,23 +136,40 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, e.g. 'nightly CRM sync'.")
+@click.option("--expires-in", "days", type=click.IntRange(min=1, max=3650), default=None,
+              help="Days the token works (default: the token_days setting, 90).")
 @click.pass_context
-def tokens_create_command(context: click.Context, email: str, name: str) -> None:
+def tokens_create_command(context: click.Context, email: str, name: str, days: int | None) -> None:
     """Make an API token for the agent EMAIL; it is printed once and only its hash is kept."""
     from adapters.bootstrap import bootstrap
-    from adapters.db import web_state
-    from adapters.db.accounts import get_agent
+    from plugin.services.people import PeopleError
+
+    try:
+        token, agent, expires_at = bootstrap(_settings(context)).people.create_token(email, name=name, days=days)
+    except PeopleError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(token)
+    click.echo(f"Token for {agent.email} ({agent.role}), expires {expires_at:%Y-%m-%d %H:%M} UTC; keep it secret, "
+               "it is not shown again.", err=True)
+
+
+@tokens_group.command("list")
+@click.pass_context
+def tokens_list_command(context: click.Context) -> None:
+    """Every API token: id, owner, name, created, expires, last used and state (never the token itself)."""
+    from adapters.bootstrap import bootstrap
+
+    def when(moment: object) -> str:
+        return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else "-"
 
     services = bootstrap(_settings(context))
-    engine = services.store.engine  # type: ignore[attr-defined]
-    agent_id = web_state.agent_id_for_email(engine, email)
-    agent = get_agent(engine, agent_id) if agent_id is not None else None
-    if agent is None or not agent.is_active:
-        raise click.ClickException(f"There is no active agent {email!r}; import agents or run "
-                                   "`contact-importer users create-admin EMAIL` first.")
-    token = web_state.create_token(engine, agent.email, name=name)
-    click.echo(token)
-    click.echo(f"Token for {agent.email} ({agent.role}); keep it secret, it is not shown again.", err=True)
+    now = services.people.now()
+    click.echo("id\towner\tname\tcreated\texpires\tlast used\tstate")
+    for token in services.people.list_tokens():
+        expired = token.expires_at is not None and token.expires_at.replace(tzinfo=now.tzinfo) <= now
+        state = "revoked" if token.revoked_at else "expired" if expired else "active"
+        click.echo(f"{token.id}\t{token.email}\t{token.name}\t{when(token.created_at)}\t{when(token.expires_at)}\t"
+                   f"{when(token.last_used_at)}\t{state}")
 
 
 @tokens_group.command("revoke")
@@ -149,10 +178,8 @@ def tokens_create_command(context: click.Context, email: str, name: str) -> None
 def tokens_revoke_command(context: click.Context, email: str) -> None:
     """Revoke every API token of EMAIL."""
     from adapters.bootstrap import bootstrap
-    from adapters.db import web_state
 
-    services = bootstrap(_settings(context))
-    count = web_state.revoke_tokens(services.store.engine, email)  # type: ignore[attr-defined]
+    count = bootstrap(_settings(context)).people.revoke_tokens(email)
     click.echo(f"{count} token(s) revoked.")
 
 

@@ -6,38 +6,24 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from pathlib import Path
 
-from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import bootstrap, settings_from_environment
+from adapters.sealed_files import load_secret_key
 from adapters.db import web_state
-from adapters.db.accounts import AgentAccount, authenticate, get_agent
 from adapters.jobs import ImportQueue
 from adapters.web import init_app
-from adapters.web.security import add_security_headers, csrf_token, is_csrf_valid
+from adapters.web.security import (SignInThrottled, add_security_headers, csrf_token, is_csrf_valid, throttled_json,
+                                   throttled_message)
+from plugin.ports.people import Account
 from plugin.services import Services
 from plugin.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-SESSION_AGENT = "agent_id"
-SECRET_KEY_FILE = Path("instance") / "secret_key"
-
-
-def load_secret_key(settings: Settings, *, key_file: Path = SECRET_KEY_FILE) -> str:
-    """settings.secret_key, else the key kept in instance/secret_key, made on first use."""
-    if settings.secret_key:
-        return settings.secret_key
-    if key_file.exists():
-        return key_file.read_text(encoding="ascii").strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    key_file.touch(mode=0o600)
-    key_file.write_text(key, encoding="ascii")
-    return key
+SESSION_TOKEN = "session"  # the server-side session's token (adapters/db/people.py keeps only its hash)
 
 
 def _safe_next(target: str | None) -> str:
@@ -53,6 +39,14 @@ def _is_api_path(path: str) -> bool:
     return path == api_root or path.startswith(api_root + "/")
 
 
+def throttled_page(retry_after: int):  # type: ignore[no-untyped-def]
+    """429 with Retry-After: a page for people, JSON for the API."""
+    if _is_api_path(request.path):
+        return throttled_json(SignInThrottled(retry_after))
+    page = render_template("host/throttled.html", message=throttled_message(retry_after), retry_after=retry_after)
+    return page, 429, {"Retry-After": str(retry_after)}
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None,
                queue: ImportQueue | None = None) -> Flask:
     """The standalone host: sign-in against agents, the importer mounted at /importer, a bell."""
@@ -63,13 +57,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config.update(SECRET_KEY=load_secret_key(settings), SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", PROPAGATE_EXCEPTIONS=False)
 
-    def signed_in_agent() -> AgentAccount | None:
-        agent_id = session.get(SESSION_AGENT)
-        return get_agent(engine, int(agent_id)) if agent_id is not None else None
+    people = services.people
 
-    def agent_for_email(email: str) -> AgentAccount | None:
-        agent_id = web_state.agent_id_for_email(engine, email)
-        return get_agent(engine, agent_id) if agent_id is not None else None
+    def signed_in_agent() -> Account | None:
+        if "host_agent" not in g:
+            g.host_agent = people.session_account(session.get(SESSION_TOKEN))
+        return g.host_agent  # type: ignore[no-any-return]
+
+    def agent_for_email(email: str) -> Account | None:
+        return people.account_for_email(email)
 
     init_app(app, services, queue=queue, current_user=signed_in_agent, load_user=agent_for_email,
              base_template="host/base.html", login_endpoint="sign_in")
@@ -96,12 +92,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             if not is_csrf_valid():
                 problem = "The form expired; please try again."
             else:
-                account = authenticate(engine, services.hasher, request.form.get("email", ""),  # type: ignore[attr-defined]
-                                       request.form.get("password", ""))
-                if account is not None:
+                attempt = people.sign_in(request.form.get("email", ""), request.form.get("password", ""),
+                                         address=request.remote_addr or "")
+                if attempt.retry_after:
+                    logger.warning("sign-in throttled for %s s (address %s)", attempt.retry_after, request.remote_addr)
+                    return throttled_page(attempt.retry_after)
+                if attempt.account is not None:
                     session.clear()
-                    session[SESSION_AGENT] = account.id
-                    logger.info("agent %s signed in", account.id)
+                    session[SESSION_TOKEN] = attempt.session
+                    logger.info("agent %s signed in", attempt.account.id)
                     return redirect(_safe_next(request.args.get("next")))
                 problem = "The email or the password is wrong, or the account is not active."
         return render_template("host/sign_in.html", problem=problem), 400 if problem else 200
@@ -109,6 +108,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @app.post("/sign-out")
     def sign_out():  # type: ignore[no-untyped-def]
         if is_csrf_valid():
+            people.sign_out(session.get(SESSION_TOKEN))  # every copy of the cookie stops working
             session.clear()
         return redirect(url_for("sign_in"))
 
@@ -127,6 +127,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if agent is None:
             return jsonify(code="auth.required", message="Sign in first."), 401
         return jsonify(unread=web_state.unread_count(engine, agent.email))
+
+    @app.errorhandler(SignInThrottled)
+    def sign_in_throttled(error: SignInThrottled):  # type: ignore[no-untyped-def]
+        return throttled_page(error.retry_after)  # a token refused too often: JSON under the API's prefix
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from adapters.db import web_state
+from adapters.sealed_files import open_upload
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, ColumnMapping, sample_rows, suggest_mapping
+from plugin.plan import hide_cells
 from plugin.read import inspect_csv
 from plugin.settings import Settings
 
@@ -20,10 +23,16 @@ def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[s
 
 
 def first_rows(upload: web_state.UploadRecord, settings: Settings) -> list[tuple[str, ...]]:
-    """The first few rows, shown beside each column so a person sees what it holds (and checked by fuzzy matches)."""
-    with Path(upload.path).open("rb") as source:
-        layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes)
+    """The first few rows, checked by fuzzy matches; shown beside each column through shown_rows."""
+    with open_upload(Path(upload.path), settings) as source:
+        layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
+                             column_limit=settings.column_limit)
         return sample_rows(source, layout)
+
+
+def shown_rows(rows: list[tuple[str, ...]], hidden: Collection[int]) -> list[tuple[str, ...]]:
+    """The sample rows as the page shows them: the `hidden` columns' cells (secrets) never."""
+    return [hide_cells(row, hidden) for row in rows]
 
 
 def suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],

@@ -93,7 +93,8 @@ def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[s
         "records": {"type": "array", "items": undo_step}}}
     options = options_schema(kinds)
     common_errors = {"401": _error("Not signed in and no valid API token."),
-                     "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing.")}
+                     "403": _error("Your role does not allow this (nothing was changed), or a CSRF token is missing."),
+                     "429": _error("Too many failed API tokens from your address: try again after Retry-After seconds.")}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Contact importer API", "version": "1",

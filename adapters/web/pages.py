@@ -173,7 +173,8 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
                 "matched_by": str(column.matched_by) if column.matched_by else "", "confidence": column.confidence,
                 "note": column.note} for column in suggested.columns]
     return render_template("contact_importer/mapping.html", kind=kind, upload=upload, columns=columns,
-                           choices=choices, samples=samples, saved=saved, suggested_from=suggested_from,
+                           choices=choices, samples=mapping_form.shown_rows(samples, _secret_columns(kind, upload, chosen)),
+                           saved=saved, suggested_from=suggested_from,
                            problems=problems, required=[spec.name for spec in kind.fields if spec.is_required_column],
                            ), 400 if problems else 200
 
@@ -181,6 +182,11 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
 def _options_of(upload: web_state.UploadRecord, kind: ImportKind) -> ImportOptions:
     """The options chosen on the preview page (as recorded), the settings' until someone chooses."""
     return shared.importer().services.imports.read_options(kind.name, upload.options, is_recorded=True)
+
+
+def _secret_columns(kind: ImportKind, upload: web_state.UploadRecord, chosen: dict[str, str]) -> set[int]:
+    """Columns mapped (or suggested) to a secret field: their samples are never shown."""
+    return {index for index, header in enumerate(upload.headers) if chosen.get(header, "") in kind.secret_names}
 
 
 def _start_preview(upload: web_state.UploadRecord, kind: ImportKind, user: WebUser) -> int:

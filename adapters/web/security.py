@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Response, request, session
+from flask import Response, jsonify, request, session
 
 from plugin.settings import MANIFEST
 
@@ -27,6 +27,25 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+class SignInThrottled(Exception):
+    """Too many failed sign-ins or API tokens: answered 429 with Retry-After (seconds)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"throttled for {retry_after} s")
+        self.retry_after = retry_after
+
+
+def throttled_message(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def throttled_json(error: SignInThrottled) -> tuple[Response, int, dict[str, str]]:
+    """429 with Retry-After, in JSON: what the API answers (and a mounted importer, whatever the path)."""
+    body = jsonify(code="auth.throttled", message=throttled_message(error.retry_after), retry_after=error.retry_after)
+    return body, 429, {"Retry-After": str(error.retry_after)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,12 @@ from typing import Any
 
 from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
-from plugin.services.catalog import CatalogAdmin
+from plugin.ports.people import PeopleStore
 from plugin.services.capture import Capture
+from plugin.services.catalog import CatalogAdmin
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.people import InvitationMailer, People
 from plugin.services.teams import Teams
 from plugin.services.undo import Undo
 from plugin.settings import Settings
@@ -44,6 +46,8 @@ class Services:
     hasher: PasswordHasher | None = None
     hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
     close: Callable[[], None] = lambda: None  # let go of the database's connections (end of a command, a test)
+    people_store: PeopleStore | None = None  # accounts, sessions, sign-in failures, API tokens
+    invitation_mailer: InvitationMailer | None = None  # set when smtp_url is
 
     def kind(self, name: str) -> ImportKind:
         found = self.kinds.get(name) or self.kinds.get(KIND_ALIASES.get(name, ""))
@@ -74,3 +78,7 @@ class Services:
     @cached_property
     def capture(self) -> Capture:
         return Capture(self)
+
+    @cached_property
+    def people(self) -> People:
+        return People(self)

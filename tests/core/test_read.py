@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -144,9 +145,24 @@ def test_headers_are_stripped_and_empty_ones_in_the_middle_are_allowed():
     assert layout.headers == ("Email", "", "Name", "")
 
 
-def test_a_header_only_file_has_no_rows():
-    layout, rows = read(b"email,name\r\n")
-    assert (layout.row_count, rows) == (0, [])
+def test_a_header_only_file_is_refused_as_having_no_rows():
+    assert rejection(b"email,name\r\n").code == "file.no_rows"
+    assert rejection(b"email,name\r\n,\r\n \r\n").code == "file.no_rows"  # blank rows are not rows
+
+
+def test_a_million_column_header_is_refused_in_under_a_second():
+    started = time.perf_counter()
+    error = rejection(b"," * 1_000_000 + b"\r\na@x.org\r\n")
+    assert error.code == "file.too_many_columns"
+    assert "1,000,001 columns" in error.message
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_header_at_the_column_limit_is_accepted_and_one_more_is_refused():
+    at_limit = ",".join(f"c{n}" for n in range(500)).encode() + b"\r\n" + b"x," * 499 + b"x\r\n"
+    assert len(inspect(at_limit).headers) == 500
+    over = ",".join(f"c{n}" for n in range(501)).encode() + b"\r\n" + b"x," * 500 + b"x\r\n"
+    assert rejection(over).code == "file.too_many_columns"
 
 
 @pytest.mark.parametrize(("records", "row_count"), [(ROW_LIMIT, ROW_LIMIT), (ROW_LIMIT - 1, ROW_LIMIT - 1)])
@@ -382,8 +398,11 @@ def test_a_file_written_by_csv_writer_reads_back_exactly(table, delimiter, encod
     delimiter = delimiter if len(headers) > 1 else ","  # one column gives no delimiter to detect
     buffer = io.StringIO(newline="")
     csv.writer(buffer, delimiter=delimiter).writerows([headers, *rows])
+    non_blank_rows = [tuple(row) for row in rows if any(cell.strip() for cell in row)]
+    if not non_blank_rows:
+        assert rejection(buffer.getvalue().encode(encoding)).code == "file.no_rows"
+        return
     layout, read_back = read(buffer.getvalue().encode(encoding), row_limit=1000)
     assert layout.headers == tuple(headers)
     assert layout.delimiter == delimiter
-    non_blank_rows = [tuple(row) for row in rows if any(cell.strip() for cell in row)]
     assert [row.cells for row in read_back] == non_blank_rows

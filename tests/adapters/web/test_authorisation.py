@@ -99,6 +99,9 @@ MATRIX: list[Call] = [
     Call("/sign-out", "POST", "/sign-out", everyone(302)),
     Call("/notifications", "GET", "/notifications", signed_in(302, 200, 200, 200)),
     Call("/notifications/count", "GET", "/notifications/count", signed_in(401, 200, 200, 200)),
+    Call("/agents/set-password", "GET", "/agents/set-password?token=unknown", everyone(410)),
+    Call("/agents/set-password", "POST", "/agents/set-password?token=unknown", everyone(410),
+         form=lambda _browser: {"password": "long-enough-9", "confirm": "long-enough-9"}),
     # ---- the importer's pages
     Call("/importer/", "GET", "/importer/", page(302, 302)),
     Call("/importer/new", "GET", "/importer/new", page(200, 200)),

@@ -1,0 +1,181 @@
+"""plugin.ports.people on SQLAlchemy: server-side sessions, sign-in failure counts, and the accounts and tokens
+of adapters/db/accounts.py and adapters/db/web_state.py behind one PeopleStore."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, case, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.db import accounts, tokens, web_state
+from adapters.db.agents import Agent
+from adapters.db.models import Base
+from plugin.ports import PasswordHasher
+from plugin.ports.people import Account, FailureCounter, IssuedLink, StoredSession, TokenInfo
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries the token, only its SHA-256 is kept here."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # the agent's role at sign-in: another role ends the session
+    password_stamp: Mapped[str] = mapped_column(String(64))  # of the password hash at sign-in: a new one ends it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailure(Base):
+    """Failed attempts counted per key ("account:<email>", "address:<ip>") since the first of them."""
+
+    __tablename__ = "web_sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stamp(password_hash: str | None) -> str:
+    return _digest(password_hash or "")
+
+
+class SqlAccounts:
+    def __init__(self, engine: Engine, hasher: PasswordHasher) -> None:
+        self.engine, self.hasher = engine, hasher
+
+    def authenticate(self, email: str, password: str) -> Account | None:
+        return accounts.authenticate(self.engine, self.hasher, email, password)
+
+    def by_id(self, agent_id: int) -> Account | None:
+        return accounts.get_agent(self.engine, agent_id)
+
+    def by_email(self, email: str) -> Account | None:
+        agent_id = web_state.agent_id_for_email(self.engine, email)
+        return None if agent_id is None else accounts.get_agent(self.engine, agent_id)
+
+    def invitation_expiry(self, token: str) -> datetime | None:
+        return accounts.invitation_expiry(self.engine, token)
+
+    def accept_invitation(self, token: str, password_hash: str) -> Account | None:
+        return accounts.set_password_by_invitation(self.engine, token, password_hash)
+
+    def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:
+        return accounts.reissue_invitation(self.engine, email, hours=hours)
+
+
+class SqlFailureCounter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
+        with self.engine.connect() as connection:
+            found = connection.execute(select(SignInFailure.failures, SignInFailure.first_failure_at).where(
+                SignInFailure.key == key, SignInFailure.first_failure_at >= since)).one_or_none()
+        return (0, None) if found is None else (int(found.failures), found.first_failure_at)
+
+    def add_failure(self, key: str, *, now: datetime, window: timedelta) -> None:
+        """One UPDATE (a count older than window starts again), or the first INSERT; a racing INSERT updates."""
+        is_old = SignInFailure.first_failure_at < now - window
+        counted = update(SignInFailure).where(SignInFailure.key == key).values(
+            failures=case((is_old, 1), else_=SignInFailure.failures + 1),
+            first_failure_at=case((is_old, now), else_=SignInFailure.first_failure_at))
+        for _ in range(3):
+            with self.engine.begin() as connection:
+                if connection.execute(counted).rowcount == 1:
+                    return
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(SignInFailure.__table__.insert().values(key=key, failures=1,
+                                                                               first_failure_at=now))
+                return
+            except IntegrityError:  # another process counted the first failure meanwhile
+                continue
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(SignInFailure).where(SignInFailure.key == key))
+
+    def forget_older_than(self, moment: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(SignInFailure).where(SignInFailure.first_failure_at < moment))
+
+
+class SqlSessions:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, agent_id: int, *, now: datetime) -> str:
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as connection:
+            agent = connection.execute(select(Agent.role, Agent.password_hash).where(Agent.id == agent_id)).one()
+            connection.execute(WebSession.__table__.insert().values(
+                token_hash=_digest(token), agent_id=agent_id, role=agent.role, password_stamp=_stamp(agent.password_hash),
+                created_at=now, last_seen_at=now))
+        return token
+
+    def find(self, token: str) -> StoredSession | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(WebSession.role.label("role_at_start"), WebSession.password_stamp, WebSession.created_at,
+                       WebSession.last_seen_at, WebSession.ended_at, Agent.id, Agent.email, Agent.first_name,
+                       Agent.last_name, Agent.role, Agent.is_active, Agent.password_hash)
+                .join(Agent, Agent.id == WebSession.agent_id).where(WebSession.token_hash == _digest(token))
+            ).one_or_none()
+        if row is None:
+            return None
+        account = Account(row.id, row.email, row.first_name, row.last_name, row.role, row.is_active)
+        return StoredSession(account, row.role_at_start, row.password_stamp == _stamp(row.password_hash),
+                             row.created_at, row.last_seen_at, row.ended_at)
+
+    def touch(self, token: str, *, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(WebSession).where(WebSession.token_hash == _digest(token))
+                               .values(last_seen_at=now))
+
+    def end(self, token: str, *, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(WebSession).where(WebSession.token_hash == _digest(token),
+                                                        WebSession.ended_at.is_(None)).values(ended_at=now))
+
+
+    def forget_older_than(self, moment: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(WebSession).where(WebSession.created_at < moment))
+
+
+class SqlTokens:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, email: str, *, name: str, expires_at: datetime | None, now: datetime) -> str:
+        return tokens.create_token(self.engine, email, name=name, expires_at=expires_at, now=lambda: now)
+
+    def owner(self, token: str, *, now: datetime) -> str | None:
+        return tokens.email_for_token(self.engine, token, now=lambda: now)
+
+    def list(self) -> list[TokenInfo]:
+        return tokens.list_tokens(self.engine)
+
+    def revoke(self, email: str, *, now: datetime) -> int:
+        return tokens.revoke_tokens(self.engine, email, now=lambda: now)
+
+
+class SqlPeopleStore:
+    """plugin.ports.people.PeopleStore over one engine."""
+
+    def __init__(self, engine: Engine, hasher: PasswordHasher) -> None:
+        self.accounts = SqlAccounts(engine, hasher)
+        self.failures: FailureCounter = SqlFailureCounter(engine)  # Redis's when redis_url is set (bootstrap)
+        self.sessions = SqlSessions(engine)
+        self.tokens = SqlTokens(engine)

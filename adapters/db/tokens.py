@@ -1,0 +1,84 @@
+"""API tokens: only a token's SHA-256 is kept; the token itself is shown once, when it is made. A token works
+until it is revoked or expires."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import DateTime, Engine, Integer, String, or_, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.db.catalog import utc_now
+from adapters.db.models import Base
+from plugin.ports.people import TokenInfo
+
+Clock = Callable[[], datetime]
+TOKEN_PREFIX = "cit_"
+DEFAULT_TOKEN_DAYS = 90  # the token_days setting's default, for tokens made without an expiry
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is kept; the token itself is shown once, when it is made."""
+
+    __tablename__ = "web_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: made before tokens expired
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(engine: Engine, email: str, *, name: str = "", expires_at: datetime | None = None,
+                 now: Clock = utc_now) -> str:
+    """Make a token for the person with this email; returns the token, which is not stored anywhere.
+
+    Without expires_at it works for DEFAULT_TOKEN_DAYS."""
+    moment = now()
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as connection:
+        connection.execute(ApiToken.__table__.insert().values(
+            token_hash=_token_hash(token), email=email, name=name, created_at=moment,
+            expires_at=expires_at or moment + timedelta(days=DEFAULT_TOKEN_DAYS)))
+    return token
+
+
+def email_for_token(engine: Engine, token: str, *, now: Clock = utc_now) -> str | None:
+    """Whose token this is, or None for an unknown, revoked or expired token; records its use."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    digest, moment = _token_hash(token), now()
+    with engine.begin() as connection:
+        found = connection.execute(select(ApiToken.id, ApiToken.email).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > moment))).one_or_none()
+        if found is None:
+            return None
+        connection.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=moment))
+        return str(found.email)
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    """Every token (never the token itself), oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(ApiToken.id, ApiToken.email, ApiToken.name, ApiToken.created_at,
+                                         ApiToken.expires_at, ApiToken.last_used_at, ApiToken.revoked_at)
+                                  .order_by(ApiToken.id)).all()
+    return [TokenInfo(*row) for row in rows]
+
+
+def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
+    with engine.begin() as connection:
+        result = connection.execute(update(ApiToken).where(ApiToken.email == email, ApiToken.revoked_at.is_(None))
+                                    .values(revoked_at=now()))
+        return int(result.rowcount or 0)

@@ -1,0 +1,133 @@
+"""What the people use cases (sign-in, sessions, API tokens, invitations) need from storage.
+
+The policy (how many failures lock, how long a session lasts, when a token expires) is the core's, in
+plugin/services/people.py; these ports only keep and find.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What sign-in knows about an agent; never the password hash."""
+
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    role: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A server-side session as stored, with its agent as they are now."""
+
+    account: Account
+    role_at_start: str
+    is_same_password: bool  # the agent's password is the one they signed in with
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """An API token as `tokens list` shows it (never the token)."""
+
+    id: int
+    email: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    """A fresh set-password link's token for one agent, held only in memory until mailed or shown."""
+
+    email: str
+    name: str
+    token: str
+    expires_at: datetime
+
+
+class Accounts(Protocol):
+    def authenticate(self, email: str, password: str) -> Account | None:
+        """The active agent with this email and password; an unknown email costs as long as a wrong password."""
+        ...
+
+    def by_id(self, agent_id: int) -> Account | None: ...
+
+    def by_email(self, email: str) -> Account | None: ...
+
+    def invitation_expiry(self, token: str) -> datetime | None:
+        """When this unused invitation link expires; None when it names no unused invitation."""
+        ...
+
+    def accept_invitation(self, token: str, password_hash: str) -> Account | None:
+        """Set the agent's password through an unused, unexpired link, once; None when the link does not work."""
+        ...
+
+    def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:
+        """A fresh link for the agent's pending invitation (earlier links stop working); None when none is pending."""
+        ...
+
+
+class FailureCounter(Protocol):
+    """Failed attempts per key (an account, a client address), shared by every process."""
+
+    def failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
+        """How many failures were counted for key since `since`, and when the first of them was."""
+        ...
+
+    def add_failure(self, key: str, *, now: datetime, window: timedelta) -> None:
+        """Count one failure; a count whose first failure is older than window starts again at one."""
+        ...
+
+    def clear(self, key: str) -> None: ...
+
+    def forget_older_than(self, moment: datetime) -> None:
+        """Drop counts whose first failure is before moment (they count no more)."""
+        ...
+
+
+class Sessions(Protocol):
+    def start(self, agent_id: int, *, now: datetime) -> str:
+        """A new session; returns its token (only a hash is stored)."""
+        ...
+
+    def find(self, token: str) -> StoredSession | None: ...
+
+    def touch(self, token: str, *, now: datetime) -> None: ...
+
+    def end(self, token: str, *, now: datetime) -> None: ...
+
+    def forget_older_than(self, moment: datetime) -> None:
+        """Drop sessions started before moment (past their lifetime, ended or not)."""
+        ...
+
+
+class Tokens(Protocol):
+    def create(self, email: str, *, name: str, expires_at: datetime | None, now: datetime) -> str: ...
+
+    def owner(self, token: str, *, now: datetime) -> str | None:
+        """The email of a token that is neither revoked nor expired (its last use is recorded); else None."""
+        ...
+
+    def list(self) -> list[TokenInfo]: ...
+
+    def revoke(self, email: str, *, now: datetime) -> int: ...
+
+
+class PeopleStore(Protocol):
+    accounts: Accounts
+    failures: FailureCounter
+    sessions: Sessions
+    tokens: Tokens
