@@ -217,6 +217,7 @@ def poll_mailbox(
         )
         result = capture.poll(batch_size=batch_size or services.settings.mail_fetch_batch, progress=progress)
         is_ended = True
+        services.notices.job_finished(result.job_id)  # the poll's webhook (none for a poll that fetched nothing)
         return result
     finally:
         if not is_ended:  # a bug or a database failure: the next worker need not wait for the lease to expire
@@ -318,7 +319,7 @@ def watch_for_contacts(
         result = capture.watch(
             stop,
             batch_size=batch_size or services.settings.mail_fetch_batch,
-            on_result=on_result,
+            on_result=lambda result: _pass_ended(services, result, on_result),
             renew_seconds=renew_seconds,
             silence_seconds=silence_seconds,
         )
@@ -328,6 +329,12 @@ def watch_for_contacts(
         watch_ended.set()
         if not is_ended:
             release_lease(engine, lease)
+
+
+def _pass_ended(services: Services, result: PollResult, on_result: Callable[[PollResult], None] | None) -> None:
+    services.notices.job_finished(result.job_id)  # the pass's webhook, as a poll's
+    if on_result is not None:
+        on_result(result)
 
 
 def _keep_lease(engine: Engine, lease: Lease, is_ended: threading.Event, now: Clock) -> None:

@@ -5,6 +5,7 @@ from alembic import context
 from adapters.db import web_state  # noqa: F401  (its tables join Base.metadata)
 from adapters.db import agents  # noqa: F401  (its tables join Base.metadata)
 from adapters.db import mailboxes  # noqa: F401  (its tables join Base.metadata)
+from adapters.db import notices  # noqa: F401  (its tables join Base.metadata)
 from adapters.db.models import Base
 
 config = context.config
