@@ -6,8 +6,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, Connection, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
-                        delete, or_, select, update)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db.models import Base

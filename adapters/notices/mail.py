@@ -39,7 +39,6 @@ def compose_notice(to_email: str, notice: JobNotice) -> EmailMessage:
         f"{what} {notice.job_id} of {notice.kind}{source} ended: {notice.status}.\n\n"
         f"{counts}\n\n"
         f"See the result, and any rows to fix, here:\n{notice.link}\n\n"
-        "You get this mail because notices by e-mail are on for you; "
-        "`contact-importer notices email off` turns them off.\n"
+        "You get this mail because notices by e-mail are on for you; ask an admin to turn them off.\n"
     )
     return message

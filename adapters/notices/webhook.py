@@ -6,7 +6,14 @@ import http.client
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from plugin.notices import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, JobNotice, signature, webhook_body
+from plugin.notices import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    JobNotice,
+    signature,
+    webhook_body,
+)
 from plugin.ports.notices import Delivery, NotSent
 
 USER_AGENT = "contact-importer-webhook/1"

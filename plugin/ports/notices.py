@@ -99,4 +99,4 @@ class NoticeSender(Protocol):
         ...
 
 
-__all__ = ["Delivery", "DeliveryAttempt", "NoticeSender", "NoticeStore", "NotSent"]
+__all__ = ["Delivery", "DeliveryAttempt", "NotSent", "NoticeSender", "NoticeStore"]

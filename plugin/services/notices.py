@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from plugin.notices import EMAIL, RESULT_PATH, WEBHOOK, is_notified, job_notice, next_try
@@ -28,7 +28,7 @@ CLAIM_SECONDS = 120  # a sender holds a delivery this long; one that died lets i
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

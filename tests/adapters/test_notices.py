@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +24,8 @@ from sqlalchemy import Engine
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
+from adapters.db import web_state
+from adapters.jobs import run_queued_import
 from plugin.report import Status
 from plugin.services import Services
 from plugin.services.undo import Actor
@@ -58,7 +60,7 @@ def listener() -> Iterator[Listener]:
     heard = Listener()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             heard.received.append((dict(self.headers.items()), body))
             status = heard.answers[min(len(heard.received), len(heard.answers)) - 1]
@@ -124,7 +126,7 @@ def import_customers(services: Services, *, actor: str = ANN, dry_run: bool = Fa
 
 def at(seconds: float) -> Callable[[], datetime]:
     """A clock standing `seconds` from now (notices queued just now are due at once)."""
-    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
     return lambda: moment
 
 
@@ -223,6 +225,29 @@ def test_a_dead_listener_never_fails_a_command_line_import(settings: Settings, t
     sent = runner.invoke(cli, ["--database-url", settings.database_url, "notices", "send"])
     assert sent.exit_code == 0, sent.output
     assert "0 delivered, 1 failed" in sent.output
+
+
+def queue(services: Services, engine: Engine, path: str) -> int:
+    """A background import of the file at `path`, queued as the web pages queue one."""
+    upload_id = uuid.uuid4().hex
+    web_state.add_upload(engine, upload_id, kind="customers", file_name="march.csv", actor=ANN, path=path, size=1)
+    job_id = services.store.start_job("customers", file_name="march.csv", actor=ANN, dry_run=False, options={})
+    web_state.queue_import(engine, job_id, upload_id, is_dry_run=False, mapping={}, defaults={}, options={},
+                           all_or_nothing=None)
+    return job_id
+
+
+def test_a_background_import_is_told_about_when_the_worker_ends_it_even_as_failed(
+        settings: Settings, engine: Engine, listener: Listener, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = notifying(settings, engine, webhook_url=listener.url, webhook_secret=SECRET)
+    (tmp_path / "march.csv").write_text(CUSTOMERS_CSV)
+    ran = queue(services, engine, str(tmp_path / "march.csv"))
+    lost = queue(services, engine, str(tmp_path / "gone.csv"))  # its upload is no longer there
+
+    assert [run_queued_import(services, job_id) for job_id in (ran, lost)] == ["partial", "failed"]
+    services.notices.send_due(now=at(1))
+
+    assert sorted((body["job_id"], body["status"]) for body in listener.bodies()) == [(ran, "partial"), (lost, "failed")]
 
 
 def test_previews_are_not_told_about(settings: Settings, engine: Engine, listener: Listener) -> None:
