@@ -9,6 +9,7 @@ import io
 import json
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from sqlalchemy import Engine
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
 from adapters.db import web_state
-from adapters.jobs import run_queued_import
+from adapters.imap.poller import PollResult, watch_for_contacts
+from adapters.jobs import make_huey, run_queued_import
+from adapters.notices.tasks import register_notice_tasks
 from plugin.report import Status
 from plugin.services import Services
 from plugin.services.undo import Actor
@@ -372,3 +375,32 @@ def test_a_mail_capture_poll_posts_its_notice(settings: Settings, engine: Engine
         "job_id": result.job_id, "operation": "mail-capture", "status": "succeeded",
         "counts": {"fetched": 1, "created": 1, "existing": 0, "failed": 0}}
     assert "jane" not in json.dumps(body).lower()
+
+    stop = threading.Event()  # a watch (IMAP IDLE): each pass that fetched mail is told about like a poll
+    passes: list[PollResult] = []
+    watcher = threading.Thread(target=lambda: watch_for_contacts(
+        services, "support", environ={"PW": imap.password}, stop=stop, on_result=passes.append), daemon=True)
+    watcher.start()
+    try:
+        imap.append(folder, b"From: Ivo Idle <ivo.idle@example.org>\nTo: support@example.com\nSubject: Hi\n"
+                            b"Date: Tue, 3 Mar 2026 11:00:00 +0100\nMessage-ID: <2@example.org>\n\nHello\n")
+        deadline = time.monotonic() + 10
+        while not any(p.created for p in passes) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        imap.append(folder, b"From: last@example.org\nSubject: wake\n\nwake the IDLE\n")
+        watcher.join(10)
+    watched = [(p.job_id, "mail-capture", len(p.created)) for p in passes if p.job_id is not None]
+    assert watched[0][2] == 1  # Ivo (then, maybe, the message that woke the IDLE)
+    services.notices.send_due(now=at(1))
+    assert [(b["job_id"], b["operation"], b["counts"]["created"]) for b in listener.bodies()[1:]] == watched
+
+
+def test_the_worker_task_sends_what_is_due(settings: Settings, engine: Engine, listener: Listener) -> None:
+    services = notifying(settings, engine, webhook_url=listener.url, webhook_secret=SECRET)
+    report = import_customers(services)
+    send_notices = register_notice_tasks(make_huey(settings.replace(queue_name=uuid.uuid4().hex), immediate=True),
+                                         services)
+    send_notices.call_local()
+    assert [body["job_id"] for body in listener.bodies()] == [report.job]
