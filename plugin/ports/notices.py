@@ -50,7 +50,7 @@ class Delivery:
         return {"id": self.id, "job_id": self.job_id, "channel": self.channel, "target": self.target,
                 "status": self.status, "attempts": self.attempts, "last_status_code": self.last_status_code,
                 "last_error": self.last_error, "next_try_at": _text(self.next_try_at),
-                "created_at": _text(self.created_at),
+                "created_at": _text(self.created_at), "notice": dict(self.payload),
                 "log": [{"attempt": a.attempt, "at": _text(a.at), "status_code": a.status_code, "error": a.error,
                          "next_try_at": _text(a.next_try_at)} for a in self.log]}
 

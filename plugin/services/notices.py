@@ -53,8 +53,8 @@ class Notices:
         """Queue the notices of a job that ended (none for a preview, or a job still running); returns how many
         were queued. Safe to call again: a job's notice to one target is queued once. Never raises: a notice
         that cannot be queued is logged, and the job it tells about stays as it ended."""
-        if job_id is None:
-            return 0
+        if job_id is None or not self.services.notice_senders:
+            return 0  # nothing is set up (no webhook_url, no smtp_url): not even a read
         try:
             return self._queue(job_id, now())
         except Exception:  # the job is over and committed; its notice must not turn it into a crash

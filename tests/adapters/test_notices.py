@@ -197,6 +197,26 @@ def test_a_listener_answering_500_then_200_gets_a_retry_and_the_log_shows_both_a
     assert [attempt["status_code"] for attempt in as_json[0]["log"]] == [500, 200]
 
 
+def test_two_workers_sending_at_once_send_a_notice_once(settings: Settings, engine: Engine,
+                                                         listener: Listener) -> None:
+    services = notifying(settings, engine, webhook_url=listener.url, webhook_secret=SECRET)
+    import_customers(services)
+    start = threading.Barrier(2)
+    sent: list[list] = []  # type: ignore[type-arg]
+
+    def worker() -> None:
+        start.wait()
+        sent.append(services.notices.send_due(now=at(1)))
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(30)
+    assert sorted(len(attempts) for attempts in sent) == [0, 1]
+    assert len(listener.received) == 1
+
+
 def test_a_dead_listener_never_fails_the_import_and_is_given_up_after_the_attempts(
         settings: Settings, engine: Engine) -> None:
     dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
