@@ -1,29 +1,19 @@
-"""Notices of finished jobs: the webhook against a real HTTP listener on loopback, the e-mail against a real SMTP
-server (aiosmtpd), on SQLite and PostgreSQL."""
+"""Notices of finished jobs: the webhook against a real HTTP listener on loopback, for imports (in the foreground,
+by the worker, from the command line), undos and mail capture, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
 import json
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from adapters.bootstrap import bootstrap
 from adapters.cli import cli
 from adapters.db import web_state
 from adapters.imap.poller import PollResult, watch_for_contacts
@@ -33,111 +23,14 @@ from plugin.report import Status
 from plugin.services import Services
 from plugin.services.undo import Actor
 from plugin.settings import Settings, SettingsError, load_settings
-
-SECRET = "s3cret-for-tests"
-ANN = "ann@help.example"  # the person who starts the imports
-CUSTOMERS_CSV = ("email,first_name,last_name,phone\n"
-                 "zoe.quill@example.org,Zoe,Quill,+44 7700 900123\n"
-                 "yann.brook@example.org,Yann,Brook,\n"
-                 "not-an-email,Xavier,Marsh,\n")
-ROW_DATA = ("zoe.quill", "yann.brook", "Quill", "Brook", "Xavier", "Marsh", "not-an-email", "7700")
-
-
-# ---- a real HTTP listener and a real SMTP server on loopback
-
-
-@dataclass
-class Listener:
-    """An HTTP server in a thread: answers POSTs with the statuses in `answers`, in turn (the last one repeats)."""
-
-    answers: list[int] = field(default_factory=lambda: [200])
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
-
-    def bodies(self) -> list[dict]:  # type: ignore[type-arg]
-        return [json.loads(body) for _, body in self.received]
+from tests.adapters.notice_servers import (ANN, CUSTOMERS_CSV, ROW_DATA, SECRET, Listener, at, free_port,
+                                           import_customers, notifying, running_listener, verified)
 
 
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    heard = Listener()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            heard.received.append((dict(self.headers.items()), body))
-            status = heard.answers[min(len(heard.received), len(heard.answers)) - 1]
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"try later")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    heard.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/importer?team=support"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running_listener() as heard:
         yield heard
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@dataclass
-class Outbox:
-    """An aiosmtpd handler keeping every message it is given."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for message in self.messages if message["To"].addresses[0].addr_spec == address]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Outbox, str]]:
-    outbox = Outbox()
-    controller = Controller(outbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield outbox, f"smtp://127.0.0.1:{controller.port}"
-    finally:
-        controller.stop()
-
-
-def notifying(settings: Settings, engine: Engine, **changes: object) -> Services:
-    return bootstrap(settings.replace(public_url="https://help.example", notice_attempts=3, notice_retry_seconds=60,
-                                      **changes), engine=engine)
-
-
-def import_customers(services: Services, *, actor: str = ANN, dry_run: bool = False):  # type: ignore[no-untyped-def]
-    return services.imports.import_file("customers", io.BytesIO(CUSTOMERS_CSV.encode()), file_name="march.csv",
-                                        actor=actor, dry_run=dry_run)
-
-
-def at(seconds: float) -> Callable[[], datetime]:
-    """A clock standing `seconds` from now (notices queued just now are due at once)."""
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return lambda: moment
-
-
-def verified(headers: dict[str, str], body: bytes, secret: str) -> bool:
-    """The README's verification, written out again here: HMAC-SHA256 over timestamp, '.', body."""
-    signed = headers["X-Contact-Importer-Timestamp"].encode() + b"." + body
-    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, headers["X-Contact-Importer-Signature"])
 
 
 # ---- the webhook
@@ -298,64 +191,6 @@ def test_an_undo_posts_its_own_notice(settings: Settings, engine: Engine, listen
 def test_a_webhook_url_without_a_secret_is_refused_at_startup() -> None:
     with pytest.raises(SettingsError, match="webhook_secret"):
         load_settings(environ={"CONTACT_IMPORTER_WEBHOOK_URL": "https://hooks.example/in"})
-
-
-# ---- e-mail
-
-
-def test_an_opted_in_person_gets_counts_and_a_link_and_no_row_data(
-        settings: Settings, engine: Engine, smtp: tuple[Outbox, str]) -> None:
-    outbox, url = smtp
-    services = notifying(settings, engine, smtp_url=url, mail_from="helpdesk@help.example")
-    turned_on = CliRunner().invoke(cli, ["--database-url", settings.database_url, "notices", "email", "on", ANN])
-    assert turned_on.exit_code == 0, turned_on.output
-    report = import_customers(services)
-
-    services.notices.send_due(now=at(1))
-
-    [mail] = outbox.messages
-    assert mail["To"].addresses[0].addr_spec == ANN
-    assert mail["Subject"] == f"Import {report.job} of customers: partial"
-    assert mail["X-Contact-Importer-Loop"] == "1"  # our own mail capture skips it
-    text = mail.get_content()
-    assert "created: 2" in text and "failed: 1" in text and "march.csv" in text
-    assert f"https://help.example/importer/jobs/{report.job}" in text
-    raw = mail.as_string()
-    assert not any(cell in raw for cell in ROW_DATA)
-    [delivery] = services.notices.deliveries()
-    assert (delivery.channel, delivery.target, delivery.status) == ("email", ANN, "delivered")
-
-
-def test_an_opted_out_person_gets_nothing_even_when_the_setting_mails_everyone(
-        settings: Settings, engine: Engine, smtp: tuple[Outbox, str]) -> None:
-    outbox, url = smtp
-    services = notifying(settings, engine, smtp_url=url, notify_by_email=True)
-    services.notices.set_email("Bo@Help.example", False)
-
-    import_customers(services, actor="bo@help.example")
-    import_customers(services, actor="cy@help.example")  # never said: the setting mails them
-    services.notices.send_due(now=at(1))
-
-    assert outbox.to("bo@help.example") == [] and len(outbox.to("cy@help.example")) == 1
-    assert services.notices.email_wanted("bo@help.example") is False
-
-
-def test_without_a_choice_or_the_setting_nobody_is_mailed_and_an_os_user_never_is(
-        settings: Settings, engine: Engine, smtp: tuple[Outbox, str]) -> None:
-    outbox, url = smtp
-    services = notifying(settings, engine, smtp_url=url)
-    import_customers(services)
-    import_customers(services, actor="root")
-    services.notices.send_due(now=at(1))
-    assert outbox.messages == []
-
-
-def test_a_choice_is_for_an_email_address(settings: Settings, engine: Engine) -> None:
-    services = notifying(settings, engine)
-    with pytest.raises(ValueError, match="not an e-mail address"):
-        services.notices.set_email("root", True)
-    refused = CliRunner().invoke(cli, ["--database-url", settings.database_url, "notices", "email", "on", "root"])
-    assert refused.exit_code == 1 and "not an e-mail address" in refused.output
 
 
 # ---- mail capture
