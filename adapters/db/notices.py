@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from adapters.db.dialect import insert_for
 from adapters.db.models import Base
 from adapters.db.undo import _utc as utc_aware
 from plugin.ports.notices import Delivery, DeliveryAttempt
@@ -87,14 +88,10 @@ class SqlNoticeStore:
         self.connection = connection
 
     def queue(self, job_id: int, channel: str, target: str, payload: Mapping[str, object], *, now: datetime) -> bool:
-        exists = self.connection.execute(select(deliveries.c.id).where(
-            deliveries.c.job_id == job_id, deliveries.c.channel == channel, deliveries.c.target == target)).first()
-        if exists is not None:
-            return False
-        self.connection.execute(deliveries.insert().values(
+        return self.connection.execute(insert_for(self.connection, deliveries).values(
             job_id=job_id, channel=channel, target=target, payload=dict(payload), status=PENDING, attempts=0,
-            next_try_at=now, created_at=now, last_error=""))
-        return True
+            next_try_at=now, created_at=now, last_error="",
+        ).on_conflict_do_nothing(index_elements=["job_id", "channel", "target"])).rowcount == 1
 
     def due(self, *, now: datetime, limit: int) -> list[Delivery]:
         rows = self.connection.execute(select(deliveries).where(

@@ -259,3 +259,11 @@ def test_the_worker_task_sends_what_is_due(settings: Settings, engine: Engine, l
                                          services)
     send_notices.call_local()
     assert [body["job_id"] for body in listener.bodies()] == [report.job]
+
+
+def test_a_job_told_about_twice_is_told_once(settings: Settings, engine: Engine, listener: Listener) -> None:
+    services = notifying(settings, engine, webhook_url=listener.url, webhook_secret=SECRET)
+    report = import_customers(services)  # queued as it ended
+    assert services.notices.job_finished(report.job) == 0  # a worker's finish_import after it, say
+    services.notices.send_due(now=at(1))
+    assert len(listener.received) == 1
