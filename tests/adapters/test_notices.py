@@ -267,3 +267,23 @@ def test_a_job_told_about_twice_is_told_once(settings: Settings, engine: Engine,
     assert services.notices.job_finished(report.job) == 0  # a worker's finish_import after it, say
     services.notices.send_due(now=at(1))
     assert len(listener.received) == 1
+
+
+def test_the_notices_migration_makes_the_tables_as_declared_and_goes_down_and_up_again(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from adapters.db.engine import alembic_config, make_engine, upgrade_database
+    from adapters.db.models import Base
+
+    engine = make_engine(database_url)
+    try:
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert [difference for difference in differences if "notice" in str(difference)] == []
+        command.downgrade(alembic_config(engine), "0008_job_operation")
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
