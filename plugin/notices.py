@@ -8,7 +8,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from plugin.ports.jobs import JobSummary
 from plugin.report import Status
@@ -70,7 +70,10 @@ def job_notice(job: JobSummary, link: str) -> JobNotice:
     else:
         counts = {"rows": job.rows_done, "created": job.created, "updated": job.updated,
                   "unchanged": job.unchanged, "failed": job.failed}
-    finished = job.finished_at.isoformat() if job.finished_at is not None else ""
+    finished = ""
+    if job.finished_at is not None:  # stored in UTC; SQLite hands it back without its zone
+        at = job.finished_at if job.finished_at.tzinfo is not None else job.finished_at.replace(tzinfo=UTC)
+        finished = at.astimezone(UTC).isoformat()
     return JobNotice(job_id=job.id, kind=job.kind, operation=operation, status=job.status, counts=counts,
                      file_name=job.file_name, link=link, finished_at=finished)
 

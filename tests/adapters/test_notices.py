@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -51,6 +51,9 @@ def test_a_finished_import_posts_its_counts_and_link_signed_with_the_secret(
         "status": "partial", "counts": {"rows": 3, "created": 2, "updated": 0, "unchanged": 0, "failed": 1},
         "file_name": "march.csv", "link": f"https://help.example/importer/jobs/{report.job}",
         "finished_at": json.loads(body)["finished_at"]}
+    finished_at = datetime.fromisoformat(json.loads(body)["finished_at"])
+    assert finished_at.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - finished_at) < timedelta(minutes=1)
     assert headers["Content-Type"] == "application/json"
     assert verified(headers, body, SECRET)
     assert not verified(headers, body, "another secret")
