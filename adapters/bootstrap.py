@@ -17,6 +17,7 @@ from adapters.db.people import SqlPeopleStore
 from adapters.db.store import SqlImportStore
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.invitations import SmtpInvitationSender
+from adapters.notices import notice_senders
 from adapters.passwords import Argon2Hasher
 from plugin.hooks import collect_kinds, make_plugin_manager
 from plugin.kinds.agents import hashing_preparer
@@ -58,7 +59,7 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     manager = make_plugin_manager(*plugins)
     services = Services(settings=settings, store=store, kinds=collect_kinds(manager),
                         unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook,
-                        close=engine.dispose)
+                        close=engine.dispose, notice_senders=notice_senders(settings))
     _add_agents(services, store, hasher or Argon2Hasher())
     return services
 

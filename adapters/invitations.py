@@ -1,4 +1,5 @@
-"""Set-password invitations: a single-use token for the link, and the mail that carries it over SMTP."""
+"""Set-password invitations: a single-use token for the link, and the mail that carries it over SMTP; the SMTP
+sender itself (SmtpSender), which job notices use too."""
 
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ class SmtpServer:
         )
 
 
-class SmtpInvitationSender:
-    """Mails set-password invitations through one SMTP server; a connection per invitation."""
+class SmtpSender:
+    """Hands mail to one SMTP server, a connection per message; every message it sends carries our loop header,
+    so our own mail capture skips it. Invitations and job notices both go out through it."""
 
     def __init__(
         self,
@@ -68,17 +70,38 @@ class SmtpInvitationSender:
         self.timeout = timeout
         self._ssl_context = ssl_context
 
-    def send(self, to_email: str, name: str, link: str, expires_at: datetime) -> None:
-        """Mail name at to_email the set-password link, valid until expires_at (an aware datetime)."""
-        message = compose_invitation(
-            to_email, name, link, expires_at, sender=self.sender, loop_header=self.loop_header
-        )
+    def send_message(self, message: EmailMessage) -> None:
+        """Send a message, stamped first (From, Date, Message-ID, the loop header) where it lacks them."""
+        stamp(message, sender=self.sender, loop_header=self.loop_header)
         with smtplib.SMTP(self.server.host, self.server.port, timeout=self.timeout) as smtp:
             if self.server.starttls:
                 smtp.starttls(context=self._ssl_context or ssl.create_default_context())
             if self.server.username:
                 smtp.login(self.server.username, self.server.password)
             smtp.send_message(message)
+
+
+def stamp(message: EmailMessage, *, sender: str, loop_header: str) -> EmailMessage:
+    """Give a message what all our mail has: From, Date, Message-ID and the loop header (kept where set)."""
+    if "From" not in message:
+        message["From"] = sender
+    if "Date" not in message:
+        message["Date"] = formatdate(localtime=False)
+    if "Message-ID" not in message:
+        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    if loop_header not in message:
+        message[loop_header] = "1"
+    return message
+
+
+class SmtpInvitationSender(SmtpSender):
+    """Mails set-password invitations through one SMTP server; a connection per invitation."""
+
+    def send(self, to_email: str, name: str, link: str, expires_at: datetime) -> None:
+        """Mail name at to_email the set-password link, valid until expires_at (an aware datetime)."""
+        self.send_message(compose_invitation(
+            to_email, name, link, expires_at, sender=self.sender, loop_header=self.loop_header
+        ))
 
 
 def compose_invitation(
@@ -90,11 +113,8 @@ def compose_invitation(
     expiry = expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     message = EmailMessage()
     message["Subject"] = SUBJECT
-    message["From"] = sender
     message["To"] = formataddr((name, to_email))
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
-    message[loop_header] = "1"
+    stamp(message, sender=sender, loop_header=loop_header)
     greeting = f"Hello {name}," if name else "Hello,"
     message.set_content(
         f"{greeting}\n\n"

@@ -42,6 +42,7 @@ from adapters.db.store import ClaimLost
 from adapters.processes import holder_is_dead
 from plugin.ports import JobSummary
 from adapters.imap.schedule import register_mail_tasks
+from adapters.notices.tasks import register_notice_tasks
 from plugin.errors import ImportStopped
 from plugin.options import ImportOptions
 from plugin.report import ImportReport, Status, count_of
@@ -125,6 +126,7 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
         reap_imports(services, enqueue=queue.enqueue)  # no lock: see the module's docstring
 
     register_mail_tasks(huey, services)  # mailboxes are polled by the same workers
+    register_notice_tasks(huey, services)  # and notices of finished jobs sent
     queue = ImportQueue(huey=huey, services=services, run_import=run_import)
     return queue
 
@@ -303,6 +305,7 @@ def finish_import(services: Services, queued: web_state.QueuedImportRecord, repo
     if not queued.is_dry_run and queued.upload.actor:
         web_state.add_notification(engine, queued.upload.actor, notification_text(services, report),
                                    job_id=queued.job_id)
+    services.notices.job_finished(queued.job_id)  # e-mail and webhook, sent later by the worker
     release_upload(services, queued)
 
 

@@ -60,6 +60,11 @@ class Settings:
     sign_in_lock_minutes: int = 15
     token_days: int = 90
     abandoned_upload_minutes: int = 15
+    notify_by_email: bool = False  # mail whoever started an import or undo when it ends, unless they said no
+    webhook_url: str = ""  # a signed JSON POST for every finished import, undo and mail-capture poll
+    webhook_secret: str = field(default="", repr=False)  # signs the webhook's body (HMAC-SHA256); never printed
+    notice_attempts: int = 6  # tries of one notice (webhook or e-mail) before it is given up
+    notice_retry_seconds: int = 60  # wait after a failed try: this, then doubled each time
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -129,4 +134,9 @@ def load_settings(
         values["default_region"] = region
     if "free_mail_domains" in values:
         values["free_mail_domains"] = tuple(str(domain).strip().lower() for domain in values["free_mail_domains"])  # type: ignore[attr-defined]
+    if values.get("webhook_url") and not values.get("webhook_secret"):
+        raise SettingsError("webhook_url needs webhook_secret: the webhook's body is signed with it "
+                            "(set CONTACT_IMPORTER_WEBHOOK_SECRET)")
+    if int(values.get("notice_attempts", 1)) < 1:  # type: ignore[call-overload]
+        raise SettingsError("notice_attempts must be 1 or more")
     return Settings(**values)  # type: ignore[arg-type]

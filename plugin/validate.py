@@ -235,7 +235,7 @@ class RowValidator:
             errors.append(RowError(number, "", "row.extra_cells",
                                    f"This row has {width} cells but the header has {self.width} columns; "
                                    "check for an unquoted delimiter."))
-        remembered, secrets = self.remembered, self.kind.secret_names
+        remembered, secrets, unchecked = self.remembered, self.kind.secret_names, self.kind.unchecked_cells
         # The loop below runs for every cell of every file: it is _take() written out, for speed.
         for index, header, target, (parse, is_custom, is_repetitive) in self.columns:
             text = cells[index] if index < width else ""
@@ -245,7 +245,7 @@ class RowValidator:
                 text = text.strip()  # as it will be stored: " =1" is kept as "=1", so it is checked as "=1"
                 if text[0] == "'":
                     text = without_text_marker(text)
-                if text[0] in _FORMULA_FIRST and is_formula_like(text):
+                if text[0] in _FORMULA_FIRST and target not in unchecked and is_formula_like(text):
                     errors.append(_formula_error(number, header, text))
                     continue
             try:
@@ -285,7 +285,7 @@ class RowValidator:
               parser: tuple[Callable[[str], object], bool, bool]) -> None:
         if target not in self.kind.secret_names:
             text = without_text_marker(text.strip())  # checked as it will be stored, surrounding spaces gone
-        if text[0] in _FORMULA_FIRST and is_formula_like(text):
+        if text[0] in _FORMULA_FIRST and target not in self.kind.unchecked_cells and is_formula_like(text):
             record.errors.append(_formula_error(record.row, header, text))
             return
         try:

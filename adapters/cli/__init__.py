@@ -37,10 +37,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def _add_commands() -> None:
     from adapters.imap.commands import COMMANDS as MAILBOX_COMMANDS
+    from adapters.notices.commands import COMMANDS as NOTICE_COMMANDS
     from adapters.web.commands import COMMANDS as WEB_COMMANDS
 
     for module_commands in (imports.COMMANDS, jobs.COMMANDS, catalog.COMMANDS, people.COMMANDS, teams.COMMANDS,
-                            WEB_COMMANDS, MAILBOX_COMMANDS):
+                            WEB_COMMANDS, MAILBOX_COMMANDS, NOTICE_COMMANDS):
         for command in module_commands:
             cli.add_command(command)
 

@@ -11,6 +11,7 @@ from adapters.db.catalog import SqlCatalogStore
 from adapters.db.engine import retryable_failure
 from adapters.db.job_log import SqlJobLog
 from adapters.db.mailboxes import SqlMailboxes
+from adapters.db.notices import SqlNoticeStore
 from adapters.db.notifications import SqlNotifications
 from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.teams = SqlTeamStore(self.connection)
         self.mailboxes = SqlMailboxes(self.connection)
         self.captured_customers = SqlCapturedCustomers(self.connection)
+        self.notices = SqlNoticeStore(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -47,6 +47,7 @@ class Field:
     is_required_for_new: bool = False  # a row creating a record needs a value
     is_secret: bool = False  # never shown: reports print "(hidden)"
     is_repetitive: bool = False  # few distinct values (labels, roles...): each is parsed once per import
+    is_name_list: bool = False  # several names in a cell (labels, teams): `parse` checks each, formulas too
     aliases: tuple[str, ...] = ()
     examples: tuple[str, str] = ("", "")
     description: str = ""
@@ -102,12 +103,16 @@ class ImportKind:
     options: tuple[Option, ...] = ()
     fields_by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
     secret_names: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Cells not checked whole for formulas: secrets are exactly as typed, name lists are checked name by name.
+    unchecked_cells: frozenset[str] = field(init=False, repr=False, compare=False)
     required_for_new: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Looked up for every cell of every row: computed once, not scanned each time.
         object.__setattr__(self, "fields_by_name", {spec.name: spec for spec in self.fields})
         object.__setattr__(self, "secret_names", frozenset(spec.name for spec in self.fields if spec.is_secret))
+        object.__setattr__(self, "unchecked_cells", self.secret_names | {spec.name for spec in self.fields
+                                                                          if spec.is_name_list})
         object.__setattr__(self, "required_for_new", tuple(spec.name for spec in self.fields if spec.is_required_for_new))
 
     def field_named(self, name: str) -> Field:

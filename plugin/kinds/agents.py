@@ -184,7 +184,7 @@ AGENTS = ImportKind(
         Field("role", parse=_parse_role, is_repetitive=True,
               aliases=("roles", "user role", "access"),
               examples=("support_admin", ""), description="admin, support_admin or agent (the default)."),
-        Field("teams", parse=_parse_teams, is_repetitive=True,
+        Field("teams", parse=_parse_teams, is_repetitive=True, is_name_list=True,
               aliases=("team", "groups", "group", "team names"),
               examples=("Billing:Tier 1", ""),
               description="Exact, case-sensitive team names separated by ':'."),

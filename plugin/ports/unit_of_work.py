@@ -12,9 +12,10 @@ from typing import Protocol
 
 from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
+from plugin.ports.mailboxes import CapturedCustomers, MailboxStore
+from plugin.ports.notices import NoticeStore
 from plugin.ports.teams import TeamStore
 from plugin.ports.undo import Notifications, UndoStore
-from plugin.ports.mailboxes import CapturedCustomers, MailboxStore
 
 
 class WriteConflict(Exception):
@@ -30,6 +31,7 @@ class UnitOfWork(Protocol):
     teams: TeamStore
     mailboxes: MailboxStore
     captured_customers: CapturedCustomers
+    notices: NoticeStore
 
     def __enter__(self) -> UnitOfWork: ...
 

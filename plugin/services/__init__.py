@@ -16,11 +16,13 @@ from typing import Any
 
 from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
+from plugin.ports.notices import NoticeSender
 from plugin.ports.people import PeopleStore
 from plugin.services.capture import Capture
 from plugin.services.catalog import CatalogAdmin
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.notices import Notices
 from plugin.services.people import InvitationMailer, People
 from plugin.services.teams import Teams
 from plugin.services.undo import Undo
@@ -44,6 +46,7 @@ class Services:
     preparers: dict[str, PreparerFactory] = field(default_factory=dict)
     finishers: dict[str, Finisher] = field(default_factory=dict)
     hasher: PasswordHasher | None = None
+    notice_senders: dict[str, NoticeSender] = field(default_factory=dict)  # by channel: webhook, email
     hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
     close: Callable[[], None] = lambda: None  # let go of the database's connections (end of a command, a test)
     people_store: PeopleStore | None = None  # accounts, sessions, sign-in failures, API tokens
@@ -82,3 +85,7 @@ class Services:
     @cached_property
     def people(self) -> People:
         return People(self)
+
+    @cached_property
+    def notices(self) -> Notices:
+        return Notices(self)

@@ -273,6 +273,8 @@ class Capture:
             work.mailboxes.mark_polled(lease, job_id=job_id, failed=failed, message=message, now=now,
                                        is_released=is_released)
             work.commit()
+        if job_id is not None:
+            self.services.notices.job_finished(job_id)  # a poll's (or a watch pass's) webhook and e-mail
 
     def mark_failed(self, lease: Lease, *, code: str, message: str, retry_after: timedelta, job_id: int | None,
                     now: datetime) -> MailboxRecord:

@@ -81,6 +81,7 @@ class Imports:
         finisher = services.finishers.get(kind.name)
         if finisher is not None and not dry_run:
             finisher(report, options)
+        services.notices.job_finished(report.job)  # e-mail and webhook of an ended import (none for a preview)
         return report
 
     def _announce(self, kind: str, report: ImportReport, *, wants_side_effects: bool) -> None:

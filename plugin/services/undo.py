@@ -153,6 +153,7 @@ class Undo:
         with self.services.unit_of_work() as work:  # the person who undid it, and the one whose import it was
             for recipient in recipients:
                 work.notifications.notify(recipient, result.summary(), job_id=result.undo_job)
+        self.services.notices.job_finished(result.undo_job)  # e-mail and webhook, sent later by the worker
 
     # ---- retry
 

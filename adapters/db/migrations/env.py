@@ -2,11 +2,14 @@
 
 from alembic import context
 
-from adapters.db import web_state  # noqa: F401  (its tables join Base.metadata)
-from adapters.db import tokens  # noqa: F401  (its tables join Base.metadata)
-from adapters.db import agents  # noqa: F401  (its tables join Base.metadata)
-from adapters.db import mailboxes  # noqa: F401  (its tables join Base.metadata)
-from adapters.db import people  # noqa: F401  (its tables join Base.metadata)
+from adapters.db import (
+    agents,  # noqa: F401  (its tables join Base.metadata)
+    mailboxes,  # noqa: F401  (its tables join Base.metadata)
+    notices,  # noqa: F401  (its tables join Base.metadata)
+    people,  # noqa: F401  (its tables join Base.metadata)
+    tokens,  # noqa: F401  (its tables join Base.metadata)
+    web_state,  # noqa: F401  (its tables join Base.metadata)
+)
 from adapters.db.models import Base
 
 config = context.config

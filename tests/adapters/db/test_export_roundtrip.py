@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
@@ -42,6 +42,10 @@ def exported(engine: Engine, domain: str) -> tuple[list[str], list[list[str]]]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(customers=st.lists(CUSTOMER, min_size=1, max_size=5))
+# Found by this property: a label that reads as a number ("-0") is exported first in its cell ("-0:a"), and the
+# cell as a whole looked like a formula, though each of its names is checked (and allowed) on its own.
+@example(customers=[{"first_name": "", "last_name": "", "middle_name": "", "company": "", "labels": ["a", "-0"],
+                     "note": ""}])
 def test_an_exported_file_imports_back_to_the_same_data(services: Services, engine: Engine, customers) -> None:
     domain = f"example{next(EXAMPLES)}.com"  # each example its own customers in the one database
     if not services.store.load_catalog("customers").custom_fields:
