@@ -1,20 +1,77 @@
 """The contact-importer command: each command parses, calls one use case, renders. Nothing else.
 
-The commands live in modules of this package by what they serve (imports, jobs, catalog, people); the web
-adapter's (serve, worker, tokens) and the IMAP adapter's (mailbox) are added the same way.
+The commands live in modules by what they serve: this package's imports, jobs, catalog and people, the web
+adapter's (serve, worker, tokens) and the IMAP adapter's (mailbox). A command's module loads only when that
+command runs, so `import customers` never loads Flask, huey or imapclient, and `--help` loads none of them:
+it lists each command with the help its module's source gives (adapters/cli/listing.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from typing import Any
 
 import click
 
-from adapters.cli import catalog, imports, jobs, people
+from adapters.cli.listing import ListedCommand, listed_commands
+
+#: Where the commands are, each module naming its commands in a COMMANDS tuple.
+COMMAND_MODULES = ("adapters.cli.imports", "adapters.cli.jobs", "adapters.cli.catalog", "adapters.cli.people",
+                   "adapters.web.commands", "adapters.imap.commands")
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A click group whose commands load from their modules when they run (or their own --help is asked)."""
+
+    def __init__(self, *args: Any, modules: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.modules = modules
+        self._listed: dict[str, ListedCommand] | None = None
+        self._listing = False
+
+    def listed(self) -> dict[str, ListedCommand]:
+        """Every command by name, from the modules' source; a module whose source says it otherwise is loaded."""
+        if self._listed is None:
+            self._listed = {}
+            for module in self.modules:
+                found = listed_commands(module)
+                if found is None:
+                    found = {command.name: ListedCommand(module, command.name, command.help)
+                             for command in self._load_module(module) if command.name}
+                self._listed.update(found)
+        return self._listed
+
+    def list_commands(self, context: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.listed()})
+
+    def get_command(self, context: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        listed = self.listed().get(name)
+        if listed is None:
+            return None
+        if self._listing:  # --help of the group: the name and help are enough
+            return click.Command(name, help=listed.help)
+        self._load_module(listed.module)
+        return self.commands.get(name)
+
+    def format_commands(self, context: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(context, formatter)
+        finally:
+            self._listing = False
+
+    def _load_module(self, module: str) -> tuple[click.Command, ...]:
+        commands = tuple(importlib.import_module(module).COMMANDS)
+        for command in commands:
+            self.add_command(command)
+        return commands
+
+
+@click.group(cls=LazyGroup, modules=COMMAND_MODULES)
 @click.option("--database-url", envvar="CONTACT_IMPORTER_DATABASE_URL", default=None, metavar="URL",
               help="SQLAlchemy URL of the database (default: a SQLite file at instance/contacts.db).")
 @click.option("-v", "--verbose", count=True, help="Log progress (-v) or every batch (-vv) on stderr.")
@@ -30,16 +87,3 @@ def cli(context: click.Context, database_url: str | None, verbose: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="contact-importer")
-
-
-def _add_commands() -> None:
-    from adapters.imap.commands import COMMANDS as MAILBOX_COMMANDS
-    from adapters.web.commands import COMMANDS as WEB_COMMANDS
-
-    for module_commands in (imports.COMMANDS, jobs.COMMANDS, catalog.COMMANDS, people.COMMANDS, WEB_COMMANDS,
-                            MAILBOX_COMMANDS):
-        for command in module_commands:
-            cli.add_command(command)
-
-
-_add_commands()
