@@ -28,20 +28,12 @@ class LazyGroup(click.Group):
     def __init__(self, *args: Any, modules: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.modules = modules
-        self._listed: dict[str, ListedCommand] | None = None
+        self._listed_by_module: dict[str, dict[str, ListedCommand]] = {}
         self._listing = False
 
     def listed(self) -> dict[str, ListedCommand]:
         """Every command by name, from the modules' source; a module whose source says it otherwise is loaded."""
-        if self._listed is None:
-            self._listed = {}
-            for module in self.modules:
-                found = listed_commands(module)
-                if found is None:
-                    found = {command.name: ListedCommand(module, command.name, command.help)
-                             for command in self._load_module(module) if command.name}
-                self._listed.update(found)
-        return self._listed
+        return {name: listed for module in self.modules for name, listed in self._listed_in(module).items()}
 
     def list_commands(self, context: click.Context) -> list[str]:
         return sorted({*self.commands, *self.listed()})
@@ -49,13 +41,15 @@ class LazyGroup(click.Group):
     def get_command(self, context: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
             return self.commands[name]
-        listed = self.listed().get(name)
-        if listed is None:
-            return None
-        if self._listing:  # --help of the group: the name and help are enough
-            return click.Command(name, help=listed.help)
-        self._load_module(listed.module)
-        return self.commands.get(name)
+        for module in self.modules:  # read one module after another until one has the command
+            listed = self._listed_in(module).get(name)
+            if listed is None:
+                continue
+            if self._listing:  # --help of the group: the name and help are enough
+                return click.Command(name, help=listed.help)
+            self._load_module(module)
+            return self.commands.get(name)
+        return None
 
     def format_commands(self, context: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True
@@ -63,6 +57,15 @@ class LazyGroup(click.Group):
             super().format_commands(context, formatter)
         finally:
             self._listing = False
+
+    def _listed_in(self, module: str) -> dict[str, ListedCommand]:
+        if module not in self._listed_by_module:
+            found = listed_commands(module)
+            if found is None:
+                found = {command.name: ListedCommand(module, command.name, command.help)
+                         for command in self._load_module(module) if command.name}
+            self._listed_by_module[module] = found
+        return self._listed_by_module[module]
 
     def _load_module(self, module: str) -> tuple[click.Command, ...]:
         commands = tuple(importlib.import_module(module).COMMANDS)
