@@ -99,7 +99,7 @@ def _compare_sqlite(size: int, files: dict[str, Path], folder: Path, *, rounds: 
                 f"{against} {values[-1]:.2f} s" for (name, against), values in seconds.items() if name == pass_name),
                 file=sys.stderr, flush=True)
     against = ["SQL floor", *(["sqlite-utils"] if sqlite_utils is not None else [])]
-    lines = _table(f"{size:,} customers on SQLite, whole processes, {rounds} round{'s' if rounds != 1 else ''}", seconds, peaks, size,
+    lines = _table(f"{size:,} customers on SQLite, whole processes, {_rounds(rounds)}", seconds, peaks, size,
                    ["SQL floor", "sqlite-utils", "product"], against, "sqlite")
     lines.insert(2, f"  .import into a bare table (reading and storing the text): median "
                     f"{statistics.median(seconds[('first', '.import')]):.2f} s")
@@ -129,10 +129,14 @@ def _compare_postgresql(size: int, files: dict[str, Path], *, rounds: int, compa
                 peaks.setdefault(pass_name, []).append(peak)
                 print(f"round {number} {pass_name} on PostgreSQL: floor {seconds[(pass_name, 'SQL floor')][-1]:.2f} s, "
                       f"product {took:.2f} s", file=sys.stderr, flush=True)
-    lines = _table(f"{size:,} customers on PostgreSQL (COPY floor), whole processes, {rounds} round{'s' if rounds != 1 else ''}", seconds,
+    lines = _table(f"{size:,} customers on PostgreSQL (COPY floor), whole processes, {_rounds(rounds)}", seconds,
                    peaks, size, ["SQL floor", "product"], ["SQL floor"], "postgresql")
     lines += [f"  product said ({pass_name}): {summary}" for pass_name, summary in summaries.items()]
     return lines
+
+
+def _rounds(count: int) -> str:
+    return f"{count} round{'s' if count != 1 else ''}"
 
 
 def _table(title: str, seconds: dict[tuple[str, str], list[float]], peaks: dict[str, list[float]], size: int,
