@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.generate_customers import CUSTOM_FIELDS
@@ -26,21 +28,41 @@ SQLITE_UTILS_VENV = CACHE / "sqlite-utils"
 SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\nPRAGMA foreign_keys=ON;\n"
 
 
-def run_timed(command: list[str], *, input_text: str | None = None, env: dict[str, str] | None = None) -> float:
-    """Seconds the whole process takes, start included; its failure is raised with its stderr."""
-    started = time.perf_counter()
-    completed = subprocess.run(command, input=input_text, capture_output=True, text=True, env=env)
-    seconds = time.perf_counter() - started
-    if completed.returncode != 0 or "Error" in completed.stderr or "ERROR" in completed.stderr:
-        raise RuntimeError(f"{command[0]} failed: {completed.stderr[-2000:]}")
-    return seconds
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """One whole process: wall seconds (start included), its own CPU seconds (user + system: where SQLite's
+    work is done, but not PostgreSQL's, which its server does) and its peak resident memory."""
+
+    seconds: float
+    cpu: float
+    peak_mb: float
+
+
+def run_timed(command: list[str], *, input_text: str | None = None, env: dict[str, str] | None = None,
+              accepted: tuple[int, ...] = (0,), check_output: bool = True) -> tuple[Timing, str]:
+    """Run the process to its end; its timing and output (stdout and stderr). A failure is raised."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL if input_text is None else subprocess.PIPE,
+                                   stdout=output, stderr=output, text=True, env=env)
+        if process.stdin is not None:
+            process.stdin.write(input_text or "")
+            process.stdin.close()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read()
+    if process.returncode not in accepted or (check_output and ("Error" in text or "ERROR" in text)):
+        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {text[-2000:]}")
+    return Timing(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), text
 
 
 # ---- SQLite, with the sqlite3 shell
 
-def run_sqlite3(database: Path, script: str) -> float:
-    """Seconds the sqlite3 shell takes to run the script against the database."""
-    return run_timed(["sqlite3", "-bail", str(database)], input_text=script)
+def run_sqlite3(database: Path, script: str) -> Timing:
+    """The sqlite3 shell running the script against the database."""
+    return run_timed(["sqlite3", "-bail", str(database)], input_text=script)[0]
 
 
 def bare_import_script(csv_path: Path) -> str:
@@ -121,10 +143,10 @@ COMMIT;
 """
 
 
-def run_psql(dsn: str, schema: str, script: str) -> float:
-    """Seconds psql takes to run the script with the schema first on its search_path."""
+def run_psql(dsn: str, schema: str, script: str) -> Timing:
+    """psql running the script with the schema first on its search_path."""
     env = {**os.environ, "PGOPTIONS": f"-csearch_path={schema}"}
-    return run_timed(["psql", "-X", "-q", "-d", dsn], input_text=script, env=env)
+    return run_timed(["psql", "-X", "-q", "-d", dsn], input_text=script, env=env)[0]
 
 
 # ---- sqlite-utils, in a venv of its own
@@ -148,5 +170,5 @@ def _version(executable: Path) -> str:
     return subprocess.run([str(executable), "--version"], capture_output=True, text=True).stdout.strip()
 
 
-def run_sqlite_utils(executable: Path, database: Path, csv_path: Path) -> float:
-    return run_timed([str(executable), "upsert", str(database), "customers", str(csv_path), "--csv", "--pk", "email"])
+def run_sqlite_utils(executable: Path, database: Path, csv_path: Path) -> Timing:
+    return run_timed([str(executable), "upsert", str(database), "customers", str(csv_path), "--csv", "--pk", "email"])[0]
