@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
-from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
-from plugin.services import Services
-from plugin.settings import SettingsError
+if TYPE_CHECKING:  # the services (SQLAlchemy and all) load when a command first asks for them
+    from plugin.services import Services
 
 EXIT_ROWS_FAILED = 1
 EXIT_REJECTED = 2
@@ -19,6 +19,9 @@ def services_of(context: click.Context) -> Services:
     """Built on first use, so `--help` never touches a database."""
     state = context.find_root().obj
     if "services" not in state:
+        from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
+        from plugin.settings import SettingsError
+
         try:
             settings = settings_from_environment(database_url=state["database_url"])
         except SettingsError as error:

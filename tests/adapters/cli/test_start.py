@@ -103,3 +103,11 @@ def test_the_production_hasher_is_built_on_first_use_and_hashes_with_argon2id() 
     assert hasher.verify("correct horse", stored) and not hasher.verify("wrong horse", stored)
     assert hasher.needs_rehash(stored) is False
 
+
+
+def test_what_every_command_shares_loads_no_database_library_until_a_command_asks_for_the_services() -> None:
+    script = "import json, sys; import adapters.cli.context; print(json.dumps(sorted(sys.modules)))"
+    loaded = json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                                       text=True).stdout)
+    assert "adapters.cli.context" in loaded
+    assert not any(name.split(".")[0] in ("sqlalchemy", "alembic", *WEB_MAIL_QUEUE_HASHER) for name in loaded)
