@@ -15,7 +15,8 @@ with the targets:
 
 The work, at each size of --sizes (default 5,000 and 1,000,000): each import runs in a fresh Python process
 that bootstraps the real services and times `Services.import_file` alone, in wall and CPU seconds (CPU is
-steadier on a machine others share); its peak memory is the process's VmHWM. Targets: 5,000 rows in under 0.5 s of work on SQLite; peak memory under 150 MB at 1,000,000 rows.
+steadier on a machine others share); its peak memory is the process's VmHWM. Targets: 5,000 rows in under
+0.5 s of work on SQLite; peak memory under 150 MB at 1,000,000 rows.
 With --phones every row has a phone number too (the product parses it into E.164, the floors store it as
 written): issue 8's "within 15 % of without". Bytecode caches are used as in an installed copy
 (PYTHONDONTWRITEBYTECODE is dropped for the processes measured). Run from the repository root:
