@@ -39,12 +39,13 @@ class Timing:
 
 
 def run_timed(command: list[str], *, input_text: str | None = None, env: dict[str, str] | None = None,
-              accepted: tuple[int, ...] = (0,), check_output: bool = True) -> tuple[Timing, str]:
+              accepted: tuple[int, ...] = (0,), check_output: bool = True, cwd: Path | None = None
+              ) -> tuple[Timing, str]:
     """Run the process to its end; its timing and output (stdout and stderr). A failure is raised."""
     with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL if input_text is None else subprocess.PIPE,
-                                   stdout=output, stderr=output, text=True, env=env)
+                                   stdout=output, stderr=output, text=True, env=env, cwd=cwd)
         if process.stdin is not None:
             process.stdin.write(input_text or "")
             process.stdin.close()
