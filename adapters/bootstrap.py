@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from adapters.db.agents import AgentTable, set_password_link
-from adapters.db.accounts import mail_invitations
 from adapters.db.companies import CompanyTable
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.people import SqlPeopleStore
 from adapters.db.store import SqlImportStore
 from adapters.db.unit_of_work import SqlUnitOfWork
-from adapters.invitations import SmtpInvitationSender
 from adapters.notices import notice_senders
-from adapters.passwords import Argon2Hasher
 from plugin.hooks import collect_kinds, make_plugin_manager
 from plugin.kinds.agents import hashing_preparer
 from plugin.options import ImportOptions
@@ -26,6 +24,9 @@ from plugin.ports import PasswordHasher
 from plugin.report import ImportReport, Status
 from plugin.services import Services
 from plugin.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the hasher (passlib, argon2) and the mail sender load when agents need them
+    from adapters.invitations import SmtpInvitationSender
 
 
 def settings_from_environment(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -49,7 +50,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
               hasher: PasswordHasher | None = None) -> Services:
     """Build the services: engine, schema, store, kinds (through the plugin manager), preparers and finishers.
 
-    `hasher` replaces the production Argon2Hasher (tests pass one with cheap parameters).
+    `hasher` replaces the production Argon2Hasher (tests pass one with cheap parameters), which is made on
+    first use: a command that never hashes or checks a password never loads passlib.
     """
     engine = engine or make_engine(settings.resolved_database_url)
     if migrate:
@@ -60,7 +62,7 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     services = Services(settings=settings, store=store, kinds=collect_kinds(manager),
                         unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook,
                         close=engine.dispose, notice_senders=notice_senders(settings))
-    _add_agents(services, store, hasher or Argon2Hasher())
+    _add_agents(services, store, hasher or Argon2OnFirstUse())
     return services
 
 
@@ -80,6 +82,8 @@ def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHashe
             window=timedelta(minutes=settings.sign_in_lock_minutes))
     services.preparers["users"] = lambda progress: hashing_preparer(hasher, progress)
     if settings.smtp_url:
+        from adapters.invitations import SmtpInvitationSender  # here, so a bad smtp_url still fails at start
+
         sender = SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)
         services.invitation_mailer = sender
         services.finishers["users"] = lambda report, options: _mail_invitations(store, sender, settings, report, options)
@@ -90,5 +94,30 @@ def _mail_invitations(store: SqlImportStore, sender: SmtpInvitationSender, setti
     """After an agents import is applied: mail the invitations it created, unless asked not to (invitations)."""
     if not options.invitations or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
         return
+    from adapters.db.accounts import mail_invitations
+
     mail_invitations(store.engine, sender, import_id=report.job, hours=settings.invitation_hours,
                      link_for=lambda token: settings.absolute_link(set_password_link(token)))
+
+
+class Argon2OnFirstUse:
+    """The production Argon2Hasher (adapters/passwords.py), built when a password is first hashed or checked."""
+
+    def __init__(self) -> None:
+        self._hasher: PasswordHasher | None = None
+
+    def _built(self) -> PasswordHasher:
+        if self._hasher is None:
+            from adapters.passwords import Argon2Hasher
+
+            self._hasher = Argon2Hasher()
+        return self._hasher
+
+    def hash_many(self, passwords: Sequence[str], *, on_progress: Callable[[int], None] | None = None) -> list[str]:
+        return self._built().hash_many(passwords, on_progress=on_progress)
+
+    def verify(self, password: str, stored_hash: str | None) -> bool:
+        return self._built().verify(password, stored_hash)
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self._built().needs_rehash(stored_hash)

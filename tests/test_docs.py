@@ -16,7 +16,10 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def command_paths(group: click.Group, prefix: str = "contact-importer") -> Iterator[tuple[str, click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the group's commands load when asked for (adapters/cli)
+        command = group.get_command(context, name)
+        assert command is not None
         path = f"{prefix} {name}"
         yield path, command
         if isinstance(command, click.Group):

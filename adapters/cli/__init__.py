@@ -1,22 +1,82 @@
 """The contact-importer command: each command parses, calls one use case, renders. Nothing else.
 
-The commands live in modules of this package by what they serve (imports, jobs, catalog, people); the web
-adapter's (serve, worker, tokens) and the IMAP adapter's (mailbox) are added the same way.
+The commands live in modules by what they serve: this package's imports, jobs, catalog and people, the web
+adapter's (serve, worker, tokens) and the IMAP adapter's (mailbox). A command's module loads only when that
+command runs, so `import customers` never loads Flask, huey or imapclient, and `--help` loads none of them:
+it lists each command with the help its module's source gives (adapters/cli/listing.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+from typing import Any
 
 import click
 
-from adapters.cli import catalog, imports, jobs, people, teams
 from adapters.cli.context import ImporterGroup
+from adapters.cli.listing import ListedCommand, listed_commands
+
+#: Where the commands are, each module naming its commands in a COMMANDS tuple.
+COMMAND_MODULES = ("adapters.cli.imports", "adapters.cli.jobs", "adapters.cli.catalog", "adapters.cli.people",
+                   "adapters.cli.teams", "adapters.web.commands", "adapters.imap.commands", "adapters.notices.commands")
 
 
-@click.group(cls=ImporterGroup)
+class LazyGroup(ImporterGroup):
+    """A click group whose commands load from their modules when they run (or their own --help is asked)."""
+
+    def __init__(self, *args: Any, modules: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.modules = modules
+        self._listed_by_module: dict[str, dict[str, ListedCommand]] = {}
+        self._listing = False
+
+    def listed(self) -> dict[str, ListedCommand]:
+        """Every command by name, from the modules' source; a module whose source says it otherwise is loaded."""
+        return {name: listed for module in self.modules for name, listed in self._listed_in(module).items()}
+
+    def list_commands(self, context: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.listed()})
+
+    def get_command(self, context: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        for module in self.modules:  # read one module after another until one has the command
+            listed = self._listed_in(module).get(name)
+            if listed is None:
+                continue
+            if self._listing:  # --help of the group: the name and help are enough
+                return click.Command(name, help=listed.help)
+            self._load_module(module)
+            return self.commands.get(name)
+        return None
+
+    def format_commands(self, context: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(context, formatter)
+        finally:
+            self._listing = False
+
+    def _listed_in(self, module: str) -> dict[str, ListedCommand]:
+        if module not in self._listed_by_module:
+            found = listed_commands(module)
+            if found is None:
+                found = {command.name: ListedCommand(module, command.name, command.help)
+                         for command in self._load_module(module) if command.name}
+            self._listed_by_module[module] = found
+        return self._listed_by_module[module]
+
+    def _load_module(self, module: str) -> tuple[click.Command, ...]:
+        commands = tuple(importlib.import_module(module).COMMANDS)
+        for command in commands:
+            self.add_command(command)
+        return commands
+
+
+@click.group(cls=LazyGroup, modules=COMMAND_MODULES)
 @click.option("--database-url", envvar="CONTACT_IMPORTER_DATABASE_URL", default=None, metavar="URL",
               help="SQLAlchemy URL of the database (default: a SQLite file at instance/contacts.db).")
 @click.option("-v", "--verbose", count=True, help="Log progress (-v) or every batch (-vv) on stderr.")
@@ -33,17 +93,3 @@ def cli(context: click.Context, database_url: str | None, verbose: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     os.umask(0o077)  # what the commands create (database, secret key, uploads, queue file) is the service user's only
     cli.main(args=argv, prog_name="contact-importer")
-
-
-def _add_commands() -> None:
-    from adapters.imap.commands import COMMANDS as MAILBOX_COMMANDS
-    from adapters.notices.commands import COMMANDS as NOTICE_COMMANDS
-    from adapters.web.commands import COMMANDS as WEB_COMMANDS
-
-    for module_commands in (imports.COMMANDS, jobs.COMMANDS, catalog.COMMANDS, people.COMMANDS, teams.COMMANDS,
-                            WEB_COMMANDS, MAILBOX_COMMANDS, NOTICE_COMMANDS):
-        for command in module_commands:
-            cli.add_command(command)
-
-
-_add_commands()

@@ -7,12 +7,10 @@ from collections.abc import Iterable
 
 import click
 
-from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
 from plugin.errors import BadFile
 from plugin.options import OptionInvalid
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
-from plugin.settings import SettingsError
 
 EXIT_ROWS_FAILED = 1
 EXIT_REJECTED = 2  # a file rejected whole, on every command that reads one; click's usage errors exit 2 too
@@ -59,6 +57,9 @@ def services_of(context: click.Context) -> Services:
     """Built on first use, so `--help` never touches a database."""
     state = context.find_root().obj
     if "services" not in state:
+        from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
+        from plugin.settings import SettingsError
+
         try:
             settings = settings_from_environment(database_url=state["database_url"])
         except SettingsError as error:
