@@ -47,6 +47,7 @@ class Field:
     is_required_for_new: bool = False  # a row creating a record needs a value
     is_secret: bool = False  # never shown: reports print "(hidden)"
     is_repetitive: bool = False  # few distinct values (labels, roles...): each is parsed once per import
+    can_be_cleared: bool = False  # an import may empty it (the option clear_empty): one stored value, not required
     aliases: tuple[str, ...] = ()
     examples: tuple[str, str] = ("", "")
     description: str = ""
