@@ -15,7 +15,7 @@ from adapters.db.catalog import ensure_teams, utc_now
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, Label
 from plugin.kinds import FieldType
-from plugin.report import ImportReport, Status
+from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services
 from plugin.services.undo import Actor
 from plugin.settings import Settings
@@ -86,15 +86,21 @@ def test_a_qwil_clients_file_puts_clients_into_the_teams_of_its_group_identifier
     assert stored_as_expected(exported(engine), expected) == []
 
 
-def test_an_exported_file_of_imported_real_exports_imports_back_unchanged(big_services: Services,
-                                                                          engine: Engine) -> None:
+def test_export_gives_back_what_the_real_exports_imported_and_imports_back_unchanged(big_services: Services,
+                                                                                     engine: Engine) -> None:
     add_labels(engine, OUTLOOK_LABELS)
-    run(big_services, outlook_export(300)[0])
+    with engine.begin() as connection:
+        ensure_teams(connection, QWIL_TEAMS, now=utc_now())
+    expected = []
+    for text, rows in (outlook_export(300), google_export(60), qwil_clients(40)):
+        report = run(big_services, text, options={"create_labels": True})
+        assert report.failed == 0, report.errors[:3]
+        expected += rows
+    assert stored_as_expected(exported(engine), expected) == []
     headers, rows = export_customers(engine)
-    from plugin.report import write_csv
-
     again = run(big_services, "".join(write_csv(headers, rows)))
-    assert (again.rows, again.unchanged, again.failed) == (300, 300, 0), again.errors[:3]
+    assert (again.rows, again.unchanged, again.failed) == (400, 400, 0), again.errors[:3]
+    assert stored_as_expected(exported(engine), expected) == []
 
 
 def test_a_default_for_a_custom_field_fills_its_empty_cells(services: Services, engine: Engine) -> None:
