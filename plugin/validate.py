@@ -98,14 +98,23 @@ def parse_id_list(text: str, *, what: str) -> tuple[int, ...]:
     return tuple(parse_id(part, what=what) for part in text.split(":") if part.strip())
 
 
+OUTLOOK_LABEL_SEPARATOR = ";"  # Outlook's Categories: "Marketing;VIP"; a labels cell is split on it too
+GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups, never labels
+
+
 def name_problem(name: str, *, what: str) -> tuple[str, str] | None:
     """Why `name` cannot be a label (team, group) name, as (code, message); None when it can.
 
     A name is exact and case-sensitive; it cannot hold ':' (the separator of a cell's names), be longer than
-    NAME_MAX, or start like a formula (exported first in its cell, a spreadsheet would run it). Used by row
+    NAME_MAX, or start like a formula (exported first in its cell, a spreadsheet would run it). A label cannot
+    hold ';' either, nor start with '* ': a labels cell is split on ';' (Outlook's Categories) and drops
+    Google's own groups ('* myContacts'), so such a label could never be given in a file. Used by row
     validation and by the catalog's `labels add`."""
     if not name or ":" in name:
         return f"{what}.invalid", f"{name!r} cannot be a {what} name: it must not be empty or contain ':'."
+    if what == "label" and (OUTLOOK_LABEL_SEPARATOR in name or name.startswith(GOOGLE_SYSTEM_GROUP)):
+        return f"{what}.invalid", (f"{name!r} cannot be a label name: ';' separates labels (as in Outlook's "
+                                   "Categories) and a name starting with '* ' is one of Google's own groups.")
     if len(name) > NAME_MAX:
         return f"{what}.too_long", f"A {what} name is at most {NAME_MAX} characters."
     if is_formula_like(without_text_marker(name)):
@@ -192,8 +201,7 @@ def parse_given_value(kind: ImportKind, catalog: Catalog, target: str, text: str
     if target not in kind.secret_names:
         text = without_text_marker(text.strip())
     if text and text[0] in _FORMULA_FIRST and is_formula_like(text):
-        raise CellProblem("cell.formula", f"{text!r} starts with {text[:1]!r} and a spreadsheet would run it as a "
-                                          "formula; remove that character.")
+        raise CellProblem("cell.formula", _formula_message(text))
     return field_parser(kind, catalog, target)[0](text)
 
 
@@ -338,9 +346,12 @@ class RowValidator:
 _NOT_YET = object()
 
 
+def _formula_message(text: str) -> str:
+    return f"This cell starts with {text[:1]!r} and a spreadsheet would run it as a formula; remove that character."
+
+
 def _formula_error(row: int, header: str, text: str) -> RowError:
-    return RowError(row, header, "cell.formula",
-                    f"This cell starts with {text[:1]!r} and a spreadsheet would run it as a formula; remove that character.")
+    return RowError(row, header, "cell.formula", _formula_message(text))
 
 
 def _has_error(errors: list[RowError], header: str | None) -> bool:

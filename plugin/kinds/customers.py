@@ -9,7 +9,8 @@ from plugin.kinds import Catalog, Field, ImportKind, unknown_names
 from plugin.options import CLEAR_EMPTY, Option, OptionType
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
-from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, parse_record_id, split_names
+from plugin.validate import (GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_email, parse_id, parse_id_list,
+                             parse_name, parse_record_id, split_names)
 
 PHONE_FIELDS = ("phone", "mobile")
 
@@ -32,8 +33,6 @@ REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
                 "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
-_GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups, not labels
-_OUTLOOK_SEPARATOR = ";"  # Outlook's Categories: "Marketing;VIP"
 
 
 def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
@@ -121,8 +120,8 @@ def complete_new_customer(values: Mapping[str, object], catalog: Catalog, option
 def _parse_labels(text: str) -> tuple[str, ...]:
     """A labels cell → label names: ours ('A:B'), Outlook's Categories ('A;B') and Google's Group Membership
     ('* myContacts ::: A'). Google's own groups ('* myContacts', '* starred'), alone or in a list, are no labels."""
-    parts = text.replace(_GOOGLE_GROUP_SEPARATOR, ":").replace(_OUTLOOK_SEPARATOR, ":").split(":")
-    return split_names(":".join(part for part in parts if not part.strip().startswith(_GOOGLE_SYSTEM_GROUP)),
+    parts = text.replace(_GOOGLE_GROUP_SEPARATOR, ":").replace(OUTLOOK_LABEL_SEPARATOR, ":").split(":")
+    return split_names(":".join(part for part in parts if not part.strip().startswith(GOOGLE_SYSTEM_GROUP)),
                        what="label")
 
 

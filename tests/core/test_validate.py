@@ -430,3 +430,12 @@ def test_empty_cells_of_cleared_columns_are_marked_cleared_and_filled_ones_are_n
     assert record.errors == []
     assert record.cleared == ("last_name", "custom:seats")
     assert validate("jane@example.com", "Jane", "", "", "", "", "").cleared == ()
+
+
+@pytest.mark.parametrize("name", ["Marketing;VIP", "* myContacts", "* starred"])
+def test_a_label_no_cell_could_name_cannot_be_a_label(name: str) -> None:
+    from plugin.catalog import CatalogProblem, checked_names
+
+    with pytest.raises(CatalogProblem):
+        checked_names([name], what="label")
+    assert checked_names(["VIP;Gold"], what="team") == ["VIP;Gold"]  # teams are not split on ";"
