@@ -282,10 +282,17 @@ def check_value_options(kind: ImportKind, catalog: Catalog, mapping: ColumnMappi
         if not text.strip():
             continue
         try:
-            parse_given_value(kind, catalog, target, text)
+            value = parse_given_value(kind, catalog, target, text)
         except CellProblem as problem:
             raise BadFile("defaults.invalid", f"“{DEFAULTS.label}”: the default for {name} cannot be used: "
                                               f"{problem.message}") from None
+        # and as the kind checks a row's value of it (a phone number, labels and a company that must exist...)
+        if kind.check_record is None or target not in kind.fields_by_name:
+            continue
+        for column, _, message in kind.check_record({target: value}, catalog, options):
+            if column == target:
+                raise BadFile("defaults.invalid", f"“{DEFAULTS.label}”: the default for {name} cannot be used: "
+                                                  f"{message}")
     given = {field_target(kind, catalog, name) for name, text in defaults.items() if text.strip()}
     mapped = mapping.targets
     for name in options.get("clear_empty", ()) or ():  # type: ignore[union-attr]

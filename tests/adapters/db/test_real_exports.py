@@ -124,6 +124,8 @@ def test_a_default_for_a_custom_field_the_file_has_no_column_for_fills_every_row
     ({"plan": "platinum"}, "defaults.invalid", "'platinum' is not one of gold, silver"),
     ({"phone_number": "1"}, "defaults.unknown_field", "is not a field"),
     ({"plan": "=1+1"}, "defaults.invalid", "formula"),
+    ({"phone": "not a number"}, "defaults.invalid", "phone"),
+    ({"labels": "Nope"}, "defaults.invalid", "There is no label named 'Nope'"),
 ])
 def test_a_default_its_field_would_refuse_refuses_the_import_before_anything_is_written(
         services: Services, engine: Engine, defaults: dict[str, str], code: str, words: str) -> None:
