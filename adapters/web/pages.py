@@ -10,7 +10,7 @@ from adapters.web import mapping_form, undo_retry
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
 from plugin.display import shown_value
 from plugin.kinds import ImportKind
-from plugin.mapping import check_chosen_mapping
+from plugin.mapping import CUSTOM_PREFIX, check_chosen_mapping
 from plugin.options import (ImportOptions, Option, OptionInvalid, OptionType, clearable_fields, options_fixing,
                             options_of)
 from plugin.read import describe_size
@@ -221,9 +221,12 @@ def default_fields(kind: ImportKind) -> list[str]:
         variable for variable in custom if variable not in kind.fields_by_name]
 
 
-def clearable_choices(kind: ImportKind) -> list[str]:
-    """The fields the form offers to clear when their cells are empty (the option clear_empty)."""
-    return clearable_fields(kind, shared.importer().services.store.load_catalog(kind.name))
+def clearable_choices(kind: ImportKind, upload: web_state.UploadRecord) -> list[str]:
+    """The fields the form offers to clear when their cells are empty (the option clear_empty): those a column
+    of the file is mapped to."""
+    mapped = {target.removeprefix(CUSTOM_PREFIX) for target in (upload.mapping or {}).values() if target}
+    catalog = shared.importer().services.store.load_catalog(kind.name)
+    return [name for name in clearable_fields(kind, catalog) if name in mapped]
 
 
 ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}
@@ -275,7 +278,7 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
                            can_start=can_start, earlier_import=earlier,
                            earlier_text=shared.describe_double_submission(earlier) if earlier else "",
                            default_fields=default_fields(kind), options=options, form_options=form_options(kind),
-                           clearable=clearable_choices(kind),
+                           clearable=clearable_choices(kind, upload),
                            fixing=options_fixing(kind, {error.code for error in errors}), problem=problem,
                            ), 400 if problem else 200
 

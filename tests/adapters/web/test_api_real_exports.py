@@ -77,6 +77,8 @@ def test_the_preview_page_takes_values_for_custom_fields_and_columns_to_clear(ap
     preview_url = preview_of(admin, "email,first_name,phone,plan\nann@example.com,Ann,,\nbo@example.com,Bo,,\n")
     page = admin.client.get(preview_url).text
     assert 'name="default-plan"' in page and '<select multiple name="clear_empty"' in page
+    offered = page.split('name="clear_empty"')[1].split("</select>")[0]
+    assert 'value="phone"' in offered and 'value="plan"' in offered and 'value="mobile"' not in offered  # no column
     updated = admin.client.post(preview_url.split("?")[0], data={"csrf_token": admin.csrf, "default-plan": "gold",
                                                                  "clear_empty": ["phone"]})
     again = admin.client.get(updated.headers["Location"]).text
