@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from plugin.errors import BadFile
 from plugin.kinds import CellProblem
+from plugin.mapping import ColumnMapping
 from plugin.phones import DEFAULT_REGION, is_known_region
-from plugin.validate import parse_boolean, split_names
+from plugin.validate import field_target, parse_boolean, parse_given_value, split_names
 
 if TYPE_CHECKING:
-    from plugin.kinds import ImportKind
+    from plugin.kinds import Catalog, ImportKind
     from plugin.settings import Settings
 
 
@@ -32,6 +34,7 @@ class OptionType(StrEnum):
     REGION = "region"  # two letters such as GB
     COUNT = "count"  # a whole number of at least 1
     FIELD_VALUES = "field values"  # field → text for empty cells: --default FIELD=VALUE, one box a field, an object
+    FIELDS = "fields"  # field names: a repeated flag (or 'a,b'), a multi-select, a JSON list
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class ImportOptions(Mapping[str, object]):
     """
 
     defaults: Mapping[str, str] = field(default_factory=dict)  # field → text for its empty cells
+    clear_empty: tuple[str, ...] = ()  # fields whose empty cells clear the stored value (else empty keeps it)
     all_or_nothing: bool = False
     row_limit: int = 5000
     side_effects: bool = False  # the per-record record_imported hook
@@ -125,6 +129,9 @@ ROW_LIMIT = Option("row_limit", OptionType.COUNT, "Most rows accepted",
 SIDE_EFFECTS = Option("side_effects", OptionType.FLAG, "Run the helpdesk's actions for each imported record",
                       "Run the host's per-record actions (welcome mail, automations) for every record imported.",
                       setting="import_side_effects")
+CLEAR_EMPTY = Option("clear_empty", OptionType.FIELDS, "Columns whose empty cells clear the stored value",
+                     "A column (field) whose empty cells clear the stored value instead of keeping it (repeatable, "
+                     "or names separated by ','); a field required by the import can never be cleared.")
 COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS)
 
 
@@ -171,6 +178,13 @@ def _parse_names(raw: object) -> tuple[str, ...]:
         raise ValueError(problem.message) from None
 
 
+def _parse_field_names(raw: object) -> tuple[str, ...]:
+    parts = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, (list, tuple)) else None
+    if parts is None or not all(isinstance(part, str) for part in parts):
+        raise ValueError("Give field names separated by ',' (or a list of names).")
+    return tuple(dict.fromkeys(name.strip() for part in parts for name in part.split(",") if name.strip()))
+
+
 def _parse_region(raw: object) -> str:
     if not isinstance(raw, str) or not is_known_region(raw):
         raise ValueError(f"{str(raw)[:40]!r} is not a region; use two letters such as GB, US or DE.")
@@ -204,6 +218,8 @@ def parse_option(option: Option, raw: object) -> object:
             return parse_flag(raw)
         if option.type is OptionType.NAMES:
             return _parse_names(raw)
+        if option.type is OptionType.FIELDS:
+            return _parse_field_names(raw)
         if option.type is OptionType.REGION:
             return _parse_region(raw)
         if option.type is OptionType.COUNT:
@@ -246,3 +262,60 @@ def read_options(kind: ImportKind, given: Mapping[str, object], settings: Settin
         elif name in _FIELD_NAMES:
             values[name] = tuple(raw) if isinstance(raw, list) else dict(raw) if isinstance(raw, Mapping) else raw
     return replace(settings_options(kind, settings), **values)  # type: ignore[arg-type]
+
+
+def check_value_options(kind: ImportKind, catalog: Catalog, mapping: ColumnMapping, options: Mapping[str, object],
+                        defaults: Mapping[str, str]) -> None:
+    """Refuse, before a row is read, values for empty cells and columns to clear that the import cannot use: a
+    field it has not, a default its field would refuse as a cell, a secret or a required field, a field both
+    given a default and cleared, a field to clear that no column of the file feeds. The message names the option
+    by its label."""
+    known = ", ".join([*kind.field_names, *catalog.custom_fields])
+    for name, text in defaults.items():
+        target = field_target(kind, catalog, name)
+        if target is None:
+            raise BadFile("defaults.unknown_field", f"“{DEFAULTS.label}”: a default was given for {name!r}, which "
+                                                    f"is not a field; fields are: {known}.")
+        if target in kind.secret_names:
+            raise BadFile("defaults.secret", f"{target} cannot have a default: give each row its own, "
+                                             "or leave it empty to send an invitation.")
+        if not text.strip():
+            continue
+        try:
+            value = parse_given_value(kind, catalog, target, text)
+        except CellProblem as problem:
+            raise BadFile("defaults.invalid", f"“{DEFAULTS.label}”: the default for {name} cannot be used: "
+                                              f"{problem.message}") from None
+        # and as the kind checks a row's value of it (a phone number, labels and a company that must exist...)
+        if kind.check_record is None or target not in kind.fields_by_name:
+            continue
+        for column, _, message in kind.check_record({target: value}, catalog, options):
+            if column == target:
+                raise BadFile("defaults.invalid", f"“{DEFAULTS.label}”: the default for {name} cannot be used: "
+                                                  f"{message}")
+    given = {field_target(kind, catalog, name) for name, text in defaults.items() if text.strip()}
+    mapped = mapping.targets
+    for name in options.get("clear_empty", ()) or ():  # type: ignore[union-attr]
+        target = field_target(kind, catalog, str(name))
+        if target is None:
+            raise BadFile("clear_empty.unknown_field", f"“{CLEAR_EMPTY.label}”: {name!r} is not a field; "
+                                                       f"fields are: {known}.")
+        spec = kind.fields_by_name.get(target)
+        if spec is not None and (spec.is_required_column or spec.is_required_for_new or target == kind.key):
+            raise BadFile("clear_empty.required", f"“{CLEAR_EMPTY.label}”: {target} is required and can never be "
+                                                  "cleared.")
+        if spec is not None and not spec.can_be_cleared:
+            clearable = ", ".join(clearable_fields(kind, catalog))
+            raise BadFile("clear_empty.not_clearable", f"“{CLEAR_EMPTY.label}”: {target} cannot be cleared by an "
+                                                       f"import; these can: {clearable}.")
+        if target in given:
+            raise BadFile("clear_empty.has_default", f"“{CLEAR_EMPTY.label}”: {name} also has a value for empty "
+                                                     "cells; give one or the other.")
+        if target not in mapped:
+            raise BadFile("clear_empty.no_column", f"“{CLEAR_EMPTY.label}”: no column of the file feeds {name}, so "
+                                                   "no cell of it can clear it.")
+
+
+def clearable_fields(kind: ImportKind, catalog: Catalog) -> list[str]:
+    """The fields an import of this kind may clear (clear_empty): those declared so, and the custom fields."""
+    return [spec.name for spec in kind.fields if spec.can_be_cleared] + sorted(catalog.custom_fields)

@@ -13,6 +13,7 @@ from plugin.ended_early import failed_report
 from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
+from plugin.options import check_value_options
 from plugin.plan import Action, Existing, PlannedRow, hide_cells, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, Replan, StalePlan, StopCheck
 from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
@@ -70,13 +71,7 @@ def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog
     mapping = suggest_mapping(request.kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
                               chosen=request.chosen_mapping, samples=sample_rows(source, layout))
     require_key_column(request.kind, mapping)
-    unknown_defaults = set(request.defaults) - set(request.kind.field_names) - {f"custom:{v}" for v in catalog.custom_fields}
-    if unknown_defaults:
-        raise BadFile("defaults.unknown_field", f"A default was given for {sorted(unknown_defaults)[0]!r}, which is not a field.")
-    secret_defaults = set(request.defaults) & request.kind.secret_names
-    if secret_defaults:
-        raise BadFile("defaults.secret", f"{sorted(secret_defaults)[0]} cannot have a default: give each row its own, "
-                                         "or leave it empty to send an invitation.")
+    check_value_options(request.kind, catalog, mapping, request.options, request.defaults)
     return mapping
 
 

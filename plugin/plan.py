@@ -65,7 +65,7 @@ class PlannedRow:
     key: str | None
     record_id: int | None = None
     values: Mapping[str, object] = field(default_factory=dict)
-    custom: Mapping[str, str] = field(default_factory=dict)
+    custom: Mapping[str, str | None] = field(default_factory=dict)  # None: the stored value is cleared
     changes: tuple[Change, ...] = ()
     errors: tuple[RowError, ...] = ()
     cells: tuple[str, ...] = ()
@@ -75,7 +75,8 @@ def _failed(record: Record, *errors: RowError) -> PlannedRow:
     return PlannedRow(record.row, Action.FAILED, record.key, errors=tuple(record.errors) + errors, cells=record.cells)
 
 
-def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, options: Mapping[str, object]) -> tuple[dict[str, object], dict[str, str], list[Change]]:
+def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, options: Mapping[str, object]
+                        ) -> tuple[dict[str, object], dict[str, str | None], list[Change]]:
     values: dict[str, object] = {}
     changes: list[Change] = []
     secrets = kind.secret_names
@@ -98,12 +99,21 @@ def _changes_for_update(kind: ImportKind, record: Record, existing: Existing, op
         elif old != new:
             values[name] = new
             changes.append(Change(name, old, new))
-    custom: dict[str, str] = {}
+    custom: dict[str, str | None] = {}
     for variable, new_text in record.custom.items():
         old_text = existing.custom.get(variable)
         if old_text != new_text:
             custom[variable] = new_text
             changes.append(Change(variable, old_text, new_text))
+    for target in record.cleared:  # empty cells of the columns the import clears (the option clear_empty)
+        if target.startswith("custom:"):
+            variable = target[7:]
+            if existing.custom.get(variable) not in (None, ""):
+                custom[variable] = None
+                changes.append(Change(variable, existing.custom[variable], None))
+        elif target not in record.values and existing.values.get(target) not in (None, ""):
+            values[target] = None
+            changes.append(Change(target, existing.values[target], None))
     return values, custom, changes
 
 

@@ -21,6 +21,12 @@ def _custom_examples(custom: CustomField) -> tuple[str, str]:
     return _CUSTOM_EXAMPLES[custom.type]
 
 
+def alias_lines(kind: ImportKind) -> list[str]:
+    """'email: email address, e-mail, ...': each field and the other headers that map to it by themselves, from
+    the field declarations; `template KIND --fields`, `import --help` and the README list them so."""
+    return [f"{spec.name}: {', '.join(spec.aliases)}" if spec.aliases else spec.name for spec in kind.fields]
+
+
 def template_headers(kind: ImportKind, catalog: Catalog) -> list[str]:
     headers = [spec.name for spec in kind.fields if spec.name != "id"]
     if kind.allows_custom_fields:

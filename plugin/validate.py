@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -12,7 +12,7 @@ from typing import NamedTuple
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.errors import RowError
 from plugin.kinds import Catalog, CellProblem, CustomField, FieldType, ImportKind
-from plugin.mapping import ColumnMapping
+from plugin.mapping import CUSTOM_PREFIX, ColumnMapping
 from plugin.read import SourceRow
 
 NAME_MAX = 200
@@ -37,6 +37,7 @@ class Record:
     values: dict[str, object] = field(default_factory=dict)
     custom: dict[str, str] = field(default_factory=dict)  # variable → canonical text
     errors: list[RowError] = field(default_factory=list)
+    cleared: tuple[str, ...] = ()  # fields (or "custom:<variable>") whose empty cell clears the stored value
 
     @property
     def has_errors(self) -> bool:
@@ -103,14 +104,23 @@ def parse_id_list(text: str, *, what: str) -> tuple[int, ...]:
     return tuple(parse_id(part, what=what) for part in text.split(":") if part.strip())
 
 
+OUTLOOK_LABEL_SEPARATOR = ";"  # Outlook's Categories: "Marketing;VIP"; a labels cell is split on it too
+GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups, never labels
+
+
 def name_problem(name: str, *, what: str) -> tuple[str, str] | None:
     """Why `name` cannot be a label (team, group) name, as (code, message); None when it can.
 
     A name is exact and case-sensitive; it cannot hold ':' (the separator of a cell's names), be longer than
-    NAME_MAX, or start like a formula (exported first in its cell, a spreadsheet would run it). Used by row
+    NAME_MAX, or start like a formula (exported first in its cell, a spreadsheet would run it). A label cannot
+    hold ';' either, nor start with '* ': a labels cell is split on ';' (Outlook's Categories) and drops
+    Google's own groups ('* myContacts'), so such a label could never be given in a file. Used by row
     validation and by the catalog's `labels add`."""
     if not name or ":" in name:
         return f"{what}.invalid", f"{name!r} cannot be a {what} name: it must not be empty or contain ':'."
+    if what == "label" and (OUTLOOK_LABEL_SEPARATOR in name or name.startswith(GOOGLE_SYSTEM_GROUP)):
+        return f"{what}.invalid", (f"{name!r} cannot be a label name: ';' separates labels (as in Outlook's "
+                                   "Categories) and a name starting with '* ' is one of Google's own groups.")
     if len(name) > NAME_MAX:
         return f"{what}.too_long", f"A {what} name is at most {NAME_MAX} characters."
     if is_formula_like(without_text_marker(name)):
@@ -168,6 +178,39 @@ def parse_custom_value(custom: CustomField, text: str) -> str:
     return text.strip()
 
 
+# A field's parser as RowValidator uses it: (text → value, is a custom field, is repetitive)
+Parser = tuple[Callable[[str], object], bool, bool]
+
+
+def field_target(kind: ImportKind, catalog: Catalog, name: str) -> str | None:
+    """A field as a person names it in an option ('phone', 'plan', 'custom:plan') → the mapping's target ('phone',
+    'custom:plan'), or None when the import has no such field. A field of the kind comes before a custom one."""
+    name = name.strip()
+    if name in kind.fields_by_name:
+        return name
+    variable = name.removeprefix(CUSTOM_PREFIX)
+    return CUSTOM_PREFIX + variable if variable in catalog.custom_fields else None
+
+
+def field_parser(kind: ImportKind, catalog: Catalog, target: str) -> Parser:
+    """How a cell of this target (a field name or "custom:<variable>") becomes its value."""
+    if target.startswith(CUSTOM_PREFIX):
+        custom = catalog.custom_fields[target.removeprefix(CUSTOM_PREFIX)]
+        return (lambda text: parse_custom_value(custom, text)), True, True
+    spec = kind.field_named(target)
+    return (spec.parse or str.strip), False, spec.is_repetitive
+
+
+def parse_given_value(kind: ImportKind, catalog: Catalog, target: str, text: str) -> object:
+    """A value given once for a whole import (a default for empty cells), checked as a cell of its field would
+    be, as it will be stored; CellProblem says why it cannot be used."""
+    if target not in kind.secret_names:
+        text = without_text_marker(text.strip())
+    if text and text[0] in _FORMULA_FIRST and is_formula_like(text):
+        raise CellProblem("cell.formula", _formula_message(text))
+    return field_parser(kind, catalog, target)[0](text)
+
+
 class _Refused(NamedTuple):
     """A text a repetitive field refused, remembered as its code and message. Never the CellProblem itself: an
     exception raised again keeps the frames of every raise in its traceback, so a column of one bad value
@@ -197,18 +240,23 @@ class RowValidator:
         self.columns = [(column.index, column.header, column.target, self._parser_for(column.target))
                         for column in mapping.columns if column.target is not None]
         self.defaults = [(target, mapping.header_for(target) or target, text, self._parser_for(target))
-                         for target, text in defaults.items() if text.strip()]
+                         for target, text in self._targets(defaults.items()) if text.strip()]
+        clear = {target for target, _ in self._targets((name, "") for name in options.get("clear_empty", ()) or ())}
+        # (cell index, target) of the columns whose empty cells clear the stored value (the option clear_empty)
+        self.clearing = [(column.index, column.target) for column in mapping.columns if column.target in clear]
         self.remembered: dict[tuple[str, str], object] = {}
 
-    def _parser_for(self, target: str) -> tuple[Callable[[str], object], bool, bool]:
-        """(parse, is_custom, is_repetitive) for a field name or "custom:<variable>"."""
-        if target.startswith("custom:"):
-            custom = self.catalog.custom_fields[target.removeprefix("custom:")]
-            return (lambda text: parse_custom_value(custom, text)), True, True
-        spec = self.kind.field_named(target)
-        return (spec.parse or str.strip), False, spec.is_repetitive
+    def _targets(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """(field as named in an option, text) → (the mapping's target, text); names no field has are left out
+        (the import refused them before reading a row: plugin.options.check_value_options)."""
+        found = ((field_target(self.kind, self.catalog, name), text) for name, text in pairs)
+        return [(target, text) for target, text in found if target is not None]
 
-    def _parse(self, target: str, text: str, parser: tuple[Callable[[str], object], bool, bool]) -> object:
+    def _parser_for(self, target: str) -> Parser:
+        """(parse, is_custom, is_repetitive) for a field name or "custom:<variable>"."""
+        return field_parser(self.kind, self.catalog, target)
+
+    def _parse(self, target: str, text: str, parser: Parser) -> object:
         parse, _, is_repetitive = parser
         if not is_repetitive:
             return parse(text)
@@ -269,6 +317,9 @@ class RowValidator:
             is_given = (target[7:] in custom) if parser[1] else (target in values)
             if not is_given and not _has_error(errors, header):
                 self._take(record, header, target, text, parser)
+        if self.clearing:
+            record.cleared = tuple(target for index, target in self.clearing
+                                   if index >= width or not cells[index] or cells[index].isspace())
         kind = self.kind
         key_value = values.get(kind.key)
         if key_value is not None:
@@ -281,8 +332,7 @@ class RowValidator:
                 errors.append(RowError(number, self.headers.get(target, target), code, message))
         return record
 
-    def _take(self, record: Record, header: str, target: str, text: str,
-              parser: tuple[Callable[[str], object], bool, bool]) -> None:
+    def _take(self, record: Record, header: str, target: str, text: str, parser: Parser) -> None:
         if target not in self.kind.secret_names:
             text = without_text_marker(text.strip())  # checked as it will be stored, surrounding spaces gone
         if text[0] in _FORMULA_FIRST and target not in self.kind.unchecked_cells and is_formula_like(text):
@@ -302,9 +352,12 @@ class RowValidator:
 _NOT_YET = object()
 
 
+def _formula_message(text: str) -> str:
+    return f"This cell starts with {text[:1]!r} and a spreadsheet would run it as a formula; remove that character."
+
+
 def _formula_error(row: int, header: str, text: str) -> RowError:
-    return RowError(row, header, "cell.formula",
-                    f"This cell starts with {text[:1]!r} and a spreadsheet would run it as a formula; remove that character.")
+    return RowError(row, header, "cell.formula", _formula_message(text))
 
 
 def _has_error(errors: list[RowError], header: str | None) -> bool:

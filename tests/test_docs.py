@@ -52,3 +52,20 @@ def test_every_import_option_is_in_the_readme() -> None:
 
     for option, _ in all_options(tuple(BuiltinKinds().register_import_kinds())).values():
         assert re.search(rf"`--(no-)?{option.cli_flag[2:]}\b", README), f"{option.cli_flag} is not in README.md"
+
+
+def test_the_readme_lists_the_headers_each_field_takes_as_the_declarations_do() -> None:
+    from plugin.hooks import BuiltinKinds
+    from plugin.template import alias_lines
+
+    for kind in BuiltinKinds().register_import_kinds():
+        listed = f"  {kind.name}:\n" + "\n".join(f"    {line}" for line in alias_lines(kind))
+        assert listed in README, f"README.md does not list the headers of {kind.name} as plugin/kinds declares them"
+
+
+def test_the_readme_names_every_field_an_import_may_clear() -> None:
+    from plugin.kinds.customers import CUSTOMERS
+
+    paragraph = README.split("`--clear-empty FIELD`", 1)[1].split(";\n", 1)[0]
+    for spec in CUSTOMERS.fields:
+        assert (f"`{spec.name}`" in paragraph) is spec.can_be_cleared, spec.name

@@ -21,14 +21,26 @@ from plugin.kinds import ImportKind
 from plugin.options import OptionInvalid, OptionType, all_options, options_fixing
 from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services, UnknownKind
+from plugin.template import alias_lines
 
 
 @click.command("template")
 @click.argument("kind")
+@click.option("--fields", "list_fields", is_flag=True,
+              help="List the fields instead, each with the other headers that map to it by themselves.")
 @click.pass_context
-def template_command(context: click.Context, kind: str) -> None:
+def template_command(context: click.Context, kind: str, list_fields: bool) -> None:
     """Print the sample CSV of KIND (customers, users or companies): the header and two example rows."""
-    echo_csv(services_of(context).imports.template(kind))  # an unknown kind exits 2 (context.EXIT_CODES)
+    services = services_of(context)
+    if list_fields:
+        try:
+            import_kind = services.kind(kind)
+        except UnknownKind as error:
+            raise click.BadParameter(str(error), param_hint="KIND") from error
+        for line in alias_lines(import_kind):
+            click.echo(line)
+        return
+    echo_csv(services.imports.template(kind))  # an unknown kind exits 2 (context.EXIT_CODES)
 
 
 def render_report(report: ImportReport, title: str, kind: ImportKind | None = None) -> str:
@@ -93,8 +105,8 @@ def option_parameters(kinds: tuple[ImportKind, ...]) -> list[click.Option]:
         if option.type is OptionType.FLAG:
             parameters.append(click.Option([f"{option.cli_flag}/--no-{option.cli_flag[2:]}", option.name],
                                            default=None, help=text))
-        elif option.type in (OptionType.NAMES, OptionType.FIELD_VALUES):
-            metavar = "FIELD=VALUE" if option.type is OptionType.FIELD_VALUES else "NAME"
+        elif option.type in (OptionType.NAMES, OptionType.FIELD_VALUES, OptionType.FIELDS):
+            metavar = {OptionType.FIELD_VALUES: "FIELD=VALUE", OptionType.FIELDS: "FIELD"}.get(option.type, "NAME")
             parameters.append(click.Option([option.cli_flag, option.name], multiple=True, metavar=metavar, help=text))
         else:
             metavar = "CC" if option.type is OptionType.REGION else "N"
@@ -159,6 +171,9 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
 
 
 import_command.params.extend(option_parameters(BUILT_IN_KINDS))
+import_command.epilog = "\b\nColumns map to fields by name or by these other headers (any case; spaces, dashes, " \
+    "underscores and dots ignored):\n" + "\n".join(
+        f"{kind.name}:\n" + "\n".join(f"  {line}" for line in alias_lines(kind)) for kind in BUILT_IN_KINDS)
 
 
 @click.command("export")

@@ -196,8 +196,16 @@ class CustomerTable:
                       catalog: Catalog) -> None:
         insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
                     [(written[row.row], catalog.custom_fields[variable].id, text)
-                     for row in rows for variable, text in sorted(row.custom.items())],
+                     for row in rows for variable, text in sorted(row.custom.items()) if text is not None],
                     on_conflict="ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value")
+        cleared: dict[int, list[int]] = defaultdict(list)  # field id → contacts whose value is cleared
+        for row in rows:
+            for variable, text in row.custom.items():
+                if text is None:
+                    cleared[catalog.custom_fields[variable].id].append(written[row.row])
+        for field_id, contact_ids in cleared.items():
+            connection.execute(delete(custom_values).where(custom_values.c.field_id == field_id,
+                                                           custom_values.c.contact_id.in_(contact_ids)))
 
 
 def _raise_if_plan_is_stale(connection: Connection, rows: Sequence[PlannedRow]) -> None:

@@ -25,7 +25,9 @@ _OPTION_SCHEMAS: dict[OptionType, dict[str, object]] = {
     OptionType.REGION: {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "GB, US, DE..."},
     OptionType.COUNT: {"type": ["integer", "string"], "minimum": 1},
     OptionType.FIELD_VALUES: {"type": "object", "additionalProperties": {"type": "string"},
-                              "description": "{field: value}."},
+                              "description": "{field: value}; a custom field by its variable."},
+    OptionType.FIELDS: {"type": ["array", "string"], "items": {"type": "string"},
+                        "description": "Field names (custom fields by variable): a list, or separated by ','."},
 }
 
 

@@ -10,8 +10,9 @@ from adapters.web import mapping_form, undo_retry
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
 from plugin.display import shown_value
 from plugin.kinds import ImportKind
-from plugin.mapping import check_chosen_mapping
-from plugin.options import ImportOptions, Option, OptionInvalid, OptionType, options_fixing, options_of
+from plugin.mapping import CUSTOM_PREFIX, check_chosen_mapping
+from plugin.options import (ImportOptions, Option, OptionInvalid, OptionType, clearable_fields, options_fixing,
+                            options_of)
 from plugin.read import describe_size
 from plugin.report import Status
 from plugin.undo import NotPermitted, UndoRefused
@@ -211,13 +212,27 @@ def given_options(kind: ImportKind) -> dict[str, object]:
             given[option.name] = request.form.get(option.name, "false")
         elif option.type is OptionType.NAMES:
             given[option.name] = request.form.get(option.name, "")
+        elif option.type is OptionType.FIELDS:
+            given[option.name] = request.form.getlist(option.name)
         else:
             given[option.name] = request.form.get(option.name, "").strip() or None
     return given
 
 
 def default_fields(kind: ImportKind) -> list[str]:
-    return [spec.name for spec in kind.fields if spec.name not in (kind.key, "id") and not spec.is_secret]
+    """The fields the form offers values for empty cells: the kind's (not its key, id or secrets), then its custom
+    fields by variable, as the command line's --default names them."""
+    custom = sorted(shared.importer().services.store.load_catalog(kind.name).custom_fields)
+    return [spec.name for spec in kind.fields if spec.name not in (kind.key, "id") and not spec.is_secret] + [
+        variable for variable in custom if variable not in kind.fields_by_name]
+
+
+def clearable_choices(kind: ImportKind, upload: web_state.UploadRecord) -> list[str]:
+    """The fields the form offers to clear when their cells are empty (the option clear_empty): those a column
+    of the file is mapped to."""
+    mapped = {target.removeprefix(CUSTOM_PREFIX) for target in (upload.mapping or {}).values() if target}
+    catalog = shared.importer().services.store.load_catalog(kind.name)
+    return [name for name in clearable_fields(kind, catalog) if name in mapped]
 
 
 ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}
@@ -269,6 +284,7 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
                            can_start=can_start, earlier_import=earlier,
                            earlier_text=shared.describe_double_submission(earlier) if earlier else "",
                            default_fields=default_fields(kind), options=options, form_options=form_options(kind),
+                           clearable=clearable_choices(kind, upload),
                            fixing=options_fixing(kind, {error.code for error in errors}), problem=problem,
                            ), 400 if problem else 200
 

@@ -48,6 +48,7 @@ class Field:
     is_secret: bool = False  # never shown: reports print "(hidden)"
     is_repetitive: bool = False  # few distinct values (labels, roles...): each is parsed once per import
     is_name_list: bool = False  # several names in a cell (labels, teams): `parse` checks each, formulas too
+    can_be_cleared: bool = False  # an import may empty it (the option clear_empty): one stored value, not required
     aliases: tuple[str, ...] = ()
     examples: tuple[str, str] = ("", "")
     description: str = ""

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, Field, ImportKind, unknown_names
-from plugin.options import Option, OptionType
+from plugin.options import CLEAR_EMPTY, Option, OptionType
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
-from plugin.validate import parse_email, parse_id, parse_id_list, parse_name, parse_record_id, split_names
+from plugin.validate import (GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_email, parse_id, parse_id_list,
+                             parse_name, parse_record_id, split_names)
 
 PHONE_FIELDS = ("phone", "mobile")
 
@@ -32,7 +33,6 @@ REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
                 "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
-_GOOGLE_SYSTEM_GROUP = "* "  # "* myContacts", "* starred": Google's own groups, not labels
 
 
 def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
@@ -118,10 +118,11 @@ def complete_new_customer(values: Mapping[str, object], catalog: Catalog, option
 
 
 def _parse_labels(text: str) -> tuple[str, ...]:
-    if _GOOGLE_GROUP_SEPARATOR in text:
-        text = ":".join(part for part in (part.strip() for part in text.split(_GOOGLE_GROUP_SEPARATOR))
-                        if part and not part.startswith(_GOOGLE_SYSTEM_GROUP))
-    return split_names(text, what="label")
+    """A labels cell → label names: ours ('A:B'), Outlook's Categories ('A;B') and Google's Group Membership
+    ('* myContacts ::: A'). Google's own groups ('* myContacts', '* starred'), alone or in a list, are no labels."""
+    parts = text.replace(_GOOGLE_GROUP_SEPARATOR, ":").replace(OUTLOOK_LABEL_SEPARATOR, ":").split(":")
+    return split_names(":".join(part for part in parts if not part.strip().startswith(GOOGLE_SYSTEM_GROUP)),
+                       what="label")
 
 
 def _parse_label_ids(text: str) -> tuple[int, ...]:
@@ -149,10 +150,10 @@ CUSTOMERS = ImportKind(
         Field("first_name", parse=parse_name, is_required_for_new=True,
               aliases=("firstname", "first", "first name", "given name", "given", "forename", "fname"),
               examples=("Jane", "Raj"), description="Required when the row creates a customer."),
-        Field("last_name", parse=parse_name,
+        Field("last_name", can_be_cleared=True, parse=parse_name,
               aliases=("lastname", "last", "surname", "family name", "family", "lname"),
               examples=("Doe", "Patel")),
-        Field("middle_name", parse=parse_name,
+        Field("middle_name", can_be_cleared=True, parse=parse_name,
               aliases=("middle", "additional name", "middle names", "second name", "middle initial"),
               examples=("", "Kumar")),
         Field("username", parse=parse_username,
@@ -161,28 +162,31 @@ CUSTOMERS = ImportKind(
         # The first matching column wins: Outlook's Business Phone before its Primary Phone, Google's Phone 1.
         Field("phone", aliases=("phone number", "telephone", "telephone number", "tel", "business phone", "work phone",
                                 "office phone", "primary phone", "phone 1 - value", "landline", "contact number"),
-              examples=("+44 20 7946 0958", "020 7946 0000"),
+              can_be_cleared=True, examples=("+44 20 7946 0958", "020 7946 0000"),
               description="Stored in E.164 (+442079460958); a number without +country is read in the import's region."),
         Field("mobile", aliases=("mobile phone", "mobile number", "mobile phone number", "cell", "cell phone",
                                  "cellphone", "cell number", "mobile tel"),
-              examples=("+44 7700 900123", ""), description="Like phone: stored in E.164."),
+              can_be_cleared=True, examples=("+44 7700 900123", ""), description="Like phone: stored in E.164."),
         Field("company", parse=parse_name, is_repetitive=True,
               aliases=("company name", "organization", "organisation", "organization name", "organisation name",
                        "organization 1 - name", "employer", "account name"),
               examples=("", ""),
               description="An existing company's name (any case); unknown ones are created only when asked."),
-        Field("company_id", parse=_parse_company_id, is_repetitive=True,
+        Field("company_id", can_be_cleared=True, parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
         Field("labels", parse=_parse_labels, is_repetitive=True, is_name_list=True,
-              aliases=("label", "tags", "tag", "label names", "group membership"),
+              aliases=("label", "tags", "tag", "label names", "group membership", "categories", "category"),
               examples=("Marketing:Trial", "Demo"),
-              description="Exact, case-sensitive label names separated by ':'; Google's Group Membership works too."),
+              description="Exact, case-sensitive label names separated by ':' (or ';', as Outlook's Categories); "
+                          "Google's Group Membership works too, without its own groups such as '* myContacts'."),
         Field("labels_id", parse=_parse_label_ids, is_repetitive=True,
               aliases=("label ids", "label_ids", "labelids", "label id", "tag ids"),
               examples=("", ""), description="Label ids separated by ':'."),
         Field("groups", parse=_parse_groups, is_repetitive=True, is_name_list=True,
-              aliases=("group", "client teams", "client team", "customer groups", "customer group", "teams", "team"),
+              aliases=("group", "client teams", "client team", "customer groups", "customer group", "teams", "team",
+                       "group identifier", "group identifiers", "group name", "group names", "client group",
+                       "client groups", "contact group", "contact groups", "customer team", "customer teams"),
               examples=("", ""),
               description="The teams that serve the customer: exact team names separated by ':'."),
         Field("id", parse=parse_record_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
@@ -193,5 +197,6 @@ CUSTOMERS = ImportKind(
     check_record=check_customer,
     complete_new=complete_new_customer,
     unique_fields=("username",),
-    options=(CREATE_LABELS, REPLACE_LABELS, DEFAULT_LABELS, CREATE_COMPANIES, CREATE_GROUPS, REPLACE_GROUPS, REGION),
+    options=(CREATE_LABELS, REPLACE_LABELS, DEFAULT_LABELS, CREATE_COMPANIES, CREATE_GROUPS, REPLACE_GROUPS, REGION,
+             CLEAR_EMPTY),
 )

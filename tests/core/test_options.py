@@ -65,3 +65,55 @@ def test_recorded_options_read_back_as_they_were_with_the_links_a_person_cannot_
 def test_an_unknown_name_error_points_at_the_option_that_lets_it_through() -> None:
     assert [option.name for option in options_fixing(CUSTOMERS, ["labels.unknown", "email.invalid"])] == ["create_labels"]
     assert [option.name for option in options_fixing(AGENTS, ["teams.unknown"])] == ["create_teams"]
+
+
+# ---- columns whose empty cells clear, and values for empty cells, checked before a row is read
+
+def _check(options: dict[str, object], defaults: dict[str, str] | None = None,
+           headers: tuple[str, ...] = ("email", "first_name", "phone", "plan")) -> None:
+    from plugin.kinds import Catalog, CustomField, FieldType
+    from plugin.mapping import suggest_mapping
+    from plugin.options import check_value_options
+
+    catalog = Catalog(custom_fields={"plan": CustomField(1, "plan", FieldType.CHOICE, ("gold", "silver"))})
+    mapping = suggest_mapping(CUSTOMERS, headers, custom_variables=("plan",))
+    check_value_options(CUSTOMERS, catalog, mapping, read_options(CUSTOMERS, options, Settings()), defaults or {})
+
+
+@pytest.mark.parametrize(("given", "names"), [
+    ("phone,plan", ("phone", "plan")), (["phone", "plan,mobile"], ("phone", "plan", "mobile")),
+    (("phone", " phone "), ("phone",)), ("", ()),
+])
+def test_the_columns_to_clear_are_read_from_a_list_or_names_separated_by_commas(given: object,
+                                                                                names: tuple[str, ...]) -> None:
+    assert read_options(CUSTOMERS, {"clear_empty": given}, Settings()).clear_empty == names
+
+
+def test_empty_keeps_unless_columns_to_clear_are_named() -> None:
+    assert read_options(CUSTOMERS, {}, Settings()).clear_empty == ()
+    assert "clear_empty" in {option.name for option in options_of(CUSTOMERS)}
+
+
+@pytest.mark.parametrize(("clear", "defaults", "code"), [
+    (["email"], {}, "clear_empty.required"),
+    (["first_name"], {}, "clear_empty.required"),
+    (["labels"], {}, "clear_empty.not_clearable"),
+    (["plans"], {}, "clear_empty.unknown_field"),
+    (["mobile"], {}, "clear_empty.no_column"),
+    (["plan"], {"plan": "gold"}, "clear_empty.has_default"),
+    ([], {"plan": "bronze"}, "defaults.invalid"),
+    ([], {"planet": "gold"}, "defaults.unknown_field"),
+])
+def test_what_cannot_be_cleared_or_defaulted_is_refused_naming_the_option(clear: list[str], defaults: dict[str, str],
+                                                                          code: str) -> None:
+    from plugin.errors import BadFile
+
+    with pytest.raises(BadFile) as refused:
+        _check({"clear_empty": clear}, defaults)
+    assert refused.value.code == code
+    assert refused.value.message.startswith("“Columns whose empty cells clear" if clear else "“Values for empty cells”")
+
+
+def test_a_custom_field_and_a_clearable_field_with_a_column_may_be_cleared() -> None:
+    _check({"clear_empty": ["phone", "plan", "custom:plan"]})
+    _check({}, {"plan": "GOLD", "first_name": "Unknown"})

@@ -376,3 +376,66 @@ def test_a_column_of_one_refused_value_keeps_no_row_alive() -> None:
     finally:
         tracemalloc.stop()
     assert grown < 1_000_000, f"{grown:,} bytes kept after 5,000 checked rows"
+
+
+# ---- labels as real exports write them, defaults of custom fields, columns whose empty cells clear
+
+LABELS = CUSTOMERS.field_named("labels")
+
+
+@pytest.mark.parametrize(("cell", "names"), [
+    ("Marketing;VIP", ("Marketing", "VIP")),  # Outlook's Categories
+    ("Marketing; Trial ;VIP", ("Marketing", "Trial", "VIP")),
+    ("Marketing;VIP:Trial", ("Marketing", "VIP", "Trial")),  # and ours
+    ("* myContacts", ()),  # Google's own groups, alone in a cell
+    ("* starred", ()),
+    ("* myContacts ::: * starred", ()),
+    ("* myContacts ::: Friends", ("Friends",)),
+    ("Friends ::: * myContacts ::: VIP", ("Friends", "VIP")),
+    ("Friends:* starred", ("Friends",)),
+])
+def test_labels_are_split_as_outlook_google_and_we_write_them_without_googles_own_groups(
+        cell: str, names: tuple[str, ...]) -> None:
+    assert LABELS.parse(cell) == names  # type: ignore[misc]
+
+
+def test_a_cell_of_only_googles_own_groups_is_no_unknown_label_even_with_create_labels() -> None:
+    for options in ({}, {"create_labels": True}):
+        record = validate("jane@example.com", "Jane", "", "", "* myContacts", "", "", options=options)
+        assert record.errors == []
+        assert "labels" not in record.values
+
+
+@pytest.mark.parametrize("header", ["Categories", "Group Membership", "Labels"])
+def test_outlooks_and_googles_label_columns_map_to_labels(header: str) -> None:
+    mapping = suggest_mapping(CUSTOMERS, ("E-mail Address", header))
+    assert mapping.columns[1].target == "labels"
+
+
+@pytest.mark.parametrize("header", ["Group Identifier", "Client Team", "Client Teams", "Customer Team", "Group Name"])
+def test_qwils_group_identifier_and_similar_headers_map_to_groups(header: str) -> None:
+    mapping = suggest_mapping(CUSTOMERS, ("Email", header))
+    assert mapping.columns[1].target == "groups"
+
+
+def test_a_default_for_a_custom_field_named_by_its_variable_fills_empty_cells() -> None:
+    record = validate("jane@example.com", "Jane", "", "", "", "", "", defaults={"plan": "Gold", "custom:seats": "2"})
+    assert record.errors == []
+    assert record.custom == {"plan": "gold", "seats": "2"}
+
+
+def test_empty_cells_of_cleared_columns_are_marked_cleared_and_filled_ones_are_not() -> None:
+    record = validate("jane@example.com", "Jane", "", "", "", "gold", " ",
+                      options={"clear_empty": ("last_name", "plan", "seats")})
+    assert record.errors == []
+    assert record.cleared == ("last_name", "custom:seats")
+    assert validate("jane@example.com", "Jane", "", "", "", "", "").cleared == ()
+
+
+@pytest.mark.parametrize("name", ["Marketing;VIP", "* myContacts", "* starred"])
+def test_a_label_no_cell_could_name_cannot_be_a_label(name: str) -> None:
+    from plugin.catalog import CatalogProblem, checked_names
+
+    with pytest.raises(CatalogProblem):
+        checked_names([name], what="label")
+    assert checked_names(["VIP;Gold"], what="team") == ["VIP;Gold"]  # teams are not split on ";"

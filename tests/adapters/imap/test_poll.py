@@ -409,8 +409,9 @@ def test_watch_creates_a_contact_within_seconds_of_the_mail_arriving(
     assert poll_mailbox(services, "support", environ=environ(imap_server)).is_busy
 
     imap_server.append(folder, message(b"Iris Idle <iris@example.org>", number=1))
-    elapsed = within(10, lambda: "iris@example.org" in stored(services))
-    assert elapsed < 3
+    # IDLE, not the schedule (mail_poll_seconds is 60): the contact comes long before a poll would. No tighter
+    # bound: a timed assertion fails on a loaded machine without telling anything about the product.
+    within(10, lambda: "iris@example.org" in stored(services))
     assert labels_of(services) == {"iris@example.org": {"Watched"}}
     assert [c.email for c in passes[-1].created] == ["iris@example.org"]
 
