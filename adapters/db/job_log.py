@@ -17,11 +17,11 @@ class SqlJobLog:
         self.connection = connection
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
+                  include_previews: bool = False) -> list[JobSummary]:
         query = select(ImportJob.__table__)
         if kinds is not None:
             query = query.where(ImportJob.kind.in_(list(kinds)))
-        if not include_dry_runs:
+        if not include_previews:
             query = query.where(ImportJob.is_dry_run.is_(False))
         rows = self.connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).all()
         return [job_summary(job) for job in rows]

@@ -342,5 +342,7 @@ def retry(job_id: int):  # type: ignore[no-untyped-def]
 def history():  # type: ignore[no-untyped-def]
     state = shared.importer()
     kinds = [kind.name for kind in shared.permitted_kinds(_user())]
-    jobs = state.services.history.list_jobs(kinds=kinds, limit=100, include_dry_runs=False)
-    return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title)
+    previews = request.args.get("previews") == "1"
+    jobs = state.services.history.list_jobs(kinds=kinds, limit=100, previews=previews)
+    return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title,
+                           previews=previews)

@@ -64,8 +64,9 @@ class JobLog(Protocol):
     """Past jobs and their per-row results, read inside one unit of work."""
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
-        """The latest jobs, newest first; only of `kinds` when given (what a person may see)."""
+                  include_previews: bool = False) -> list[JobSummary]:
+        """The latest jobs, newest first; only of `kinds` when given (what a person may see); previews (dry
+        runs) only when `include_previews`."""
         ...
 
     def get_job(self, job_id: int) -> JobSummary | None:

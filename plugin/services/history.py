@@ -28,9 +28,13 @@ class History:
         self.services = services
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
+                  previews: bool = False) -> list[JobSummary]:
+        """The latest imports (and undos), newest first; only of `kinds` when given (what a person may see).
+
+        Previews (dry runs) are not imports: they are left out unless `previews` asks for them. They keep their
+        job numbers (a preview is a job the workers run), so the numbers of imports can skip."""
         with self.services.unit_of_work() as work:
-            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_dry_runs=include_dry_runs)
+            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_previews=previews)
 
     def get_job(self, job_id: int) -> JobSummary | None:
         with self.services.unit_of_work() as work:
