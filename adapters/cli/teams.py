@@ -13,7 +13,7 @@ import click
 from adapters.cli.context import services_of
 from plugin.catalog import CatalogProblem
 from plugin.ports.teams import TeamMember
-from plugin.report import count_of
+from plugin.words import count_of
 from plugin.services.teams import MembersChanged, TeamPage
 
 P = ParamSpec("P")

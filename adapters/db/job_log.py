@@ -37,9 +37,12 @@ class SqlJobLog:
         for cells, errors in result:
             yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
 
-    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
-        rows = self.connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job_id)
-                                       .order_by(ImportRow.row).offset(offset).limit(limit)).all()
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50,
+                    actions: Collection[str] | None = None) -> list[dict[str, object]]:
+        query = select(ImportRow.__table__).where(ImportRow.job_id == job_id)
+        if actions is not None:
+            query = query.where(ImportRow.action.in_(list(actions)))
+        rows = self.connection.execute(query.order_by(ImportRow.row).offset(offset).limit(limit)).all()
         return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
                  "errors": row.errors or []} for row in rows]
 

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from adapters.db.catalog import SqlCatalogStore
 from adapters.db.job_log import SqlJobLog
 from adapters.db.notifications import SqlNotifications
+from adapters.db.records import SqlRecordDirectory
 from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore
 
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
         self.undo = SqlUndoStore(self.connection)
         self.notifications = SqlNotifications(self.connection)
         self.teams = SqlTeamStore(self.connection)
+        self.records = SqlRecordDirectory(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

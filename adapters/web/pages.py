@@ -8,12 +8,15 @@ from adapters.db import web_state
 from adapters.web import blueprint as shared
 from adapters.web import mapping_form, undo_retry
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
-from plugin.display import shown_value
+from plugin.display import shown_field, shown_record, shown_value
+from plugin.ports import JobSummary
+from plugin.services.shown import Page, ShownRow
 from plugin.kinds import ImportKind
 from plugin.mapping import check_chosen_mapping
 from plugin.options import ImportOptions, Option, OptionInvalid, OptionType, options_fixing, options_of
 from plugin.read import describe_size
 from plugin.report import Status
+from plugin.template import template_columns
 from plugin.undo import NotPermitted, UndoRefused
 
 pages = Blueprint("contact_importer", __name__, template_folder="templates", static_folder="static",
@@ -50,7 +53,8 @@ def page_globals() -> dict[str, object]:
     state = shared.importer()
     return {"importer_base": state.base_template, "csrf_token": csrf_token,
             "importer_user": shared.signed_in_user(), "describe_size": describe_size,
-            "describe_eta": shared.describe_eta, "shown_value": shown_value}
+            "describe_eta": shared.describe_eta, "shown_value": shown_value, "shown_field": shown_field,
+            "shown_record": shown_record}
 
 
 def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
@@ -111,7 +115,7 @@ def requirements(kind: ImportKind) -> dict[str, object]:
     return {"row_limit": settings.row_limit, "max_size": describe_size(settings.max_file_bytes),
             "required": [spec.name for spec in kind.fields if spec.is_required_column],
             "required_for_new": [spec.name for spec in kind.fields if spec.is_required_for_new],
-            "fields": kind.fields}
+            "columns": template_columns(kind, shared.importer().services.store.load_catalog(kind.name))}
 
 
 @pages.route("/new/<kind_name>", methods=["GET", "POST"])
@@ -214,19 +218,15 @@ def default_fields(kind: ImportKind) -> list[str]:
     return [spec.name for spec in kind.fields if spec.name not in (kind.key, "id") and not spec.is_secret]
 
 
-ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}
-
-
-def _page_of_rows(job_id: int) -> tuple[list[dict[str, object]], int]:
+def _page_of_rows(job: JobSummary) -> Page[ShownRow]:
     """The page of rows asked for (?page=), all of them or only failed or changed ones (?show=)."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    offset = (page - 1) * ROWS_PER_PAGE
-    actions = ROW_FILTERS.get(request.args.get("show", ""))
-    if actions is None:
-        return shared.importer().services.history.row_results(
-            job_id, offset=offset, limit=ROWS_PER_PAGE), page
-    return web_state.row_results_by_action(shared.importer().engine, job_id, actions, offset=offset,
-                                           limit=ROWS_PER_PAGE), page
+    return shared.importer().services.history.rows_page(job, page=page_number(), per_page=ROWS_PER_PAGE,
+                                                         show=request.args.get("show", ""))
+
+
+def page_number() -> int:
+    """?page=, from 1; anything else is the first page."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 @pages.route("/uploads/<upload_id>/preview", methods=["GET", "POST"])
@@ -252,13 +252,13 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
     if upload.preview_job_id is None:
         return redirect(url_for(".mapping", upload_id=upload.id))
     job = state.services.history.get_job(upload.preview_job_id)
-    rows, page = _page_of_rows(job.id) if shared.is_finished(job) else ([], 1)
+    rows = _page_of_rows(job) if shared.is_finished(job) else Page([], 1, False)
     options = _options_of(upload, kind)
     can_start = job.status == str(Status.DRY_RUN) and upload.import_job_id is None
     earlier = _earlier_import_of(upload, kind) if can_start else None
     errors, _ = state.services.history.first_errors(job.id) if shared.is_finished(job) else ([], 0)
-    return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows, page=page,
-                           per_page=ROWS_PER_PAGE, progress=shared.job_progress(job),
+    return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows,
+                           progress=shared.job_progress(job),
                            summary=shared.job_summary_text(job), is_finished=shared.is_finished(job),
                            can_start=can_start, earlier_import=earlier,
                            earlier_text=shared.describe_double_submission(earlier) if earlier else "",
@@ -295,12 +295,12 @@ def start(upload_id: str):  # type: ignore[no-untyped-def]
 def job_page(job_id: int):  # type: ignore[no-untyped-def]
     job = shared.get_job_or_404(_user(), job_id)
     is_finished = shared.is_finished(job)
-    rows, page = _page_of_rows(job.id) if is_finished else ([], 1)
+    rows = _page_of_rows(job) if is_finished else Page([], 1, False)
     user = _user()
     undo_refusal = undo_retry.undo_refusal(job.id, user) if is_finished else None
     return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
                            progress=shared.job_progress(job), summary=shared.job_summary_text(job),
-                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE,
+                           is_finished=is_finished, rows=rows,
                            can_undo=is_finished and undo_refusal is None, undo_refusal=undo_refusal,
                            can_retry=undo_retry.may_retry(job, user))
 
@@ -318,7 +318,11 @@ def undo(job_id: int):  # type: ignore[no-untyped-def]
         return error_page(409, "This import cannot be undone", refused.message)
     if result.undo_job is not None:
         return redirect(url_for(".job_page", job_id=result.undo_job))
-    return render_template("contact_importer/undo.html", job=job, kind_title=shared.kind_title(job.kind), result=result)
+    names = shared.importer().services.records.names(
+        job.kind, [step.record_id for step in result.steps],
+        [{"field": change.field, "old": change.old, "new": change.new} for step in result.steps for change in step.restores])
+    return render_template("contact_importer/undo.html", job=job, kind_title=shared.kind_title(job.kind), result=result,
+                           names=names)
 
 
 @pages.post("/jobs/<int:job_id>/retry")

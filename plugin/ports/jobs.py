@@ -76,6 +76,7 @@ class JobLog(Protocol):
         """The failed rows of an import, in file order: their cells and their errors, read in pages."""
         ...
 
-    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
-        """A page of per-row results (row, action, record_id, changes, errors)."""
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50,
+                    actions: Collection[str] | None = None) -> list[dict[str, object]]:
+        """A page of per-row results (row, action, record_id, changes, errors); only of `actions` when given."""
         ...

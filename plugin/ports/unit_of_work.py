@@ -12,6 +12,7 @@ from typing import Protocol
 
 from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
+from plugin.ports.records import RecordDirectory
 from plugin.ports.teams import TeamStore
 from plugin.ports.undo import Notifications, UndoStore
 
@@ -22,6 +23,7 @@ class UnitOfWork(Protocol):
     undo: UndoStore
     notifications: Notifications
     teams: TeamStore
+    records: RecordDirectory
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -19,6 +19,7 @@ from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
 from plugin.services.catalog import CatalogAdmin
 from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
+from plugin.services.records import Records
 from plugin.services.teams import Teams
 from plugin.services.undo import Undo
 from plugin.settings import Settings
@@ -69,3 +70,7 @@ class Services:
     @cached_property
     def teams(self) -> Teams:
         return Teams(self)
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(self)

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 from plugin.errors import RowError
 from plugin.ports import JobSummary
 from plugin.report import ERRORS_KEPT_IN_REPORT, error_report_rows, write_csv
+from plugin.services.shown import Page, ShownRow, shown_rows
+
+ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}  # the result pages' "Show: ..." choices
 
 if TYPE_CHECKING:
     from plugin.services import Services
@@ -43,6 +46,17 @@ class History:
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         with self.services.unit_of_work() as work:
             return work.jobs.row_results(job_id, offset=offset, limit=limit)
+
+    def rows_page(self, job: JobSummary, *, page: int = 1, per_page: int = 50, show: str = "") -> Page[ShownRow]:
+        """A page of the job's per-row results as people read them (records by email and name, names for ids):
+        all rows, or `show` "failed" or "changed" (created and updated) ones. Has a next page only when one exists."""
+        kind = self.services.kinds.get(job.kind)
+        secrets = kind.secret_names if kind is not None else frozenset()
+        number = max(page, 1)
+        with self.services.unit_of_work() as work:
+            fetched = work.jobs.row_results(job.id, offset=(number - 1) * per_page, limit=per_page + 1,
+                                            actions=ROW_FILTERS.get(show))
+            return Page.cut(shown_rows(work, job.kind, fetched, secrets), number, per_page)
 
     def secret_columns(self, job: JobSummary) -> list[int]:
         """Indexes of the job's file columns mapped to a secret field (passwords): never shown."""
