@@ -1,14 +1,16 @@
-"""The pages: import → mapping → preview → progress and result; history. Each view parses, calls, renders."""
+"""The pages: import → mapping → preview → progress and result; history. Each view parses, calls, renders.
+The admin pages (teams, customers, companies) are in admin_pages.py, on the same blueprint (page_base.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from adapters.db import web_state
+from adapters.web import admin_pages  # noqa: F401  (adds the admin pages to the blueprint)
 from adapters.web import blueprint as shared
 from adapters.web import mapping_form, undo_retry
-from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
-from plugin.display import shown_field, shown_record, shown_value
+from adapters.web.page_base import error_page, page_number, pages, visitor
+from adapters.web.security import WebUser
 from plugin.ports import JobSummary
 from plugin.services.shown import Page, ShownRow
 from plugin.kinds import ImportKind
@@ -19,85 +21,7 @@ from plugin.report import Status
 from plugin.template import template_columns
 from plugin.undo import NotPermitted, UndoRefused
 
-pages = Blueprint("contact_importer", __name__, template_folder="templates", static_folder="static",
-                  static_url_path="/static")
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROWS_PER_PAGE = 50
-
-
-pages.after_request(add_security_headers)
-
-
-@pages.before_request
-def check_visitor():  # type: ignore[no-untyped-def]
-    state = shared.importer()
-    request.max_content_length = state.settings.max_file_bytes + shared.MULTIPART_ALLOWANCE
-    if request.endpoint == "contact_importer.static":
-        return None
-    user = shared.signed_in_user()
-    if user is None:
-        if state.login_endpoint:
-            return redirect(url_for(state.login_endpoint, next=request.full_path))
-        abort(401)
-    if not shared.permitted_kinds(user):
-        abort(403)
-    if request.method not in SAFE_METHODS and not is_csrf_valid():
-        return error_page(400, "This form has expired", "Go back, reload the page and try again.")
-    shared.deliver_notifications()
-    return None
-
-
-@pages.context_processor
-def page_globals() -> dict[str, object]:
-    state = shared.importer()
-    return {"importer_base": state.base_template, "csrf_token": csrf_token,
-            "importer_user": shared.signed_in_user(), "describe_size": describe_size,
-            "describe_eta": shared.describe_eta, "shown_value": shown_value, "shown_field": shown_field,
-            "shown_record": shown_record}
-
-
-def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
-    return render_template("contact_importer/error.html", status=status, title=title, message=message), status
-
-
-@pages.errorhandler(400)
-def bad_request(_error):  # type: ignore[no-untyped-def]
-    return error_page(400, "That request was not understood", "Go back and try again.")
-
-
-@pages.errorhandler(401)
-def unauthorized(_error):  # type: ignore[no-untyped-def]
-    return error_page(401, "Please sign in", "Sign in to the helpdesk to import contacts.")
-
-
-@pages.errorhandler(403)
-def forbidden(_error):  # type: ignore[no-untyped-def]
-    return error_page(403, "Not allowed", "Your role does not allow this import. Ask an admin if you need it.")
-
-
-@pages.errorhandler(404)
-def not_found(_error):  # type: ignore[no-untyped-def]
-    return error_page(404, "Not found", "There is no such page, upload or import. It may have been removed.")
-
-
-@pages.errorhandler(413)
-def too_large(_error):  # type: ignore[no-untyped-def]
-    limit = describe_size(shared.importer().settings.max_file_bytes)
-    return error_page(413, "The file is too large",
-                      f"Files of at most {limit} can be imported at once. Split the file into smaller ones and "
-                      "import them one after another.")
-
-
-@pages.errorhandler(500)
-def internal_error(_error):  # type: ignore[no-untyped-def]
-    return error_page(500, "Something went wrong", "The problem has been logged. Please try again in a moment.")
-
-
-def _user() -> WebUser:
-    user = shared.signed_in_user()
-    assert user is not None  # check_visitor made sure
-    return user
 
 
 @pages.get("/")
@@ -107,7 +31,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @pages.get("/new")
 def choose_kind():  # type: ignore[no-untyped-def]
-    return render_template("contact_importer/new.html", kinds=shared.permitted_kinds(_user()))
+    return render_template("contact_importer/new.html", kinds=shared.permitted_kinds(visitor()))
 
 
 def requirements(kind: ImportKind) -> dict[str, object]:
@@ -120,7 +44,7 @@ def requirements(kind: ImportKind) -> dict[str, object]:
 
 @pages.route("/new/<kind_name>", methods=["GET", "POST"])
 def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     kind = shared.kind_for(user, kind_name)
     problem = None
     if request.method == "POST":
@@ -149,7 +73,7 @@ def upload_or_404(user: WebUser, upload_id: str) -> tuple[web_state.UploadRecord
 
 @pages.route("/uploads/<upload_id>/mapping", methods=["GET", "POST"])
 def mapping(upload_id: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     custom = sorted(state.services.store.load_catalog(kind.name).custom_fields)
@@ -224,14 +148,11 @@ def _page_of_rows(job: JobSummary) -> Page[ShownRow]:
                                                          show=request.args.get("show", ""))
 
 
-def page_number() -> int:
-    """?page=, from 1; anything else is the first page."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 @pages.route("/uploads/<upload_id>/preview", methods=["GET", "POST"])
 def preview(upload_id: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     if upload.mapping is None:
@@ -274,7 +195,7 @@ def _earlier_import_of(upload: web_state.UploadRecord, kind: ImportKind) -> web_
 
 @pages.post("/uploads/<upload_id>/start")
 def start(upload_id: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     if upload.import_job_id is not None:
@@ -293,10 +214,10 @@ def start(upload_id: str):  # type: ignore[no-untyped-def]
 
 @pages.get("/jobs/<int:job_id>")
 def job_page(job_id: int):  # type: ignore[no-untyped-def]
-    job = shared.get_job_or_404(_user(), job_id)
+    job = shared.get_job_or_404(visitor(), job_id)
     is_finished = shared.is_finished(job)
     rows = _page_of_rows(job) if is_finished else Page([], 1, False)
-    user = _user()
+    user = visitor()
     undo_refusal = undo_retry.undo_refusal(job.id, user) if is_finished else None
     return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
                            progress=shared.job_progress(job), summary=shared.job_summary_text(job),
@@ -308,7 +229,7 @@ def job_page(job_id: int):  # type: ignore[no-untyped-def]
 @pages.route("/jobs/<int:job_id>/undo", methods=["GET", "POST"])
 def undo(job_id: int):  # type: ignore[no-untyped-def]
     """GET: what undoing the import would do, record by record, and a button; POST: do it."""
-    user = _user()
+    user = visitor()
     job = shared.get_job_or_404(user, job_id)
     try:
         result = undo_retry.run_undo(job.id, user, dry_run=request.method == "GET")
@@ -328,7 +249,7 @@ def undo(job_id: int):  # type: ignore[no-untyped-def]
 @pages.post("/jobs/<int:job_id>/retry")
 def retry(job_id: int):  # type: ignore[no-untyped-def]
     """Upload the fixed error report: only the failed rows, imported under their original numbers."""
-    user = _user()
+    user = visitor()
     job = shared.get_job_or_404(user, job_id)
     file = request.files.get("file")
     if file is None or not file.filename:
@@ -345,7 +266,7 @@ def retry(job_id: int):  # type: ignore[no-untyped-def]
 @pages.get("/history")
 def history():  # type: ignore[no-untyped-def]
     state = shared.importer()
-    kinds = [kind.name for kind in shared.permitted_kinds(_user())]
+    kinds = [kind.name for kind in shared.permitted_kinds(visitor())]
     previews = request.args.get("previews") == "1"
     jobs = state.services.history.list_jobs(kinds=kinds, limit=100, previews=previews)
     return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title,
