@@ -112,3 +112,9 @@ def test_the_upload_pages_columns_include_the_custom_fields(app, browser_for, we
     page = browser_for(ADMIN).client.get("/importer/new/customers").text
     columns = page.split('id="all-columns"', 1)[1].split("</tbody>", 1)[0]
     assert "<code>plan</code>" in columns and "one of gold, silver" in columns
+
+
+def test_a_summary_of_one_row_speaks_in_the_singular(app, browser_for):
+    admin = browser_for(ADMIN)
+    job = job_of(admin.post_import("email,first_name\nann@example.com,Ann\n"))
+    assert "Imported 1 customer: 1 created, 0 updated, 0 failed" in admin.client.get(f"/importer/jobs/{job}").text
