@@ -56,7 +56,8 @@ class History:
         with self.services.unit_of_work() as work:
             fetched = work.jobs.row_results(job.id, offset=(number - 1) * per_page, limit=per_page + 1,
                                             actions=ROW_FILTERS.get(show))
-            return Page.cut(shown_rows(work, job.kind, fetched, secrets), number, per_page)
+            return Page.cut(shown_rows(work, job.kind, fetched, secrets, key=kind.key if kind else "email"),
+                            number, per_page)
 
     def secret_columns(self, job: JobSummary) -> list[int]:
         """Indexes of the job's file columns mapped to a secret field (passwords): never shown."""
