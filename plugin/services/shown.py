@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from plugin.display import ID_FIELDS, Names, shown_field, shown_record, shown_value
 from plugin.ports import UnitOfWork
@@ -70,23 +70,22 @@ def shown_changes(changes: Sequence[Mapping[str, object]], names: Names, secret_
     return tuple(shown)
 
 
-def _record_text(row: Mapping[str, object], names: Names, key: str) -> str:
+def _record_text(row: Mapping[str, Any], names: Names, key: str) -> str:
     if row.get("action") == "failed":
         return ""
     record_id = row.get("record_id")
     if isinstance(record_id, int):
         return shown_record(record_id, names)
-    keys = [change.get("new") for change in row.get("changes") or () if change.get("field") == key]  # type: ignore[union-attr]
+    keys = [change.get("new") for change in row.get("changes") or () if change.get("field") == key]
     return str(keys[0]) if keys and keys[0] else ""
 
 
-def shown_rows(work: UnitOfWork, kind: str, rows: Sequence[Mapping[str, object]], secret_names: Iterable[str],
+def shown_rows(work: UnitOfWork, kind: str, rows: Sequence[Mapping[str, Any]], secret_names: Iterable[str],
                *, key: str = "email") -> list[ShownRow]:
     """Rows of per-row results (row, action, record_id, changes, errors) as people read them. A record a preview
     would create has no id yet: it is shown by its key's value (the email, a company's name)."""
-    all_changes = [change for row in rows for change in row.get("changes") or ()]  # type: ignore[union-attr]
-    names = names_for(work, kind, [row.get("record_id") for row in rows], all_changes)  # type: ignore[misc]
-    return [ShownRow(int(row["row"]), str(row["action"]),  # type: ignore[call-overload]
-                     _record_text(row, names, key),
-                     shown_changes(row.get("changes") or (), names, secret_names),  # type: ignore[arg-type]
-                     tuple(row.get("errors") or ())) for row in rows]  # type: ignore[arg-type]
+    all_changes = [change for row in rows for change in row.get("changes") or ()]
+    names = names_for(work, kind, [row.get("record_id") for row in rows], all_changes)
+    return [ShownRow(int(row["row"]), str(row["action"]), _record_text(row, names, key),
+                     shown_changes(row.get("changes") or (), names, secret_names), tuple(row.get("errors") or ()))
+            for row in rows]
