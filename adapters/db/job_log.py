@@ -17,13 +17,13 @@ class SqlJobLog:
         self.connection = connection
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_previews: bool = False) -> list[JobSummary]:
+                  include_previews: bool = False, offset: int = 0) -> list[JobSummary]:
         query = select(ImportJob.__table__)
         if kinds is not None:
             query = query.where(ImportJob.kind.in_(list(kinds)))
         if not include_previews:
             query = query.where(ImportJob.is_dry_run.is_(False))
-        rows = self.connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).all()
+        rows = self.connection.execute(query.order_by(ImportJob.id.desc()).offset(offset).limit(limit)).all()
         return [job_summary(job) for job in rows]
 
     def get_job(self, job_id: int) -> JobSummary | None:

@@ -22,6 +22,7 @@ from plugin.template import template_columns
 from plugin.undo import NotPermitted, UndoRefused
 
 ROWS_PER_PAGE = 50
+HISTORY_PER_PAGE = 50
 
 
 @pages.get("/")
@@ -268,6 +269,7 @@ def history():  # type: ignore[no-untyped-def]
     state = shared.importer()
     kinds = [kind.name for kind in shared.permitted_kinds(visitor())]
     previews = request.args.get("previews") == "1"
-    jobs = state.services.history.list_jobs(kinds=kinds, limit=100, previews=previews)
-    return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title,
-                           previews=previews)
+    jobs = state.services.history.jobs_page(kinds=kinds, page=page_number(), per_page=HISTORY_PER_PAGE,
+                                            previews=previews)
+    return render_template("contact_importer/history.html", jobs=jobs.items, rows=jobs, kind_title=shared.kind_title,
+                           previews=previews, args={"previews": 1} if previews else {})

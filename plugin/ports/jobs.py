@@ -64,7 +64,7 @@ class JobLog(Protocol):
     """Past jobs and their per-row results, read inside one unit of work."""
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_previews: bool = False) -> list[JobSummary]:
+                  include_previews: bool = False, offset: int = 0) -> list[JobSummary]:
         """The latest jobs, newest first; only of `kinds` when given (what a person may see); previews (dry
         runs) only when `include_previews`."""
         ...

@@ -30,14 +30,21 @@ class History:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  previews: bool = False) -> list[JobSummary]:
+    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None, previews: bool = False,
+                  offset: int = 0) -> list[JobSummary]:
         """The latest imports (and undos), newest first; only of `kinds` when given (what a person may see).
 
         Previews (dry runs) are not imports: they are left out unless `previews` asks for them. They keep their
         job numbers (a preview is a job the workers run), so the numbers of imports can skip."""
         with self.services.unit_of_work() as work:
-            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_previews=previews)
+            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_previews=previews, offset=offset)
+
+    def jobs_page(self, *, page: int = 1, per_page: int = 50, kinds: Collection[str] | None = None,
+                  previews: bool = False) -> Page[JobSummary]:
+        """A page of the history (newest first), knowing whether an older page follows."""
+        number = max(page, 1)
+        found = self.list_jobs(limit=per_page + 1, kinds=kinds, previews=previews, offset=(number - 1) * per_page)
+        return Page.cut(found, number, per_page)
 
     def get_job(self, job_id: int) -> JobSummary | None:
         with self.services.unit_of_work() as work:

@@ -85,3 +85,18 @@ def test_updating_the_preview_with_nothing_changed_still_asks_about_the_duplicat
     assert "duplicate-warning" in page and 'name="confirm_duplicate"' in page
     started = admin.client.post(start_path(second_preview), data={"csrf_token": admin.csrf})
     assert "/preview" in started.headers["Location"]  # asked again, not started
+
+
+def test_the_history_page_pages_back_through_older_imports(app, browser_for, web_services):
+    import io
+
+    for number in range(51):
+        web_services.imports.import_file("customers", io.BytesIO(f"email,first_name\np{number}@example.com,P\n".encode()),
+                                         actor=ADMIN)
+    admin = browser_for(ADMIN)
+    first = admin.client.get("/importer/history").text
+    listed = [int(found) for found in re.findall(r">#(\d+)</a>", first)]
+    assert len(listed) == 50 and 'id="next-page"' in first
+    older = admin.client.get("/importer/history?page=2").text
+    rest = [int(found) for found in re.findall(r">#(\d+)</a>", older)]
+    assert len(rest) == 2 and max(rest) < min(listed) and 'id="next-page"' not in older  # and the setup's agents
