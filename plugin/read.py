@@ -146,8 +146,9 @@ def check_size(size: int, max_bytes: int) -> None:
 
 
 def describe_size(size: int) -> str:
-    """A size as people read it: "812 bytes", "950 KB", "12.4 MB"."""
-    for unit, scale in (("MB", 1_000_000), ("KB", 1_000)):
+    """A size as people read it, in the binary units the settings and the README use: "812 bytes", "950 KiB",
+    "12.4 MiB" (max_file_bytes' default, 20 × 1024 × 1024, is "20 MiB")."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
         if size >= scale:
             return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size:,} bytes"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from plugin.errors import RowError
-from plugin.kinds import singular
+from plugin.words import count_of  # noqa: F401  (its home is plugin.words; imported from here by older modules)
 from plugin.mapping import MappedColumn
 from plugin.plan import Action, PlannedRow, hide_cells
 from plugin.validate import starts_like_formula
@@ -107,9 +107,6 @@ class ImportReport:
         return result
 
 
-def count_of(number: int, plural: str) -> str:
-    """'4,980 customers', '1 customer', '0 agents'."""
-    return f"{number:,} {singular(plural) if number == 1 else plural}"
 
 
 def neutralize_cell(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from plugin.errors import BadFile
 from plugin.read import CsvLayout, SourceRow, read_rows
+from plugin.words import listed, plural
 
 REPORT_COLUMNS = ("row", "column", "message")  # what error_report_rows adds after the original columns
 
@@ -73,9 +74,11 @@ def inspect_retry(source: BinaryIO, layout: CsvLayout, retry: RetryOf) -> RetryF
             refused.append(number)
     source.seek(0)
     if refused:
-        shown = ", ".join(str(number) for number in sorted(set(refused))[:5])
-        raise BadFile("retry.not_failed", f"Row {shown} {'was' if len(set(refused)) == 1 else 'were'} not a failed "
-                                          f"row of import {retry.job} (or was applied by a retry since); a retry "
+        numbers = sorted(set(refused))
+        many = len(numbers)
+        raise BadFile("retry.not_failed", f"{plural(many, 'Row')} {listed(numbers)} {plural(many, 'was', 'were')} "
+                                          f"not {plural(many, 'a failed row', 'failed rows')} of import {retry.job} "
+                                          f"(or {plural(many, 'was', 'were')} applied by a retry since); a retry "
                                           "takes only the rows of its error report.")
     if not seen:
         raise BadFile("file.no_rows", "The file has no rows to retry.")

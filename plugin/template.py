@@ -56,3 +56,15 @@ def template_csv(kind: ImportKind, catalog: Catalog) -> Iterable[str]:
         row += [_custom_examples(custom)[index] for custom in customs]
         rows.append(row)
     return write_csv(template_headers(kind, catalog), rows)
+
+
+def template_columns(kind: ImportKind, catalog: Catalog) -> list[tuple[str, str, str]]:
+    """(column, what it holds, an example) for every column of the sample file, custom fields included: the upload
+    page's "All columns" table."""
+    columns = [(spec.name, spec.description, spec.examples[0]) for spec in kind.fields]
+    if kind.allows_custom_fields:
+        for variable in sorted(catalog.custom_fields):
+            custom = catalog.custom_fields[variable]
+            what = f"Custom field ({custom.type})" + (f": one of {', '.join(custom.choices)}" if custom.choices else "")
+            columns.append((variable, what, _custom_examples(custom)[0]))
+    return columns

@@ -8,6 +8,7 @@ from adapters.cli.context import services_of
 from adapters.db.companies import assign_companies_by_domain
 from plugin.catalog import KINDS_WITH_CUSTOM_FIELDS, CatalogProblem
 from plugin.kinds import FieldType
+from plugin.words import count_of
 
 
 @click.group("labels")
@@ -101,7 +102,7 @@ def companies_assign_by_domain_command(context: click.Context, dry_run: bool) ->
     for item in assigned:
         click.echo(f"{item.contact_id}\t{item.email}\t{item.company_id}\t{item.company_name}")
     verb = "would join" if dry_run else "joined"
-    click.echo(f"{len(assigned):,} customers {verb} a company by their email's domain.", err=True)
+    click.echo(f"{count_of(len(assigned), 'customers')} {verb} a company by their email's domain.", err=True)
 
 
 

@@ -24,11 +24,12 @@ def cli_actor() -> Actor:
 
 @click.command("jobs")
 @click.option("--limit", default=20, show_default=True, help="How many of the latest imports.")
+@click.option("--previews", is_flag=True, help="List previews (dry runs) too; they are not imports.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def jobs_command(context: click.Context, limit: int, as_json: bool) -> None:
-    """Past imports, newest first: who, when, file, counts and status."""
-    jobs = services_of(context).history.list_jobs(limit=limit)
+def jobs_command(context: click.Context, limit: int, previews: bool, as_json: bool) -> None:
+    """Past imports and undos, newest first: who, when, file, counts and status (previews with --previews)."""
+    jobs = services_of(context).history.list_jobs(limit=limit, previews=previews)
     if as_json:
         click.echo(json.dumps([_job_dict(job) for job in jobs], default=str))
         return

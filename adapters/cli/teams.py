@@ -13,7 +13,7 @@ import click
 from adapters.cli.context import services_of
 from plugin.catalog import CatalogProblem
 from plugin.ports.teams import TeamMember
-from plugin.report import count_of
+from plugin.words import count_of
 from plugin.services.teams import MembersChanged, TeamPage
 
 P = ParamSpec("P")
@@ -56,7 +56,7 @@ def teams_list_command(context: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([team.as_dict() for team in teams]))
         return
     for team in teams:
-        click.echo(f"{team.id}\t{team.name}\t{team.agents} agents\t{team.customers} customers")
+        click.echo(f"{team.id}\t{team.name}\t{count_of(team.agents, 'agents')}\t{count_of(team.customers, 'customers')}")
 
 
 @teams_group.command("rename")

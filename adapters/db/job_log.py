@@ -21,13 +21,13 @@ class SqlJobLog:
         self.connection = connection
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
+                  include_previews: bool = False, offset: int = 0) -> list[JobSummary]:
         query = select(ImportJob.__table__)
         if kinds is not None:
             query = query.where(ImportJob.kind.in_(list(kinds)))
-        if not include_dry_runs:
+        if not include_previews:
             query = query.where(ImportJob.is_dry_run.is_(False))
-        rows = self.connection.execute(query.order_by(ImportJob.id.desc()).limit(limit)).all()
+        rows = self.connection.execute(query.order_by(ImportJob.id.desc()).offset(offset).limit(limit)).all()
         return [job_summary(job) for job in rows]
 
     def get_job(self, job_id: int) -> JobSummary | None:
@@ -41,9 +41,12 @@ class SqlJobLog:
         for cells, errors in result:
             yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
 
-    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
-        rows = self.connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job_id)
-                                       .order_by(ImportRow.row).offset(offset).limit(limit)).all()
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50,
+                    actions: Collection[str] | None = None) -> list[dict[str, object]]:
+        query = select(ImportRow.__table__).where(ImportRow.job_id == job_id)
+        if actions is not None:
+            query = query.where(ImportRow.action.in_(list(actions)))
+        rows = self.connection.execute(query.order_by(ImportRow.row).offset(offset).limit(limit)).all()
         return [{"row": row.row, "action": row.action, "record_id": row.record_id, "changes": row.changes or [],
                  "errors": row.errors or []} for row in rows]
 

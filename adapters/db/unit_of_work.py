@@ -13,6 +13,7 @@ from adapters.db.job_log import SqlJobLog
 from adapters.db.mailboxes import SqlMailboxes
 from adapters.db.notices import SqlNoticeStore
 from adapters.db.notifications import SqlNotifications
+from adapters.db.records import SqlRecordDirectory
 from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore
 from plugin.ports import WriteConflict
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.mailboxes = SqlMailboxes(self.connection)
         self.captured_customers = SqlCapturedCustomers(self.connection)
         self.notices = SqlNoticeStore(self.connection)
+        self.records = SqlRecordDirectory(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

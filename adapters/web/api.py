@@ -99,6 +99,17 @@ def _query_integer(name: str, *, default: int, minimum: int, maximum: int | None
     return value
 
 
+def _query_flag(name: str) -> bool:
+    """A true/false query parameter (absent: false); anything else is a 400."""
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    try:
+        return parse_flag(raw)
+    except ValueError as invalid:
+        raise QueryInvalid(f"{name}: {invalid}") from invalid
+
+
 @api.errorhandler(QueryInvalid)
 def query_invalid(error: QueryInvalid):  # type: ignore[no-untyped-def]
     return json_error(400, "query.invalid", str(error))
@@ -176,9 +187,10 @@ def list_imports():  # type: ignore[no-untyped-def]
     user = shared.signed_in_user()
     kinds = [kind.name for kind in shared.permitted_kinds(user)]
     limit = _query_integer("limit", default=50, minimum=1, maximum=LIST_LIMIT)
+    previews = _query_flag("previews")
     state = shared.importer()
     documents = []
-    for job in state.services.history.list_jobs(kinds=kinds, limit=limit):  # type: ignore[attr-defined]
+    for job in state.services.history.list_jobs(kinds=kinds, limit=limit, previews=previews):
         documents.append({"job": job.id, "kind": job.kind, "status": job.status, "actor": job.actor,
                           "file": job.file_name, "created_at": shared.as_utc_text(job.created_at), "rows": job.rows_done,
                           "total": job.total, "created": job.created, "updated": job.updated,

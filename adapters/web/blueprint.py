@@ -25,6 +25,7 @@ from plugin.options import ImportOptions, options_fixing
 from plugin.read import CsvLayout, inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
+from plugin.words import count_of
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +282,7 @@ def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
     if job.unchanged:
         parts.append(f"{job.unchanged:,} unchanged")
     parts.append(f"{job.failed:,} failed")
-    return f"{verb} {job.rows_done - job.failed:,} {title}: {', '.join(parts)}"
+    return f"{verb} {count_of(job.rows_done - job.failed, title)}: {', '.join(parts)}"
 
 
 def as_utc_text(moment: datetime | None) -> str | None:

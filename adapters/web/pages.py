@@ -1,100 +1,29 @@
-"""The pages: import → mapping → preview → progress and result; history. Each view parses, calls, renders."""
+"""The pages: import → mapping → preview → progress and result; history. Each view parses, calls, renders.
+The admin pages (teams, customers, companies) are in admin_pages.py, on the same blueprint (page_base.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from adapters.db import web_state
+from adapters.web import admin_pages  # noqa: F401  (adds the admin pages to the blueprint)
 from adapters.web import blueprint as shared
 from adapters.web import mapping_form, undo_retry
-from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
-from plugin.display import shown_value
+from adapters.web.page_base import error_page, page_number, pages, visitor
+from adapters.web.security import WebUser
+from plugin.ports import JobSummary
+from plugin.services.shown import Page, ShownRow
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, check_chosen_mapping
 from plugin.options import (ImportOptions, Option, OptionInvalid, OptionType, clearable_fields, options_fixing,
                             options_of)
 from plugin.read import describe_size
 from plugin.report import Status
+from plugin.template import template_columns
 from plugin.undo import NotPermitted, UndoRefused
 
-pages = Blueprint("contact_importer", __name__, template_folder="templates", static_folder="static",
-                  static_url_path="/static")
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROWS_PER_PAGE = 50
-
-
-pages.after_request(add_security_headers)
-
-
-@pages.before_request
-def check_visitor():  # type: ignore[no-untyped-def]
-    state = shared.importer()
-    request.max_content_length = state.settings.max_file_bytes + shared.MULTIPART_ALLOWANCE
-    if request.endpoint == "contact_importer.static":
-        return None
-    user = shared.signed_in_user()
-    if user is None:
-        if state.login_endpoint:
-            return redirect(url_for(state.login_endpoint, next=request.full_path))
-        abort(401)
-    if not shared.permitted_kinds(user):
-        abort(403)
-    if request.method not in SAFE_METHODS and not is_csrf_valid():
-        return error_page(400, "This form has expired", "Go back, reload the page and try again.")
-    shared.deliver_notifications()
-    return None
-
-
-@pages.context_processor
-def page_globals() -> dict[str, object]:
-    state = shared.importer()
-    return {"importer_base": state.base_template, "csrf_token": csrf_token,
-            "importer_user": shared.signed_in_user(), "describe_size": describe_size,
-            "describe_eta": shared.describe_eta, "shown_value": shown_value}
-
-
-def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
-    return render_template("contact_importer/error.html", status=status, title=title, message=message), status
-
-
-@pages.errorhandler(400)
-def bad_request(_error):  # type: ignore[no-untyped-def]
-    return error_page(400, "That request was not understood", "Go back and try again.")
-
-
-@pages.errorhandler(401)
-def unauthorized(_error):  # type: ignore[no-untyped-def]
-    return error_page(401, "Please sign in", "Sign in to the helpdesk to import contacts.")
-
-
-@pages.errorhandler(403)
-def forbidden(_error):  # type: ignore[no-untyped-def]
-    return error_page(403, "Not allowed", "Your role does not allow this import. Ask an admin if you need it.")
-
-
-@pages.errorhandler(404)
-def not_found(_error):  # type: ignore[no-untyped-def]
-    return error_page(404, "Not found", "There is no such page, upload or import. It may have been removed.")
-
-
-@pages.errorhandler(413)
-def too_large(_error):  # type: ignore[no-untyped-def]
-    limit = describe_size(shared.importer().settings.max_file_bytes)
-    return error_page(413, "The file is too large",
-                      f"Files of at most {limit} can be imported at once. Split the file into smaller ones and "
-                      "import them one after another.")
-
-
-@pages.errorhandler(500)
-def internal_error(_error):  # type: ignore[no-untyped-def]
-    return error_page(500, "Something went wrong", "The problem has been logged. Please try again in a moment.")
-
-
-def _user() -> WebUser:
-    user = shared.signed_in_user()
-    assert user is not None  # check_visitor made sure
-    return user
+HISTORY_PER_PAGE = 50
 
 
 @pages.get("/")
@@ -104,7 +33,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @pages.get("/new")
 def choose_kind():  # type: ignore[no-untyped-def]
-    return render_template("contact_importer/new.html", kinds=shared.permitted_kinds(_user()))
+    return render_template("contact_importer/new.html", kinds=shared.permitted_kinds(visitor()))
 
 
 def requirements(kind: ImportKind) -> dict[str, object]:
@@ -112,12 +41,12 @@ def requirements(kind: ImportKind) -> dict[str, object]:
     return {"row_limit": settings.row_limit, "max_size": describe_size(settings.max_file_bytes),
             "required": [spec.name for spec in kind.fields if spec.is_required_column],
             "required_for_new": [spec.name for spec in kind.fields if spec.is_required_for_new],
-            "fields": kind.fields}
+            "columns": template_columns(kind, shared.importer().services.store.load_catalog(kind.name))}
 
 
 @pages.route("/new/<kind_name>", methods=["GET", "POST"])
 def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     kind = shared.kind_for(user, kind_name)
     problem = None
     if request.method == "POST":
@@ -146,7 +75,7 @@ def upload_or_404(user: WebUser, upload_id: str) -> tuple[web_state.UploadRecord
 
 @pages.route("/uploads/<upload_id>/mapping", methods=["GET", "POST"])
 def mapping(upload_id: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     custom = sorted(state.services.store.load_catalog(kind.name).custom_fields)
@@ -235,24 +164,17 @@ def clearable_choices(kind: ImportKind, upload: web_state.UploadRecord) -> list[
     return [name for name in clearable_fields(kind, catalog) if name in mapped]
 
 
-ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}
-
-
-def _page_of_rows(job_id: int) -> tuple[list[dict[str, object]], int]:
+def _page_of_rows(job: JobSummary) -> Page[ShownRow]:
     """The page of rows asked for (?page=), all of them or only failed or changed ones (?show=)."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    offset = (page - 1) * ROWS_PER_PAGE
-    actions = ROW_FILTERS.get(request.args.get("show", ""))
-    if actions is None:
-        return shared.importer().services.history.row_results(
-            job_id, offset=offset, limit=ROWS_PER_PAGE), page
-    return web_state.row_results_by_action(shared.importer().engine, job_id, actions, offset=offset,
-                                           limit=ROWS_PER_PAGE), page
+    return shared.importer().services.history.rows_page(job, page=page_number(), per_page=ROWS_PER_PAGE,
+                                                         show=request.args.get("show", ""))
+
+
 
 
 @pages.route("/uploads/<upload_id>/preview", methods=["GET", "POST"])
 def preview(upload_id: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     if upload.mapping is None:
@@ -273,13 +195,13 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
     if upload.preview_job_id is None:
         return redirect(url_for(".mapping", upload_id=upload.id))
     job = state.services.history.get_job(upload.preview_job_id)
-    rows, page = _page_of_rows(job.id) if shared.is_finished(job) else ([], 1)
+    rows = _page_of_rows(job) if shared.is_finished(job) else Page([], 1, False)
     options = _options_of(upload, kind)
     can_start = job.status == str(Status.DRY_RUN) and upload.import_job_id is None
     earlier = _earlier_import_of(upload, kind) if can_start else None
     errors, _ = state.services.history.first_errors(job.id) if shared.is_finished(job) else ([], 0)
-    return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows, page=page,
-                           per_page=ROWS_PER_PAGE, progress=shared.job_progress(job),
+    return render_template("contact_importer/preview.html", kind=kind, upload=upload, job=job, rows=rows,
+                           progress=shared.job_progress(job),
                            summary=shared.job_summary_text(job), is_finished=shared.is_finished(job),
                            can_start=can_start, earlier_import=earlier,
                            earlier_text=shared.describe_double_submission(earlier) if earlier else "",
@@ -296,7 +218,7 @@ def _earlier_import_of(upload: web_state.UploadRecord, kind: ImportKind) -> web_
 
 @pages.post("/uploads/<upload_id>/start")
 def start(upload_id: str):  # type: ignore[no-untyped-def]
-    user = _user()
+    user = visitor()
     upload, kind = upload_or_404(user, upload_id)
     state = shared.importer()
     if upload.import_job_id is not None:
@@ -315,14 +237,14 @@ def start(upload_id: str):  # type: ignore[no-untyped-def]
 
 @pages.get("/jobs/<int:job_id>")
 def job_page(job_id: int):  # type: ignore[no-untyped-def]
-    job = shared.get_job_or_404(_user(), job_id)
+    job = shared.get_job_or_404(visitor(), job_id)
     is_finished = shared.is_finished(job)
-    rows, page = _page_of_rows(job.id) if is_finished else ([], 1)
-    user = _user()
+    rows = _page_of_rows(job) if is_finished else Page([], 1, False)
+    user = visitor()
     undo_refusal = undo_retry.undo_refusal(job.id, user) if is_finished else None
     return render_template("contact_importer/job.html", job=job, kind_title=shared.kind_title(job.kind),
                            progress=shared.job_progress(job), summary=shared.job_summary_text(job),
-                           is_finished=is_finished, rows=rows, page=page, per_page=ROWS_PER_PAGE,
+                           is_finished=is_finished, rows=rows,
                            can_undo=is_finished and undo_refusal is None, undo_refusal=undo_refusal,
                            can_retry=undo_retry.may_retry(job, user))
 
@@ -330,7 +252,7 @@ def job_page(job_id: int):  # type: ignore[no-untyped-def]
 @pages.route("/jobs/<int:job_id>/undo", methods=["GET", "POST"])
 def undo(job_id: int):  # type: ignore[no-untyped-def]
     """GET: what undoing the import would do, record by record, and a button; POST: do it."""
-    user = _user()
+    user = visitor()
     job = shared.get_job_or_404(user, job_id)
     try:
         result = undo_retry.run_undo(job.id, user, dry_run=request.method == "GET")
@@ -340,13 +262,17 @@ def undo(job_id: int):  # type: ignore[no-untyped-def]
         return error_page(409, "This import cannot be undone", refused.message)
     if result.undo_job is not None:
         return redirect(url_for(".job_page", job_id=result.undo_job))
-    return render_template("contact_importer/undo.html", job=job, kind_title=shared.kind_title(job.kind), result=result)
+    names = shared.importer().services.records.names(
+        job.kind, [step.record_id for step in result.steps],
+        [{"field": change.field, "old": change.old, "new": change.new} for step in result.steps for change in step.restores])
+    return render_template("contact_importer/undo.html", job=job, kind_title=shared.kind_title(job.kind), result=result,
+                           names=names)
 
 
 @pages.post("/jobs/<int:job_id>/retry")
 def retry(job_id: int):  # type: ignore[no-untyped-def]
     """Upload the fixed error report: only the failed rows, imported under their original numbers."""
-    user = _user()
+    user = visitor()
     job = shared.get_job_or_404(user, job_id)
     file = request.files.get("file")
     if file is None or not file.filename:
@@ -363,6 +289,9 @@ def retry(job_id: int):  # type: ignore[no-untyped-def]
 @pages.get("/history")
 def history():  # type: ignore[no-untyped-def]
     state = shared.importer()
-    kinds = [kind.name for kind in shared.permitted_kinds(_user())]
-    jobs = state.services.history.list_jobs(kinds=kinds, limit=100, include_dry_runs=False)
-    return render_template("contact_importer/history.html", jobs=jobs, kind_title=shared.kind_title)
+    kinds = [kind.name for kind in shared.permitted_kinds(visitor())]
+    previews = request.args.get("previews") == "1"
+    jobs = state.services.history.jobs_page(kinds=kinds, page=page_number(), per_page=HISTORY_PER_PAGE,
+                                            previews=previews)
+    return render_template("contact_importer/history.html", jobs=jobs.items, rows=jobs, kind_title=shared.kind_title,
+                           previews=previews, args={"previews": 1} if previews else {})

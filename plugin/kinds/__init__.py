@@ -7,15 +7,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from plugin.words import singular  # noqa: F401  (the kinds' modules import it from here)
+
 if TYPE_CHECKING:
     from plugin.options import Option
 
 
-def singular(plural: str) -> str:
-    """'customers' → 'customer', 'companies' → 'company', 'agents' → 'agent'."""
-    if plural.endswith("ies"):
-        return plural[:-3] + "y"
-    return plural.removesuffix("s")
 
 
 class CellProblem(ValueError):

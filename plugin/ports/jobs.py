@@ -75,8 +75,9 @@ class JobLog(Protocol):
     """Past jobs and their per-row results, read inside one unit of work."""
 
     def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
-        """The latest jobs, newest first; only of `kinds` when given (what a person may see)."""
+                  include_previews: bool = False, offset: int = 0) -> list[JobSummary]:
+        """The latest jobs, newest first; only of `kinds` when given (what a person may see); previews (dry
+        runs) only when `include_previews`."""
         ...
 
     def get_job(self, job_id: int) -> JobSummary | None:
@@ -86,8 +87,9 @@ class JobLog(Protocol):
         """The failed rows of an import, in file order: their cells and their errors, read in pages."""
         ...
 
-    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
-        """A page of per-row results (row, action, record_id, changes, errors)."""
+    def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50,
+                    actions: Collection[str] | None = None) -> list[dict[str, object]]:
+        """A page of per-row results (row, action, record_id, changes, errors); only of `actions` when given."""
         ...
 
     def abandoned_runs(self, *, quiet_since: datetime) -> list[AbandonedRun]:

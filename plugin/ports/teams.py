@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from plugin.report import count_of
+from plugin.words import count_of
 
 
 @dataclass(frozen=True, slots=True)

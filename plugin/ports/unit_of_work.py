@@ -14,6 +14,7 @@ from plugin.ports.catalog import CatalogStore
 from plugin.ports.jobs import JobLog
 from plugin.ports.mailboxes import CapturedCustomers, MailboxStore
 from plugin.ports.notices import NoticeStore
+from plugin.ports.records import RecordDirectory
 from plugin.ports.teams import TeamStore
 from plugin.ports.undo import Notifications, UndoStore
 
@@ -32,6 +33,7 @@ class UnitOfWork(Protocol):
     mailboxes: MailboxStore
     captured_customers: CapturedCustomers
     notices: NoticeStore
+    records: RecordDirectory
 
     def __enter__(self) -> UnitOfWork: ...
 

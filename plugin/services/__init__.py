@@ -24,6 +24,7 @@ from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
 from plugin.services.notices import Notices
 from plugin.services.people import InvitationMailer, People
+from plugin.services.records import Records
 from plugin.services.teams import Teams
 from plugin.services.undo import Undo
 from plugin.settings import Settings
@@ -89,3 +90,7 @@ class Services:
     @cached_property
     def notices(self) -> Notices:
         return Notices(self)
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(self)

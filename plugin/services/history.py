@@ -10,6 +10,9 @@ from plugin.ended_early import INTERRUPTED, interrupted_message
 from plugin.errors import RowError
 from plugin.ports import JobSummary
 from plugin.report import ERRORS_KEPT_IN_REPORT, error_report_rows, write_csv
+from plugin.services.shown import Page, ShownRow, shown_rows
+
+ROW_FILTERS = {"failed": ("failed",), "changed": ("created", "updated")}  # the result pages' "Show: ..." choices
 
 if TYPE_CHECKING:
     from plugin.services import Services
@@ -29,11 +32,22 @@ class History:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None,
-                  include_dry_runs: bool = True) -> list[JobSummary]:
+    def list_jobs(self, *, limit: int = 50, kinds: Collection[str] | None = None, previews: bool = False,
+                  offset: int = 0) -> list[JobSummary]:
+        """The latest imports (and undos), newest first; only of `kinds` when given (what a person may see).
+
+        Previews (dry runs) are not imports: they are left out unless `previews` asks for them. They keep their
+        job numbers (a preview is a job the workers run), so the numbers of imports can skip."""
         self.end_abandoned_runs()
         with self.services.unit_of_work() as work:
-            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_dry_runs=include_dry_runs)
+            return work.jobs.list_jobs(limit=limit, kinds=kinds, include_previews=previews, offset=offset)
+
+    def jobs_page(self, *, page: int = 1, per_page: int = 50, kinds: Collection[str] | None = None,
+                  previews: bool = False) -> Page[JobSummary]:
+        """A page of the history (newest first), knowing whether an older page follows."""
+        number = max(page, 1)
+        found = self.list_jobs(limit=per_page + 1, kinds=kinds, previews=previews, offset=(number - 1) * per_page)
+        return Page.cut(found, number, per_page)
 
     def get_job(self, job_id: int) -> JobSummary | None:
         self.end_abandoned_runs()
@@ -57,6 +71,18 @@ class History:
     def row_results(self, job_id: int, *, offset: int = 0, limit: int = 50) -> list[dict[str, object]]:
         with self.services.unit_of_work() as work:
             return work.jobs.row_results(job_id, offset=offset, limit=limit)
+
+    def rows_page(self, job: JobSummary, *, page: int = 1, per_page: int = 50, show: str = "") -> Page[ShownRow]:
+        """A page of the job's per-row results as people read them (records by email and name, names for ids):
+        all rows, or `show` "failed" or "changed" (created and updated) ones. Has a next page only when one exists."""
+        kind = self.services.kinds.get(job.kind)
+        secrets = kind.secret_names if kind is not None else frozenset()
+        number = max(page, 1)
+        with self.services.unit_of_work() as work:
+            fetched = work.jobs.row_results(job.id, offset=(number - 1) * per_page, limit=per_page + 1,
+                                            actions=ROW_FILTERS.get(show))
+            return Page.cut(shown_rows(work, job.kind, fetched, secrets, key=kind.key if kind else "email"),
+                            number, per_page)
 
     def secret_columns(self, job: JobSummary) -> list[int]:
         """Indexes of the job's file columns mapped to a secret field (passwords): never shown."""

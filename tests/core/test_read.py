@@ -282,9 +282,9 @@ def test_each_unreadable_file_is_rejected_with_its_code(data, limits, code):
             "The file has 5,214 rows; at most 5,000 can be imported at once. Split it into smaller files.",
         ),
         (
-            b"e" * 12_400_000,
-            {"max_bytes": 10_000_000},
-            "The file is 12.4 MB; at most 10 MB can be imported at once. Split it into smaller files.",
+            b"e" * 13_002_342,
+            {"max_bytes": 10 * 1024 * 1024},
+            "The file is 12.4 MiB; at most 10 MiB can be imported at once. Split it into smaller files.",
         ),
         (
             b"e" * 10_000_001,

@@ -33,7 +33,7 @@ def test_assign_by_domain_prints_who_would_join_and_then_does_it(run: Cli) -> No
     dry = run("companies", "assign-by-domain", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout == "1\told@acme.com\t1\tAcme Ltd\n"
-    assert "1 customers would join a company" in dry.stderr
+    assert "1 customer would join a company" in dry.stderr
     assert run.customers()["old@acme.com"]["company"] == ""
     ok(run("companies", "assign-by-domain"))
     assert run.customers()["old@acme.com"]["company"] == "Acme Ltd"

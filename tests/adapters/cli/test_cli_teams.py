@@ -33,7 +33,7 @@ def listed(run: Cli) -> list[dict[str, object]]:  # noqa: F811
 def test_teams_add_prints_each_teams_id_and_list_shows_the_counts(run: Cli) -> None:  # noqa: F811
     assert ok(run("teams", "add", "Support", "Sales")) == "3\tSupport\n2\tSales\n"
     assert ok(run("teams", "list")).splitlines() == [
-        "1\tBilling\t2 agents\t2 customers", "2\tSales\t1 agents\t0 customers", "3\tSupport\t0 agents\t0 customers"]
+        "1\tBilling\t2 agents\t2 customers", "2\tSales\t1 agent\t0 customers", "3\tSupport\t0 agents\t0 customers"]
     assert listed(run) == [{"id": 1, "name": "Billing", "agents": 2, "customers": 2},
                            {"id": 2, "name": "Sales", "agents": 1, "customers": 0},
                            {"id": 3, "name": "Support", "agents": 0, "customers": 0}]

@@ -17,8 +17,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from adapters.db.agents import Agent
-from adapters.db.models import Contact, ImportJob
+from adapters.db.models import Contact, CustomerTeam, ImportJob, Team
+from adapters.db.agents import AgentTeam
 from adapters.db.web_state import ApiToken, Notification, QueuedImport, SavedMapping, Upload, create_token
+from plugin.ports.records import CustomerQuery
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, Browser, files_in
 
 ROLES = {"anonymous": None, "agent": AGENT, "support_admin": SUPPORT_ADMIN, "admin": ADMIN}
@@ -59,6 +61,9 @@ class Resources:
     admin_upload: str  # customers, mapped and previewed: preview and start work on it
     admin_agents_upload: str
     support_upload: str  # the support admin's own customers upload
+    team: int  # a team with the agent in it
+    team_to_remove: int  # removed for real by the admin's POST
+    customer: int  # ann@example.com, from the admin's customers import
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,23 @@ MATRIX: list[Call] = [
     Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{agents_job}/retry", page(403, 400),
          form=upload(RETRY_FILE, "fixed.csv")),
     Call("/importer/static/<path:filename>", "GET", "/importer/static/importer.css", everyone(200)),
+    # the admin pages: teams with the agents import's permission (admins), customers and companies with theirs
+    Call("/importer/teams", "GET", "/importer/teams", page(403, 200)),
+    Call("/importer/teams", "POST", "/importer/teams", page(403, 302), form=lambda _b: {"name": "Night shift"}),
+    Call("/importer/teams/<int:team_id>", "GET", "/importer/teams/{team}", page(403, 200)),
+    Call("/importer/teams/<int:team_id>", "GET", "/importer/teams/999999", page(403, 404)),
+    Call("/importer/teams/<int:team_id>/rename", "POST", "/importer/teams/{team}/rename", page(403, 302),
+         form=lambda _b: {"name": "Support North"}),
+    Call("/importer/teams/<int:team_id>/members", "POST", "/importer/teams/{team}/members", page(403, 302),
+         form=lambda _b: {"emails": SUPPORT_ADMIN}),
+    Call("/importer/teams/<int:team_id>/members/remove", "POST", "/importer/teams/{team}/members/remove",
+         page(403, 302), form=lambda _b: {"email": AGENT}),
+    Call("/importer/teams/<int:team_id>/remove", "GET", "/importer/teams/{team_to_remove}/remove", page(403, 200)),
+    Call("/importer/teams/<int:team_id>/remove", "POST", "/importer/teams/{team_to_remove}/remove", page(403, 302)),
+    Call("/importer/customers", "GET", "/importer/customers?q=ann&company=&label=", page(200, 200)),
+    Call("/importer/customers/<int:customer_id>", "GET", "/importer/customers/{customer}", page(200, 200)),
+    Call("/importer/customers/<int:customer_id>", "GET", "/importer/customers/999999", page(404, 404)),
+    Call("/importer/companies", "GET", "/importer/companies", page(200, 200)),
     # ---- the API (session with its CSRF token; tokens act as their person, see test_api.py)
     Call("/api/v1/imports", "GET", "/api/v1/imports", api(200, 200)),
     Call("/api/v1/imports", "POST", "/api/v1/imports", api(202, 202), form=api_upload("customers", OTHER_CUSTOMERS)),
@@ -191,7 +213,9 @@ def state_of(app: Flask, upload_dir: str) -> dict[str, object]:
     engine = app.extensions["contact_importer"].engine
     with engine.connect() as connection:
         rows = {table.__tablename__: connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (ImportJob, Contact, Agent, Upload, QueuedImport, Notification, SavedMapping, ApiToken)}
+                for table in (ImportJob, Contact, Agent, Upload, QueuedImport, Notification, SavedMapping, ApiToken,
+                              Team, AgentTeam, CustomerTeam)}
+        rows["team names"] = sorted(connection.execute(select(Team.name)).scalars())
         kept = connection.execute(select(func.count()).select_from(Upload).where(Upload.deleted_at.is_(None),
                                                                                   Upload.mapping.is_not(None)))
         rows["uploads mapped"] = kept.scalar_one()
@@ -214,7 +238,12 @@ def make_resources(app: Flask, browser_for: Callable[[str | None], Browser]) -> 
     mapped = admin.client.post(f"/importer/uploads/{admin_upload}/mapping", data={"csrf_token": admin.csrf,
                                                                                   **MAPPING_FORM})
     assert mapped.status_code == 302, mapped.text
-    return Resources(customers_job=customers_job, support_customers_job=support_customers_job, agents_job=agents_job, agents_job_to_undo=agents_job_to_undo,
+    teams = app.extensions["contact_importer"].services.teams
+    team_ids = teams.add(["Support", "Leaving"])
+    teams.add_agents("Support", [AGENT])
+    customer = app.extensions["contact_importer"].services.records.find_customers(CustomerQuery("ann@example.com"))
+    return Resources(team=team_ids["Support"], team_to_remove=team_ids["Leaving"], customer=customer.items[0].id,
+                     customers_job=customers_job, support_customers_job=support_customers_job, agents_job=agents_job, agents_job_to_undo=agents_job_to_undo,
                      admin_upload=admin_upload,
                      admin_agents_upload=page_upload(admin, AGENTS, "users"),
                      support_upload=page_upload(support, CUSTOMERS))

@@ -122,5 +122,5 @@ def test_an_agents_upload_rests_on_disk_encrypted_and_still_imports(browser_for,
     upload_id = mapping_url.split("/")[3]
     started = admin.client.post(f"/importer/uploads/{upload_id}/start", data={"csrf_token": admin.csrf},
                                 follow_redirects=True)
-    assert "Imported 1 agents: 1 created" in started.text
+    assert "Imported 1 agent: 1 created" in started.text
     assert web_services.people.check_password("new@example.com", "S3cure-pass!") is not None

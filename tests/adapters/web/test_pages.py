@@ -220,7 +220,7 @@ def test_an_admin_imports_agents_through_the_pages_and_passwords_never_show(app,
     upload_id = mapping_url.split("/")[3]
     job_page = admin.client.post(f"/importer/uploads/{upload_id}/start", data={"csrf_token": admin.csrf},
                                  follow_redirects=True).text
-    assert "Imported 1 agents: 1 created, 0 updated, 1 failed" in job_page
+    assert "Imported 1 agent: 1 created, 0 updated, 1 failed" in job_page
     job_id = int(re.search(r"Import (\d+):", job_page).group(1))
     report = admin.client.get(f"/api/v1/imports/{job_id}/errors.csv").text
     assert secret not in job_page and secret not in report and "(hidden)" in report

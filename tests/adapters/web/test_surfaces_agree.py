@@ -92,7 +92,7 @@ def test_agents_imported_through_the_api_and_the_page_can_create_teams(app, brow
     preview_url = preview_of(admin, "email,first_name,teams\nother@example.com,Other,Weekend\n", "users")
     assert "1 failed" in admin.client.get(preview_url).text  # no team Weekend yet
     again = admin.client.post(preview_url.split("?")[0], data={"csrf_token": admin.csrf, "create_teams": "true"})
-    assert "Would import 1 agents: 1 created, 0 updated, 0 failed" in admin.client.get(again.headers["Location"]).text
+    assert "Would import 1 agent: 1 created, 0 updated, 0 failed" in admin.client.get(again.headers["Location"]).text
 
 
 def test_no_page_or_api_message_names_a_command_line_flag(app, browser_for):

@@ -46,7 +46,7 @@ def test_retry_from_the_result_page_reports_under_the_original_row(app, browser_
     rows = admin.client.get(f"/api/v1/imports/{retry_id}/rows").json["rows"]
     assert [(row["row"], row["action"]) for row in rows] == [(3, "created")]
     page = admin.client.get(f"/importer/jobs/{retry_id}").text
-    assert f'This is a retry of import {job_id}: <a href="/importer/jobs/{job_id}">' in page
+    assert f'This is a retry of <a href="/importer/jobs/{job_id}">import {job_id}</a>' in page
 
 
 def test_the_api_undoes_with_a_dry_run_first_and_refuses_a_second_undo(app, browser_for):
