@@ -12,6 +12,7 @@ from plugin.ports.mailboxes import (  # noqa: F401
                                   MailboxRecord,
                                   MailboxStatus,
                                   MailboxStore,
+                                  MailboxTally,
                                   MailSkipRecord,
                                   NewMailbox,
 )
