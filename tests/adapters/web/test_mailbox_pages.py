@@ -15,7 +15,7 @@ from adapters.web import mailbox_pages
 from tests.adapters.imap import conftest as imap_fixtures
 from tests.adapters.imap.conftest import ImapServer
 from tests.adapters.imap.test_poll import message
-from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN
+from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, screenshot
 
 pytestmark = pytest.mark.imap
 
@@ -122,14 +122,14 @@ def test_poll_now_captures_real_mail_and_the_list_and_skips_page_show_what_it_ca
     assert skips.status_code == 200
     rows = re.findall(r"<tr><td>(\d+)</td>.*?</tr>", skips.text, re.DOTALL)
     assert rows == ["1", "2"]
-    assert "own_address" in skips.text and "auto_reply" in skips.text and "noreply@example.net" in skips.text
+    assert "own address" in skips.text and "auto reply" in skips.text and "noreply@example.net" in skips.text
     only = text_of(admin.client.get("/importer/mailboxes/support/skips?email=noreply@example.net"))
-    assert "auto_reply" in only and "own_address" not in only
+    assert "auto reply" in only and "own address" not in only
     monkeypatch.setattr(mailbox_pages, "SKIPS_PER_PAGE", 1)
     first = admin.client.get("/importer/mailboxes/support/skips")
-    assert "auto_reply" in first.text and "own_address" not in first.text and 'id="skips-next"' in first.text
+    assert "auto reply" in first.text and "own address" not in first.text and 'id="skips-next"' in first.text
     last = admin.client.get("/importer/mailboxes/support/skips?page=2")
-    assert "own_address" in last.text and 'id="skips-next"' not in last.text  # a full last page has no next
+    assert "own address" in last.text and 'id="skips-next"' not in last.text  # a full last page has no next
 
 
 def test_a_poll_that_fails_says_what_failed_and_the_list_shows_the_error_in_words(admin, imap_server, folder,
@@ -202,3 +202,66 @@ def test_support_admins_and_agents_get_403_on_every_mailbox_page_and_change_noth
     assert web_services.capture.mailboxes() == before
     if email == SUPPORT_ADMIN:
         assert ">Mailboxes</a>" not in other.client.get("/importer/history").text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_an_admin_adds_a_mailbox_and_polls_it_in_chromium(live_server, page, imap_server, folder, web_services,
+                                                          monkeypatch):
+    from tests.adapters.web.test_browser import sign_in
+
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.password)  # the live server runs in this process
+    sign_in(page, live_server, ADMIN)
+    page.click("nav.ci-subnav >> text=Mailboxes")
+    page.wait_for_selector("#no-mailboxes")
+    screenshot(page, "mailbox-01-list-empty")
+
+    page.click("#add-mailbox")
+    page.fill("#mailbox-name", "support")
+    page.fill("#mailbox-host", imap_server.host)
+    page.fill("#mailbox-port", str(imap_server.port))
+    page.uncheck("#mailbox-tls")
+    page.fill("#mailbox-user", imap_server.user)
+    page.fill("#mailbox-password-env", PASSWORD_ENV)
+    page.fill("#mailbox-folder", "Nowhere")
+    page.fill("#mailbox-own-addresses", "help@example.com")
+    page.fill("#mailbox-label", "From mail")
+    screenshot(page, "mailbox-02-add")
+    page.click("#mailbox-save")
+    page.wait_for_selector("#mailbox-problems")
+    assert "was not saved: no such folder." in page.inner_text("#mailbox-problems")
+    assert f"{PASSWORD_ENV} is set for this server process right now" in page.inner_text("#mailbox-variable-state")
+    screenshot(page, "mailbox-03-add-refused")
+    page.fill("#mailbox-folder", folder)
+    page.click("#mailbox-save")
+    page.wait_for_selector("#mailbox-notice")
+    assert "New: not polled yet" in page.inner_text("#mailboxes")
+    screenshot(page, "mailbox-04-list")
+
+    imap_server.append(folder, message(b"John Doe <john@example.com>", number=1),
+                       message(b"noreply@example.net", b"Auto-Submitted: auto-replied\n", number=2))
+    page.click("button[aria-label='Poll support now']")
+    page.wait_for_selector("#poll-result")
+    assert "2 new messages read: 1 captured, 0 already known, 1 skipped (0 failed)." in page.inner_text("#poll-result")
+    screenshot(page, "mailbox-05-polled")
+    assert "john@example.com" in emails(web_services)
+
+    page.click("text=Skipped messages of support")
+    page.wait_for_selector("#skips")
+    assert "noreply@example.net" in page.inner_text("#skips")
+    screenshot(page, "mailbox-06-skips")
+
+    page.click("text=Back to the mailboxes")
+    assert "Working" in page.inner_text("#mailboxes")
+    screenshot(page, "mailbox-07-list-polled")
+    page.click("a[aria-label='Edit support']")
+    page.wait_for_selector("#mailbox-form")
+    screenshot(page, "mailbox-08-edit")
+    page.click("text=Cancel")
+    page.click("a[aria-label='Remove support']")
+    page.wait_for_selector("#remove-stays")
+    screenshot(page, "mailbox-09-remove")
+    page.click("#remove-confirm")
+    page.wait_for_selector("#no-mailboxes")
+    assert "The customers it captured stay." in page.inner_text("#mailbox-notice")
+    screenshot(page, "mailbox-10-removed")
