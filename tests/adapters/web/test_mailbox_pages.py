@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from adapters.db.models import Contact, Label
+from adapters.imap.access import AccessRefused, access_check
 from adapters.web import mailbox_pages
 from tests.adapters.imap import conftest as imap_fixtures
 from tests.adapters.imap.conftest import ImapServer
@@ -253,7 +255,15 @@ def test_an_admin_adds_a_mailbox_and_polls_it_in_chromium(live_server, page, ima
 
     page.click("text=Back to the mailboxes")
     assert "Working" in page.inner_text("#mailboxes")
-    screenshot(page, "mailbox-07-list-polled")
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-password")  # the password changed on the server's side
+    page.click("button[aria-label='Poll support now']")
+    page.wait_for_selector("#poll-error")
+    assert "Failed: wrong user name or password." in page.inner_text("#poll-error")
+    screenshot(page, "mailbox-07-poll-failed")
+    page.click("text=Back to the mailboxes")
+    assert "Failing (1 failed poll in a row" in page.inner_text("#mailboxes")
+    assert "Last error: wrong user name or password." in page.inner_text("#mailboxes")
+    screenshot(page, "mailbox-07-list-failing")
     page.click("a[aria-label='Edit support']")
     page.wait_for_selector("#mailbox-form")
     screenshot(page, "mailbox-08-edit")
@@ -265,3 +275,38 @@ def test_an_admin_adds_a_mailbox_and_polls_it_in_chromium(live_server, page, ima
     page.wait_for_selector("#no-mailboxes")
     assert "The customers it captured stay." in page.inner_text("#mailbox-notice")
     screenshot(page, "mailbox-10-removed")
+
+
+def test_the_use_cases_behind_the_pages_count_page_and_change_mailboxes_on_sqlite_and_postgresql(services, imap_server,
+                                                                                               folder):
+    from adapters.imap.poller import poll_mailbox
+
+    environ = {PASSWORD_ENV: imap_server.password}
+    capture = services.capture
+    for name, where in (("support", folder), ("quiet", "INBOX")):
+        capture.add_mailbox(name=name, host=imap_server.host, port=imap_server.port, user=imap_server.user,
+                            password_env=PASSWORD_ENV, tls=False, folder=where, own_addresses=["help@example.com"],
+                            check=access_check(environ), now=datetime.now(UTC))
+    imap_server.append(folder, message(b"John Doe <john@example.com>", number=1), message(b"help@example.com", number=2),
+                       message(b"noreply@example.net", b"Auto-Submitted: auto-replied\n", number=3))
+    assert not poll_mailbox(services, "support", environ=environ).has_failed
+    tallies = {item.mailbox.name: (item.tally.captured, item.tally.skipped) for item in capture.overview()}
+    assert tallies == {"quiet": (0, 0), "support": (1, 2)}
+    newest, older = capture.skips("support", limit=1), capture.skips("support", limit=1, offset=1)
+    assert [skip.uid for skip in newest + older] == [3, 2]
+    assert capture.skips("support", limit=1, offset=2) == []
+
+    position = capture.mailbox("support").uidvalidity, capture.mailbox("support").last_uid
+    same_place = capture.change_mailbox("support", host=imap_server.host, port=imap_server.port,
+                                        user=imap_server.user, password_env=PASSWORD_ENV, tls=False, folder=folder,
+                                        label="Mail", check=access_check(environ), now=datetime.now(UTC))
+    assert ((same_place.uidvalidity, same_place.last_uid), same_place.label, same_place.own_addresses) == (
+        position, "Mail", ())
+    moved = capture.change_mailbox("support", host=imap_server.host, port=imap_server.port, user=imap_server.user,
+                                   password_env=PASSWORD_ENV, tls=False, folder="INBOX", now=datetime.now(UTC))
+    assert (moved.folder, moved.uidvalidity, moved.last_uid) == ("INBOX", None, None)
+    with pytest.raises(AccessRefused, match="no such folder"):
+        capture.change_mailbox("support", host=imap_server.host, port=imap_server.port, user=imap_server.user,
+                               password_env=PASSWORD_ENV, tls=False, folder="Nowhere", check=access_check(environ),
+                               now=datetime.now(UTC))
+    assert capture.mailbox("support").folder == "INBOX"
