@@ -24,6 +24,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    func,
+    literal,
     or_,
     select,
     update,
@@ -36,7 +38,7 @@ from adapters.db.catalog import ensure_labels
 from adapters.db.engine import insert_many, stored_value
 from adapters.db.models import Base, ImportJob
 from plugin.ports import (MAIL_JOB_KIND, BatchCounts, Lease, MailboxExists, MailboxRecord, MailboxStatus,
-                          MailSkipRecord, NewMailbox)
+                          MailboxTally, MailSkipRecord, NewMailbox)
 from plugin.report import Status
 
 
@@ -132,6 +134,25 @@ class SqlMailboxes:
         ).order_by(mailboxes.c.name)).all()
         return [_record(row) for row in rows]
 
+    def change(self, name: str, mailbox: NewMailbox, *, is_moved: bool, now: datetime) -> bool:
+        moment = _utc(now)
+        if mailbox.label:
+            ensure_labels(self.connection, [mailbox.label], now=lambda: moment)
+        moved = {"uidvalidity": None, "last_uid": None} if is_moved else {}
+        return self.connection.execute(update(mailboxes).where(mailboxes.c.name == name).values(
+            host=mailbox.host, port=mailbox.port, user=mailbox.user, password_env=mailbox.password_env,
+            tls=mailbox.tls, folder=mailbox.folder, own_addresses=list(mailbox.own_addresses),
+            label=mailbox.label or None, next_attempt_at=None, **moved)).rowcount == 1
+
+    def tallies(self) -> dict[str, MailboxTally]:
+        skipped = (select(func.count()).select_from(mail_skips).where(mail_skips.c.mailbox_id == mailboxes.c.id)
+                   .scalar_subquery())
+        captured = (select(func.coalesce(func.sum(import_jobs.c.created), 0)).where(
+            import_jobs.c.kind == MAIL_JOB_KIND, import_jobs.c.actor == literal("mailbox:") + mailboxes.c.name,
+            import_jobs.c.created_at >= mailboxes.c.created_at).scalar_subquery())
+        rows = self.connection.execute(select(mailboxes.c.name, captured.label("captured"), skipped.label("skipped")))
+        return {row.name: MailboxTally(int(row.captured), int(row.skipped)) for row in rows}
+
     def remove(self, name: str) -> bool:
         found = self.connection.execute(select(mailboxes.c.id).where(mailboxes.c.name == name)).scalar()
         if found is None:
@@ -225,12 +246,13 @@ class SqlMailboxes:
 
     # ---- why someone is missing
 
-    def skips(self, mailbox_name: str, *, email: str | None = None, limit: int = 50) -> list[MailSkipRecord]:
+    def skips(self, mailbox_name: str, *, email: str | None = None, limit: int = 50,
+              offset: int = 0) -> list[MailSkipRecord]:
         query = (select(mail_skips).join(mailboxes, mailboxes.c.id == mail_skips.c.mailbox_id)
                  .where(mailboxes.c.name == mailbox_name))
         if email:
             query = query.where(mail_skips.c.email == email.strip().lower())
-        rows = self.connection.execute(query.order_by(mail_skips.c.id.desc()).limit(limit)).all()
+        rows = self.connection.execute(query.order_by(mail_skips.c.id.desc()).limit(limit).offset(offset)).all()
         return [MailSkipRecord(row.uid, row.reason, row.detail, row.email, row.message_id, row.uidvalidity,
                                _aware(row.seen_at)) for row in rows]
 

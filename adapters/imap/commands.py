@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import threading
 from datetime import date, datetime
@@ -19,16 +18,6 @@ import click
 if TYPE_CHECKING:  # imapclient and the poller load only when a mailbox command runs
     from adapters.imap.poll_result import PollProgress, PollResult
     from plugin.ports import MailboxRecord
-
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_WHAT_FAILED = {  # MailboxErrorCode → what an admin is told first
-    "login": "wrong user name or password",
-    "folder": "no such folder",
-    "tls": "TLS refused",
-    "unreachable": "host unreachable",
-    "connection_lost": "the connection was lost",
-    "protocol": "the server refused a command the importer needs",
-}
 
 
 def _services(context: click.Context):  # type: ignore[no-untyped-def]
@@ -89,51 +78,13 @@ def mailbox_add_command(
     label: str | None,
 ) -> None:
     """Add mailbox NAME after logging in and opening its folder; nothing is saved if that fails."""
-    from adapters.imap.connection import MailboxAccount, MailboxError, open_mailbox
+    from adapters.imap.access import AccessRefused, access_check
     from adapters.imap.poller import utc_now
-    from plugin.emails import InvalidEmail, normalize_email
     from plugin.ports import MailboxExists
-    from plugin.services.capture import BadMailbox, UnknownMailbox
+    from plugin.services.capture import BadMailbox
 
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise click.BadParameter("a mailbox name has 1 to 100 characters.", param_hint="NAME")
-    if not _VARIABLE_NAME.fullmatch(password_env):
-        raise click.BadParameter(
-            f"{password_env!r} is not an environment variable name.", param_hint="--password-env"
-        )
-    addresses = []
-    for address in own_addresses:
-        try:
-            addresses.append(normalize_email(address))
-        except InvalidEmail as error:
-            raise click.BadParameter(
-                f"{address!r} is not an email address: {error}", param_hint="--own-address"
-            ) from error
-    capture = _services(context).capture
     try:
-        capture.mailbox(name)
-    except UnknownMailbox:
-        pass
-    else:
-        raise click.ClickException(
-            f"There is a mailbox named {name!r} already; `mailbox remove {name}` first."
-        )
-    password = os.environ.get(password_env)
-    if password is None:
-        raise click.ClickException(
-            f"Mailbox {name} was not saved: the environment variable {password_env} is not "
-            f"set. Export it with the password of {user}; only its name is saved."
-        )
-    account = MailboxAccount(host, user, password, port=port, folder=folder, tls=not no_tls)
-    try:
-        with open_mailbox(account):
-            pass
-    except MailboxError as error:
-        what = _WHAT_FAILED.get(str(error.code), str(error.code))
-        raise click.ClickException(f"Mailbox {name} was not saved: {what}. {error.message}") from error
-    try:
-        capture.add_mailbox(
+        _services(context).capture.add_mailbox(
             name=name,
             host=host,
             port=port,
@@ -142,11 +93,16 @@ def mailbox_add_command(
             tls=not no_tls,
             folder=folder,
             since=since.date() if since else None,
-            own_addresses=addresses,
+            own_addresses=own_addresses,
             label=label,
+            check=access_check(os.environ),
             now=utc_now(),
         )
-    except (BadMailbox, MailboxExists) as error:
+    except MailboxExists:
+        raise click.ClickException(
+            f"There is a mailbox named {name!r} already; `mailbox remove {name}` first."
+        ) from None
+    except (AccessRefused, BadMailbox) as error:
         raise click.ClickException(f"Mailbox {name} was not saved: {error}") from error
     click.echo(
         f"Mailbox {name} added: {folder} on {host} as {user}. "
@@ -295,6 +251,8 @@ def _stop_watching(_signum: int, _frame: object) -> None:
 
 def render_result(result: PollResult) -> str:
     """One line a person reads: counts and the position, or what went wrong and when it is tried again."""
+    from adapters.imap.access import what_failed
+
     where = f"{result.mailbox} ({result.folder})"
     if result.is_busy:
         return f"{where}: busy, {result.error} Nothing was done."
@@ -305,7 +263,7 @@ def render_result(result: PollResult) -> str:
     if not result.error_code:
         return f"{where}: {counts}; position {_position(result.uidvalidity, result.last_uid)}"
     retry = f" Next try at {_when(result.next_attempt_at)}." if result.next_attempt_at else ""
-    what = _WHAT_FAILED.get(result.error_code, result.error_code.replace("_", " "))
+    what = what_failed(result.error_code)
     stored = f" Stored before it failed: {counts}." if result.fetched else ""
     return f"{where}: failed, {what}. {result.error}{stored}{retry}"
 

@@ -13,6 +13,7 @@ from plugin.ports.mailboxes import (  # noqa: F401
                                   MailboxRecord,
                                   MailboxStatus,
                                   MailboxStore,
+                                  MailboxTally,
                                   MailSkipRecord,
                                   NewMailbox,
 )

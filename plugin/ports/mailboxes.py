@@ -99,6 +99,14 @@ class MailSkipRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MailboxTally:
+    """What a mailbox has come to: contacts its polls created (since it was added) and messages it skipped."""
+
+    captured: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BatchCounts:
     """What one stored batch adds to its poll's job."""
 
@@ -123,6 +131,15 @@ class MailboxStore(Protocol):
 
     def due(self, *, now: datetime) -> list[MailboxRecord]:
         """Mailboxes to poll now: not waiting out a backoff, and not leased to a poll or a watch."""
+        ...
+
+    def change(self, name: str, mailbox: NewMailbox, *, is_moved: bool, now: datetime) -> bool:
+        """Save a mailbox's new settings under its name (its label is created when missing; `since` stays); it is
+        due at once. `is_moved` (another server, account or folder) starts its position over. False: no mailbox."""
+        ...
+
+    def tallies(self) -> dict[str, MailboxTally]:
+        """Mailbox name → its tally, for every mailbox."""
         ...
 
     def remove(self, name: str) -> bool:
@@ -174,8 +191,10 @@ class MailboxStore(Protocol):
         failure is in the history."""
         ...
 
-    def skips(self, mailbox_name: str, *, email: str | None = None, limit: int = 50) -> list[MailSkipRecord]:
-        """The latest skipped messages of a mailbox, newest first; `email` narrows them to one address."""
+    def skips(self, mailbox_name: str, *, email: str | None = None, limit: int = 50,
+              offset: int = 0) -> list[MailSkipRecord]:
+        """The latest skipped messages of a mailbox, newest first, after the first `offset`; `email` narrows them
+        to one address."""
         ...
 
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from plugin.emails import InvalidEmail, email_key
+from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.mail import SkipReason, address_keys, classify_message, fetch_header_fields
 from plugin.mail_customers import AuthorPlanner, MailAuthor, printable, source_detail
-from plugin.ports import (BatchCounts, Lease, LeaseLost, MailboxRecord, MailSkipRecord, NewMailbox, StalePlan,
-                          WriteConflict)
+from plugin.ports import (BatchCounts, Lease, LeaseLost, MailboxExists, MailboxRecord, MailboxTally, MailSkipRecord,
+                          NewMailbox, StalePlan, WriteConflict)
 from plugin.validate import name_problem
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 # Skips counted as failed in a poll's job: the author could not be read, or the CSV path would refuse them.
 FAILED_REASONS = frozenset({SkipReason.NO_SENDER, SkipReason.INVALID_ADDRESS, SkipReason.INVALID_VALUE})
 STORE_ATTEMPTS = 5  # a batch another writer got in the way of is planned and written again, this many times
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what a mailbox's password_env may be
+NAME_LENGTH = 100  # the longest mailbox name
 
 
 class UnknownMailbox(LookupError):
@@ -43,6 +46,24 @@ class UnknownMailbox(LookupError):
 
 class BadMailbox(ValueError):
     """A mailbox cannot be saved as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxOverview:
+    """A mailbox as its list shows it: the record and what it has come to."""
+
+    mailbox: MailboxRecord
+    tally: MailboxTally
+
+
+AccessCheck = Callable[[NewMailbox], None]  # logs in and opens the folder, or raises (the adapter's IMAP error)
+
+
+def password_env_problem(password_env: str) -> str | None:
+    """Why this cannot name the environment variable holding a mailbox's password, or None."""
+    if VARIABLE_NAME.fullmatch(password_env):
+        return None
+    return f"{password_env!r} is not an environment variable name (letters, digits and _, not starting with a digit)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +122,40 @@ class Capture:
 
     def add_mailbox(self, *, name: str, host: str, port: int | None, user: str, password_env: str, tls: bool = True,
                     folder: str = "INBOX", since: date | None = None, own_addresses: Sequence[str] = (),
-                    label: str | None = None, now: datetime) -> int:
+                    label: str | None = None, check: AccessCheck | None = None, now: datetime) -> int:
         """Save a mailbox and create its label when missing; raises MailboxExists, or BadMailbox for a label a
-        CSV label cell would refuse."""
-        label = label.strip() if label else None
-        if label and (problem := name_problem(label, what="label")) is not None:
-            raise BadMailbox(problem[1])
-        mailbox = NewMailbox(name, host, port, user, password_env, tls, folder, since, tuple(own_addresses), label)
+        CSV label cell would refuse or a password_env that names no variable. `check` (logging in and opening
+        the folder) runs first, when given: whatever it raises leaves nothing saved."""
+        mailbox = _new_mailbox(name, host, port, user, password_env, tls, folder, since, own_addresses, label)
+        if check is not None:
+            with self.services.unit_of_work() as work:
+                if work.mailboxes.named(mailbox.name) is not None:  # asked before the server is
+                    raise MailboxExists(f"There is a mailbox named {mailbox.name!r} already.")
+            check(mailbox)
         with self.services.unit_of_work() as work:
             mailbox_id = work.mailboxes.add(mailbox, now=now)
             work.commit()
         return mailbox_id
+
+    def change_mailbox(self, name: str, *, host: str, port: int | None, user: str, password_env: str, tls: bool,
+                       folder: str, own_addresses: Sequence[str] = (), label: str | None = None,
+                       check: AccessCheck | None = None, now: datetime) -> MailboxRecord:
+        """Save a mailbox's new settings (its name and `since` stay); it is polled at the next tick. Another
+        host, port, user or folder starts its position over. Raises UnknownMailbox or BadMailbox; `check` runs
+        first, when given, as for add_mailbox."""
+        before = self.mailbox(name)
+        mailbox = _new_mailbox(name, host, port, user, password_env, tls, folder, before.since, own_addresses, label)
+        if check is not None:
+            check(mailbox)
+        is_moved = (mailbox.host, mailbox.port, mailbox.user, mailbox.folder) != (before.host, before.port,
+                                                                                  before.user, before.folder)
+        with self.services.unit_of_work() as work:
+            if not work.mailboxes.change(name, mailbox, is_moved=is_moved, now=now):
+                raise UnknownMailbox(name)
+            changed = work.mailboxes.named(name)
+            work.commit()
+        assert changed is not None
+        return changed
 
     def mailbox(self, name: str) -> MailboxRecord:
         """The mailbox of that name; raises UnknownMailbox."""
@@ -125,6 +169,13 @@ class Capture:
         with self.services.unit_of_work() as work:
             return work.mailboxes.all()
 
+    def overview(self) -> list[MailboxOverview]:
+        """Every mailbox, by name, with the contacts it captured and the messages it skipped."""
+        with self.services.unit_of_work() as work:
+            tallies = work.mailboxes.tallies()
+            return [MailboxOverview(mailbox, tallies.get(mailbox.name, MailboxTally()))
+                    for mailbox in work.mailboxes.all()]
+
     def due_mailboxes(self, *, now: datetime) -> list[MailboxRecord]:
         with self.services.unit_of_work() as work:
             return work.mailboxes.due(now=now)
@@ -136,12 +187,13 @@ class Capture:
                 raise UnknownMailbox(name)
             work.commit()
 
-    def skips(self, name: str, *, email: str | None = None, limit: int = 50) -> list[MailSkipRecord]:
-        """Why people are missing: the latest skipped messages, newest first. Raises UnknownMailbox."""
+    def skips(self, name: str, *, email: str | None = None, limit: int = 50, offset: int = 0) -> list[MailSkipRecord]:
+        """Why people are missing: the latest skipped messages, newest first, after the first `offset`. Raises
+        UnknownMailbox."""
         with self.services.unit_of_work() as work:
             if work.mailboxes.named(name) is None:
                 raise UnknownMailbox(name)
-            return work.mailboxes.skips(name, email=email, limit=limit)
+            return work.mailboxes.skips(name, email=email, limit=limit, offset=offset)
 
     def agent_addresses(self) -> frozenset[str]:
         with self.services.unit_of_work() as work:
@@ -299,6 +351,28 @@ class Capture:
             except InvalidEmail:
                 logger.debug("mailbox %s: own address %r is not an address; ignored", mailbox.name, address)
         return frozenset(keys)
+
+
+def _new_mailbox(name: str, host: str, port: int | None, user: str, password_env: str, tls: bool, folder: str,
+                 since: date | None, own_addresses: Sequence[str], label: str | None) -> NewMailbox:
+    """A mailbox's settings as saved; raises BadMailbox for a name of no or too many characters, a label a CSV
+    label cell would refuse, a password_env that names no variable or an own address that is none."""
+    name = name.strip()
+    if not name or len(name) > NAME_LENGTH:
+        raise BadMailbox(f"a mailbox name has 1 to {NAME_LENGTH} characters.")
+    addresses = []
+    for address in own_addresses:
+        try:
+            addresses.append(normalize_email(address))
+        except InvalidEmail as error:
+            raise BadMailbox(f"{address!r} is not an email address: {error}") from error
+    label = label.strip() if label else None
+    if label and (problem := name_problem(label, what="label")) is not None:
+        raise BadMailbox(problem[1])
+    if (problem_text := password_env_problem(password_env)) is not None:
+        raise BadMailbox(problem_text)
+    return NewMailbox(name, host.strip(), port, user.strip(), password_env, tls, folder.strip() or "INBOX", since,
+                      tuple(addresses), label)
 
 
 def _text(value: object) -> str | None:

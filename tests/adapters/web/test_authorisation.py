@@ -17,8 +17,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from adapters.db.agents import Agent
-from adapters.db.models import Contact, CustomerTeam, ImportJob, Team
 from adapters.db.agents import AgentTeam
+from adapters.db.mailboxes import Mailbox
+from adapters.db.models import Contact, CustomerTeam, ImportJob, Team
 from adapters.db.web_state import ApiToken, Notification, QueuedImport, SavedMapping, Upload, create_token
 from plugin.ports.records import CustomerQuery
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, Browser, files_in
@@ -144,6 +145,19 @@ MATRIX: list[Call] = [
          form=upload(RETRY_FILE, "fixed.csv")),
     Call("/importer/jobs/<int:job_id>/retry", "POST", "/importer/jobs/{agents_job}/retry", page(403, 400),
          form=upload(RETRY_FILE, "fixed.csv")),
+    # mailboxes: admins only (mailboxes.manage); the setup adds none, so one named "nobody" is 404 for an admin and
+    # a form missing its server is 400 before any server is asked
+    Call("/importer/mailboxes", "GET", "/importer/mailboxes", page(403, 200)),
+    Call("/importer/mailboxes/new", "GET", "/importer/mailboxes/new", page(403, 200)),
+    Call("/importer/mailboxes/new", "POST", "/importer/mailboxes/new", page(403, 400),
+         form=lambda _b: {"name": "support", "user": "support@example.com", "password_env": "NO_SUCH_VARIABLE"}),
+    Call("/importer/mailboxes/<path:name>/edit", "GET", "/importer/mailboxes/nobody/edit", page(403, 404)),
+    Call("/importer/mailboxes/<path:name>/edit", "POST", "/importer/mailboxes/nobody/edit", page(403, 404),
+         form=lambda _b: {"host": "imap.example.com", "user": "support@example.com", "password_env": "NO_SUCH"}),
+    Call("/importer/mailboxes/<path:name>/poll", "POST", "/importer/mailboxes/nobody/poll", page(403, 404)),
+    Call("/importer/mailboxes/<path:name>/skips", "GET", "/importer/mailboxes/nobody/skips", page(403, 404)),
+    Call("/importer/mailboxes/<path:name>/remove", "GET", "/importer/mailboxes/nobody/remove", page(403, 404)),
+    Call("/importer/mailboxes/<path:name>/remove", "POST", "/importer/mailboxes/nobody/remove", page(403, 404)),
     Call("/importer/static/<path:filename>", "GET", "/importer/static/importer.css", everyone(200)),
     # the admin pages: teams with the agents import's permission (admins), customers and companies with theirs
     Call("/importer/teams", "GET", "/importer/teams", page(403, 200)),
@@ -214,7 +228,7 @@ def state_of(app: Flask, upload_dir: str) -> dict[str, object]:
     with engine.connect() as connection:
         rows = {table.__tablename__: connection.execute(select(func.count()).select_from(table)).scalar_one()
                 for table in (ImportJob, Contact, Agent, Upload, QueuedImport, Notification, SavedMapping, ApiToken,
-                              Team, AgentTeam, CustomerTeam)}
+                              Team, AgentTeam, CustomerTeam, Mailbox)}
         rows["team names"] = sorted(connection.execute(select(Team.name)).scalars())
         kept = connection.execute(select(func.count()).select_from(Upload).where(Upload.deleted_at.is_(None),
                                                                                   Upload.mapping.is_not(None)))
