@@ -38,26 +38,33 @@ class ContactImporterProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGKILL, *, timeout: float = 30) -> None:
-        """Signal the whole group (a worker's consumer and its threads or processes) and reap it."""
-        try:
-            os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+    def stop(self, sig: int = signal.SIGKILL, *, timeout: float = 30) -> int:
+        return stop_group(self.process, sig, timeout=timeout)
 
 
-def start_contact_importer(args: list[str], *, settings: Settings, log: Path, cwd: Path | None = None,
-                           env: Mapping[str, str] | None = None) -> ContactImporterProcess:
+def stop_group(process: subprocess.Popen, sig: int = signal.SIGKILL, *, timeout: float = 30) -> int:
+    """Signal a process's whole group (a worker's consumer and its threads or processes), reap it; its exit status.
+    SIGKILL when it has not ended within `timeout` seconds."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.wait(10)
+
+
+def start_contact_importer(args: list[str], *, log: Path, settings: Settings | None = None, cwd: Path | None = None,
+                           env: Mapping[str, str] | None = None,
+                           preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
+    """`contact-importer ARGS` in a session of its own, its output appended to `log`; its environment is the
+    settings' (environment_for) with `env` over it, or `env` alone when no settings are given."""
+    environment = {**(environment_for(settings) if settings is not None else {}), **(env or {})}
     with log.open("ab") as handle:
-        process = subprocess.Popen([CONTACT_IMPORTER, *args], cwd=cwd or log.parent,
-                                   env={**environment_for(settings), **(env or {})}, stdout=handle,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    return ContactImporterProcess(process, log)
+        return subprocess.Popen([CONTACT_IMPORTER, *args], cwd=cwd or log.parent, env=environment, stdout=handle,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn)
 
 
 def wait_until(condition: Callable[[], T], *, timeout: float = 30, every: float = 0.05, what: str = "",

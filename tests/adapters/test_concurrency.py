@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -41,11 +42,11 @@ from plugin.services import Services
 from plugin.settings import Settings
 from tests.adapters.imap.conftest import ImapServer, start_imap_server
 from tests.conftest import drop_postgres_schema, throwaway_postgres_url
+from tests.conftest import FAST_HASHES, REDIS_URL
+from tests.processes import environment_for, start_contact_importer, stop_group, wait_until
 
 WORKER = str(Path(os.sys.executable).with_name("contact-importer"))  # type: ignore[attr-defined]
-FAST_HASHES = {"memory_cost": 1024, "time_cost": 1}
 ADMIN = "admin@example.com"
-REDIS_URL = "redis://127.0.0.1:6379/12"  # shared with other runs: each test has a queue name of its own
 PASSWORD_ENV = "CONCURRENCY_IMAP_PASSWORD"
 
 
@@ -335,33 +336,20 @@ def imap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer]:
 
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
-    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_QUEUE_PATH=settings.queue_path,
-               CONTACT_IMPORTER_QUEUE_NAME=settings.queue_name, CONTACT_IMPORTER_REDIS_URL=settings.redis_url,
-               CONTACT_IMPORTER_UPLOAD_DIR=settings.upload_dir, CONTACT_IMPORTER_BATCH_SIZE=str(settings.batch_size),
-               CONTACT_IMPORTER_MAIL_FETCH_BATCH=str(settings.mail_fetch_batch), **extra)
-    return env
+    return {**environment_for(settings), "CONTACT_IMPORTER_MAIL_FETCH_BATCH": str(settings.mail_fetch_batch), **extra}
 
 
 def start_worker(settings: Settings, log: Path, env: dict[str, str]) -> subprocess.Popen:
-    with log.open("wb") as handle:
-        process = subprocess.Popen([WORKER, "worker", "--workers", "1", "--max-delay", "0.2"], env=env,
-                                   cwd=log.parent, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while "Huey consumer started" not in log.read_text(errors="replace"):
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-        time.sleep(0.05)
+    process = start_contact_importer(["worker", "--workers", "1", "--max-delay", "0.2"], log=log, env=env)
+    wait_until(lambda: "Huey consumer started" in log.read_text(errors="replace") or process.poll() is not None,
+               timeout=60, what="the worker to start", log=log)
+    assert process.poll() is None, log.read_text(errors="replace")
     return process
 
 
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
-        os.killpg(process.pid, 15)  # SIGTERM: graceful
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(10)
+        stop_group(process, signal.SIGTERM)  # graceful
 
 
 def test_two_workers_importing_overlapping_files_while_mail_is_captured_lose_and_double_nothing(

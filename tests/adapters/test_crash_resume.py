@@ -10,8 +10,6 @@ import random
 import json
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,13 +29,14 @@ from plugin.services import Services
 from plugin.settings import Settings, load_settings
 from tests.adapters.snapshots import differences, import_snapshot
 from tests.conftest import drop_postgres_schema, throwaway_postgres_url
+from tests.conftest import REDIS_URL
+from tests.processes import CONTACT_IMPORTER, start_contact_importer, stop_group, wait_until
 
 pytestmark = [pytest.mark.crash, pytest.mark.slow]
 
 ROWS = 50_000
 COMPANIES = 50
-WORKER = str(Path(sys.executable).with_name("contact-importer"))
-REDIS_URL = "redis://127.0.0.1:6379/12"
+WORKER = CONTACT_IMPORTER
 
 
 @dataclass
@@ -115,39 +114,14 @@ def queue_upload(services: Services, source: Path, folder: Path) -> int:
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
-    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_QUEUE_PATH=settings.queue_path,
-               CONTACT_IMPORTER_REDIS_URL=settings.redis_url, CONTACT_IMPORTER_QUEUE_NAME=settings.queue_name,
-               CONTACT_IMPORTER_UPLOAD_DIR=settings.upload_dir, CONTACT_IMPORTER_ROW_LIMIT=str(ROWS))
-    with log.open("ab") as handle:
-        return subprocess.Popen([WORKER, "worker", "--workers", "2", "--max-delay", "0.2"], cwd=log.parent, env=env,
-                                stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    return start_contact_importer(["worker", "--workers", "2", "--max-delay", "0.2"], log=log, settings=settings,
+                                  env={"CONTACT_IMPORTER_ROW_LIMIT": str(ROWS)})
 
 
 def job_state(engine: Engine, job_id: int) -> tuple[str, int]:
     with engine.connect() as connection:
         return tuple(connection.execute(select(ImportJob.status, ImportJob.rows_done)  # type: ignore[return-value]
                                         .where(ImportJob.id == job_id)).one())
-
-
-def wait_until(condition, *, timeout: float, what: str, log: Path):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log.read_text(errors='replace')[-3000:]}"
-        time.sleep(0.02)
-    return value
-
-
-def stop(process: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
@@ -173,7 +147,7 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
     try:
         wait_until(lambda: job_state(engine, job_id)[1] >= kill_after * crashed_settings.batch_size, timeout=60,
                    what=f"{kill_after} batches", log=log)
-        stop(first, sig)
+        stop_group(first, sig)
         status, rows_done = job_state(engine, job_id)
         assert (status, 0 < rows_done < ROWS) == ("running", True), f"seed {seed}: {status}, {rows_done} rows"
         assert rows_done % crashed_settings.batch_size == 0  # whole batches only
@@ -182,7 +156,7 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
             wait_until(lambda: job_state(engine, job_id)[0] not in ("queued", "running"), timeout=90,
                        what="the import to end", log=log)
         finally:
-            stop(second, signal.SIGTERM)
+            stop_group(second, signal.SIGTERM)
         assert second.returncode == 0
         found = import_snapshot(engine, job_id)
         problems = differences(expected, found)
@@ -192,7 +166,7 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
             assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == job_id)).scalar_one() is None
     finally:
         if first.poll() is None:
-            stop(first, signal.SIGKILL)
+            stop_group(first, signal.SIGKILL)
         services.store.engine.dispose()  # type: ignore[attr-defined]
         clean.store.engine.dispose()  # type: ignore[attr-defined]
 
@@ -228,10 +202,10 @@ def test_a_cli_import_killed_mid_way_shows_as_interrupted_with_its_rows_and_impo
             return found[0][0] if found and found[0][1] >= 2 * settings.batch_size else None
 
         job_id = wait_until(applying, timeout=120, what="two batches of the CLI import", log=output)
-        stop(process, signal.SIGKILL)  # nothing of the import can run now
+        stop_group(process, signal.SIGKILL)  # nothing of the import can run now
     finally:
         if process.poll() is None:
-            stop(process, signal.SIGKILL)
+            stop_group(process, signal.SIGKILL)
     status, rows_done = job_state(engine, job_id)
     assert status == "running" and 0 < rows_done < ROWS, (status, rows_done)  # as the killed process left it
 

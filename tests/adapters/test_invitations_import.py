@@ -22,8 +22,8 @@ from adapters.db.accounts import AgentError, accept_invitation, authenticate, li
 from adapters.passwords import Argon2Hasher
 from plugin.services import Services
 from plugin.settings import Settings
+from tests.conftest import FAST_HASHES
 
-FAST = {"memory_cost": 1024, "time_cost": 1}
 AGENTS_CSV = ("email,first_name,last_name,password\n"
               "ann@example.com,Ann,Lee,\n"
               "bo@example.com,Bo,,Zebra-Plaintext-123456\n"
@@ -64,7 +64,7 @@ def smtp() -> Iterator[tuple[Mailbox, str]]:
 
 @pytest.fixture
 def hasher() -> Argon2Hasher:
-    return Argon2Hasher(**FAST)
+    return Argon2Hasher(**FAST_HASHES)
 
 
 @pytest.fixture

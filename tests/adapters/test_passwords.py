@@ -8,13 +8,13 @@ import time
 import pytest
 
 from adapters.passwords import Argon2Hasher
+from tests.conftest import FAST_HASHES
 
-FAST = {"memory_cost": 1024, "time_cost": 1}
 
 
 @pytest.fixture
 def hasher() -> Argon2Hasher:
-    return Argon2Hasher(**FAST)
+    return Argon2Hasher(**FAST_HASHES)
 
 
 def test_a_hashed_password_verifies(hasher):
@@ -45,7 +45,7 @@ def test_the_plaintext_never_appears_in_the_hash(hasher):
 
 
 def test_hash_many_hashes_forty_passwords_on_worker_processes_with_progress():
-    hasher = Argon2Hasher(**FAST, workers=2)
+    hasher = Argon2Hasher(**FAST_HASHES, workers=2)
     passwords = [f"agent-password-{number}" for number in range(40)]
     progress: list[int] = []
 

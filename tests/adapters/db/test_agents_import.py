@@ -26,15 +26,15 @@ from adapters.passwords import Argon2Hasher
 from plugin.report import Status, write_csv
 from plugin.services import Services
 from plugin.settings import Settings
+from tests.conftest import FAST_HASHES
 
 # Cheap argon2id parameters: the rules are the same, the tests fast.
-FAST = {"memory_cost": 1024, "time_cost": 1}
 HEADER = "email,first_name,last_name,password,active\n"
 
 
 @pytest.fixture
 def hasher() -> Argon2Hasher:
-    return Argon2Hasher(**FAST)
+    return Argon2Hasher(**FAST_HASHES)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from adapters.db.people import SignInFailure
 from adapters.passwords import Argon2Hasher
 from plugin.services.people import People
 from plugin.settings import load_settings
+from tests.conftest import reachable_redis_url
 
 HASHER = Argon2Hasher(memory_cost=1024, time_cost=1)
 START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -63,7 +64,7 @@ def test_a_token_works_until_it_expires(services, engine):
 
 def test_with_redis_configured_failure_counts_are_shared_through_redis(tmp_path):
     settings = load_settings(environ={}).replace(database_url=f"sqlite:///{tmp_path}/contacts.db",
-                                                 redis_url="redis://127.0.0.1:6379/0",
+                                                 redis_url=reachable_redis_url(),
                                                  queue_name="test-" + secrets.token_hex(6))
     first, second = bootstrap(settings, hasher=HASHER), bootstrap(settings, hasher=HASHER)  # two host processes
     try:

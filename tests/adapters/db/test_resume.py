@@ -21,8 +21,8 @@ from plugin.services import Services
 from plugin.settings import Settings
 from tests.adapters.snapshots import differences, import_snapshot
 from tests.conftest import drop_postgres_schema, throwaway_postgres_url
+from tests.conftest import FAST_HASHES
 
-FAST = {"memory_cost": 1024, "time_cost": 1}
 EXISTING = "email,first_name,labels\nkeep@example.com,Old,Trial\nold.name@example.com,Olga,\n"
 # 31 rows, rows 2 to 32, in 5 batches of 7 (rows 2-8, 9-15, 16-22, 23-29, 30-32): duplicates of an earlier
 # batch's rows (in other letters), bad emails, updates of stored customers, labels, custom values, companies,
@@ -63,7 +63,7 @@ def second_database(settings: Settings, tmp_path) -> Iterator[str]:  # type: ign
 
 
 def prepared(settings: Settings, engine: Engine) -> Services:
-    services = bootstrap(settings.replace(create_labels=False), engine=engine, hasher=Argon2Hasher(**FAST))
+    services = bootstrap(settings.replace(create_labels=False), engine=engine, hasher=Argon2Hasher(**FAST_HASHES))
     add_labels(engine, ["VIP", "Trial"])
     add_custom_field(engine, "plan", FieldType.CHOICE, ["gold", "silver", "bronze"])
     add_company(engine, "Acme")

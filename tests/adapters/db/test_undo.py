@@ -23,8 +23,8 @@ from plugin.services import Services
 from plugin.services.undo import Actor
 from plugin.settings import Settings
 from plugin.undo import NotPermitted, UndoRefused, UndoResult
+from tests.conftest import FAST_HASHES
 
-FAST = {"memory_cost": 1024, "time_cost": 1}
 
 
 def run(services: Services, kind: str, csv_text: str, *, actor: str = "tester", **options: object):
@@ -120,7 +120,7 @@ def test_an_import_is_never_undone_twice_and_an_undo_is_not_undone(services: Ser
 
 @pytest.fixture
 def agent_services(settings: Settings, engine: Engine) -> Services:
-    return bootstrap(settings, engine=engine, hasher=Argon2Hasher(**FAST))
+    return bootstrap(settings, engine=engine, hasher=Argon2Hasher(**FAST_HASHES))
 
 
 def agents(engine: Engine) -> dict[str, object]:
@@ -129,7 +129,7 @@ def agents(engine: Engine) -> dict[str, object]:
 
 
 def test_undoing_an_agents_import(agent_services: Services, engine: Engine) -> None:
-    hasher = Argon2Hasher(**FAST)
+    hasher = Argon2Hasher(**FAST_HASHES)
     run(agent_services, "users", "email,first_name,role,password\nold@example.com,Olga,agent,first-secret\n")
     report = run(agent_services, "users", "email,first_name,role,password\n"
                                           "old@example.com,Olga2,admin,second-secret\n"

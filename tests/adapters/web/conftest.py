@@ -4,13 +4,8 @@ it; real `contact-importer worker` processes; a live server in a thread; Debian'
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +27,18 @@ from adapters.web.host import create_app
 from adapters.web.security import CSRF_SESSION_KEY
 from plugin.services import Services
 from plugin.settings import Settings, load_settings
+from tests.conftest import FAST_HASHES
+from tests.processes import (CONTACT_IMPORTER, ContactImporterProcess, environment_for, start_contact_importer,
+                             wait_until)
 
 REPO = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-FAST_HASHES = {"memory_cost": 1024, "time_cost": 1}  # cheap argon2id: same rules, fast tests
 PASSWORD = "correct-horse-7"
 ADMIN, SUPPORT_ADMIN, AGENT = "admin@example.com", "support@example.com", "agent@example.com"
-WORKER = str(Path(sys.executable).with_name("contact-importer"))
+WORKER = CONTACT_IMPORTER  # the console script of this venv
 
 
 @pytest.fixture
@@ -151,64 +148,30 @@ def customers_csv(rows: int, *, bad_every: int = 0, header: str = "E-mail Addres
 
 def worker_environment(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a separately started worker reads its settings from (only ours, no leftovers)."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("CONTACT_IMPORTER_")}
-    env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_QUEUE_PATH=settings.queue_path,
-               CONTACT_IMPORTER_UPLOAD_DIR=settings.upload_dir, CONTACT_IMPORTER_REDIS_URL=settings.redis_url,
-               CONTACT_IMPORTER_BATCH_SIZE=str(settings.batch_size), **extra)
-    return env
-
-
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(self.process.pid, sig)  # the whole group: consumer and its workers
-        except ProcessLookupError:
-            pass
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+    return {**environment_for(settings), **extra}
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., ContactImporterProcess]]:
+    started: list[ContactImporterProcess] = []
 
-    def start(settings: Settings, *args: str) -> WorkerProcess:
+    def start(settings: Settings, *args: str) -> ContactImporterProcess:
         log = tmp_path / f"worker-{len(started)}.log"
-        with log.open("wb") as handle:
-            process = subprocess.Popen([WORKER, "worker", "--max-delay", "0.5", *args], cwd=tmp_path,
-                                       env=worker_environment(settings), stdout=handle, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        worker = WorkerProcess(process, log)
+        worker = ContactImporterProcess(start_contact_importer(["worker", "--max-delay", "0.5", *args], log=log,
+                                                               settings=settings, cwd=tmp_path), log)
         started.append(worker)
-        deadline = time.monotonic() + 30
-        while "Huey consumer started" not in worker.output():
-            assert process.poll() is None and time.monotonic() < deadline, worker.output()
-            time.sleep(0.05)
+        wait_until(lambda: "Huey consumer started" in worker.output() or worker.process.poll() is not None,
+                   what="the worker to start", log=log)
+        assert worker.process.poll() is None, worker.output()
         return worker
 
     yield start
     for worker in started:
-        worker.stop()
+        worker.stop(timeout=10)
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float = 30, every: float = 0.1, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        time.sleep(every)
+    return wait_until(condition, timeout=timeout, every=every, what=what)
 
 
 # ---- live server and Chromium

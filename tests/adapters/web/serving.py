@@ -7,7 +7,6 @@ import re
 import resource
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-COMMAND = str(Path(sys.executable).with_name("contact-importer"))
+from tests.processes import CONTACT_IMPORTER, ContactImporterProcess, start_contact_importer, wait_until  # noqa: F401
+
+COMMAND = CONTACT_IMPORTER
 URL_LINE = re.compile(r"Contact importer: (http://\S+)")
 WORKER_LINE = re.compile(r"worker process (\d+) (?:\(|started in place)")  # each worker serve started, in order
 
@@ -33,22 +34,19 @@ def run_cli(folder: Path, env: Mapping[str, str], *args: str, stdin: str = "") -
 
 
 @dataclass
-class Served:
-    process: subprocess.Popen[bytes]
-    log: Path
-    url: str = ""
+class Served(ContactImporterProcess):
+    """`serve` with the address it printed; it stops on SIGTERM, its worker with it."""
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+    url: str = ""
 
     def worker_pids(self) -> list[int]:
         return [int(pid) for pid in WORKER_LINE.findall(self.output())]
 
-    def stop(self) -> int:
+    def stop(self, sig: int = signal.SIGTERM, *, timeout: float = 30) -> int:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(sig)  # serve itself, not its group: it stops its worker
         try:
-            return self.process.wait(30)
+            return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait(5)
@@ -69,10 +67,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
 
     def start(folder: Path, env: Mapping[str, str], *args: str, open_files: int | None = None) -> Served:
         log = tmp_path / f"serve-{len(started)}.log"
-        with log.open("wb") as handle:
-            process = subprocess.Popen([COMMAND, "serve", "--port", "0", *args], cwd=folder, env=dict(env),
-                                       stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=_limit_open_files(open_files) if open_files else None)
+        process = start_contact_importer(["serve", "--port", "0", *args], log=log, cwd=folder, env=env,
+                                         preexec_fn=_limit_open_files(open_files) if open_files else None)
         served = Served(process, log)
         started.append(served)
         deadline = time.monotonic() + 60
@@ -91,11 +87,3 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-
-
-def wait_until(condition: Callable[[], object], *, timeout: float = 60, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value

@@ -4,7 +4,6 @@ keyboard alone, the admin pages reached from the navigation. Screenshots of ever
 
 from __future__ import annotations
 
-import json
 
 import pytest
 

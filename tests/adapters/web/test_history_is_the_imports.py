@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from adapters.cli import cli
 from tests.adapters.web.conftest import ADMIN
-from tests.adapters.web.test_double_submit import PEOPLE, start_path, upload_and_preview
+from tests.adapters.web.test_double_submit import start_path, upload_and_preview
 
 
 def options_form_as_sent(page: str) -> dict[str, str]:

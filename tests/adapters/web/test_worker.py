@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.db.models import Contact, ImportJob, ImportRow
-from adapters.jobs import make_import_queue
+from adapters.jobs import make_huey, make_import_queue
 from adapters.web.host import create_app
+from tests.conftest import reachable_redis_url
 from tests.adapters.web.conftest import ADMIN, WORKER, Browser, customers_csv, files_in, wait_for, worker_environment
 
-REDIS_URL = "redis://127.0.0.1:6379/13"  # a database number of our own, flushed before and after
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.slow)])
@@ -24,16 +24,9 @@ def queue_settings(request, web_settings):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         yield web_settings
         return
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
-    client.flushdb()
-    yield web_settings.replace(redis_url=REDIS_URL)
-    client.flushdb()
-    client.close()
+    settings = web_settings.replace(redis_url=reachable_redis_url(), queue_name=f"worker-{uuid.uuid4().hex}")
+    yield settings
+    make_huey(settings).storage.flush_all()  # only this test's queue: the Redis database is shared
 
 
 @pytest.fixture
