@@ -1,10 +1,6 @@
 """Workbooks read as the sheet shows them, through the same checks as CSV (plugin.workbook).
 
-Every workbook is written here with openpyxl. A formula's cached result, which openpyxl never writes
-(it does not calculate), is put in by rewriting the sheet's XML inside the zip (`with_sheet_xml`).
-Old binary and encrypted workbooks are OLE containers; `ole_file` builds a small well-formed one
-holding the streams named (olefile reads it back), as Excel's .xls (a Workbook stream) and a
-password-protected .xlsx (EncryptionInfo and EncryptedPackage streams) hold them.
+Every workbook is written with openpyxl (tests/workbooks.py builds them, and the OLE containers).
 """
 
 from __future__ import annotations
@@ -25,22 +21,9 @@ from bench.generate_customers import PHONE_HEADER, write_customers
 from plugin.errors import BadFile
 from plugin.read import CELL_LIMIT, SourceRow, inspect_csv, read_rows
 from plugin.workbook import WorkbookLayout, WorkbookRow, formula_errors, inspect_workbook, read_workbook_rows
+from tests.workbooks import ole_file, saved, sheet_of, with_sheet_xml
 
 LIMITS = {"row_limit": 5000, "max_bytes": 20 * 1024 * 1024}
-
-
-def saved(workbook: Workbook, path: Path) -> Path:
-    workbook.save(path)
-    return path
-
-
-def sheet_of(*rows: list[object], title: str = "Contacts") -> Workbook:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title
-    for row in rows:
-        sheet.append(row)
-    return workbook
 
 
 def read_all(path: Path, **options: object) -> tuple[WorkbookLayout, list[SourceRow]]:
@@ -54,41 +37,6 @@ def refusal(path_or_bytes: Path | bytes, **options: object) -> BadFile:
     with pytest.raises(BadFile) as caught:
         inspect_workbook(io.BytesIO(data), **{**LIMITS, **options})  # type: ignore[arg-type]
     return caught.value
-
-
-def with_sheet_xml(path: Path, old: str, new: str) -> Path:
-    """The workbook with one text of its first sheet's XML replaced, as another program would have written it."""
-    with zipfile.ZipFile(path) as archive:
-        parts = {info.filename: archive.read(info) for info in archive.infolist()}
-    sheet = parts["xl/worksheets/sheet1.xml"].decode()
-    assert old in sheet
-    parts["xl/worksheets/sheet1.xml"] = sheet.replace(old, new).encode()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return path
-
-
-def ole_file(*streams: str) -> bytes:
-    """A compound file (OLE, version 3): header, one FAT sector, one directory sector with the streams (empty)."""
-    assert len(streams) <= 3  # one 512-byte directory sector: the root entry and three streams
-    free, end_of_chain, fat_sector, no_stream = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
-    header = struct.pack("<8s16sHHHHH6sIIIIIIIII", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"", 0x3E, 3, 0xFFFE, 9, 6, b"",
-                         0, 1, 1, 0, 4096, end_of_chain, 0, end_of_chain, 0)
-    header += struct.pack("<109I", 0, *[free] * 108)
-    fat = struct.pack("<128I", fat_sector, end_of_chain, *[free] * 126)
-
-    def entry(name: str, kind: int, right: int, child: int) -> bytes:
-        encoded = name.encode("utf-16-le") + b"\x00\x00"
-        return struct.pack("<64sHBBIII16sIQQIQ", encoded, len(encoded), kind, 1, no_stream, right, child, b"", 0, 0, 0,
-                           end_of_chain, 0)
-
-    entries = [entry("Root Entry", 5, no_stream, 1 if streams else no_stream)]
-    for number, name in enumerate(streams, start=1):
-        entries.append(entry(name, 2, number + 1 if number < len(streams) else no_stream, no_stream))
-    entries += [b"\x00" * 64 + struct.pack("<HBBIII", 0, 0, 0, no_stream, no_stream, no_stream) + b"\x00" * 52] * (
-        4 - len(entries))
-    return header + fat + b"".join(entries)
 
 
 # Values as the sheet shows them
@@ -259,8 +207,12 @@ def test_an_empty_sheet_is_refused_naming_it(tmp_path: Path) -> None:
         ([["email", "Email "], ["a@example.com", "b@example.com"]], {}, "file.duplicate_headers"),
         ([["email"], ["a@example.com"], ["b@example.com"], ["c@example.com"]], {"row_limit": 2}, "file.too_many_rows"),
         ([["email"], ["a@example.com"]], {"max_bytes": 1000}, "file.too_large"),
+        ([["email", "name", "phone"], ["a@example.com"]], {"column_limit": 2}, "file.too_many_columns"),
+        ([["email", "name"], [], [None, " "]], {}, "file.no_rows"),
+        ([["email", "x" * 201], ["a@example.com"]], {}, "file.header_too_long"),
     ],
-    ids=["no-header", "duplicate-headers", "too-many-rows", "too-large"],
+    ids=["no-header", "duplicate-headers", "too-many-rows", "too-large", "too-many-columns", "no-rows",
+         "header-too-long"],
 )
 def test_workbooks_pass_the_same_checks_as_csv(tmp_path: Path, rows: list[list[object]], options: dict[str, int],
                                                code: str) -> None:
@@ -271,6 +223,19 @@ def test_a_workbook_named_csv_is_read_by_its_content(tmp_path: Path) -> None:
     path = saved(sheet_of(["email", "customer number"], ["ana@example.com", "0042"]), tmp_path / "contacts.csv")
 
     assert read_all(path)[1] == [SourceRow(2, ("ana@example.com", "0042"))]
+
+
+def test_the_file_reader_reads_a_workbook_named_csv_by_its_content_from_the_sheet_asked(tmp_path: Path) -> None:
+    workbook = sheet_of(["email", "customer number"], ["ana@example.com", "0042"])
+    workbook.create_sheet("Leads").append(["email"])
+    workbook["Leads"].append(["lead@example.com"])
+    path = saved(workbook, tmp_path / "contacts.csv")
+
+    with path.open("rb") as source:
+        first = inspect_csv(source, **LIMITS)
+        assert list(read_rows(source, first)) == [SourceRow(2, ("ana@example.com", "0042"))]
+        leads = inspect_csv(source, **LIMITS, sheet="Leads")
+        assert (leads.headers, list(read_rows(source, leads))) == (("email",), [SourceRow(2, ("lead@example.com",))])
 
 
 def test_a_reader_stopped_early_leaves_the_file_usable(tmp_path: Path) -> None:
