@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import datetime
 import io
-import struct
 import zipfile
 from pathlib import Path
 
 import olefile
 import pytest
-from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from bench.bench_workbook import write_workbook
