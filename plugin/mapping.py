@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from plugin.errors import BadFile
 from plugin.kinds import CellProblem, ImportKind
-from plugin.read import CsvLayout, read_rows
+from plugin.read import Layout, read_rows
 
 CUSTOM_PREFIX = "custom:"
 # One cutoff for every surface: the page pre-selects what the command line and the API would apply.
@@ -110,7 +110,7 @@ def _resolve_chosen(kind: ImportKind, custom_variables: Sequence[str], wanted: s
     return target
 
 
-def sample_rows(source: BinaryIO, layout: CsvLayout, count: int = SAMPLE_ROWS) -> list[tuple[str, ...]]:
+def sample_rows(source: BinaryIO, layout: Layout, count: int = SAMPLE_ROWS) -> list[tuple[str, ...]]:
     """The first few rows' cells: what a fuzzy match is checked against, and what the mapping page shows."""
     rows = read_rows(source, layout)
     try:

@@ -35,6 +35,7 @@ class OptionType(StrEnum):
     COUNT = "count"  # a whole number of at least 1
     FIELD_VALUES = "field values"  # field → text for empty cells: --default FIELD=VALUE, one box a field, an object
     FIELDS = "fields"  # field names: a repeated flag (or 'a,b'), a multi-select, a JSON list
+    TEXT = "text"  # one name as written, such as a workbook's sheet: --x NAME, a text box, a JSON string
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class ImportOptions(Mapping[str, object]):
 
     defaults: Mapping[str, str] = field(default_factory=dict)  # field → text for its empty cells
     clear_empty: tuple[str, ...] = ()  # fields whose empty cells clear the stored value (else empty keeps it)
+    sheet: str | None = None  # a workbook's sheet to read, by name; None: its first (plugin.workbook)
     all_or_nothing: bool = False
     row_limit: int = 5000
     side_effects: bool = False  # the per-record record_imported hook
@@ -132,7 +134,8 @@ SIDE_EFFECTS = Option("side_effects", OptionType.FLAG, "Run the helpdesk's actio
 CLEAR_EMPTY = Option("clear_empty", OptionType.FIELDS, "Columns whose empty cells clear the stored value",
                      "A column (field) whose empty cells clear the stored value instead of keeping it (repeatable, "
                      "or names separated by ','); a field required by the import can never be cleared.")
-COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS)
+SHEET = Option("sheet", OptionType.TEXT, "Sheet", "The workbook's sheet to import, by name (the first when not given).")
+COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS, SHEET)
 
 
 def options_of(kind: ImportKind) -> tuple[Option, ...]:
@@ -198,6 +201,12 @@ def _parse_count(raw: object) -> int:
     return int(text)
 
 
+def _parse_text(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("Give a name, as text.")
+    return raw.strip()
+
+
 def _parse_field_values(raw: object) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise ValueError('Give field: value pairs, e.g. {"last_name": "Unknown"}.')
@@ -224,6 +233,8 @@ def parse_option(option: Option, raw: object) -> object:
             return _parse_region(raw)
         if option.type is OptionType.COUNT:
             return _parse_count(raw)
+        if option.type is OptionType.TEXT:
+            return _parse_text(raw)
         return _parse_field_values(raw)
     except ValueError as error:
         raise OptionInvalid(option.name, str(error)) from None

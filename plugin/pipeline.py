@@ -16,7 +16,7 @@ from plugin.mapping import ColumnMapping, require_key_column, sample_rows, sugge
 from plugin.options import check_value_options
 from plugin.plan import Action, Existing, PlannedRow, hide_cells, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, Replan, StalePlan, StopCheck
-from plugin.read import CsvLayout, SourceRow, inspect_csv, read_rows
+from plugin.read import Layout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
 from plugin.retry import RetryFile, RetryOf, inspect_retry, renumber_rows
 from plugin.validate import Record, RowValidator
@@ -60,14 +60,14 @@ def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
         yield batch
 
 
-def _source_rows(source: BinaryIO, layout: CsvLayout, retry_file: RetryFile | None) -> Generator[SourceRow, None, None]:
+def _source_rows(source: BinaryIO, layout: Layout, retry_file: RetryFile | None) -> Generator[SourceRow, None, None]:
     """The file's records; a retry's under their original row numbers. The row loop closes it when it leaves,
     by an exception too, so the reader is done with the file while the file is still open."""
     rows = read_rows(source, layout)
     return rows if retry_file is None else renumber_rows(rows, retry_file)
 
 
-def _prepare_mapping(request: ImportRequest, layout: CsvLayout, catalog: Catalog, source: BinaryIO) -> ColumnMapping:
+def _prepare_mapping(request: ImportRequest, layout: Layout, catalog: Catalog, source: BinaryIO) -> ColumnMapping:
     mapping = suggest_mapping(request.kind, layout.headers, custom_variables=tuple(catalog.custom_fields),
                               chosen=request.chosen_mapping, samples=sample_rows(source, layout))
     require_key_column(request.kind, mapping)
@@ -99,7 +99,7 @@ def _owners_of_unique_values(kind: ImportKind, records: Sequence[Record], store:
 def _pass_over_rows(
     request: ImportRequest,
     source: BinaryIO,
-    layout: CsvLayout,
+    layout: Layout,
     mapping: ColumnMapping,
     catalog: Catalog,
     store: ImportStore,
@@ -296,7 +296,9 @@ def _run_job(request: ImportRequest, source: BinaryIO, store: ImportStore, job_i
     kind = request.kind
     logger.info("import %s of %s started (%s)", job_id, kind.name, "dry run" if request.is_dry_run else "applying")
     try:
-        layout = inspect_csv(source, row_limit=request.row_limit, max_bytes=request.max_file_bytes)
+        sheet = request.options.get("sheet")  # a workbook's, by name; its first when None
+        layout = inspect_csv(source, row_limit=request.row_limit, max_bytes=request.max_file_bytes,
+                             sheet=sheet if isinstance(sheet, str) else None)
         retry_file = None if request.retry is None else inspect_retry(source, layout, request.retry)
         if retry_file is not None:
             layout = retry_file.layout

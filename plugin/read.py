@@ -1,11 +1,12 @@
-"""Bytes → SourceRow: encoding, BOM, delimiter, row limit; rejects workbooks, binaries and broken files.
+"""Bytes → SourceRow: encoding, BOM, delimiter, row limit; hands workbooks on, rejects binaries and broken files.
 
 `inspect_csv()` makes one whole-file pass before anything is written and returns the `CsvLayout` or
 raises `BadFile(code, message)`, one sentence an admin can act on; `read_rows()` then streams the
 records. Both read in chunks: memory stays bounded whatever the file size. Policy, in order:
 
 - **Size and kind.** Empty is `file.empty`, over `max_bytes` is `file.too_large`; zip and OLE files
-  (xlsx, xls...) are `file.workbook`; PDF, images and archives are `file.binary`.
+  (xlsx, xls...) are read or refused by plugin.workbook, whatever their name; PDF, images and archives
+  are `file.binary`. The size, shape and row checks are plugin.rows', shared with workbooks.
 - **Encoding.** A BOM decides (UTF-8, UTF-16, UTF-32); else a file valid UTF-8 throughout is UTF-8;
   else charset-normalizer guesses from the first non-UTF-8 64 KiB, preferring cp1252 (Excel in Western
   locales) when it reads as well as the best guess; no plausible guess, or a NUL, is `file.binary`.
@@ -38,14 +39,28 @@ from typing import BinaryIO
 from charset_normalizer import from_bytes
 
 from plugin.errors import BadFile
+from plugin.rows import (
+    CELL_LIMIT,
+    DEFAULT_COLUMN_LIMIT,
+    SourceRow,
+    cell_too_large,
+    check_column_count,
+    check_has_rows,
+    check_headers,
+    check_row_count,
+    check_size,
+    describe_size,
+    empty_file,
+    is_blank,
+)
+from plugin.workbook import WorkbookLayout, inspect_workbook, read_workbook_rows
+
+__all__ = ["CsvLayout", "Layout", "SourceRow", "WorkbookLayout", "describe_size", "inspect_csv", "read_rows"]
 
 CHUNK_SIZE = 64 * 1024
-CELL_LIMIT = 1024 * 1024  # characters
 LINE_LIMIT = 4 * CELL_LIMIT  # characters in one physical line: keeps memory bounded without newlines
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_RECORDS = 20
-DEFAULT_COLUMN_LIMIT = 500  # setting column_limit
-HEADER_CELL_LIMIT = 200  # characters in one column name
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -66,12 +81,6 @@ _BINARY_MAGIC = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    """One record of the file, numbered as a spreadsheet shows it."""
-
-    number: int  # header is row 1, first record row 2; blank lines count, a multi-line cell does not
-    cells: tuple[str, ...]  # decoded cell texts, as in the file (no stripping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +93,28 @@ class CsvLayout:
     row_count: int  # data records (blank lines not counted)
 
 
+Layout = CsvLayout | WorkbookLayout  # how to read a file that passed inspection, by its content
+
+
 class _LineTooLong(Exception):
     """A physical line exceeds LINE_LIMIT characters."""
 
 
 def inspect_csv(source: BinaryIO, *, row_limit: int, max_bytes: int,
-                column_limit: int = DEFAULT_COLUMN_LIMIT) -> CsvLayout:
-    """Check the whole file and say how to read it; raises BadFile when it cannot be imported at all."""
+                column_limit: int = DEFAULT_COLUMN_LIMIT, sheet: str | None = None) -> Layout:
+    """Check the whole file and say how to read it; raises BadFile when it cannot be imported at all.
+
+    A workbook is recognised by its content, whatever its name (an .xlsx renamed .csv is read as a workbook),
+    and read from `sheet` (its first sheet when None); `sheet` means nothing to a CSV file.
+    """
     size = source.seek(0, io.SEEK_END)
     source.seek(0)
     check_size(size, max_bytes)
     head = source.read(CHUNK_SIZE)
     source.seek(0)
+    if head.startswith(_WORKBOOK_MAGIC):
+        return inspect_workbook(source, row_limit=row_limit, max_bytes=max_bytes, column_limit=column_limit,
+                                sheet=sheet)
     check_kind(head)
     encoding = detect_encoding(source)
     delimiter = detect_delimiter(_decode_sample(head, encoding))
@@ -113,16 +132,17 @@ def inspect_csv(source: BinaryIO, *, row_limit: int, max_bytes: int,
     finally:
         source.seek(0)
     if headers is None:
-        raise _empty_file()
-    if row_count == 0:
-        raise BadFile("file.no_rows", "The file has column names in row 1 but no rows under them: "
-                                      "export the contacts again, with their rows.")
+        raise empty_file()
+    check_has_rows(row_count)
     check_row_count(row_count, row_limit)
     return CsvLayout(encoding=encoding, delimiter=delimiter, headers=headers, row_count=row_count)
 
 
-def read_rows(source: BinaryIO, layout: CsvLayout) -> Iterator[SourceRow]:
+def read_rows(source: BinaryIO, layout: Layout) -> Iterator[SourceRow]:
     """Stream the data records of an inspected file; blank rows are skipped but keep their numbers."""
+    if isinstance(layout, WorkbookLayout):
+        yield from read_workbook_rows(source, layout)
+        return
     source.seek(0)
     try:
         for number, cells in _numbered_records(source, layout.encoding, layout.delimiter):
@@ -132,35 +152,12 @@ def read_rows(source: BinaryIO, layout: CsvLayout) -> Iterator[SourceRow]:
         raise _undecodable(layout.encoding, None) from None
 
 
-def check_size(size: int, max_bytes: int) -> None:
-    if size == 0:
-        raise _empty_file()
-    if size > max_bytes:
-        found, limit = describe_size(size), describe_size(max_bytes)
-        if found == limit:
-            found, limit = f"{size:,} bytes", f"{max_bytes:,} bytes"
-        raise BadFile(
-            "file.too_large",
-            f"The file is {found}; at most {limit} can be imported at once. Split it into smaller files.",
-        )
 
 
-def describe_size(size: int) -> str:
-    """A size as people read it, in the binary units the settings and the README use: "812 bytes", "950 KiB",
-    "12.4 MiB" (max_file_bytes' default, 20 × 1024 × 1024, is "20 MiB")."""
-    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size:,} bytes"
 
 
 def check_kind(head: bytes) -> None:
-    """Reject workbooks and well-known binary formats by their first bytes."""
-    if head.startswith(_WORKBOOK_MAGIC):
-        raise BadFile(
-            "file.workbook",
-            "This is an Excel workbook (or another zip/OLE file), not CSV: save it as CSV first.",
-        )
+    """Reject well-known binary formats by their first bytes (workbooks are read by plugin.workbook)."""
     for magic, kind in _BINARY_MAGIC:
         if head.startswith(magic):
             message = f"This is {kind}, not CSV: export the contacts as CSV and upload that."
@@ -210,8 +207,6 @@ def guess_legacy_encoding(sample: bytes) -> str:
     return best.encoding
 
 
-def _empty_file() -> BadFile:
-    return BadFile("file.empty", "The file is empty: export the contacts again and upload that file.")
 
 
 def _binary_content() -> BadFile:
@@ -257,53 +252,12 @@ def _sample_widths(sample: str, delimiter: str) -> list[int]:
     return widths
 
 
-def check_column_count(count: int, column_limit: int) -> None:
-    if count > column_limit:
-        raise BadFile(
-            "file.too_many_columns",
-            f"Row 1 has {count:,} columns; at most {column_limit:,} can be imported. "
-            "Remove the columns you do not import.",
-        )
 
 
-def check_headers(cells: list[str]) -> tuple[str, ...]:
-    headers = tuple(cell.strip() for cell in cells)
-    for header in headers:
-        if len(header) > HEADER_CELL_LIMIT:
-            raise BadFile(
-                "file.header_too_long",
-                f'A column name in row 1 is {len(header):,} characters long (at most {HEADER_CELL_LIMIT}): '
-                "put the column names in row 1 and the data below them.",
-            )
-    if not any(headers):
-        raise BadFile(
-            "file.no_header",
-            "Row 1 is empty: put the column names (such as email) in the first row of the file.",
-        )
-    seen: dict[str, str] = {}
-    for header in filter(None, headers):
-        if header.casefold() in seen:
-            raise BadFile(
-                "file.duplicate_headers",
-                f'The column "{header}" appears twice in row 1 (ignoring case and spaces): '
-                "rename or remove one of them.",
-            )
-        seen[header.casefold()] = header
-    return headers
 
 
-def check_row_count(row_count: int, row_limit: int) -> None:
-    if row_count > row_limit:
-        raise BadFile(
-            "file.too_many_rows",
-            f"The file has {row_count:,} rows; at most {row_limit:,} can be imported at once. "
-            "Split it into smaller files.",
-        )
 
 
-def is_blank(cells: list[str] | tuple[str, ...]) -> bool:
-    """A row with no cells, or only empty and whitespace cells (Excel writes empty rows as ",,,")."""
-    return not "".join(cells).strip()
 
 
 def _numbered_records(
@@ -326,10 +280,10 @@ def _numbered_records(
             except csv.Error as error:
                 raise _quote_problem(str(error), number + 1) from None
             except _LineTooLong:
-                raise _cell_too_large(number + 1) from None
+                raise cell_too_large(number + 1) from None
             number += 1
             if any(len(cell) > CELL_LIMIT for cell in cells):
-                raise _cell_too_large(number)
+                raise cell_too_large(number)
             yield number, cells
     finally:
         text.detach()  # leave the caller's file open
@@ -369,7 +323,7 @@ def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
 
 def _quote_problem(detail: str, row: int) -> BadFile:
     if detail.startswith("field larger than field limit"):
-        return _cell_too_large(row)
+        return cell_too_large(row)
     if detail == "unexpected end of data":
         return BadFile(
             "file.unbalanced_quotes",
@@ -382,11 +336,3 @@ def _quote_problem(detail: str, row: int) -> BadFile:
             'and double any quote inside it ("").',
         )
     raise csv.Error(detail)
-
-
-def _cell_too_large(row: int) -> BadFile:
-    return BadFile(
-        "file.cell_too_large",
-        f"Row {row:,} has a cell over 1 MiB long (often an opening quote that is never closed): "
-        "shorten the cell or fix its quotes.",
-    )

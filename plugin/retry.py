@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from plugin.errors import BadFile
-from plugin.read import CsvLayout, SourceRow, read_rows
+from plugin.read import Layout, SourceRow, read_rows
 from plugin.words import listed, plural
 
 REPORT_COLUMNS = ("row", "column", "message")  # what error_report_rows adds after the original columns
@@ -34,7 +34,7 @@ class RetryOf:
 class RetryFile:
     """A fixed error report that passed its checks: the original columns' layout, and where the row column is."""
 
-    layout: CsvLayout  # headers and row count of the original columns, one record per row
+    layout: Layout  # headers and row count of the original columns, one record per row
     row_at: int
 
 
@@ -49,7 +49,7 @@ def _row_number(text: str, line: int) -> int:
     return number
 
 
-def inspect_retry(source: BinaryIO, layout: CsvLayout, retry: RetryOf) -> RetryFile:
+def inspect_retry(source: BinaryIO, layout: Layout, retry: RetryOf) -> RetryFile:
     """Check a fixed error report before anything is written; BadFile when it cannot be a retry of `retry.job`."""
     if retry.status not in RETRYABLE_STATUSES:
         raise BadFile("retry.not_applied", f"Import {retry.job} is {retry.status}, not applied: only the failed rows of "
@@ -92,7 +92,7 @@ def renumber_rows(rows: Iterable[SourceRow], retry_file: RetryFile) -> Generator
         number = int(record.cells[retry_file.row_at].strip())
         if number not in done:
             done.add(number)
-            yield SourceRow(number, tuple(record.cells[: retry_file.row_at]))
+            yield replace(record, number=number, cells=record.cells[: retry_file.row_at])  # a WorkbookRow stays one
 
 
 def mapping_of(stored_mapping: Collection[dict]) -> dict[str, str]:
@@ -107,6 +107,7 @@ def retry_arguments(job_id: int, kind: str, stored_mapping: Collection[dict], st
     defaults = options.pop("defaults", None) or {}
     all_or_nothing = options.pop("all_or_nothing", None)
     options.pop("undo_of", None)
+    options.pop("sheet", None)  # the error report is a file of its own, CSV or a workbook of one sheet
     if isinstance(options.get("default_labels"), list):
         options["default_labels"] = tuple(options["default_labels"])  # type: ignore[arg-type]
     options["retry_of"] = job_id

@@ -14,6 +14,7 @@ from plugin.errors import RowError
 from plugin.kinds import Catalog, CellProblem, CustomField, FieldType, ImportKind
 from plugin.mapping import CUSTOM_PREFIX, ColumnMapping
 from plugin.read import SourceRow
+from plugin.workbook import formula_errors
 
 NAME_MAX = 200
 # C0 and C1 control characters: those str.split() takes for spaces become one, the others are removed
@@ -245,6 +246,7 @@ class RowValidator:
         # (cell index, target) of the columns whose empty cells clear the stored value (the option clear_empty)
         self.clearing = [(column.index, column.target) for column in mapping.columns if column.target in clear]
         self.remembered: dict[tuple[str, str], object] = {}
+        self.mapped_headers = {column.index: column.header for column in mapping.columns if column.target is not None}
 
     def _targets(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """(field as named in an option, text) → (the mapping's target, text); names no field has are left out
@@ -283,6 +285,8 @@ class RowValidator:
             errors.append(RowError(number, "", "row.extra_cells",
                                    f"This row has {width} cells but the header has {self.width} columns; "
                                    "check for an unquoted delimiter."))
+        if type(source) is not SourceRow:  # a WorkbookRow: formulas the workbook holds no result for
+            errors.extend(formula_errors(source, self.mapped_headers))
         remembered, secrets, unchecked = self.remembered, self.kind.secret_names, self.kind.unchecked_cells
         # The loop below runs for every cell of every file: it is _take() written out, for speed.
         for index, header, target, (parse, is_custom, is_repetitive) in self.columns:

@@ -109,7 +109,7 @@ def option_parameters(kinds: tuple[ImportKind, ...]) -> list[click.Option]:
             metavar = {OptionType.FIELD_VALUES: "FIELD=VALUE", OptionType.FIELDS: "FIELD"}.get(option.type, "NAME")
             parameters.append(click.Option([option.cli_flag, option.name], multiple=True, metavar=metavar, help=text))
         else:
-            metavar = "CC" if option.type is OptionType.REGION else "N"
+            metavar = {OptionType.REGION: "CC", OptionType.TEXT: "NAME"}.get(option.type, "N")
             parameters.append(click.Option([option.cli_flag, option.name], default=None, metavar=metavar, help=text))
     return parameters
 

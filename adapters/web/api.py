@@ -12,7 +12,7 @@ from adapters.web import undo_retry
 from adapters.web.openapi import openapi_document
 from adapters.web.security import add_security_headers, is_csrf_valid
 from plugin.errors import BadFile
-from plugin.read import CsvLayout
+from plugin.read import Layout
 from plugin.mapping import check_chosen_mapping
 from plugin.options import OptionInvalid, parse_flag
 from plugin.services import UnknownKind
@@ -141,7 +141,7 @@ def create_import():  # type: ignore[no-untyped-def]
     kind = shared.kind_for(user, kind_name)
     file = request.files.get("file")
     if file is None or not file.filename:
-        return json_error(400, "file.missing", "Attach the CSV file as the multipart field 'file'.")
+        return json_error(400, "file.missing", "Attach the CSV file or .xlsx workbook as the multipart field 'file'.")
     try:
         mapping = {str(header): "" if field is None else str(field) for header, field in _json_field("mapping").items()}
         given = _json_field("options")
@@ -155,13 +155,14 @@ def create_import():  # type: ignore[no-untyped-def]
         return json_error(400, invalid.code, f"options.{invalid.name}: {invalid.message}")
     custom_variables = tuple(services.store.load_catalog(kind.name).custom_fields)
 
-    def check_mapping(layout: CsvLayout) -> None:
+    def check_mapping(layout: Layout) -> None:
         problems = check_chosen_mapping(kind, layout.headers, mapping, custom_variables=custom_variables)
         if problems:
             raise problems[0]
 
     try:
-        upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False, check=check_mapping)
+        upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=False, check=check_mapping,
+                                         sheet=options.sheet)
     except shared.UploadRejected as rejected:
         status = 413 if rejected.problem.code == "file.too_large" else 400
         return json_error(status, rejected.problem.code, rejected.problem.message)

@@ -22,7 +22,7 @@ from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
 from plugin.options import ImportOptions, options_fixing
-from plugin.read import CsvLayout, inspect_csv
+from plugin.read import Layout, inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
 from plugin.words import count_of
@@ -122,8 +122,10 @@ class UploadRejected(Exception):
 
 
 def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept_for_start: bool,
-                 check: Callable[[CsvLayout], None] | None = None) -> tuple[web_state.UploadRecord, CsvLayout]:
-    """Save the file under upload_dir with a random name, check it can be read (and `check` it), record it."""
+                 check: Callable[[Layout], None] | None = None, sheet: str | None = None,
+                 ) -> tuple[web_state.UploadRecord, Layout]:
+    """Save the file under upload_dir with a random name, check it can be read (a workbook from `sheet`, and
+    `check` it), record it."""
     state = importer()
     settings = state.settings
     folder = Path(settings.upload_dir).expanduser().resolve()
@@ -136,7 +138,7 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
     try:
         with path.open("rb") as source:
             layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
-                                 column_limit=settings.column_limit)
+                                 column_limit=settings.column_limit, sheet=sheet)
         if check is not None:
             check(layout)
     except BadFile as problem:

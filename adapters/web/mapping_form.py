@@ -26,8 +26,14 @@ def first_rows(upload: web_state.UploadRecord, settings: Settings) -> list[tuple
     """The first few rows, checked by fuzzy matches; shown beside each column through shown_rows."""
     with open_upload(Path(upload.path), settings) as source:
         layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
-                             column_limit=settings.column_limit)
+                             column_limit=settings.column_limit, sheet=_sheet_of(upload))
         return sample_rows(source, layout)
+
+
+def _sheet_of(upload: web_state.UploadRecord) -> str | None:
+    """The workbook's sheet chosen on the upload page (the import option sheet), None for the first."""
+    sheet = upload.options.get("sheet")
+    return sheet if isinstance(sheet, str) else None
 
 
 def shown_rows(rows: list[tuple[str, ...]], hidden: Collection[int]) -> list[tuple[str, ...]]:

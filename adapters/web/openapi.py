@@ -24,6 +24,7 @@ _OPTION_SCHEMAS: dict[OptionType, dict[str, object]] = {
                        "description": "Names: a list, or separated by ':'."},
     OptionType.REGION: {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "GB, US, DE..."},
     OptionType.COUNT: {"type": ["integer", "string"], "minimum": 1},
+    OptionType.TEXT: {"type": "string", "minLength": 1},
     OptionType.FIELD_VALUES: {"type": "object", "additionalProperties": {"type": "string"},
                               "description": "{field: value}; a custom field by its variable."},
     OptionType.FIELDS: {"type": ["array", "string"], "items": {"type": "string"},

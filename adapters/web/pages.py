@@ -52,10 +52,13 @@ def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         file = request.files.get("file")
         if file is None or not file.filename:
-            problem = "Choose a CSV file to import, or drop one on the box."
+            problem = "Choose a CSV file or an Excel workbook to import, or drop one on the box."
         else:
             try:
-                upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=True)
+                sheet = request.form.get("sheet", "").strip() or None  # a workbook's; the preview's options keep it
+                upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=True, sheet=sheet)
+                if sheet is not None:
+                    web_state.change_upload(shared.importer().engine, upload.id, options={"sheet": sheet})
             except shared.UploadRejected as rejected:
                 if rejected.problem.code == "file.too_large":
                     abort(413)

@@ -245,8 +245,8 @@ def zip_file() -> bytes:
         (codecs.BOM_UTF16_LE + "email\r\na\x00\r\n".encode("utf-16-le"), {}, "file.binary"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", {}, "file.binary"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", {}, "file.binary"),
-        (zip_file(), {}, "file.workbook"),
-        (OLE_HEADER, {}, "file.workbook"),
+        (zip_file(), {}, "file.workbook_corrupt"),  # an .xlsx with a broken workbook part
+        (OLE_HEADER, {}, "file.not_a_workbook"),
         (b'email,note\r\na@x.org,"never closed\r\nb@x.org,x\r\n', {}, "file.unbalanced_quotes"),
         (b'email,note\r\na@x.org,"closed" then more\r\n', {}, "file.unbalanced_quotes"),
         (cp1252_with_an_undefined_byte_in_row(6000), {"row_limit": 9999}, "file.encoding"),
@@ -302,7 +302,8 @@ def test_each_unreadable_file_is_rejected_with_its_code(data, limits, code):
         (
             OLE_HEADER,
             {},
-            "This is an Excel workbook (or another zip/OLE file), not CSV: save it as CSV first.",
+            "This is an older Microsoft Office file (such as .doc), not a workbook: "
+            "save it as Excel Workbook (.xlsx) or CSV UTF-8 and upload that.",
         ),
         (
             b'email,note\r\na@x.org,ok\r\n\r\nb@x.org,"open\r\nc@x.org,x\r\n',

@@ -163,7 +163,7 @@ def test_some_rows_failed_exits_1_and_applies_the_rest(run: Cli) -> None:
     ("data", "options", "code"),
     [
         (b"", (), "file.empty"),
-        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64, (), "file.workbook"),  # what an .xlsx starts with
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64, (), "file.workbook_corrupt"),  # an .xlsx's first bytes only
         (PEOPLE + b"zoe@example.com,Zoe,Ng\r\n", ("--row-limit", "2"), "file.too_many_rows"),
         (b"first_name,last_name\r\nJane,Doe\r\n", (), "file.no_email_column"),
         (PEOPLE, ("--map", "Phone=email"), "mapping.unknown_column"),
@@ -197,7 +197,7 @@ def test_a_mistyped_command_exits_2_not_1_and_imports_nothing(run: Cli, args: tu
 def test_a_rejected_file_is_explained_on_stderr(run: Cli) -> None:
     result = run.import_(b"PK\x03\x04" + b"\x00" * 64)
     assert result.exit_code == 2
-    assert "save it as CSV first" in result.stderr
+    assert "damaged or incomplete: open it in Excel and save it again" in result.stderr
 
 
 def test_jobs_lists_the_imports_newest_first(run: Cli) -> None:

@@ -91,11 +91,11 @@ def test_a_request_that_cannot_be_used_is_400_with_a_code_and_queues_nothing(app
     assert files_in(web_settings.upload_dir) == []
 
 
-def test_a_workbook_is_refused_before_anything_is_queued(app, browser_for, web_settings):
+def test_a_damaged_workbook_is_refused_before_anything_is_queued(app, browser_for, web_settings):
     admin = browser_for(ADMIN)
     before = counts(engine_of(app))
     response = admin.post_import(b"PK\x03\x04" + b"\x00" * 200, file_name="people.xlsx")
-    assert response.status_code == 400 and response.json["code"].startswith("file.")
+    assert (response.status_code, response.json["code"]) == (400, "file.workbook_corrupt")
     assert counts(engine_of(app)) == before
     assert files_in(web_settings.upload_dir) == []
 
