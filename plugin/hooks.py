@@ -46,8 +46,9 @@ class BuiltinKinds:
         from plugin.kinds.agents import AGENTS
         from plugin.kinds.companies import COMPANIES
         from plugin.kinds.customers import CUSTOMERS
+        from plugin.kinds.leads import LEADS
 
-        return [CUSTOMERS, AGENTS, COMPANIES]
+        return [CUSTOMERS, AGENTS, COMPANIES, LEADS]
 
 
 def make_plugin_manager(*extra_plugins: object) -> pluggy.PluginManager:

@@ -39,6 +39,12 @@ def _customers(_settings: Settings) -> RecordTable:
     return CustomerTable()
 
 
+def _leads(_settings: Settings) -> RecordTable:
+    from adapters.db.customers import LeadTable
+
+    return LeadTable()
+
+
 def _agents(settings: Settings) -> RecordTable:
     from adapters.db.agents import AgentTable
 
@@ -58,12 +64,13 @@ class BuiltinStorage:
     def register_kind_storage(self) -> list[SqlKindStorage]:
         from adapters.db.accounts import export_agents
         from adapters.db.companies import export_companies
-        from adapters.db.export import export_customers
+        from adapters.db.export import export_customers, export_leads
         from adapters.db.undo import AgentUndo, CustomerUndo
 
         return [SqlKindStorage("customers", _customers, export_customers, CustomerUndo),
                 SqlKindStorage("users", _agents, export_agents, AgentUndo),
-                SqlKindStorage("companies", _companies, export_companies)]
+                SqlKindStorage("companies", _companies, export_companies),
+                SqlKindStorage("leads", _leads, export_leads, CustomerUndo)]
 
 
 def sql_storages(storages: Mapping[str, object]) -> dict[str, SqlKindStorage]:
