@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 from plugin.errors import BadFile
-from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.kinds import CellProblem
+from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.mapping import ColumnMapping
 from plugin.phones import DEFAULT_REGION, is_known_region
 from plugin.validate import field_target, parse_boolean, parse_given_value, split_names

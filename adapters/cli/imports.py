@@ -12,9 +12,9 @@ import click
 from adapters.cli.context import echo_csv, exit_for, services_of, terminal_progress
 from plugin.display import shown_change
 from plugin.errors import BadFile
-from plugin.mapping import parse_overrides
 from plugin.hooks import BuiltinKinds
 from plugin.kinds import ImportKind
+from plugin.mapping import parse_overrides
 from plugin.options import OptionInvalid, OptionType, all_options, options_fixing
 from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services, UnknownKind

@@ -37,7 +37,7 @@ def test_a_later_customers_import_of_a_leads_email_makes_the_lead_a_customer_wit
     assert (customers.created, customers.updated) == (0, 1)
     assert emails(services, "leads") == ["bob@example.com"]
     assert emails(services, "customers") == ["ann@example.com"]
-    headers, rows = services.imports.export("customers")
+    _headers, rows = services.imports.export("customers")
     customer_id = next(rows)[0]
     view = services.records.customer(customer_id)  # type: ignore[arg-type]
     assert view is not None

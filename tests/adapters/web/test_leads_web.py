@@ -14,7 +14,7 @@ def test_leads_import_through_the_api_and_export_as_leads(app, browser_for):  # 
     assert response.status_code == 202, response.json
     document = admin.client.get(f"/api/v1/imports/{response.json['job']}").json
     assert (document["kind"], document["status"], document["created"]) == ("leads", "succeeded", 2)
-    headers, rows = app.extensions["contact_importer"].services.imports.export("leads")
+    _headers, rows = app.extensions["contact_importer"].services.imports.export("leads")
     assert [row[1] for row in rows] == ["lea@example.com", "mo@example.com"]
 
 
