@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from adapters.db.catalog import load_catalog
 from adapters.db.customers import CustomerTable, LeadTable
-from adapters.db.engine import is_unique_violation
+from adapters.db.engine import any_of, is_unique_violation
 from plugin.kinds import Catalog
 from plugin.plan import Existing, PlannedRow
 from plugin.ports import StalePlan
@@ -34,6 +34,12 @@ class SqlCapturedCustomers:
     def find_existing(self, keys: Collection[str]) -> dict[str, Existing]:
         by_key, _ = self.table.find(self.connection, keys, (), None)
         return by_key
+
+    def make_customers(self, keys: Collection[str]) -> None:
+        if keys:
+            tail, parameter = any_of(self.connection, list(keys))
+            self.connection.exec_driver_sql(
+                f"UPDATE contacts SET is_lead = false WHERE is_lead AND email_key {tail}", (parameter,))
 
     def write_new(self, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                   catalog: Catalog, source_details: Mapping[int, str], now: datetime, as_leads: bool = False

@@ -210,6 +210,10 @@ class CapturedCustomers(Protocol):
         """Stored customers for these email keys, in one query."""
         ...
 
+    def make_customers(self, keys: Collection[str]) -> None:
+        """The leads among these email keys become customers (their author wrote to a customers mailbox)."""
+        ...
+
     def write_new(self, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                   catalog: Catalog, source_details: Mapping[int, str], now: datetime, as_leads: bool = False
                   ) -> dict[int, int]:

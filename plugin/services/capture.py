@@ -289,6 +289,8 @@ class Capture:
             keys = {author.uid: email_key(author.email) for author in authors}
             existing = customers.find_existing(set(keys.values())) if authors else {}
             new_authors = [author for author in authors if keys[author.uid] not in existing]
+            if existing and not mailbox.captures_leads:  # a lead who writes to a customers mailbox is a customer
+                customers.make_customers(existing.keys())
             created: dict[int, CapturedContact] = {}
             refused: list[MailSkipRecord] = []
             if new_authors:

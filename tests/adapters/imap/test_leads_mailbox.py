@@ -40,3 +40,13 @@ def test_an_ordinary_mailbox_still_captures_customers(services: Services, imap_s
     add(services, imap_server, folder)
     poll_mailbox(services, "support", environ=environ(imap_server))
     assert (exported(services, "customers"), exported(services, "leads")) == (["cy@example.org"], [])
+
+
+def test_a_lead_who_writes_to_a_customers_mailbox_becomes_a_customer(
+        services: Services, imap_server: ImapServer, folder: str) -> None:
+    services.imports.import_file("leads", io.BytesIO(b"email,first_name\nlea@example.org,Lea\n"))
+    imap_server.append(folder, message(b"Lea Lead <lea@example.org>", number=1))
+    add(services, imap_server, folder)
+    result = poll_mailbox(services, "support", environ=environ(imap_server))
+    assert [contact.email for contact in result.existing] == ["lea@example.org"]
+    assert (exported(services, "customers"), exported(services, "leads")) == (["lea@example.org"], [])
