@@ -8,16 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from adapters.db.agents import AgentTable, set_password_link
-from adapters.db.companies import CompanyTable
-from adapters.db.engine import make_engine, upgrade_database
-from adapters.db.people import SqlPeopleStore
-from adapters.db.store import SqlImportStore
-from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.db.agents import set_password_link
+from adapters.db.kind_storage import BuiltinStorage, sql_storages
+from adapters.db.storage import SqlStorage
 from adapters.notices import notice_senders
-from plugin.hooks import collect_kinds, make_plugin_manager
+from plugin.hooks import collect_kinds, collect_storage, make_plugin_manager
 from plugin.kinds.agents import hashing_preparer
 from plugin.options import ImportOptions
 from plugin.ports import PasswordHasher
@@ -26,6 +21,7 @@ from plugin.services import Services
 from plugin.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # the hasher (passlib, argon2) and the mail sender load when agents need them
+    from adapters.db.storage import Engine
     from adapters.invitations import SmtpInvitationSender
 
 
@@ -48,30 +44,29 @@ def freeze_startup_heap() -> None:
 
 def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool = True, plugins: tuple[object, ...] = (),
               hasher: PasswordHasher | None = None) -> Services:
-    """Build the services: engine, schema, store, kinds (through the plugin manager), preparers and finishers.
+    """Build the services: the kinds and their storage (both through the plugin manager), the database behind
+    them (adapters/db/storage.py: engine, schema, store), preparers and finishers.
+
+    A kind registered without storage is refused here, naming it (plugin.ports.kinds.KindWithoutStorage).
 
     `hasher` replaces the production Argon2Hasher (tests pass one with cheap parameters), which is made on
     first use: a command that never hashes or checks a password never loads passlib.
     """
-    engine = engine or make_engine(settings.resolved_database_url)
-    if migrate:
-        upgrade_database(engine)
-    store = SqlImportStore(engine)
-    store.add_table(CompanyTable())
-    manager = make_plugin_manager(*plugins)
-    services = Services(settings=settings, store=store, kinds=collect_kinds(manager),
-                        unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook,
-                        close=engine.dispose, notice_senders=notice_senders(settings))
-    _add_agents(services, store, hasher or Argon2OnFirstUse())
+    manager = make_plugin_manager(BuiltinStorage(), *plugins)
+    kinds = collect_kinds(manager)
+    storage = SqlStorage(settings, sql_storages(collect_storage(manager, kinds)), engine=engine, migrate=migrate)
+    services = Services(settings=settings, store=storage.store, kinds=kinds, unit_of_work=storage.unit_of_work,
+                        hooks=manager.hook, close=storage.close, notice_senders=notice_senders(settings),
+                        exporters=storage.exporters)
+    _add_agents(services, storage, hasher or Argon2OnFirstUse())
     return services
 
 
-def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHasher) -> None:
-    """Agents: their table, the hashing step before each batch is written, and invitations mailed afterwards."""
+def _add_agents(services: Services, storage: SqlStorage, hasher: PasswordHasher) -> None:
+    """Agents: the hashing step before each batch is written, and invitations mailed afterwards."""
     settings = services.settings
-    store.add_table(AgentTable(invitation_hours=settings.invitation_hours))
     services.hasher = hasher
-    services.people_store = SqlPeopleStore(store.engine, hasher)
+    services.people_store = storage.people_store(hasher)
     if settings.redis_url:  # failure counts where every host process looks anyway, without database writes
         from redis import Redis
 
@@ -86,17 +81,15 @@ def _add_agents(services: Services, store: SqlImportStore, hasher: PasswordHashe
 
         sender = SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)
         services.invitation_mailer = sender
-        services.finishers["users"] = lambda report, options: _mail_invitations(store, sender, settings, report, options)
+        services.finishers["users"] = lambda report, options: _mail_invitations(storage, sender, settings, report, options)
 
 
-def _mail_invitations(store: SqlImportStore, sender: SmtpInvitationSender, settings: Settings, report: ImportReport,
+def _mail_invitations(storage: SqlStorage, sender: SmtpInvitationSender, settings: Settings, report: ImportReport,
                       options: ImportOptions) -> None:
     """After an agents import is applied: mail the invitations it created, unless asked not to (invitations)."""
     if not options.invitations or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
         return
-    from adapters.db.accounts import mail_invitations
-
-    mail_invitations(store.engine, sender, import_id=report.job, hours=settings.invitation_hours,
+    storage.mail_invitations(sender, import_id=report.job, hours=settings.invitation_hours,
                      link_for=lambda token: settings.absolute_link(set_password_link(token)))
 
 

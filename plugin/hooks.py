@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pluggy
 
 from plugin.kinds import ImportKind
+from plugin.ports.kinds import KindStorage, KindWithoutStorage
 
 PROJECT = "contact_importer"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -15,6 +18,12 @@ class ImporterSpecs:
     @hookspec
     def register_import_kinds(self) -> list[ImportKind]:  # type: ignore[empty-body]
         """Return the import kinds this plugin adds; customers and agents arrive this way too."""
+
+    @hookspec
+    def register_kind_storage(self) -> list[KindStorage]:  # type: ignore[empty-body]
+        """Return where the records of the kinds this plugin adds are kept: one storage for each kind (its record
+        table, its export and its undo, see adapters/db/kind_storage.py). The storage adapter registers the
+        built-in kinds' storage this way; a plugin that registers a kind registers its storage too."""
 
     @hookspec
     def records_imported(self, kind: str, job_id: int, created: int, updated: int) -> None:
@@ -37,8 +46,9 @@ class BuiltinKinds:
         from plugin.kinds.agents import AGENTS
         from plugin.kinds.companies import COMPANIES
         from plugin.kinds.customers import CUSTOMERS
+        from plugin.kinds.leads import LEADS
 
-        return [CUSTOMERS, AGENTS, COMPANIES]
+        return [CUSTOMERS, AGENTS, COMPANIES, LEADS]
 
 
 def make_plugin_manager(*extra_plugins: object) -> pluggy.PluginManager:
@@ -62,3 +72,25 @@ def collect_kinds(manager: pluggy.PluginManager) -> dict[str, ImportKind]:
                 raise ValueError(f"two plugins register an import kind named {kind.name!r}")
             kinds[kind.name] = kind
     return kinds
+
+
+def collect_storage(manager: pluggy.PluginManager, kinds: Mapping[str, ImportKind]) -> dict[str, KindStorage]:
+    """Every registered kind's storage by kind name. A kind without storage (or two storages for one kind, or a
+    storage for no kind) is refused here, at start-up, naming the kind: never a KeyError in the middle of an
+    import."""
+    storages: dict[str, KindStorage] = {}
+    for batch in manager.hook.register_kind_storage():
+        for storage in batch:
+            if storage.kind in storages:
+                raise KindWithoutStorage(f"two plugins register storage for the import kind {storage.kind!r}")
+            if storage.kind not in kinds:
+                raise KindWithoutStorage(f"a plugin registers storage for {storage.kind!r}, but no import kind "
+                                         f"has that name (there are: {', '.join(sorted(kinds))})")
+            storages[storage.kind] = storage
+    missing = sorted(set(kinds) - set(storages))
+    if missing:
+        raise KindWithoutStorage(
+            f"The import kind {missing[0]!r} is registered without storage: the plugin that registers a kind "
+            f"registers where its records are kept too (hook register_kind_storage)"
+            + (f"; so are {', '.join(repr(name) for name in missing[1:])}" if missing[1:] else "") + ".")
+    return storages

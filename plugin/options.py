@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from plugin.errors import BadFile
 from plugin.kinds import CellProblem
+from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.mapping import ColumnMapping
 from plugin.phones import DEFAULT_REGION, is_known_region
 from plugin.validate import field_target, parse_boolean, parse_given_value, split_names
@@ -24,40 +24,6 @@ from plugin.validate import field_target, parse_boolean, parse_given_value, spli
 if TYPE_CHECKING:
     from plugin.kinds import Catalog, ImportKind
     from plugin.settings import Settings
-
-
-class OptionType(StrEnum):
-    """What values an option takes; each surface renders and parses an option by its type."""
-
-    FLAG = "flag"  # true or false: --x/--no-x, a checkbox, a JSON boolean
-    NAMES = "names"  # exact names: a repeated flag, 'A:B' in a text box, a JSON list
-    REGION = "region"  # two letters such as GB
-    COUNT = "count"  # a whole number of at least 1
-    FIELD_VALUES = "field values"  # field → text for empty cells: --default FIELD=VALUE, one box a field, an object
-    FIELDS = "fields"  # field names: a repeated flag (or 'a,b'), a multi-select, a JSON list
-    TEXT = "text"  # one name as written, such as a workbook's sheet: --x NAME, a text box, a JSON string
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One option an import kind accepts: its name, type, label, help and where its default comes from."""
-
-    name: str  # the ImportOptions field it sets, the API's options key and the form field's name
-    type: OptionType
-    label: str  # how a person sees it on the page, and how messages name it
-    help: str  # one sentence: what it does
-    setting: str = ""  # the setting whose value is its default ("" when none)
-    flag: str = ""  # the command line's flag when not --<name with dashes>
-    fixes: tuple[str, ...] = ()  # row error codes this option would have let through (labels.unknown...)
-
-    @property
-    def cli_flag(self) -> str:
-        return self.flag or "--" + self.name.replace("_", "-")
-
-    def default(self, settings: Settings) -> object:
-        if self.setting:
-            return getattr(settings, self.setting)
-        return _FIELD_DEFAULTS[self.name]
 
 
 class OptionInvalid(ValueError):
@@ -119,6 +85,13 @@ class ImportOptions(Mapping[str, object]):
 
 _FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(ImportOptions))
 _FIELD_DEFAULTS: dict[str, object] = {spec.name: getattr(ImportOptions(), spec.name) for spec in fields(ImportOptions)}
+
+
+def _default(option: Option, settings: Settings) -> object:
+    """The option's default: its setting's value, or ImportOptions' own."""
+    return getattr(settings, option.setting) if option.setting else _FIELD_DEFAULTS[option.name]
+
+
 _FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains"}
 _LEGACY_NAMES = {"no_invitations": "invitations"}  # recorded before issue 12: the flag said the opposite
 
@@ -131,9 +104,6 @@ ROW_LIMIT = Option("row_limit", OptionType.COUNT, "Most rows accepted",
 SIDE_EFFECTS = Option("side_effects", OptionType.FLAG, "Run the helpdesk's actions for each imported record",
                       "Run the host's per-record actions (welcome mail, automations) for every record imported.",
                       setting="import_side_effects")
-CLEAR_EMPTY = Option("clear_empty", OptionType.FIELDS, "Columns whose empty cells clear the stored value",
-                     "A column (field) whose empty cells clear the stored value instead of keeping it (repeatable, "
-                     "or names separated by ','); a field required by the import can never be cleared.")
 SHEET = Option("sheet", OptionType.TEXT, "Sheet", "The workbook's sheet to import, by name (the first when not given).")
 COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS, SHEET)
 
@@ -242,7 +212,7 @@ def parse_option(option: Option, raw: object) -> object:
 
 def settings_options(kind: ImportKind, settings: Settings) -> ImportOptions:
     """The options of an import nobody chose anything for: every default from the settings."""
-    values = {option.name: option.default(settings) for option in options_of(kind)}
+    values = {option.name: _default(option, settings) for option in options_of(kind)}
     values.update({name: getattr(settings, setting) for name, setting in _FROM_SETTINGS.items()})
     return replace(ImportOptions(), **{name: tuple(value) if isinstance(value, list) else value  # type: ignore[arg-type]
                                        for name, value in values.items()})

@@ -10,17 +10,15 @@ from pathlib import Path
 import click
 
 from adapters.cli.context import echo_csv, exit_for, services_of, terminal_progress
-from adapters.db.accounts import export_agents
-from adapters.db.companies import export_companies
-from adapters.db.export import export_customers
 from plugin.display import shown_change
 from plugin.errors import BadFile
-from plugin.mapping import parse_overrides
 from plugin.hooks import BuiltinKinds
 from plugin.kinds import ImportKind
+from plugin.mapping import parse_overrides
 from plugin.options import OptionInvalid, OptionType, all_options, options_fixing
 from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services, UnknownKind
+from plugin.services.imports import CannotExport
 from plugin.template import alias_lines
 
 
@@ -177,13 +175,15 @@ import_command.epilog = "\b\nColumns map to fields by name or by these other hea
 
 
 @click.command("export")
-@click.argument("kind", type=click.Choice(["customers", "users", "agents", "companies"]))
+@click.argument("kind")
 @click.pass_context
 def export_command(context: click.Context, kind: str) -> None:
-    """Print every customer, agent or company as CSV in the import format; agents' passwords are never exported."""
-    engine = services_of(context).store.engine  # type: ignore[attr-defined]
-    exporters = {"customers": export_customers, "companies": export_companies}
-    headers, rows = exporters.get(kind, export_agents)(engine)
+    """Print every record of KIND (customers, users or agents, companies, leads) as CSV in the import format;
+    agents' passwords are never exported."""
+    try:
+        headers, rows = services_of(context).imports.export(kind)
+    except (UnknownKind, CannotExport) as error:
+        raise click.BadParameter(str(error), param_hint="KIND") from error
     echo_csv(write_csv(headers, rows))
 
 

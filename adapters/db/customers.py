@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Table, delete
 
 from adapters.db.catalog import ensure_companies, ensure_labels, ensure_teams
-from adapters.db.engine import each_by_unique_key, each_match, insert_many, is_postgresql, stored_value, update_many
+from adapters.db.engine import any_of, each_by_unique_key, each_match, insert_many, is_postgresql, stored_value, update_many
 from adapters.db.models import Contact, ContactLabel, CustomerTeam, CustomValue
 from adapters.db.usernames import allocate_usernames
 from plugin.companies import company_name_key
@@ -28,7 +28,7 @@ from plugin.usernames import username_from_email
 CONTACT_FIELDS = ("email", "first_name", "middle_name", "last_name", "username", "phone", "mobile", "company_id")
 USERNAME_AT = CONTACT_FIELDS.index("username")
 INSERTED_COLUMNS = ("email_key", *CONTACT_FIELDS, "source", "source_detail", "created_at", "updated_at",
-                    "last_import_id", "last_import_row")
+                    "last_import_id", "last_import_row", "is_lead")
 CONTACTS_SELECT = f"SELECT id, email_key, last_import_id, last_import_row, {', '.join(CONTACT_FIELDS)} FROM contacts"
 LABELS_SELECT = ("SELECT contact_labels.contact_id, labels.name "
                  "FROM contact_labels JOIN labels ON labels.id = contact_labels.label_id")
@@ -56,6 +56,7 @@ class CustomerTable:
     """
 
     kind = "customers"
+    is_lead = False  # what the contacts it creates are; a customer written through it stops being a lead
 
     def __init__(self) -> None:
         # For the import being written: username base → first number worth trying (see allocate_usernames).
@@ -127,6 +128,9 @@ class CustomerTable:
         self._write_links(connection, changing, written, field="groups", table=customer_teams, target_column="team_id",
                           ids=catalog.teams, replace=bool(options.get("replace_groups")))
         self._write_custom(connection, changing, written, catalog)
+        if not self.is_lead and written:  # a lead imported or captured as a customer becomes one: same record
+            tail, parameter = any_of(connection, list(written.values()))
+            connection.exec_driver_sql(f"UPDATE contacts SET is_lead = false WHERE is_lead AND id {tail}", (parameter,))
         return written
 
     def _insert(self, connection: Connection, job_id: int, rows: Sequence[PlannedRow], moment: object, source: str,
@@ -143,7 +147,7 @@ class CustomerTable:
                 fields = [row.values.get(name) for name in CONTACT_FIELDS]
                 fields[USERNAME_AT] = username
                 params.append((row.key, *fields, source, source_details.get(row.row, source_detail), moment, moment,
-                               job_id, row.row))
+                               job_id, row.row, self.is_lead))
             returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_VALUE_TAKEN,
                                    returning=("id", "email_key"))
             ids.update({key: contact_id for contact_id, key in returned})  # by key: RETURNING keeps no order
@@ -274,3 +278,11 @@ def _custom_values_of(connection: Connection, contact_ids: Sequence[int]) -> dic
                                                       contact_ids):
             custom[contact_id][variable] = value
     return custom
+
+
+class LeadTable(CustomerTable):
+    """The leads kind's storage: contacts marked as leads, written as customers are. A lead import of someone who
+    is already a customer updates them and leaves them a customer."""
+
+    kind = "leads"
+    is_lead = True

@@ -34,9 +34,11 @@ def custom_cells(values: Iterable[tuple[int, int, str]], positions: Mapping[int,
     return cells
 
 
-def export_customers(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
+def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
+                     ) -> tuple[list[str], Iterator[list[object]]]:
     """Headers and rows: id, email, names, username, phones (E.164), company (name and id), labels and groups
-    (':'-joined), then one column per customers' custom field."""
+    (':'-joined), then one column per customers' custom field. The customers, or with `leads` the leads (contacts
+    marked as leads, with the customers' fields)."""
     with engine.connect() as connection:
         variables = connection.execute(select(CustomFieldRow.id, CustomFieldRow.variable)
                                        .where(CustomFieldRow.applies_to == "customers")
@@ -55,7 +57,7 @@ def export_customers(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
                 contacts = connection.execute(
                     select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.middle_name,
                            Contact.username, Contact.phone, Contact.mobile, Contact.company_id)
-                    .where(Contact.id > last_id).order_by(Contact.id).limit(batch)).all()
+                    .where(Contact.id > last_id, Contact.is_lead.is_(leads)).order_by(Contact.id).limit(batch)).all()
                 if not contacts:
                     return
                 ids = [contact.id for contact in contacts]
@@ -77,3 +79,8 @@ def export_customers(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
                 last_id = ids[-1]
 
     return headers, rows()
+
+
+def export_leads(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
+    """Every lead, in the leads' import format (the customers')."""
+    return export_customers(engine, batch=batch, leads=True)

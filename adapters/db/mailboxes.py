@@ -58,6 +58,7 @@ class Mailbox(Base):
     since: Mapped[date | None] = mapped_column(Date)  # None: the last mail_since_days days, counted at each poll
     own_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)  # besides `user` and the setting's
     label: Mapped[str | None] = mapped_column(String(200))  # given to every contact this mailbox creates
+    captures_leads: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a sales inbox
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)  # with last_uid: the position; None before a poll
     last_uid: Mapped[int | None] = mapped_column(BigInteger)
     last_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -114,7 +115,7 @@ class SqlMailboxes:
                     name=mailbox.name, host=mailbox.host, port=mailbox.port, user=mailbox.user,
                     password_env=mailbox.password_env, tls=mailbox.tls, folder=mailbox.folder, since=mailbox.since,
                     own_addresses=list(mailbox.own_addresses), label=mailbox.label or None,
-                    status=MailboxStatus.NEW.value, error_code="", error="", failures=0, created_at=moment,
+                    captures_leads=mailbox.captures_leads, status=MailboxStatus.NEW.value, error_code="", error="", failures=0, created_at=moment,
                 ).returning(mailboxes.c.id)).scalar_one()
         except IntegrityError as error:
             raise MailboxExists(f"There is a mailbox named {mailbox.name!r} already.") from error
@@ -278,5 +279,5 @@ def _record(row) -> MailboxRecord:  # type: ignore[no-untyped-def]
         row.id, row.name, row.host, row.port, row.user, row.password_env, row.tls, row.folder, row.since,
         tuple(row.own_addresses or ()), row.label, row.uidvalidity, row.last_uid, _aware(row.last_poll_at),
         MailboxStatus(row.status), row.error_code, row.error, row.failures, _aware(row.next_attempt_at),
-        _aware(row.lease_until), _aware(row.created_at),
+        _aware(row.lease_until), _aware(row.created_at), bool(row.captures_leads),
     )  # fmt: skip

@@ -68,6 +68,7 @@ class Contact(Base):
     mobile: Mapped[str | None] = mapped_column(String(20))  # E.164
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(20), default="import")  # import, mail, manual
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a lead until made a customer
     source_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

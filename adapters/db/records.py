@@ -22,6 +22,9 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+CONTACT_KINDS = ("customers", "leads")  # one contact's history: imported as a lead, then as a customer
+
+
 class SqlRecordDirectory:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -87,7 +90,8 @@ class SqlRecordDirectory:
             select(ImportRow.job_id, ImportRow.row, ImportRow.action, ImportRow.changes, ImportJob.created_at,
                    ImportJob.actor, ImportJob.file_name, ImportJob.kind, ImportJob.operation)
             .join(ImportJob, ImportJob.id == ImportRow.job_id)
-            .where(ImportRow.record_id == record_id, ImportRow.action.in_(WRITTEN), ImportJob.kind == kind,
+            .where(ImportRow.record_id == record_id, ImportRow.action.in_(WRITTEN),
+                   ImportJob.kind.in_(CONTACT_KINDS if kind in CONTACT_KINDS else (kind,)),
                    ImportJob.is_dry_run.is_(False), ImportJob.operation == "import")
             .order_by(ImportRow.job_id.desc(), ImportRow.row).offset(offset).limit(limit)).all()
         return [RecordChange(row.job_id, row.kind, row.row, row.action, tuple(row.changes or ()), row.created_at,

@@ -14,7 +14,6 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
-from adapters.db.customers import CustomerTable
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.models import ImportJob, ImportRow
 from adapters.db.stale_plans import new_keys, plan_again_where_taken, take_turns_creating
@@ -90,11 +89,11 @@ def _json_value(value: object) -> str:
 class SqlImportStore:
     """Implements plugin.ports.ImportStore for every registered record table."""
 
-    def __init__(self, engine: Engine, tables: Sequence[RecordTable] | None = None, *,
-                 now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, engine: Engine, tables: Sequence[RecordTable], *, now: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
-        # a CustomerTable of its own: a table keeps state for the import it writes (usernames it handed out)
-        self.tables = {table.kind: table for table in (tables if tables is not None else (CustomerTable(),))}
+        # the registered kinds' tables (adapters/db/kind_storage.py), each the store's own: a table keeps state for
+        # the import it writes (usernames it handed out)
+        self.tables = {table.kind: table for table in tables}
         self.now = now
         self.secret_columns: dict[str, frozenset[int]] = {}
         # job id → the claim token of the worker (thread) running it here; see holding_claim.

@@ -232,7 +232,6 @@ class AgentUndo:
                    dict(connection.execute(select(Team.name, Team.id)).all()) if teams else {})
 
 
-UNDO_TABLES: dict[str, Callable[[], UndoTable]] = {"customers": CustomerUndo, "users": AgentUndo}
 
 
 def _result_rows(undo_job: int, steps: Sequence[UndoStep]) -> list[tuple[object, ...]]:
@@ -248,11 +247,12 @@ def _result_rows(undo_job: int, steps: Sequence[UndoStep]) -> list[tuple[object,
 class SqlUndoStore:
     """plugin.ports.UndoStore on one connection."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, tables: Mapping[str, Callable[[], UndoTable]]) -> None:
         self.connection = connection
+        self.tables = tables  # kind → its undo table, as the kinds' storage registered them (kind_storage.py)
 
     def undoable_kinds(self) -> frozenset[str]:
-        return frozenset(UNDO_TABLES)
+        return frozenset(self.tables)
 
     def lock_import(self, job_id: int) -> None:
         if is_postgresql(self.connection):
@@ -268,7 +268,7 @@ class SqlUndoStore:
         return None
 
     def traits(self, kind: str) -> UndoTraits:
-        table = UNDO_TABLES[kind]()
+        table = self.tables[kind]()
         return UndoTraits(table.title, table.can_deactivate, table.secret_names)
 
     def start_undo(self, job: JobSummary, *, actor: str, now: datetime) -> int:
@@ -291,12 +291,12 @@ class SqlUndoStore:
 
     def stored_records(self, kind: str, ids: Sequence[int], *, job_id: int, finished_at: datetime,
                        lock: bool) -> dict[int, StoredRecord]:
-        return UNDO_TABLES[kind]().stored(self.connection, ids, job_id=job_id, finished_at=_utc(finished_at)
+        return self.tables[kind]().stored(self.connection, ids, job_id=job_id, finished_at=_utc(finished_at)
                                           or finished_at, lock=lock)
 
     def apply_steps(self, kind: str, steps: Sequence[UndoStep], *, undo_job: int, rows_done: int,
                     now: datetime) -> None:
-        UNDO_TABLES[kind]().apply(self.connection, steps, undo_job=undo_job, now=now)
+        self.tables[kind]().apply(self.connection, steps, undo_job=undo_job, now=now)
         insert_many(self.connection, import_rows, RESULT_COLUMNS, _result_rows(undo_job, steps))
         self.connection.execute(update(ImportJob).where(ImportJob.id == undo_job).values(
             rows_done=rows_done, heartbeat_at=now))

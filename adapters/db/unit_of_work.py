@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
@@ -15,7 +16,7 @@ from adapters.db.notices import SqlNoticeStore
 from adapters.db.notifications import SqlNotifications
 from adapters.db.records import SqlRecordDirectory
 from adapters.db.teams import SqlTeamStore
-from adapters.db.undo import SqlUndoStore
+from adapters.db.undo import SqlUndoStore, UndoTable
 from plugin.ports import WriteConflict
 
 
@@ -25,15 +26,16 @@ class SqlUnitOfWork:
     connection: Connection
     transaction: RootTransaction
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, undo_tables: Mapping[str, Callable[[], UndoTable]] | None = None) -> None:
         self.engine = engine
+        self.undo_tables = undo_tables or {}  # kind → undo table, as registered (adapters/db/kind_storage.py)
 
     def __enter__(self) -> SqlUnitOfWork:
         self.connection = self.engine.connect()
         self.transaction = self.connection.begin()
         self.jobs = SqlJobLog(self.connection)
         self.catalog = SqlCatalogStore(self.connection)
-        self.undo = SqlUndoStore(self.connection)
+        self.undo = SqlUndoStore(self.connection, self.undo_tables)
         self.notifications = SqlNotifications(self.connection)
         self.teams = SqlTeamStore(self.connection)
         self.mailboxes = SqlMailboxes(self.connection)

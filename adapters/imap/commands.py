@@ -63,6 +63,8 @@ def mailbox_group() -> None:
 @click.option(
     "--label", default=None, help="A label every contact this mailbox creates gets (created if new)."
 )
+@click.option("--as-leads", "as_leads", is_flag=True,
+              help="Capture new correspondents as leads, not customers (a sales inbox).")
 @click.pass_context
 def mailbox_add_command(
     context: click.Context,
@@ -76,6 +78,7 @@ def mailbox_add_command(
     since: datetime | None,
     own_addresses: tuple[str, ...],
     label: str | None,
+    as_leads: bool,
 ) -> None:
     """Add mailbox NAME after logging in and opening its folder; nothing is saved if that fails."""
     from adapters.imap.access import AccessRefused, access_check
@@ -95,6 +98,7 @@ def mailbox_add_command(
             since=since.date() if since else None,
             own_addresses=own_addresses,
             label=label,
+            captures_leads=as_leads,
             check=access_check(os.environ),
             now=utc_now(),
         )

@@ -48,6 +48,7 @@ def options_schema(kinds: Iterable[ImportKind]) -> dict[str, object]:
 
 def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[str, object]:
     """OpenAPI 3.1 for the importer's API, mounted at base_path (e.g. /api/v1), with these kinds' options."""
+    kinds = tuple(kinds)  # read twice: the kinds' names and their options
     row_error = {"type": "object", "properties": {
         "row": {"type": "integer", "description": "As a spreadsheet shows it: the header is row 1."},
         "column": {"type": "string"}, "code": {"type": "string", "examples": ["email.invalid"]},
@@ -120,7 +121,7 @@ def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[s
                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "required": ["file", "kind"], "properties": {
                             "file": {"type": "string", "format": "binary", "description": "The CSV file."},
-                            "kind": {"type": "string", "enum": ["customers", "users", "companies"]},
+                            "kind": {"type": "string", "enum": [kind.name for kind in kinds]},
                             "mapping": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
                                         "description": '{"CSV header": "field"}; "" (or null) ignores a column.'},
                             "options": options,

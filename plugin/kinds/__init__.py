@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from plugin.words import singular  # noqa: F401  (the kinds' modules import it from here)
 
 if TYPE_CHECKING:
-    from plugin.options import Option
+    from plugin.kinds.declared_options import Option
 
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from plugin.emails import email_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
-from plugin.options import Option, OptionType
+from plugin.kinds.declared_options import Option, OptionType
 from plugin.pipeline import PrepareBatch
 from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from plugin.companies import company_name_key, is_free_mail, parse_domains
 from plugin.kinds import Catalog, Field, ImportKind
-from plugin.options import Option, OptionType
+from plugin.kinds.declared_options import Option, OptionType
 from plugin.validate import parse_name, parse_record_id
 
 

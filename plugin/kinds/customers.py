@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, Field, ImportKind, unknown_names
-from plugin.options import CLEAR_EMPTY, Option, OptionType
+from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
 from plugin.validate import (GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_email, parse_id, parse_id_list,

@@ -49,6 +49,7 @@ class NewMailbox:
     since: date | None = None  # None: the last mail_since_days days, counted at each poll
     own_addresses: tuple[str, ...] = ()  # besides `user` and the setting's
     label: str | None = None  # given to every customer this mailbox creates
+    captures_leads: bool = False  # its new correspondents become leads (a sales inbox), not customers
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class MailboxRecord:
     next_attempt_at: datetime | None  # None: due now
     lease_until: datetime | None
     created_at: datetime
+    captures_leads: bool = False  # its new correspondents become leads, not customers
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +210,15 @@ class CapturedCustomers(Protocol):
         """Stored customers for these email keys, in one query."""
         ...
 
+    def make_customers(self, keys: Collection[str]) -> None:
+        """The leads among these email keys become customers (their author wrote to a customers mailbox)."""
+        ...
+
     def write_new(self, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
-                  catalog: Catalog, source_details: Mapping[int, str], now: datetime) -> dict[int, int]:
+                  catalog: Catalog, source_details: Mapping[int, str], now: datetime, as_leads: bool = False
+                  ) -> dict[int, int]:
         """Create the planned customers (source "mail", each row's own source detail); row → customer id.
+        With `as_leads` they are created as leads (a mailbox that captures leads).
 
         Raises plugin.ports.StalePlan, having written nothing worth keeping, when another writer stored one of
         them meanwhile: the unit of work is then rolled back and the batch planned again."""

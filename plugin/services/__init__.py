@@ -16,6 +16,7 @@ from typing import Any
 
 from plugin.kinds import ImportKind
 from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
+from plugin.ports.kinds import Exporter
 from plugin.ports.notices import NoticeSender
 from plugin.ports.people import PeopleStore
 from plugin.services.capture import Capture
@@ -52,6 +53,7 @@ class Services:
     close: Callable[[], None] = lambda: None  # let go of the database's connections (end of a command, a test)
     people_store: PeopleStore | None = None  # accounts, sessions, sign-in failures, API tokens
     invitation_mailer: InvitationMailer | None = None  # set when smtp_url is
+    exporters: Mapping[str, Exporter] = field(default_factory=dict)  # by kind name, from the kinds' storage
 
     def kind(self, name: str) -> ImportKind:
         found = self.kinds.get(name) or self.kinds.get(KIND_ALIASES.get(name, ""))

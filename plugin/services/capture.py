@@ -14,7 +14,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -122,11 +122,14 @@ class Capture:
 
     def add_mailbox(self, *, name: str, host: str, port: int | None, user: str, password_env: str, tls: bool = True,
                     folder: str = "INBOX", since: date | None = None, own_addresses: Sequence[str] = (),
-                    label: str | None = None, check: AccessCheck | None = None, now: datetime) -> int:
+                    label: str | None = None, captures_leads: bool = False, check: AccessCheck | None = None,
+                    now: datetime) -> int:
         """Save a mailbox and create its label when missing; raises MailboxExists, or BadMailbox for a label a
         CSV label cell would refuse or a password_env that names no variable. `check` (logging in and opening
-        the folder) runs first, when given: whatever it raises leaves nothing saved."""
-        mailbox = _new_mailbox(name, host, port, user, password_env, tls, folder, since, own_addresses, label)
+        the folder) runs first, when given: whatever it raises leaves nothing saved. With `captures_leads` its
+        new correspondents become leads (a sales inbox)."""
+        mailbox = replace(_new_mailbox(name, host, port, user, password_env, tls, folder, since, own_addresses, label),
+                          captures_leads=captures_leads)
         if check is not None:
             with self.services.unit_of_work() as work:
                 if work.mailboxes.named(mailbox.name) is not None:  # asked before the server is
@@ -286,6 +289,8 @@ class Capture:
             keys = {author.uid: email_key(author.email) for author in authors}
             existing = customers.find_existing(set(keys.values())) if authors else {}
             new_authors = [author for author in authors if keys[author.uid] not in existing]
+            if existing and not mailbox.captures_leads:  # a lead who writes to a customers mailbox is a customer
+                customers.make_customers(existing.keys())
             created: dict[int, CapturedContact] = {}
             refused: list[MailSkipRecord] = []
             if new_authors:
@@ -299,7 +304,7 @@ class Capture:
                     assert job_id is not None  # a batch with authors fetched something
                     details = {row.row: source_detail(mailbox.name, mailbox.folder, by_row[row.row]) for row in creating}
                     customers.write_new(job_id, creating, options=planner.options, catalog=planner.catalog,
-                                        source_details=details, now=now)
+                                        source_details=details, now=now, as_leads=mailbox.captures_leads)
                 for row in creating:
                     author = by_row[row.row]
                     created[author.uid] = CapturedContact(author.uid, author.email, _text(row.values.get("first_name")),

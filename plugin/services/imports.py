@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from plugin.options import ImportOptions, read_options
 from plugin.pipeline import ImportRequest, PrepareBatch, run_import
 from plugin.ports import ProgressSink, StopCheck
+from plugin.ports.kinds import Exported
 from plugin.report import ImportReport, Status
 from plugin.template import template_csv
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 PreparerFactory = Callable[[ProgressSink | None], PrepareBatch]
 # An adapter's step after an import was applied (agents: mail invitations), given the report and options.
 Finisher = Callable[[ImportReport, ImportOptions], None]
+
+
+class CannotExport(LookupError):
+    """The kind's storage registered no export."""
 
 
 class Imports:
@@ -93,6 +98,15 @@ class Imports:
         if wants_side_effects and hooks.record_imported.get_hookimpls():
             for action, record_id in store.each_applied_record(report.job):
                 hooks.record_imported(kind=kind, job_id=report.job, record_id=record_id, action=action)
+
+    def export(self, kind_name: str) -> Exported:
+        """Every record of a kind in its import format (headers, then rows streamed): re-importing it changes
+        nothing. Its storage exports it (registered with the kind); agents' passwords are never exported."""
+        kind = self.services.kind(kind_name)
+        exporter = self.services.exporters.get(kind.name)
+        if exporter is None:
+            raise CannotExport(f"{kind.title.capitalize()} cannot be exported: their storage has no export.")
+        return exporter()
 
     def template(self, kind_name: str) -> Iterable[str]:
         """The sample CSV of a kind, with the helpdesk's custom fields and labels."""

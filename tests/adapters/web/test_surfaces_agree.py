@@ -68,7 +68,7 @@ def test_every_declared_option_is_a_flag_a_form_field_and_an_api_option(app, bro
     api_options = schema["paths"]["/imports"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"][
         "properties"]["options"]["properties"]
     samples = {"customers": "email,first_name\na@example.com,A\n", "users": "email,first_name\nb@example.com,B\n",
-               "companies": "name,domains\nAcme,acme.com\n"}
+               "companies": "name,domains\nAcme,acme.com\n", "leads": "email,first_name\nc@example.com,C\n"}
     for kind in app.extensions["contact_importer"].services.kinds.values():
         page = html.unescape(admin.client.get(preview_of(admin, samples[kind.name], kind.name)).text)
         for option in options_of(kind):

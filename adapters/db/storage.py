@@ -1,0 +1,51 @@
+"""The database behind one Services: its engine (made and migrated here), the import store with every registered
+kind's record table, the units of work with their undo tables, and each kind's export bound to the engine.
+
+The composition root (adapters/bootstrap.py) builds one from the settings and the kinds' registered storage;
+nothing outside adapters/db makes or holds an engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+
+from sqlalchemy import Engine
+
+from adapters.db.accounts import InvitationSender, mail_invitations
+from adapters.db.engine import make_engine, upgrade_database
+from adapters.db.kind_storage import SqlKindStorage
+from adapters.db.people import SqlPeopleStore
+from adapters.db.store import SqlImportStore
+from adapters.db.unit_of_work import SqlUnitOfWork
+from plugin.ports import PasswordHasher
+from plugin.settings import Settings
+
+__all__ = ["Engine", "SqlStorage"]
+
+
+class SqlStorage:
+    """One database's adapters for the registered kinds' storage (adapters/db/kind_storage.py)."""
+
+    def __init__(self, settings: Settings, storages: Mapping[str, SqlKindStorage], *, engine: Engine | None = None,
+                 migrate: bool = True) -> None:
+        self.engine = engine or make_engine(settings.resolved_database_url)
+        if migrate:
+            upgrade_database(self.engine)
+        self.store = SqlImportStore(self.engine, [storage.table(settings) for storage in storages.values()])
+        self.undo_tables = {name: storage.undo for name, storage in storages.items() if storage.undo is not None}
+        self.exporters: dict[str, Callable[[], tuple[list[str], Iterator[list[object]]]]] = {
+            name: partial(storage.export, self.engine) for name, storage in storages.items()
+            if storage.export is not None}
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.undo_tables)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def people_store(self, hasher: PasswordHasher) -> SqlPeopleStore:
+        return SqlPeopleStore(self.engine, hasher)
+
+    def mail_invitations(self, sender: InvitationSender, *, import_id: int, hours: int,
+                         link_for: Callable[[str], str]) -> None:
+        mail_invitations(self.engine, sender, import_id=import_id, hours=hours, link_for=link_for)
