@@ -61,7 +61,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     manager = make_plugin_manager(*plugins)
     services = Services(settings=settings, store=store, kinds=collect_kinds(manager),
                         unit_of_work=lambda: SqlUnitOfWork(engine), hooks=manager.hook,
-                        close=engine.dispose, notice_senders=notice_senders(settings))
+                        close=engine.dispose, notice_senders=notice_senders(settings),
+                        forget_inherited_connections=lambda: engine.dispose(close=False))
     _add_agents(services, store, hasher or Argon2OnFirstUse())
     return services
 

@@ -1,5 +1,5 @@
 """plugin.ports.people on SQLAlchemy: server-side sessions, sign-in failure counts, and the accounts and tokens
-of adapters/db/accounts.py and adapters/db/web_state.py behind one PeopleStore."""
+of adapters/db/accounts.py and adapters/db/tokens.py behind one PeopleStore."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, case, dele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.db import accounts, tokens, web_state
+from adapters.db import accounts, tokens
 from adapters.db.agents import Agent
 from adapters.db.models import Base
 from plugin.ports import PasswordHasher
@@ -61,7 +61,7 @@ class SqlAccounts:
         return accounts.get_agent(self.engine, agent_id)
 
     def by_email(self, email: str) -> Account | None:
-        agent_id = web_state.agent_id_for_email(self.engine, email)
+        agent_id = tokens.agent_id_for_email(self.engine, email)
         return None if agent_id is None else accounts.get_agent(self.engine, agent_id)
 
     def invitation_expiry(self, token: str) -> datetime | None:

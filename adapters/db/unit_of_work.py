@@ -16,6 +16,8 @@ from adapters.db.notifications import SqlNotifications
 from adapters.db.records import SqlRecordDirectory
 from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore
+from adapters.db.upload_store import SqlNotificationArea, SqlUploads
+from adapters.db.worker_claims import SqlWorkerClaims
 from plugin.ports import WriteConflict
 
 
@@ -40,6 +42,9 @@ class SqlUnitOfWork:
         self.captured_customers = SqlCapturedCustomers(self.connection)
         self.notices = SqlNoticeStore(self.connection)
         self.records = SqlRecordDirectory(self.connection)
+        self.uploads = SqlUploads(self.connection)
+        self.notification_area = SqlNotificationArea(self.connection)
+        self.claims = SqlWorkerClaims(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
