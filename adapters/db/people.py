@@ -15,7 +15,8 @@ from adapters.db import accounts, tokens
 from adapters.db.agents import Agent
 from adapters.db.models import Base
 from plugin.ports import PasswordHasher
-from plugin.ports.people import Account, FailureCounter, IssuedLink, StoredSession, TokenInfo
+from plugin.ports.people import (Account, FailureCounter, IssuedInvitation, IssuedLink, PendingInvitation,
+                                  StoredSession, TokenInfo)
 
 
 class WebSession(Base):
@@ -69,6 +70,16 @@ class SqlAccounts:
 
     def accept_invitation(self, token: str, password_hash: str) -> Account | None:
         return accounts.set_password_by_invitation(self.engine, token, password_hash)
+
+    def create_admin(self, email: str, password: str, *, first_name: str, min_length: int) -> int:
+        return accounts.create_admin(self.engine, self.hasher, email, password, first_name=first_name,
+                                     min_length=min_length)
+
+    def issue_invitation_links(self, *, hours: int) -> list[IssuedInvitation]:
+        return accounts.issue_invitation_links(self.engine, hours=hours)
+
+    def pending_invitations(self) -> list[PendingInvitation]:
+        return accounts.list_pending_invitations(self.engine)
 
     def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:
         return accounts.reissue_invitation(self.engine, email, hours=hours)

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from adapters.db.captured_customers import SqlCapturedCustomers
 from adapters.db.catalog import SqlCatalogStore
+from adapters.db.companies import SqlCompanyDomains
 from adapters.db.engine import retryable_failure
 from adapters.db.job_log import SqlJobLog
 from adapters.db.mailboxes import SqlMailboxes
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.uploads = SqlUploads(self.connection)
         self.notification_area = SqlNotificationArea(self.connection)
         self.claims = SqlWorkerClaims(self.connection)
+        self.companies = SqlCompanyDomains(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

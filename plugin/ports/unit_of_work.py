@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
-from plugin.ports.catalog import CatalogStore
+from plugin.ports.catalog import CatalogStore, CompanyDomains
 from plugin.ports.jobs import JobLog
 from plugin.ports.mailboxes import CapturedCustomers, MailboxStore
 from plugin.ports.notices import NoticeStore
@@ -39,6 +39,7 @@ class UnitOfWork(Protocol):
     uploads: Uploads
     notification_area: NotificationArea
     claims: WorkerClaims
+    companies: CompanyDomains
 
     def __enter__(self) -> UnitOfWork: ...
 
