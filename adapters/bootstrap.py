@@ -57,7 +57,7 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     storage = SqlStorage(settings, sql_storages(collect_storage(manager, kinds)), engine=engine, migrate=migrate)
     services = Services(settings=settings, store=storage.store, kinds=kinds, unit_of_work=storage.unit_of_work,
                         hooks=manager.hook, close=storage.close, notice_senders=notice_senders(settings),
-                        exporters=storage.exporters)
+                        exporters=storage.exporters, forget_inherited_connections=storage.forget_inherited_connections)
     _add_agents(services, storage, hasher or Argon2OnFirstUse())
     return services
 

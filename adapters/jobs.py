@@ -7,7 +7,7 @@ here exists at import time: `make_import_queue(services)` builds the huey instan
 
 huey takes a task off the queue before running it, so a worker killed mid-import would lose it. So:
 
-- A run claims its import first (web_state.claim_job: one UPDATE ... WHERE nobody live holds it), a
+- A run claims its import first (services.queued_imports.claim: one UPDATE ... WHERE nobody live holds it), a
   thread refreshes the claim's heartbeat while it runs, and every write of the import checks the claim
   is still its own (SqlImportStore.holding_claim): an import never runs twice at once.
 - An interrupted import resumes after its last committed batch (plugin.pipeline.run_import): every row is
@@ -35,12 +35,13 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
-from adapters.db import web_state
 from adapters.sealed_files import open_upload
 from adapters.db.catalog import utc_now
 from adapters.db.store import ClaimLost
 from adapters.processes import holder_is_dead
 from plugin.ports import JobSummary
+from plugin.ports.queue import ClaimedJob, WorkerClaim
+from plugin.ports.uploads import QueuedImportRecord
 from adapters.imap.schedule import register_mail_tasks
 from adapters.notices.tasks import register_notice_tasks
 from plugin.errors import ImportStopped
@@ -107,7 +108,6 @@ class ImportQueue:
 def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQueue:
     """Build the queue for these services: one per app or worker, never shared through a module."""
     huey = make_huey(services.settings, immediate=immediate)
-    engine = services.store.engine  # type: ignore[attr-defined]
     parent_pid = os.getpid()
     queue: ImportQueue
 
@@ -115,7 +115,7 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
     def use_fresh_database_connections() -> None:
         # `-k process` forks workers: a connection inherited from the parent must never be reused.
         if os.getpid() != parent_pid:
-            engine.dispose(close=False)
+            services.forget_inherited_connections()
 
     @huey.task(name="contact_importer.run_import")
     def run_import(job_id: int) -> None:
@@ -134,14 +134,13 @@ def make_import_queue(services: Services, *, immediate: bool = False) -> ImportQ
 def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> list[int]:
     """Put back imports whose worker died (SIGKILL, OOM, a lost machine); fail those that died too often;
     delete abandoned uploads. Returns the ids enqueued again."""
-    engine = services.store.engine  # type: ignore[attr-defined]
     stale_before = utc_now() - stale_after(services.settings)
-    host = web_state.WorkerClaim.for_this_process().host
+    host = WorkerClaim.for_this_process().host
     enqueued: list[int] = []
-    for job in web_state.orphaned_jobs(engine, stale_before=stale_before,
-                                       is_dead=lambda job: holder_is_dead(job, host=host)):
+    for job in services.queued_imports.orphans(stale_before=stale_before,
+                                               is_dead=lambda job: holder_is_dead(job, host=host)):
         is_dead = job.claimed_by is not None and holder_is_dead(job, host=host)
-        if not web_state.take_back_orphan(engine, job, stale_before=stale_before, is_dead=is_dead):
+        if not services.queued_imports.take_back(job, stale_before=stale_before, is_dead=is_dead):
             continue  # another reaper took it back, or its worker came back to life
         if job.attempts >= MAX_ATTEMPTS:
             _fail_after_too_many_attempts(services, job)
@@ -149,14 +148,13 @@ def reap_imports(services: Services, *, enqueue: Callable[[int], object]) -> lis
         logger.warning("import %s (%s) lost its worker; enqueued again", job.job_id, job.status)
         enqueue(job.job_id)
         enqueued.append(job.job_id)
-    for upload in web_state.abandoned_uploads(
-            engine, older_than=timedelta(minutes=services.settings.abandoned_upload_minutes)):
-        delete_upload_file(services, upload)
+    for upload in services.uploads.discard_abandoned():
+        logger.info("upload %s deleted", upload.id)
     return enqueued
 
 
-def _fail_after_too_many_attempts(services: Services, job: web_state.ClaimedJob) -> None:
-    queued = web_state.get_queued_import(services.store.engine, job.job_id)  # type: ignore[attr-defined]
+def _fail_after_too_many_attempts(services: Services, job: ClaimedJob) -> None:
+    queued = services.uploads.queued(job.job_id)
     summary = services.history.get_job(job.job_id)
     if queued is None or summary is None:
         return
@@ -175,7 +173,7 @@ class Heartbeat:
     """A thread that says, every few seconds, that this worker is still running the import it claimed."""
 
     def __init__(self, services: Services, job_id: int, token: str) -> None:
-        self.engine = services.store.engine  # type: ignore[attr-defined]
+        self.services = services
         self.job_id, self.token = job_id, token
         self.interval = heartbeat_seconds(services.settings)
         self.stopped = threading.Event()
@@ -191,7 +189,7 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self.stopped.wait(self.interval):
-            if not web_state.refresh_heartbeat(self.engine, self.job_id, self.token):
+            if not self.services.queued_imports.heartbeat(self.job_id, self.token):
                 logger.warning("import %s: another worker holds its claim now", self.job_id)
                 return
 
@@ -202,8 +200,7 @@ def run_queued_import(services: Services, job_id: int, *, should_stop: Callable[
     it ended with, "busy" when another worker runs it, or "stopped" when should_stop() said so between
     batches (the import is then enqueued again, through `enqueue`, and the next run carries on)."""
     store = services.store
-    engine = store.engine  # type: ignore[attr-defined]
-    queued = web_state.get_queued_import(engine, job_id)
+    queued = services.uploads.queued(job_id)
     job = services.history.get_job(job_id)
     if queued is None or job is None:
         logger.warning("import %s is not waiting in the queue; nothing to do", job_id)
@@ -215,14 +212,14 @@ def run_queued_import(services: Services, job_id: int, *, should_stop: Callable[
         if enqueue is not None:
             enqueue(job_id)  # this worker is shutting down: leave it to the next
         return "stopped"
-    claim = web_state.WorkerClaim.for_this_process()
-    if not web_state.claim_job(engine, job_id, claim, stale_before=utc_now() - stale_after(services.settings),
-                               is_dead=holder_is_dead):
+    claim = WorkerClaim.for_this_process()
+    if not services.queued_imports.claim(job_id, claim, stale_before=utc_now() - stale_after(services.settings),
+                                         is_dead=holder_is_dead):
         logger.info("import %s is being run by another worker (or has ended)", job_id)
         return "busy"
     was_stopped = False
     try:
-        with store.holding_claim(job_id, claim.token), Heartbeat(services, job_id, claim.token):  # type: ignore[attr-defined]
+        with store.holding_claim(job_id, claim.token), Heartbeat(services, job_id, claim.token):
             status = _run_claimed_import(services, queued, job, should_stop=should_stop)
     except ImportStopped as stopped:
         logger.info("import %s stopped after %d rows: the worker is shutting down; enqueued again", job_id,
@@ -233,13 +230,13 @@ def run_queued_import(services: Services, job_id: int, *, should_stop: Callable[
         logger.warning("import %s: another worker took it over; this run stops", job_id)
         return "busy"
     finally:
-        web_state.release_claim(engine, job_id, claim.token, was_stopped=was_stopped)
+        services.queued_imports.release(job_id, claim.token, was_stopped=was_stopped)
         if was_stopped and enqueue is not None:
             enqueue(job_id)
     return status
 
 
-def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord, job: JobSummary, *,
+def _run_claimed_import(services: Services, queued: QueuedImportRecord, job: JobSummary, *,
                         should_stop: Callable[[], bool] | None) -> str:
     store = services.store
     job_id = queued.job_id
@@ -248,7 +245,7 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
     try:
         source = open_upload(Path(upload.path), services.settings)
     except FileNotFoundError:
-        report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,  # type: ignore[attr-defined]
+        report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,
                               message="The uploaded file is no longer there; upload it again.",
                               error_code="upload.missing")
         store.finish_job(job_id, report)
@@ -265,7 +262,7 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
         except Exception:
             # A bug or a database failure: the person sees a failed import, the log has the traceback.
             logger.exception("import %s crashed", job_id)
-            report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,  # type: ignore[attr-defined]
+            report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,
                                   message=f"The import stopped because of an internal error (logged as import {job_id}).",
                                   error_code="import.crashed")
             store.finish_job(job_id, report)
@@ -275,7 +272,7 @@ def _run_claimed_import(services: Services, queued: web_state.QueuedImportRecord
     return str(report.status)
 
 
-def _options(services: Services, kind: str, queued: web_state.QueuedImportRecord) -> ImportOptions:
+def _options(services: Services, kind: str, queued: QueuedImportRecord) -> ImportOptions:
     """The queued import's options as the page or the API recorded them, read by the core's one reader."""
     recorded = {**queued.options, "defaults": queued.defaults, "all_or_nothing": queued.all_or_nothing}
     return services.imports.read_options(kind, recorded, is_recorded=True)
@@ -299,27 +296,14 @@ def notification_text(services: Services, report: ImportReport) -> str:
     return f"Imported {count_of(report.rows - report.failed, title)}: {', '.join(parts)}"
 
 
-def finish_import(services: Services, queued: web_state.QueuedImportRecord, report: ImportReport) -> None:
+def finish_import(services: Services, queued: QueuedImportRecord, report: ImportReport) -> None:
     """Tell the person who started a real import how it went, and drop the upload if nothing needs it."""
-    engine = services.store.engine  # type: ignore[attr-defined]
     if not queued.is_dry_run and queued.upload.actor:
-        web_state.add_notification(engine, queued.upload.actor, notification_text(services, report),
-                                   job_id=queued.job_id)
+        services.uploads.notify(queued.upload.actor, notification_text(services, report), job_id=queued.job_id)
     services.notices.job_finished(queued.job_id)  # e-mail and webhook, sent later by the worker
     release_upload(services, queued)
 
 
-def release_upload(services: Services, queued: web_state.QueuedImportRecord) -> None:
+def release_upload(services: Services, queued: QueuedImportRecord) -> None:
     """Delete the uploaded file when this was its real import, or a preview nobody will start from."""
-    engine = services.store.engine  # type: ignore[attr-defined]
-    upload = web_state.get_upload(engine, queued.upload.id) or queued.upload
-    is_needed_later = queued.is_dry_run and upload.is_kept_for_start
-    if is_needed_later or web_state.busy_jobs_of_upload(engine, upload.id, except_job=queued.job_id):
-        return
-    delete_upload_file(services, upload)
-
-
-def delete_upload_file(services: Services, upload: web_state.UploadRecord) -> None:
-    Path(upload.path).unlink(missing_ok=True)
-    web_state.mark_upload_deleted(services.store.engine, upload.id)  # type: ignore[attr-defined]
-    logger.info("upload %s deleted", upload.id)
+    services.uploads.release(queued)

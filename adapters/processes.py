@@ -1,5 +1,5 @@
 """Whether the process that claimed an import is still there: queued imports' workers and direct (CLI) runs
-alike claim their job with their machine's name and their pid (adapters.db.web_state.WorkerClaim)."""
+alike claim their job with their machine's name and their pid (plugin.ports.queue.WorkerClaim)."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
     from adapters.bootstrap import bootstrap
-    from adapters.db import web_state
+    from adapters.db import tokens
     from adapters.db.accounts import create_admin
     from adapters.passwords import Argon2Hasher
     from plugin.settings import load_settings
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, folder: Path, database_url: str) -> int:
     services = bootstrap(settings, hasher=Argon2Hasher(memory_cost=1024, time_cost=1))
     engine = services.store.engine  # type: ignore[attr-defined]
     create_admin(engine, services.hasher, ADMIN, "load-password-7")  # type: ignore[arg-type]
-    token = web_state.create_token(engine, ADMIN, name="bench_load")
+    token = tokens.create_token(engine, ADMIN, name="bench_load")
 
     files = []
     for number in range(args.uploads):

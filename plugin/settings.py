@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from plugin.phones import is_known_region
 
@@ -133,7 +134,8 @@ def load_settings(
             raise SettingsError(f"default_region must be a two-letter region such as GB, US or DE, not {values['default_region']!r}")
         values["default_region"] = region
     if "free_mail_domains" in values:
-        values["free_mail_domains"] = tuple(str(domain).strip().lower() for domain in values["free_mail_domains"])  # type: ignore[attr-defined]
+        given = cast("Iterable[object]", values["free_mail_domains"])  # a list in TOML, a tuple from code
+        values["free_mail_domains"] = tuple(str(domain).strip().lower() for domain in given)
     if values.get("webhook_url") and not values.get("webhook_secret"):
         raise SettingsError("webhook_url needs webhook_secret: the webhook's body is signed with it "
                             "(set CONTACT_IMPORTER_WEBHOOK_SECRET)")

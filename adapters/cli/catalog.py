@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from adapters.cli.context import services_of
-from adapters.db.companies import assign_companies_by_domain
 from plugin.catalog import KINDS_WITH_CUSTOM_FIELDS, CatalogProblem
 from plugin.kinds import FieldType
 from plugin.words import count_of
@@ -97,8 +96,7 @@ def companies_list_command(context: click.Context) -> None:
 def companies_assign_by_domain_command(context: click.Context, dry_run: bool) -> None:
     """Customers without a company join the company owning their email's domain (never a free-mail one)."""
     services = services_of(context)
-    assigned = assign_companies_by_domain(services.store.engine,  # type: ignore[attr-defined]
-                                          extra_free_mail=services.settings.free_mail_domains, dry_run=dry_run)
+    assigned = services.catalog.assign_companies_by_domain(dry_run=dry_run)
     for item in assigned:
         click.echo(f"{item.contact_id}\t{item.email}\t{item.company_id}\t{item.company_name}")
     verb = "would join" if dry_run else "joined"

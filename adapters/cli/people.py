@@ -7,8 +7,6 @@ import sys
 import click
 
 from adapters.cli.context import services_of
-from adapters.db.accounts import (AgentError, create_admin, issue_invitation_links, list_pending_invitations,
-                                  set_password_link)
 from plugin.services.people import PeopleError
 
 
@@ -48,10 +46,9 @@ def users_create_admin_command(context: click.Context, email: str, first_name: s
     services = services_of(context)
     password = _read_password(password_stdin, confirm=True)
     try:
-        agent_id = create_admin(services.store.engine, services.hasher, email, password, first_name=first_name,  # type: ignore[attr-defined, arg-type]
-                                min_length=services.settings.password_min_length)
-    except AgentError as error:
-        raise click.ClickException(str(error)) from error
+        agent_id = services.people.create_admin(email, password, first_name=first_name)
+    except PeopleError as error:
+        raise click.ClickException(error.message) from error
     click.echo(agent_id)
 
 
@@ -64,12 +61,11 @@ def invitations_command(context: click.Context, issue_links: bool) -> None:
     if context.invoked_subcommand is not None:
         return
     services = services_of(context)
-    engine = services.store.engine  # type: ignore[attr-defined]
     if issue_links:
-        for issued in issue_invitation_links(engine, hours=services.settings.invitation_hours):
-            click.echo(f"{issued.email}\t{issued.expires_at:%Y-%m-%d %H:%M %Z}\t{services.settings.absolute_link(set_password_link(issued.token))}")
+        for issued, link in services.people.issue_invitation_links():
+            click.echo(f"{issued.email}\t{issued.expires_at:%Y-%m-%d %H:%M %Z}\t{link}")
         return
-    for pending in list_pending_invitations(engine):
+    for pending in services.people.pending_invitations():
         state = "mailed" if pending.sent_at else "not mailed"
         click.echo(f"{pending.invitation_id}\t{pending.email}\t{pending.name}\t{state}\t"
                    f"expires {pending.expires_at:%Y-%m-%d %H:%M}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Protocol
@@ -23,7 +22,7 @@ from adapters.invitations import new_invitation_token
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.kinds.agents import DEFAULT_PASSWORD_MIN_LENGTH, username_from_email
 from plugin.ports import PasswordHasher
-from plugin.ports.people import Account, IssuedLink
+from plugin.ports.people import Account, IssuedInvitation, IssuedLink, PendingInvitation
 
 logger = logging.getLogger(__name__)
 
@@ -34,31 +33,6 @@ class AgentError(ValueError):
 
 
 AgentAccount = Account  # what sign-in knows about an agent; never the password hash
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedInvitation:
-    """A fresh set-password link's token, held only in memory until it is mailed or shown."""
-
-    invitation_id: int
-    agent_id: int
-    email: str
-    name: str
-    token: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PendingInvitation:
-    """An invitation not used yet, for `contact-importer invitations`."""
-
-    invitation_id: int
-    email: str
-    name: str
-    created_at: datetime
-    expires_at: datetime
-    sent_at: datetime | None
-    has_link: bool
 
 
 class InvitationSender(Protocol):

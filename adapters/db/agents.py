@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import (Boolean, Connection, DateTime, ForeignKey, Integer, String, bindparam, delete, or_,
                         select, update)
@@ -147,7 +148,7 @@ class AgentTable:
         """Apply a batch; returns row number → agent id for the rows that were written."""
         if any("password" in row.values for row in planned):
             raise ValueError("agents' passwords must be hashed before they are written; no hashing step ran")
-        wanted_teams = {name for row in planned for name in row.values.get("teams", ())}  # type: ignore[attr-defined]
+        wanted_teams = {name for row in planned for name in _teams_of(row)}
         missing = wanted_teams - set(catalog.teams)
         if missing:
             catalog.teams.update(ensure_teams(connection, missing, now=now))
@@ -215,10 +216,14 @@ class AgentTable:
             if replaced:
                 connection.execute(delete(AgentTeam).where(AgentTeam.agent_id.in_(replaced)))
         links = [{"agent_id": written[row.row], "team_id": catalog.teams[name]}
-                 for row in with_teams for name in row.values["teams"]]  # type: ignore[attr-defined]
+                 for row in with_teams for name in _teams_of(row)]
         if links:
             connection.execute(insert_for(connection, AgentTeam.__table__).on_conflict_do_nothing(), links)
 
 
 # ---- sign-in and accounts
 
+
+def _teams_of(row: PlannedRow) -> Collection[str]:
+    """The team names a planned row asks for (plugin.kinds.agents parsed them into a frozenset)."""
+    return cast("Collection[str]", row.values.get("teams", ()))

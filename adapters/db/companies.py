@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
 
@@ -18,6 +18,7 @@ from plugin.companies import company_for_email
 from plugin.kinds import Catalog
 from plugin.kinds.companies import CompanyCatalog
 from plugin.plan import Action, Existing, PlannedRow
+from plugin.ports.catalog import DomainAssignment
 
 companies = Company.__table__
 company_domains = CompanyDomain.__table__
@@ -125,7 +126,7 @@ class CompanyTable:
             if replaced:
                 connection.execute(delete(CompanyDomain).where(CompanyDomain.company_id.in_(replaced)))
         links = [{"domain": domain, "company_id": written[row.row]}
-                 for row in with_domains for domain in row.values["domains"]]  # type: ignore[attr-defined]
+                 for row in with_domains for domain in cast("Collection[str]", row.values["domains"])]
         if links:  # the core checked each domain is free or this company's; a race loses to the first writer
             connection.execute(insert_for(connection, company_domains).on_conflict_do_nothing(), links)
 
@@ -167,41 +168,35 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
     return headers, rows()
 
 
-@dataclass(frozen=True, slots=True)
-class DomainAssignment:
-    """A customer without a company who joins (or, in a dry run, would join) the company owning their domain."""
-
-    contact_id: int
-    email: str
-    company_id: int
-    company_name: str
-
-
-def assign_companies_by_domain(engine: Engine, *, extra_free_mail: Collection[str] = (), dry_run: bool = False,
-                               batch: int = 2000) -> list[DomainAssignment]:
-    """Existing customers without a company join the company whose domains include their email's domain.
-
-    The same rule as a new customer's (plugin.companies.company_for_email); free-mail domains never match.
-    Read and written a batch at a time; with dry_run, nothing is written.
-    """
-    with engine.connect() as connection:
-        owners = dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
-        names = dict(connection.execute(select(Company.id, Company.name)).all())
-    assignments: list[DomainAssignment] = []
+def assign_batch_by_domain(connection: Connection, *, after_id: int, batch: int, extra_free_mail: Collection[str],
+                           dry_run: bool) -> tuple[list[DomainAssignment], int | None]:
+    """One batch of `companies assign-by-domain`: customers without a company (ids above after_id) join the
+    company whose domains include their email's domain (plugin.companies.company_for_email: never a free-mail
+    one). Returns who joined (with dry_run: would join) and the last id looked at; None when none were left."""
+    owners = dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
     if not owners:
-        return assignments
-    last_id = 0
-    while True:
-        with engine.begin() as connection:
-            found = connection.execute(select(Contact.id, Contact.email).where(
-                Contact.id > last_id, Contact.company_id.is_(None)).order_by(Contact.id).limit(batch)).all()
-            if not found:
-                return assignments
-            joining = [DomainAssignment(row.id, row.email, company_id, names.get(company_id, ""))
-                       for row in found if (company_id := company_for_email(row.email, owners, extra_free_mail)) is not None]
-            if joining and not dry_run:
-                connection.execute(update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.company_id.is_(None))
-                                   .values(company_id=bindparam("b_company")),
-                                   [{"b_id": item.contact_id, "b_company": item.company_id} for item in joining])
-            assignments += joining
-            last_id = found[-1].id
+        return [], None
+    found = connection.execute(select(Contact.id, Contact.email).where(
+        Contact.id > after_id, Contact.company_id.is_(None)).order_by(Contact.id).limit(batch)).all()
+    if not found:
+        return [], None
+    names = dict(connection.execute(select(Company.id, Company.name)).all())
+    joining = [DomainAssignment(row.id, row.email, company_id, names.get(company_id, ""))
+               for row in found if (company_id := company_for_email(row.email, owners, extra_free_mail)) is not None]
+    if joining and not dry_run:
+        connection.execute(update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.company_id.is_(None))
+                           .values(company_id=bindparam("b_company")),
+                           [{"b_id": item.contact_id, "b_company": item.company_id} for item in joining])
+    return joining, int(found[-1].id)
+
+
+class SqlCompanyDomains:
+    """plugin.ports.catalog.CompanyDomains on one unit of work's connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def assign_by_domain(self, *, after_id: int, batch: int, extra_free_mail: Collection[str],
+                         dry_run: bool) -> tuple[list[DomainAssignment], int | None]:
+        return assign_batch_by_domain(self.connection, after_id=after_id, batch=batch,
+                                      extra_free_mail=extra_free_mail, dry_run=dry_run)

@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Row, func, select, update
 
 from adapters.db.catalog import utc_now
 from adapters.db.models import ImportJob, ImportRow
-from adapters.db.web_state import UNFINISHED, unqueued_orphans
+from adapters.db.import_queue import UNFINISHED
+from adapters.db.worker_claims import unqueued_orphans
 from adapters.processes import holder_is_dead
 from plugin.errors import RowError
 from plugin.ports import AbandonedRun, JobSummary

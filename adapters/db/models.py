@@ -150,7 +150,7 @@ class ImportJob(Base):
     restored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     deactivated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     left_alone: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # The worker running it (adapters.db.web_state.claim_job): a token, its machine and process id.
+    # The worker running it (adapters.db.worker_claims.claim_job): a token, its machine and process id.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_host: Mapped[str | None] = mapped_column(String(255))
     claim_pid: Mapped[int | None] = mapped_column(Integer)

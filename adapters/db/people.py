@@ -1,5 +1,5 @@
 """plugin.ports.people on SQLAlchemy: server-side sessions, sign-in failure counts, and the accounts and tokens
-of adapters/db/accounts.py and adapters/db/web_state.py behind one PeopleStore."""
+of adapters/db/accounts.py and adapters/db/tokens.py behind one PeopleStore."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, case, dele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.db import accounts, tokens, web_state
+from adapters.db import accounts, tokens
 from adapters.db.agents import Agent
 from adapters.db.models import Base
 from plugin.ports import PasswordHasher
-from plugin.ports.people import Account, FailureCounter, IssuedLink, StoredSession, TokenInfo
+from plugin.ports.people import (Account, FailureCounter, IssuedInvitation, IssuedLink, PendingInvitation,
+                                  StoredSession, TokenInfo)
 
 
 class WebSession(Base):
@@ -61,7 +62,7 @@ class SqlAccounts:
         return accounts.get_agent(self.engine, agent_id)
 
     def by_email(self, email: str) -> Account | None:
-        agent_id = web_state.agent_id_for_email(self.engine, email)
+        agent_id = tokens.agent_id_for_email(self.engine, email)
         return None if agent_id is None else accounts.get_agent(self.engine, agent_id)
 
     def invitation_expiry(self, token: str) -> datetime | None:
@@ -69,6 +70,16 @@ class SqlAccounts:
 
     def accept_invitation(self, token: str, password_hash: str) -> Account | None:
         return accounts.set_password_by_invitation(self.engine, token, password_hash)
+
+    def create_admin(self, email: str, password: str, *, first_name: str, min_length: int) -> int:
+        return accounts.create_admin(self.engine, self.hasher, email, password, first_name=first_name,
+                                     min_length=min_length)
+
+    def issue_invitation_links(self, *, hours: int) -> list[IssuedInvitation]:
+        return accounts.issue_invitation_links(self.engine, hours=hours)
+
+    def pending_invitations(self) -> list[PendingInvitation]:
+        return accounts.list_pending_invitations(self.engine)
 
     def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:
         return accounts.reissue_invitation(self.engine, email, hours=hours)

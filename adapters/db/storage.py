@@ -43,6 +43,10 @@ class SqlStorage:
     def close(self) -> None:
         self.engine.dispose()
 
+    def forget_inherited_connections(self) -> None:
+        """In a process forked from this one (a worker's child): drop the parent's pooled connections unclosed."""
+        self.engine.dispose(close=False)
+
     def people_store(self, hasher: PasswordHasher) -> SqlPeopleStore:
         return SqlPeopleStore(self.engine, hasher)
 

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import json.encoder
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
+from adapters.db.import_queue import insert_job
 from adapters.db.models import ImportJob, ImportRow
 from adapters.db.stale_plans import new_keys, plan_again_where_taken, take_turns_creating
-from adapters.db.web_state import WorkerClaim
 from plugin.errors import RowError
 from plugin.kinds import Catalog
 from plugin.mapping import ColumnMapping
 from plugin.plan import Action, Change, Existing, PlannedRow
 from plugin.ports import EarlierRun, Replan, StalePlan
+from plugin.ports.queue import WorkerClaim
 from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.retry import RetryOf
 
@@ -53,7 +54,8 @@ class RecordTable(Protocol):
 
 RESULT_COLUMNS = ("job_id", "row", "action", "record_id", "changes", "errors", "cells")
 _json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=sorted).encode  # sets: sorted lists
-_json_string = encode_basestring  # the json module's own C encoder of one string
+# the json module's own C encoder of one string (not in its typed interface, hence looked up by name)
+_json_string: Callable[[str], str] = vars(json.encoder)["encode_basestring"]
 
 
 def _result_row(job_id: int, row: PlannedRow, written: Mapping[int, int]) -> tuple[object, ...]:
@@ -106,24 +108,19 @@ class SqlImportStore:
     def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object],
                   is_run_here: bool = False) -> int:
         """Record a new import. One run here and now (not queued) is claimed for this process, as a worker
-        claims a queued one (web_state.claim_job): its machine and pid tell whether its process is gone."""
+        claims a queued one (worker_claims.claim_job): its machine and pid tell whether its process is gone."""
         now = self.now()
         claim = WorkerClaim.for_this_process() if is_run_here else None
         with self.engine.begin() as connection:
-            job_id = connection.execute(ImportJob.__table__.insert().values(
-                kind=kind, status=str(Status.QUEUED), is_dry_run=dry_run, actor=actor, file_name=file_name,
-                options={name: _jsonable(value) for name, value in options.items()}, headers=[], mapping=[],
-                total=0, rows_done=0, created=0, updated=0, unchanged=0, failed=0, message="", error_code="",
-                created_at=now, **({} if claim is None else {"claimed_by": claim.token, "claim_host": claim.host,
-                                                             "claim_pid": claim.pid, "heartbeat_at": now}),
-            ).returning(ImportJob.id)).scalar_one()
+            job_id = insert_job(connection, kind, file_name=file_name, actor=actor, dry_run=dry_run, options=options,
+                                now=now, claim=claim)
         if claim is not None:
             self.claims[job_id] = self._own_claims[job_id] = claim.token  # held until finish_job
         return job_id
 
     @contextmanager
     def holding_claim(self, job_id: int, token: str) -> Iterator[None]:
-        """While inside, every write of this job's row checks that the claim `token` (web_state.claim_job) is
+        """While inside, every write of this job's row checks that the claim `token` (worker_claims.claim_job) is
         still its own, in the same transaction, and raises ClaimLost when it is not."""
         self.claims[job_id] = token
         try:
@@ -314,9 +311,3 @@ def _restore_catalog(catalog: Catalog, contents: Mapping[str, dict]) -> None:
 
 def _driver_message(error: BaseException) -> str:
     return str(getattr(error, "orig", None) or error).splitlines()[0]
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, (frozenset, set, tuple)):
-        return sorted(value) if isinstance(value, (frozenset, set)) else list(value)
-    return value

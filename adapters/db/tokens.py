@@ -82,3 +82,17 @@ def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
         result = connection.execute(update(ApiToken).where(ApiToken.email == email, ApiToken.revoked_at.is_(None))
                                     .values(revoked_at=now()))
         return int(result.rowcount or 0)
+
+
+def agent_id_for_email(engine: Engine, email: str) -> int | None:
+    """The agent with this email (any case), for API tokens made by email; None when there is none."""
+    from adapters.db.agents import Agent  # agents are the standalone host's people; a helpdesk brings its own
+    from plugin.emails import InvalidEmail, email_key, normalize_email
+
+    try:
+        key = email_key(normalize_email(email))
+    except InvalidEmail:
+        return None
+    with engine.connect() as connection:
+        found = connection.execute(select(Agent.id).where(Agent.email_key == key)).scalar_one_or_none()
+        return None if found is None else int(found)

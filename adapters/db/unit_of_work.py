@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from adapters.db.captured_customers import SqlCapturedCustomers
 from adapters.db.catalog import SqlCatalogStore
+from adapters.db.companies import SqlCompanyDomains
 from adapters.db.engine import retryable_failure
 from adapters.db.job_log import SqlJobLog
 from adapters.db.mailboxes import SqlMailboxes
@@ -17,6 +18,8 @@ from adapters.db.notifications import SqlNotifications
 from adapters.db.records import SqlRecordDirectory
 from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore, UndoTable
+from adapters.db.upload_store import SqlNotificationArea, SqlUploads
+from adapters.db.worker_claims import SqlWorkerClaims
 from plugin.ports import WriteConflict
 
 
@@ -42,6 +45,10 @@ class SqlUnitOfWork:
         self.captured_customers = SqlCapturedCustomers(self.connection)
         self.notices = SqlNoticeStore(self.connection)
         self.records = SqlRecordDirectory(self.connection)
+        self.uploads = SqlUploads(self.connection)
+        self.notification_area = SqlNotificationArea(self.connection)
+        self.claims = SqlWorkerClaims(self.connection)
+        self.companies = SqlCompanyDomains(self.connection)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, MutableMapping, Sequence
 
-from sqlalchemy import Column, Connection
+from typing import cast
+
+from sqlalchemy import Column, Connection, Table
 
 from adapters.db.engine import each_match
 from adapters.db.stale_plans import take_turns_creating
@@ -22,7 +24,8 @@ def held_usernames(connection: Connection, column: Column, candidates: Collectio
     """Which of these names the column holds already, in one query (one parameter, whatever their number)."""
     if not candidates:
         return set()
-    select = f"SELECT {column.name} FROM {column.table.name}"  # type: ignore[attr-defined]
+    table = cast(Table, column.table)  # a Column of a Table (ColumnClause.table is any FROM clause)
+    select = f"SELECT {column.name} FROM {table.name}"
     return {name for (name,) in each_match(connection, select, column.name, sorted(set(candidates)))}
 
 

@@ -8,13 +8,12 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import abort, current_app, g, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from adapters.db import web_state
 from adapters.jobs import FINISHED, ImportQueue
 from adapters.sealed_files import seal_upload
 from adapters.web.security import Permissions, SignInThrottled, WebUser, as_web_user, bearer_token
@@ -22,6 +21,7 @@ from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import MappedColumn, MatchedBy
 from plugin.options import ImportOptions, options_fixing
+from plugin.ports.uploads import DuplicateImport, UploadRecord
 from plugin.read import Layout, inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
@@ -56,10 +56,6 @@ class Importer:
     notify: Callable[[Notice], None] | None = None
     base_template: str = "contact_importer/base.html"
     login_endpoint: str | None = None
-
-    @property
-    def engine(self):  # type: ignore[no-untyped-def]
-        return self.services.store.engine  # type: ignore[attr-defined]
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]
@@ -123,14 +119,14 @@ class UploadRejected(Exception):
 
 def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept_for_start: bool,
                  check: Callable[[Layout], None] | None = None, sheet: str | None = None,
-                 ) -> tuple[web_state.UploadRecord, Layout]:
+                 ) -> tuple[UploadRecord, Layout]:
     """Save the file under upload_dir with a random name, check it can be read (a workbook from `sheet`, and
     `check` it), record it."""
     state = importer()
     settings = state.settings
     folder = Path(settings.upload_dir).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    upload_id = web_state.new_upload_id()
+    upload_id = state.services.uploads.new_id()
     path = folder / f"{upload_id}.csv"
     file.save(path)
     with path.open("rb") as saved:
@@ -146,36 +142,27 @@ def store_upload(file: FileStorage, kind: ImportKind, actor: WebUser, *, is_kept
         raise UploadRejected(problem) from problem
     path.chmod(0o600)
     file_name = Path(file.filename or "upload.csv").name[:200]
-    web_state.add_upload(state.engine, upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
-                         path=str(path), size=path.stat().st_size, headers=layout.headers,
-                         is_kept_for_start=is_kept_for_start, file_hash=file_hash)
+    upload = state.services.uploads.add(upload_id, kind=kind.name, file_name=file_name, actor=actor.email,
+                                        path=str(path), size=path.stat().st_size, headers=layout.headers,
+                                        is_kept_for_start=is_kept_for_start, file_hash=file_hash)
     if kind.secret_names:
         seal_upload(path, settings)  # passwords never rest on disk in clear beyond this request
-    upload = web_state.get_upload(state.engine, upload_id)
-    assert upload is not None
     return upload, layout
 
 
-def discard_upload(upload: web_state.UploadRecord) -> None:
+def discard_upload(upload: UploadRecord) -> None:
     """Forget an upload that will not be imported: its file goes now, its record is marked deleted."""
-    Path(upload.path).unlink(missing_ok=True)
-    web_state.mark_upload_deleted(importer().engine, upload.id)
+    importer().services.uploads.discard(upload)
 
 
-def double_submission(upload: web_state.UploadRecord, *, mapping: Mapping[str, str], options: ImportOptions
-                      ) -> web_state.DuplicateImport | None:
+def double_submission(upload: UploadRecord, *, mapping: Mapping[str, str], options: ImportOptions
+                      ) -> DuplicateImport | None:
     """The import this one would repeat: the same file, kind, mapping and options, started by the same person
     within duplicate_upload_minutes; None when there is none or the check is off."""
-    minutes = importer().settings.duplicate_upload_minutes
-    if minutes <= 0 or upload.file_hash is None:
-        return None
-    return web_state.recent_import_of_same_file(
-        importer().engine, file_hash=upload.file_hash, kind=upload.kind, actor=upload.actor, mapping=mapping,
-        defaults=dict(options.defaults), options=options.recorded(), all_or_nothing=options.all_or_nothing,
-        within=timedelta(minutes=minutes))
+    return importer().services.uploads.double_submission(upload, mapping=mapping, options=options)
 
 
-def describe_double_submission(earlier: web_state.DuplicateImport, *, now: datetime | None = None) -> str:
+def describe_double_submission(earlier: DuplicateImport, *, now: datetime | None = None) -> str:
     """'You imported this same file 3 minutes ago (import #12)': the page asks, the API says how to confirm."""
     started = earlier.created_at if earlier.created_at.tzinfo else earlier.created_at.replace(tzinfo=timezone.utc)
     minutes = int(max(((now or datetime.now(timezone.utc)) - started).total_seconds(), 0) // 60)
@@ -183,16 +170,13 @@ def describe_double_submission(earlier: web_state.DuplicateImport, *, now: datet
     return f"You imported this same file {ago} (import #{earlier.job_id})"
 
 
-def start_import(upload: web_state.UploadRecord, *, actor: WebUser, is_dry_run: bool, mapping: Mapping[str, str],
-                 options: ImportOptions) -> int:
-    """Record a queued import of an upload and hand its id to the workers (who read its options back)."""
+def start_import(upload: UploadRecord, *, actor: WebUser, is_dry_run: bool, mapping: Mapping[str, str],
+                 options: ImportOptions, remember_as: str | None = None) -> int:
+    """Start a queued import of an upload (one transaction) and hand its id to the workers (who read its options
+    back); `remember_as` ("preview_job_id", "import_job_id") records the job on the upload in the same one."""
     state = importer()
-    recorded = options.recorded()
-    job_id = state.services.store.start_job(upload.kind, file_name=upload.file_name, actor=actor.email,
-                                            dry_run=is_dry_run, options=recorded)
-    web_state.queue_import(state.engine, job_id, upload.id, is_dry_run=is_dry_run, mapping=mapping,
-                           defaults=dict(options.defaults), options=recorded, all_or_nothing=options.all_or_nothing)
-    state.queue.enqueue(job_id)
+    job_id = state.services.uploads.start_import(upload, actor=actor.email, is_dry_run=is_dry_run, mapping=mapping,
+                                                 options=options, enqueue=state.queue.enqueue, remember_as=remember_as)
     logger.info("import %s of %s queued by %s (%s)", job_id, upload.kind, actor.id, "dry run" if is_dry_run else "applying")
     return job_id
 
@@ -221,7 +205,7 @@ def job_progress(job, *, now: datetime | None = None) -> dict[str, object]:  # t
         return {"done": done, "total": total, "percent": 100, "eta_seconds": 0}
     percent = math.floor(100 * done / total) if total else 0
     eta: int | None = None
-    started_at, _ = web_state.job_timing(importer().engine, job.id)
+    started_at, _ = importer().services.uploads.job_timing(job.id)
     if started_at is not None and done and total:
         now = now or datetime.now(timezone.utc)
         if started_at.tzinfo is None:
@@ -328,6 +312,6 @@ def deliver_notifications() -> None:
     state = importer()
     if state.notify is None:
         return
-    for notification in web_state.take_undelivered(state.engine):
+    for notification in state.services.uploads.take_undelivered_notifications():
         link = url_for("contact_importer.job_page", job_id=notification.job_id, _external=True) if notification.job_id else ""
         state.notify(Notice(notification.recipient, notification.message, link, notification.job_id))

@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import bootstrap, settings_from_environment
 from adapters.sealed_files import load_secret_key
-from adapters.db import web_state
 from adapters.jobs import ImportQueue
 from adapters.web import init_app
 from adapters.web.security import (SignInThrottled, add_security_headers, csrf_token, is_csrf_valid, throttled_json,
@@ -52,7 +51,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """The standalone host: sign-in against agents, the importer mounted at /importer, a bell."""
     settings = settings or (services.settings if services else settings_from_environment())
     services = services or bootstrap(settings)
-    engine = services.store.engine  # type: ignore[attr-defined]
     app = Flask(__name__, template_folder="templates", static_folder=None)
     app.config.update(SECRET_KEY=load_secret_key(settings), SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", PROPAGATE_EXCEPTIONS=False)
@@ -75,7 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         agent = signed_in_agent() if request.endpoint != "static" else None
         active = agent if agent is not None and agent.is_active else None
         return {"host_agent": active, "csrf_token": csrf_token,
-                "unread": web_state.unread_count(engine, active.email) if active else 0}
+                "unread": services.uploads.unread_count(active.email) if active else 0}
 
     @app.after_request
     def secure(response):  # type: ignore[no-untyped-def]
@@ -117,8 +115,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         agent = signed_in_agent()
         if agent is None:
             return redirect(url_for("sign_in", next=request.path))
-        shown = web_state.list_notifications(engine, agent.email)
-        web_state.mark_notifications_read(engine, agent.email)
+        shown = services.uploads.read_notifications(agent.email)
         return render_template("host/notifications.html", notifications=shown)
 
     @app.get("/notifications/count")
@@ -126,7 +123,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         agent = signed_in_agent()
         if agent is None:
             return jsonify(code="auth.required", message="Sign in first."), 401
-        return jsonify(unread=web_state.unread_count(engine, agent.email))
+        return jsonify(unread=services.uploads.unread_count(agent.email))
 
     @app.errorhandler(SignInThrottled)
     def sign_in_throttled(error: SignInThrottled):  # type: ignore[no-untyped-def]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from adapters.db import web_state
 from adapters.sealed_files import open_upload
 from plugin.errors import BadFile
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, ColumnMapping, sample_rows, suggest_mapping
 from plugin.plan import hide_cells
+from plugin.ports.uploads import SavedMappingRecord, UploadRecord
 from plugin.read import inspect_csv
 from plugin.settings import Settings
 
@@ -22,7 +22,7 @@ def field_choices(kind: ImportKind, custom_variables: list[str]) -> list[tuple[s
     return choices
 
 
-def first_rows(upload: web_state.UploadRecord, settings: Settings) -> list[tuple[str, ...]]:
+def first_rows(upload: UploadRecord, settings: Settings) -> list[tuple[str, ...]]:
     """The first few rows, checked by fuzzy matches; shown beside each column through shown_rows."""
     with open_upload(Path(upload.path), settings) as source:
         layout = inspect_csv(source, row_limit=settings.row_limit, max_bytes=settings.max_file_bytes,
@@ -30,7 +30,7 @@ def first_rows(upload: web_state.UploadRecord, settings: Settings) -> list[tuple
         return sample_rows(source, layout)
 
 
-def _sheet_of(upload: web_state.UploadRecord) -> str | None:
+def _sheet_of(upload: UploadRecord) -> str | None:
     """The workbook's sheet chosen on the upload page (the import option sheet), None for the first."""
     sheet = upload.options.get("sheet")
     return sheet if isinstance(sheet, str) else None
@@ -41,8 +41,8 @@ def shown_rows(rows: list[tuple[str, ...]], hidden: Collection[int]) -> list[tup
     return [hide_cells(row, hidden) for row in rows]
 
 
-def suggest(kind: ImportKind, upload: web_state.UploadRecord, custom: list[str],
-            saved: list[web_state.SavedMappingRecord], samples: list[tuple[str, ...]], *,
+def suggest(kind: ImportKind, upload: UploadRecord, custom: list[str],
+            saved: list[SavedMappingRecord], samples: list[tuple[str, ...]], *,
             wanted: str | None) -> tuple[ColumnMapping, str]:
     """The person's earlier choice, else the saved mapping asked for (or the newest), else suggestions: the
     core's, as the command line and the API make them.

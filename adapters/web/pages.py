@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 
-from adapters.db import web_state
 from adapters.web import admin_pages  # noqa: F401  (adds the admin pages to the blueprint)
 from adapters.web import blueprint as shared
 from adapters.web import mapping_form, undo_retry
 from adapters.web.page_base import error_page, page_number, pages, visitor
 from adapters.web.security import WebUser
 from plugin.ports import JobSummary
+from plugin.ports.uploads import DuplicateImport, UploadRecord
 from plugin.services.shown import Page, ShownRow
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, check_chosen_mapping
@@ -58,7 +58,7 @@ def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
                 sheet = request.form.get("sheet", "").strip() or None  # a workbook's; the preview's options keep it
                 upload, _ = shared.store_upload(file, kind, user, is_kept_for_start=True, sheet=sheet)
                 if sheet is not None:
-                    web_state.change_upload(shared.importer().engine, upload.id, options={"sheet": sheet})
+                    shared.importer().services.uploads.change(upload.id, options={"sheet": sheet})
             except shared.UploadRejected as rejected:
                 if rejected.problem.code == "file.too_large":
                     abort(413)
@@ -69,8 +69,8 @@ def upload_file(kind_name: str):  # type: ignore[no-untyped-def]
                            **requirements(kind)), 400 if problem else 200
 
 
-def upload_or_404(user: WebUser, upload_id: str) -> tuple[web_state.UploadRecord, ImportKind]:
-    upload = web_state.get_upload(shared.importer().engine, upload_id)
+def upload_or_404(user: WebUser, upload_id: str) -> tuple[UploadRecord, ImportKind]:
+    upload = shared.importer().services.uploads.get(upload_id)
     if upload is None or upload.is_deleted or upload.actor != user.email:
         abort(404)
     return upload, shared.kind_for(user, upload.kind)
@@ -83,7 +83,7 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
     state = shared.importer()
     custom = sorted(state.services.store.load_catalog(kind.name).custom_fields)
     choices = mapping_form.field_choices(kind, custom)
-    saved = web_state.saved_mappings_for(state.engine, kind.name, upload.headers)
+    saved = state.services.uploads.saved_mappings_for(kind.name, upload.headers)
     samples = mapping_form.first_rows(upload, state.settings)
     suggested, suggested_from = mapping_form.suggest(kind, upload, custom, saved, samples,
                                                      wanted=request.args.get("saved"))
@@ -95,10 +95,9 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
                                                                         custom_variables=custom, samples=samples)]
         save_as = request.form.get("save_as", "").strip()[:200]
         if not problems:
-            web_state.change_upload(state.engine, upload.id, mapping=chosen)
             if save_as:
-                web_state.save_mapping(state.engine, kind.name, save_as, upload.headers, chosen, created_by=user.email)
-            refreshed = web_state.get_upload(state.engine, upload.id)
+                state.services.uploads.save_mapping(kind.name, save_as, upload.headers, chosen, created_by=user.email)
+            refreshed = state.services.uploads.change(upload.id, mapping=chosen)
             assert refreshed is not None
             job_id = _start_preview(refreshed, kind, user)
             return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
@@ -112,21 +111,19 @@ def mapping(upload_id: str):  # type: ignore[no-untyped-def]
                            ), 400 if problems else 200
 
 
-def _options_of(upload: web_state.UploadRecord, kind: ImportKind) -> ImportOptions:
+def _options_of(upload: UploadRecord, kind: ImportKind) -> ImportOptions:
     """The options chosen on the preview page (as recorded), the settings' until someone chooses."""
     return shared.importer().services.imports.read_options(kind.name, upload.options, is_recorded=True)
 
 
-def _secret_columns(kind: ImportKind, upload: web_state.UploadRecord, chosen: dict[str, str]) -> set[int]:
+def _secret_columns(kind: ImportKind, upload: UploadRecord, chosen: dict[str, str]) -> set[int]:
     """Columns mapped (or suggested) to a secret field: their samples are never shown."""
     return {index for index, header in enumerate(upload.headers) if chosen.get(header, "") in kind.secret_names}
 
 
-def _start_preview(upload: web_state.UploadRecord, kind: ImportKind, user: WebUser) -> int:
-    job_id = shared.start_import(upload, actor=user, is_dry_run=True, mapping=upload.mapping or {},
-                                 options=_options_of(upload, kind))
-    web_state.change_upload(shared.importer().engine, upload.id, preview_job_id=job_id)
-    return job_id
+def _start_preview(upload: UploadRecord, kind: ImportKind, user: WebUser) -> int:
+    return shared.start_import(upload, actor=user, is_dry_run=True, mapping=upload.mapping or {},
+                               options=_options_of(upload, kind), remember_as="preview_job_id")
 
 
 def form_options(kind: ImportKind) -> list[Option]:
@@ -159,7 +156,7 @@ def default_fields(kind: ImportKind) -> list[str]:
         variable for variable in custom if variable not in kind.fields_by_name]
 
 
-def clearable_choices(kind: ImportKind, upload: web_state.UploadRecord) -> list[str]:
+def clearable_choices(kind: ImportKind, upload: UploadRecord) -> list[str]:
     """The fields the form offers to clear when their cells are empty (the option clear_empty): those a column
     of the file is mapped to."""
     mapped = {target.removeprefix(CUSTOM_PREFIX) for target in (upload.mapping or {}).values() if target}
@@ -190,8 +187,7 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
             declared = {option.name: option for option in options_of(kind)}
             problem = f"{declared[invalid.name].label}: {invalid.message}"
         else:
-            web_state.change_upload(state.engine, upload.id, options=options.recorded())
-            refreshed = web_state.get_upload(state.engine, upload.id)
+            refreshed = state.services.uploads.change(upload.id, options=options.recorded())
             assert refreshed is not None
             job_id = _start_preview(refreshed, kind, user)
             return redirect(url_for(".preview", upload_id=upload.id, job=job_id))
@@ -214,7 +210,7 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
                            ), 400 if problem else 200
 
 
-def _earlier_import_of(upload: web_state.UploadRecord, kind: ImportKind) -> web_state.DuplicateImport | None:
+def _earlier_import_of(upload: UploadRecord, kind: ImportKind) -> DuplicateImport | None:
     """The import that starting this upload would repeat (same file, kind, mapping, options, person, minutes ago)."""
     return shared.double_submission(upload, mapping=upload.mapping or {}, options=_options_of(upload, kind))
 
@@ -226,15 +222,14 @@ def start(upload_id: str):  # type: ignore[no-untyped-def]
     state = shared.importer()
     if upload.import_job_id is not None:
         return redirect(url_for(".job_page", job_id=upload.import_job_id))
-    job = state.services.history.get_job(upload.preview_job_id) if upload.preview_job_id else None  # type: ignore[attr-defined]
+    job = state.services.history.get_job(upload.preview_job_id) if upload.preview_job_id else None
     if job is None or job.status != str(Status.DRY_RUN) or upload.mapping is None:
         return error_page(409, "Preview first", "Run the preview and look at it before starting the import.")
     if request.form.get("confirm_duplicate") != "1" and _earlier_import_of(upload, kind) is not None:
         return redirect(url_for(".preview", upload_id=upload.id, job=job.id))  # it asks there first
-    web_state.change_upload(state.engine, upload.id, is_kept_for_start=False)
+    state.services.uploads.change(upload.id, is_kept_for_start=False)
     job_id = shared.start_import(upload, actor=user, is_dry_run=False, mapping=upload.mapping,
-                                 options=_options_of(upload, kind))
-    web_state.change_upload(state.engine, upload.id, import_job_id=job_id)
+                                 options=_options_of(upload, kind), remember_as="import_job_id")
     return redirect(url_for(".job_page", job_id=job_id))
 
 

@@ -6,8 +6,9 @@ earlier row of the same file) fails with `domains.taken`; free-mail domains (gma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from plugin.companies import company_name_key, is_free_mail, parse_domains
 from plugin.kinds import Catalog, Field, ImportKind
@@ -44,7 +45,7 @@ def _owner_name(owner: str, catalog: Catalog) -> str:
 
 def check_company(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Each domain must be free or already this company's, and never a free-mail provider's; claims it for the row."""
-    domains = values.pop("domains", ()) or ()
+    domains = cast("Collection[str]", values.pop("domains", ()) or ())  # parse_domains made it a frozenset
     name = values.get("name")
     if not domains or not isinstance(name, str):
         return []
@@ -55,7 +56,7 @@ def check_company(values: dict[str, object], catalog: Catalog, options: Mapping[
     identity = _identity(values, catalog, company_name_key(name))
     extra_free_mail = options.get("free_mail_domains", ()) or ()
     problems: list[tuple[str, str, str]] = []
-    for domain in domains:  # type: ignore[attr-defined]
+    for domain in domains:
         if is_free_mail(domain, extra_free_mail):  # type: ignore[arg-type]
             problems.append(("domains", "domains.free_mail",
                              f"{domain} is a free-mail domain: its addresses are no one company's customers; leave it out."))
@@ -65,9 +66,9 @@ def check_company(values: dict[str, object], catalog: Catalog, options: Mapping[
             problems.append(("domains", "domains.taken",
                              f"{domain} already belongs to the company {_owner_name(owner, catalog)}; a domain has one company."))
     if not problems:
-        for domain in domains:  # type: ignore[attr-defined]
+        for domain in domains:
             claims.setdefault(domain, identity)
-        values["domains"] = frozenset(domains)  # type: ignore[arg-type]
+        values["domains"] = frozenset(domains)
     return problems
 
 

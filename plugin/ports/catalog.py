@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from plugin.kinds import CustomField, FieldType
@@ -35,4 +36,22 @@ class CatalogStore(Protocol):
         ...
 
     def list_custom_fields(self, applies_to: str) -> list[CustomField]:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DomainAssignment:
+    """A customer without a company who joins (or, in a dry run, would join) the company owning their domain."""
+
+    contact_id: int
+    email: str
+    company_id: int
+    company_name: str
+
+
+class CompanyDomains(Protocol):
+    def assign_by_domain(self, *, after_id: int, batch: int, extra_free_mail: Collection[str],
+                         dry_run: bool) -> tuple[list[DomainAssignment], int | None]:
+        """One batch: customers without a company (ids above after_id) join the company owning their email's
+        domain (with dry_run, nothing is written). Returns them and the last id looked at; None when done."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,6 +51,11 @@ class ImportStore(Protocol):
         """Record a new import and return its id. `is_run_here`: this process runs it now (not a queue's
         worker), and holds it until finish_job: if the process goes away first, the job says it was
         interrupted (plugin.ended_early)."""
+        ...
+
+    def holding_claim(self, job_id: int, token: str) -> AbstractContextManager[None]:
+        """While inside, every write of this job checks that the worker's claim `token` is still its own (in the
+        same transaction) and raises ClaimLost when another worker took the job over."""
         ...
 
     def begin_job(self, job_id: int, *, total: int, mapping: ColumnMapping, headers: Sequence[str],

@@ -58,6 +58,31 @@ class IssuedLink:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedInvitation:
+    """A fresh set-password link's token, held only in memory until it is mailed or shown."""
+
+    invitation_id: int
+    agent_id: int
+    email: str
+    name: str
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInvitation:
+    """An invitation not used yet, for `contact-importer invitations`."""
+
+    invitation_id: int
+    email: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    sent_at: datetime | None
+    has_link: bool
+
+
 class Accounts(Protocol):
     def authenticate(self, email: str, password: str) -> Account | None:
         """The active agent with this email and password; an unknown email costs as long as a wrong password."""
@@ -73,6 +98,19 @@ class Accounts(Protocol):
 
     def accept_invitation(self, token: str, password_hash: str) -> Account | None:
         """Set the agent's password through an unused, unexpired link, once; None when the link does not work."""
+        ...
+
+    def create_admin(self, email: str, password: str, *, first_name: str, min_length: int) -> int:
+        """Create an active admin with this password and return its id; ValueError (its message says why) when
+        the email is taken or invalid, or the password too weak."""
+        ...
+
+    def issue_invitation_links(self, *, hours: int) -> list[IssuedInvitation]:
+        """Fresh links for every pending invitation; earlier links stop working."""
+        ...
+
+    def pending_invitations(self) -> list[PendingInvitation]:
+        """Invitations whose agent has no password yet, oldest first."""
         ...
 
     def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:

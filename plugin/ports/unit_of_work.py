@@ -10,13 +10,15 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
-from plugin.ports.catalog import CatalogStore
+from plugin.ports.catalog import CatalogStore, CompanyDomains
 from plugin.ports.jobs import JobLog
 from plugin.ports.mailboxes import CapturedCustomers, MailboxStore
 from plugin.ports.notices import NoticeStore
+from plugin.ports.queue import WorkerClaims
 from plugin.ports.records import RecordDirectory
 from plugin.ports.teams import TeamStore
 from plugin.ports.undo import Notifications, UndoStore
+from plugin.ports.uploads import NotificationArea, Uploads
 
 
 class WriteConflict(Exception):
@@ -34,6 +36,10 @@ class UnitOfWork(Protocol):
     captured_customers: CapturedCustomers
     notices: NoticeStore
     records: RecordDirectory
+    uploads: Uploads
+    notification_area: NotificationArea
+    claims: WorkerClaims
+    companies: CompanyDomains
 
     def __enter__(self) -> UnitOfWork: ...
 

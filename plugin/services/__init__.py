@@ -25,9 +25,11 @@ from plugin.services.history import History
 from plugin.services.imports import Finisher, Imports, PreparerFactory
 from plugin.services.notices import Notices
 from plugin.services.people import InvitationMailer, People
+from plugin.services.queued_imports import QueuedImports
 from plugin.services.records import Records
 from plugin.services.teams import Teams
 from plugin.services.undo import Undo
+from plugin.services.uploads import Uploads
 from plugin.settings import Settings
 
 KIND_ALIASES = {"agents": "users", "customer": "customers", "user": "users", "agent": "users", "company": "companies"}
@@ -51,6 +53,7 @@ class Services:
     notice_senders: dict[str, NoticeSender] = field(default_factory=dict)  # by channel: webhook, email
     hooks: Any = None  # the plugin manager's hook relay: records_imported, record_imported
     close: Callable[[], None] = lambda: None  # let go of the database's connections (end of a command, a test)
+    forget_inherited_connections: Callable[[], None] = lambda: None  # in a forked process: never reuse the parent's
     people_store: PeopleStore | None = None  # accounts, sessions, sign-in failures, API tokens
     invitation_mailer: InvitationMailer | None = None  # set when smtp_url is
     exporters: Mapping[str, Exporter] = field(default_factory=dict)  # by kind name, from the kinds' storage
@@ -96,3 +99,11 @@ class Services:
     @cached_property
     def records(self) -> Records:
         return Records(self)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        return Uploads(self)
+
+    @cached_property
+    def queued_imports(self) -> QueuedImports:
+        return QueuedImports(self)

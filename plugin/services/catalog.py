@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from plugin.catalog import KINDS_WITH_CUSTOM_FIELDS, CatalogProblem, check_custom_field, checked_names, company_name
 from plugin.companies import company_name_key
 from plugin.kinds import CustomField, FieldType
+from plugin.ports.catalog import DomainAssignment
 
 if TYPE_CHECKING:
     from plugin.services import Services
@@ -64,3 +65,18 @@ class CatalogAdmin:
         with self.services.unit_of_work() as work:
             fields = [custom for kind in KINDS_WITH_CUSTOM_FIELDS for custom in work.catalog.list_custom_fields(kind)]
         return sorted(fields, key=lambda custom: custom.variable)
+
+    def assign_companies_by_domain(self, *, dry_run: bool = False, batch: int = 2000) -> list[DomainAssignment]:
+        """Existing customers without a company join the company whose domains include their email's domain (the
+        same rule as a new customer's; free-mail domains never match). A transaction per batch; with dry_run,
+        nothing is written."""
+        assignments: list[DomainAssignment] = []
+        last_id: int | None = 0
+        while last_id is not None:
+            with self.services.unit_of_work() as work:
+                joining, last_id = work.companies.assign_by_domain(
+                    after_id=last_id, batch=batch, extra_free_mail=self.services.settings.free_mail_domains,
+                    dry_run=dry_run)
+                work.commit()
+            assignments += joining
+        return assignments

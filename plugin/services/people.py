@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.kinds.agents import _check_password
-from plugin.ports.people import Account, IssuedLink, PeopleStore, TokenInfo
+from plugin.ports.people import Account, IssuedInvitation, IssuedLink, PeopleStore, PendingInvitation, TokenInfo
 
 if TYPE_CHECKING:
     from plugin.services import Services
@@ -227,6 +227,24 @@ class People:
         if account is None:
             raise PeopleError("invitation.unusable", "This link does not work any more.")
         return account
+
+    def create_admin(self, email: str, password: str, *, first_name: str = "Admin") -> int:
+        """Create an active admin agent with this password; PeopleError when the email or password will not do."""
+        try:
+            return self.store.accounts.create_admin(email, password, first_name=first_name,
+                                                    min_length=self.services.settings.password_min_length)
+        except ValueError as error:
+            raise PeopleError("agent.refused", str(error)) from error
+
+    def pending_invitations(self) -> list[PendingInvitation]:
+        """Invitations whose agent has no password yet, oldest first."""
+        return self.store.accounts.pending_invitations()
+
+    def issue_invitation_links(self) -> list[tuple[IssuedInvitation, str]]:
+        """A fresh link for every pending invitation (earlier links stop working), with its address."""
+        settings = self.services.settings
+        return [(issued, settings.absolute_link(set_password_link(issued.token)))
+                for issued in self.store.accounts.issue_invitation_links(hours=settings.invitation_hours)]
 
     def resend_invitation(self, email: str) -> ResentInvitation:
         """A fresh link for an agent's pending invitation, mailed when smtp_url is set; earlier links stop working."""

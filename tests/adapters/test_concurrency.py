@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from adapters.bootstrap import bootstrap
-from adapters.db import web_state
+from adapters.db import tokens
 from adapters.db.accounts import create_admin
 from tests.catalog import add_custom_field, add_labels
 from adapters.imap.poller import poll_mailbox
@@ -358,7 +358,7 @@ def test_two_workers_importing_overlapping_files_while_mail_is_captured_lose_and
     services = bootstrap(settings, hasher=Argon2Hasher(**FAST_HASHES))
     engine: Engine = services.store.engine  # type: ignore[attr-defined]
     create_admin(engine, services.hasher, ADMIN, "correct-horse-7")  # type: ignore[arg-type]
-    token = web_state.create_token(engine, ADMIN)
+    token = tokens.create_token(engine, ADMIN)
     add_labels(engine, ["FileA", "FileB", "Common"])
     add_custom_field(engine, "plan", FieldType.TEXT)
     add_custom_field(engine, "tier", FieldType.TEXT)

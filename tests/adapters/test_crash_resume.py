@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from adapters.bootstrap import bootstrap
-from adapters.db import web_state
+from adapters.db import import_queue, uploads
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.models import ImportJob
 from adapters.jobs import make_huey, make_import_queue, run_queued_import
@@ -103,12 +103,12 @@ def queue_upload(services: Services, source: Path, folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.csv"
     path.write_bytes(source.read_bytes())
-    upload_id = web_state.new_upload_id()
-    web_state.add_upload(engine, upload_id, kind="customers", file_name="customers.csv", actor="admin@example.com",
+    upload_id = uploads.new_upload_id()
+    uploads.add_upload(engine, upload_id, kind="customers", file_name="customers.csv", actor="admin@example.com",
                          path=str(path), size=path.stat().st_size)
     job_id = services.store.start_job("customers", file_name="customers.csv", actor="admin@example.com",
                                       dry_run=False, options={})
-    web_state.queue_import(engine, job_id, upload_id, is_dry_run=False, mapping={}, defaults={}, options={},
+    import_queue.queue_import(engine, job_id, upload_id, is_dry_run=False, mapping={}, defaults={}, options={},
                            all_or_nothing=None)
     return job_id
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from adapters.cli import cli
-from adapters.db import web_state
+from adapters.db import import_queue, uploads
 from adapters.imap.poller import PollResult, watch_for_contacts
 from adapters.jobs import make_huey, run_queued_import
 from adapters.notices.tasks import register_notice_tasks
@@ -149,9 +149,9 @@ def test_a_dead_listener_never_fails_a_command_line_import(settings: Settings, t
 def queue(services: Services, engine: Engine, path: str) -> int:
     """A background import of the file at `path`, queued as the web pages queue one."""
     upload_id = uuid.uuid4().hex
-    web_state.add_upload(engine, upload_id, kind="customers", file_name="march.csv", actor=ANN, path=path, size=1)
+    uploads.add_upload(engine, upload_id, kind="customers", file_name="march.csv", actor=ANN, path=path, size=1)
     job_id = services.store.start_job("customers", file_name="march.csv", actor=ANN, dry_run=False, options={})
-    web_state.queue_import(engine, job_id, upload_id, is_dry_run=False, mapping={}, defaults={}, options={},
+    import_queue.queue_import(engine, job_id, upload_id, is_dry_run=False, mapping={}, defaults={}, options={},
                            all_or_nothing=None)
     return job_id
 

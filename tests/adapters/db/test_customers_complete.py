@@ -10,7 +10,6 @@ from sqlalchemy import Engine, select
 from adapters.db.agents import AgentTeam
 from adapters.db.catalog import ensure_teams, utc_now
 from tests.catalog import add_company, add_custom_field, add_labels
-from adapters.db.companies import assign_companies_by_domain
 from adapters.db.export import export_customers
 from adapters.db.models import Company, Contact, CustomerTeam, Team
 from plugin.kinds import FieldType
@@ -168,13 +167,13 @@ def test_a_new_customer_joins_the_company_owning_their_domain_but_free_mail_and_
 def test_assign_by_domain_places_existing_customers_and_a_dry_run_only_says_who(services: Services, engine: Engine) -> None:
     run(services, "email,first_name\nold@acme.com,Old\nfree@gmail.com,Free\nother@example.org,Other\n")
     import_companies(services, "name,domains\nAcme Ltd,acme.com:gmail.co\n")
-    would = assign_companies_by_domain(engine, dry_run=True)
+    would = services.catalog.assign_companies_by_domain(dry_run=True)
     assert [(item.email, item.company_name) for item in would] == [("old@acme.com", "Acme Ltd")]
     assert customers(engine)["old@acme.com"]["company_id"] == ""
-    done = assign_companies_by_domain(engine)
+    done = services.catalog.assign_companies_by_domain()
     assert [item.email for item in done] == ["old@acme.com"]
     assert customers(engine)["old@acme.com"]["company"] == "Acme Ltd"
-    assert assign_companies_by_domain(engine) == []
+    assert services.catalog.assign_companies_by_domain() == []
 
 
 def test_the_free_mail_setting_keeps_a_domain_from_placing_anyone(services: Services, engine: Engine) -> None:

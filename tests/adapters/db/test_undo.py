@@ -15,7 +15,7 @@ from adapters.db.catalog import utc_now
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
 from adapters.db.models import Contact, ContactLabel, ImportJob, ImportRow
-from adapters.db.web_state import list_notifications
+from adapters.db.notifications import list_notifications
 from adapters.passwords import Argon2Hasher
 from plugin.kinds import FieldType
 from plugin.report import Status

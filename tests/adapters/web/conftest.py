@@ -20,7 +20,8 @@ from adapters.bootstrap import bootstrap
 from adapters.db.agents import Agent
 from adapters.db.accounts import create_admin
 from adapters.db.models import Contact, ImportJob
-from adapters.db.web_state import QueuedImport, Upload
+from adapters.db.import_queue import QueuedImport
+from adapters.db.uploads import Upload
 from adapters.jobs import ImportQueue, make_import_queue
 from adapters.passwords import Argon2Hasher
 from adapters.web.host import create_app

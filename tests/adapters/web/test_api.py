@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from adapters.cli import cli
-from adapters.db.web_state import create_token
+from adapters.db.tokens import create_token
 from adapters.jobs import make_import_queue
 from adapters.web.host import create_app
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, Browser, counts, customers_csv, files_in
@@ -23,7 +23,7 @@ PEOPLE = ("Email Address,First,Surname,Notes\n"
 
 
 def engine_of(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["contact_importer"].engine
+    return app.extensions["contact_importer"].services.store.engine
 
 
 def test_an_import_is_accepted_with_202_and_reads_back_with_the_cli_json_fields_and_progress(
@@ -208,7 +208,7 @@ def test_an_upload_over_the_size_limit_is_413_with_a_clear_message_and_nothing_k
     app = create_app(small, services=web_services, queue=make_import_queue(web_services, immediate=True))
     admin = Browser(app.test_client())
     admin.sign_in(ADMIN)
-    before = counts(app.extensions["contact_importer"].engine)
+    before = counts(app.extensions["contact_importer"].services.store.engine)
     for rows in (100, 3000):  # over max_file_bytes; and over the request limit, refused before it is read
         big = customers_csv(rows)
         api = admin.post_import(big)
@@ -217,7 +217,7 @@ def test_an_upload_over_the_size_limit_is_413_with_a_clear_message_and_nothing_k
         assert page.status_code == 413
         assert "The file is too large" in page.text and "Split the file" in page.text
         assert "Traceback" not in page.text
-    assert counts(app.extensions["contact_importer"].engine) == before
+    assert counts(app.extensions["contact_importer"].services.store.engine) == before
     assert files_in(small.upload_dir) == []
 
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation.modes import GenerationMode
 
-from adapters.db.web_state import create_token
+from adapters.db.tokens import create_token
 from adapters.web.openapi import openapi_document
 from tests.adapters.web.conftest import ADMIN, Browser
 
@@ -38,7 +38,7 @@ def admin_token(app: Flask) -> str:
     browser = Browser(app.test_client())
     browser.sign_in(ADMIN)
     assert browser.post_import(EXAMPLE).status_code == 202
-    return create_token(app.extensions["contact_importer"].engine, ADMIN, name="schemathesis")
+    return create_token(app.extensions["contact_importer"].services.store.engine, ADMIN, name="schemathesis")
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{method} {path}" for path, method in OPERATIONS])

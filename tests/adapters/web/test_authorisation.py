@@ -20,7 +20,11 @@ from adapters.db.agents import Agent
 from adapters.db.agents import AgentTeam
 from adapters.db.mailboxes import Mailbox
 from adapters.db.models import Contact, CustomerTeam, ImportJob, Team
-from adapters.db.web_state import ApiToken, Notification, QueuedImport, SavedMapping, Upload, create_token
+from adapters.db.import_queue import QueuedImport
+from adapters.db.notifications import Notification
+from adapters.db.saved_mappings import SavedMapping
+from adapters.db.tokens import ApiToken, create_token
+from adapters.db.uploads import Upload
 from plugin.ports.records import CustomerQuery
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, Browser, files_in
 
@@ -224,7 +228,7 @@ def test_every_route_and_method_has_a_line_in_the_matrix(app):
 
 def state_of(app: Flask, upload_dir: str) -> dict[str, object]:
     """Everything a refused call must leave as it was: rows of every table a call can write, files kept."""
-    engine = app.extensions["contact_importer"].engine
+    engine = app.extensions["contact_importer"].services.store.engine
     with engine.connect() as connection:
         rows = {table.__tablename__: connection.execute(select(func.count()).select_from(table)).scalar_one()
                 for table in (ImportJob, Contact, Agent, Upload, QueuedImport, Notification, SavedMapping, ApiToken,
@@ -289,7 +293,7 @@ def runs(app, browser_for, web_settings) -> Iterator[Callable[..., list[str]]]:
         role's API token and no session; anonymous sends an unknown token); the list of what went wrong."""
         resources = make_resources(app, browser_for)
         email = ROLES[role]
-        engine = app.extensions["contact_importer"].engine
+        engine = app.extensions["contact_importer"].services.store.engine
         token = (create_token(engine, email) if email else "cit_unknown") if with_token else None
         calls = [call for call in MATRIX if call.rule.startswith("/api/")] if with_token else MATRIX
         problems = []

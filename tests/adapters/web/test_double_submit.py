@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from adapters.bootstrap import bootstrap
 from adapters.db.models import ImportJob
-from adapters.db.web_state import Upload
+from adapters.db.uploads import Upload
 from adapters.jobs import make_import_queue
 from adapters.passwords import Argon2Hasher
 from adapters.web.host import create_app
@@ -23,7 +23,7 @@ PEOPLE = "email,first_name,last_name\nann@example.com,Ann,Lee\nbob@example.org,B
 
 
 def engine_of(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["contact_importer"].engine
+    return app.extensions["contact_importer"].services.store.engine
 
 
 def imports_started(app: Flask) -> int:

@@ -15,7 +15,7 @@ import requests
 from adapters.bootstrap import bootstrap
 from adapters.db.accounts import create_invitation
 from adapters.db.catalog import utc_now
-from adapters.db.web_state import agent_id_for_email
+from adapters.db.tokens import agent_id_for_email
 from adapters.passwords import Argon2Hasher
 from plugin.settings import load_settings
 from tests.adapters.test_invitations_import import smtp  # noqa: F401  (fixture)

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from adapters.cli import cli
-from adapters.db import web_state
+from adapters.db import tokens
 from adapters.db.catalog import utc_now
-from adapters.db.web_state import Upload
+from adapters.db.uploads import Upload
 from adapters.jobs import reap_imports
 from tests.adapters.web.conftest import ADMIN, AGENT, counts, files_in
 
@@ -46,8 +46,8 @@ def test_a_new_token_expires_after_token_days_by_default(web_services):
 
 def test_an_expired_or_revoked_token_gets_401(app, web_services, web_settings):
     engine = web_services.store.engine
-    expired = web_state.create_token(engine, ADMIN, expires_at=utc_now() - timedelta(seconds=1))
-    revoked = web_state.create_token(engine, AGENT)
+    expired = tokens.create_token(engine, ADMIN, expires_at=utc_now() - timedelta(seconds=1))
+    revoked = tokens.create_token(engine, AGENT)
     assert _cli(web_settings, "tokens", "revoke", AGENT).stdout.strip() == "1 token(s) revoked."
     client = app.test_client()
     for token in (expired, revoked):
@@ -59,7 +59,7 @@ def test_an_expired_or_revoked_token_gets_401(app, web_services, web_settings):
 
 def test_a_million_column_header_is_refused_in_under_a_second_and_writes_nothing(live_server, web_services,
                                                                                  web_settings):
-    token = web_state.create_token(web_services.store.engine, ADMIN)
+    token = tokens.create_token(web_services.store.engine, ADMIN)
     before = counts(web_services.store.engine)
     body = b"," * 1_000_000 + b"\na@example.com\n"
     started = time.monotonic()

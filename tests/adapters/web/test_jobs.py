@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from adapters.db import web_state
+from adapters.db import import_queue, worker_claims
 from adapters.db.catalog import utc_now
 from adapters.db.models import Contact, ImportJob
 from adapters.db.store import ClaimLost
@@ -41,7 +41,7 @@ def contacts(services) -> int:  # type: ignore[no-untyped-def]
 
 def test_an_import_cut_short_resumes_after_its_last_batch_and_counts_as_one_run(queued, web_services, web_settings):
     job_id = queued.post_import(customers_csv(12)).json["job"]
-    request = web_state.get_queued_import(web_services.store.engine, job_id)
+    request = import_queue.get_queued_import(web_services.store.engine, job_id)
 
     def stop_after_first_batch(done: int, total: int) -> None:
         if done:
@@ -75,15 +75,15 @@ def test_the_reaper_puts_back_imports_that_stopped_making_progress(queued, web_s
 
 def test_a_missing_upload_fails_the_import_with_a_message(queued, web_services):
     job_id = queued.post_import(customers_csv(3)).json["job"]
-    request = web_state.get_queued_import(web_services.store.engine, job_id)
+    request = import_queue.get_queued_import(web_services.store.engine, job_id)
     Path(request.upload.path).unlink()
     assert run_queued_import(web_services, job_id) == "failed"
     document = queued.client.get(f"/api/v1/imports/{job_id}").json
     assert document["code"] == "upload.missing" and "upload it again" in document["message"]
 
 
-def claim_for(pid: int, token: str = "other-worker") -> web_state.WorkerClaim:
-    return web_state.WorkerClaim(token, socket.gethostname(), pid)
+def claim_for(pid: int, token: str = "other-worker") -> worker_claims.WorkerClaim:
+    return worker_claims.WorkerClaim(token, socket.gethostname(), pid)
 
 
 def dead_pid() -> int:
@@ -92,8 +92,8 @@ def dead_pid() -> int:
     return process.pid
 
 
-def claim(services, job_id: int, holder: web_state.WorkerClaim) -> bool:  # type: ignore[no-untyped-def]
-    return web_state.claim_job(services.store.engine, job_id, holder, is_dead=holder_is_dead,
+def claim(services, job_id: int, holder: worker_claims.WorkerClaim) -> bool:  # type: ignore[no-untyped-def]
+    return worker_claims.claim_job(services.store.engine, job_id, holder, is_dead=holder_is_dead,
                                stale_before=utc_now() - timedelta(minutes=services.settings.stale_import_minutes))
 
 
@@ -118,7 +118,7 @@ def test_an_import_held_by_a_dead_process_of_this_machine_is_taken_back_at_once(
 
 def test_a_worker_that_lost_its_claim_writes_nothing_more(queued, web_services):
     job_id = queued.post_import(customers_csv(12)).json["job"]
-    request = web_state.get_queued_import(web_services.store.engine, job_id)
+    request = import_queue.get_queued_import(web_services.store.engine, job_id)
     assert claim(web_services, job_id, claim_for(os.getpid(), "the-new-holder"))
     with pytest.raises(ClaimLost), web_services.store.holding_claim(job_id, "the-old-holder"), \
             open(request.upload.path, "rb") as source:

@@ -23,7 +23,7 @@ PEOPLE = ("E-mail Address,Given Name,Famly Name,Org\n"
 
 
 def engine_of(app):  # type: ignore[no-untyped-def]
-    return app.extensions["contact_importer"].engine
+    return app.extensions["contact_importer"].services.store.engine
 
 
 def contacts(app) -> int:  # type: ignore[no-untyped-def]

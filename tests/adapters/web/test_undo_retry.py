@@ -6,14 +6,14 @@ import io
 
 from flask import Flask
 
-from adapters.db.web_state import list_notifications
+from adapters.db.notifications import list_notifications
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, counts
 
 PEOPLE = "Email Address,First\nann@example.com,Ann\nnot-an-email,Bob\ncy@example.com,Cy\n"
 
 
 def engine_of(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["contact_importer"].engine
+    return app.extensions["contact_importer"].services.store.engine
 
 
 def test_the_result_page_offers_undo_and_retry_and_the_undo_shows_its_dry_run_first(app, browser_for):

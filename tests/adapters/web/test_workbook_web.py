@@ -11,12 +11,9 @@ import pytest
 from plugin.kinds import FieldType
 from tests.adapters.db.test_workbook_import import CSV_ROWS, SHEET_ROWS
 from tests.adapters.web.conftest import ADMIN, counts, files_in
+from tests.adapters.web.test_api import engine_of
 from tests.catalog import add_custom_field
 from tests.workbooks import ENCRYPTED_STREAMS, XLS_STREAMS, ole_file, sheet_of, workbook_bytes
-
-
-def engine_of(app):  # type: ignore[no-untyped-def]
-    return app.extensions["contact_importer"].engine
 
 
 def imported(admin, data: bytes, file_name: str, **fields: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
