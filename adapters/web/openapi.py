@@ -39,8 +39,10 @@ def options_schema(kinds: Iterable[ImportKind]) -> dict[str, object]:
     for name, (option, titles) in all_options(kinds).items():
         which = "" if len(titles) == len(kinds) else f" ({', '.join(titles)} only)"
         default = f" Default: the setting {option.setting}." if option.setting else ""
-        properties[name] = {**_OPTION_SCHEMAS[option.type], "title": option.label,
-                            "description": f"{option.help}{which}{default}"}
+        schema = dict(_OPTION_SCHEMAS[option.type])
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        schema["type"] = [*types, "null"]  # null is the option left out: the setting (or the default) decides
+        properties[name] = {**schema, "title": option.label, "description": f"{option.help}{which}{default}"}
     return {"type": "object", "additionalProperties": False, "properties": properties,
             "description": "How to import; every option may be left out (the settings decide). An option the "
                            "kind does not take is 400 options.invalid."}

@@ -12,6 +12,8 @@ headers, invalid requests refused) applies.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from schemathesis.checks import positive_data_acceptance
@@ -28,6 +30,10 @@ pytestmark = pytest.mark.slow
 
 EXAMPLE = "email,first_name,last_name\nann@example.com,Ann,Lee\nnot-an-email,Bob,Stone\n"
 REAL_FILE = b"email,name,first_name,labels\nann@example.com,Acme,Ann,Trial\nbob@example.org,Bobco,Bob,\n"
+# The suite runs the same generated requests every time (a run that fails fails again, for anyone); exploring new
+# ones is done by hand: TEST_API_SCHEMA_EXPLORE=1 pytest tests/adapters/web/test_api_schema.py, and what it finds
+# is fixed and pinned as an example below.
+EXPLORE = os.environ.get("TEST_API_SCHEMA_EXPLORE") == "1"
 OPERATIONS = [(path, method.upper()) for path, methods in openapi_document("/api/v1")["paths"].items()  # type: ignore[union-attr]
               for method in methods]
 
@@ -48,7 +54,8 @@ def test_every_generated_request_gets_no_server_error_and_a_documented_response(
     is_upload = (path, method) in (("/imports", "POST"), ("/imports/{job_id}/retry", "POST"))  # a file may be refused
 
     @given(case=cases, real_file=st.booleans())
-    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+              derandomize=not EXPLORE)
     def check(case, real_file: bool) -> None:  # type: ignore[no-untyped-def]
         if is_upload and real_file and isinstance(case.body, dict) and "file" in case.body:
             case.body["file"] = REAL_FILE
