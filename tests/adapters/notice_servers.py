@@ -7,14 +7,11 @@ import hashlib
 import hmac
 import io
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -24,6 +21,7 @@ from adapters.bootstrap import bootstrap
 from plugin.report import ImportReport
 from plugin.services import Services
 from plugin.settings import Settings
+from tests.smtp import Outbox, free_port  # noqa: F401  (the notices tests import them from here)
 
 SECRET = "s3cret-for-tests"
 ANN = "ann@help.example"  # the person who starts the imports
@@ -75,25 +73,6 @@ def running_listener() -> Iterator[Listener]:
         server.server_close()
         thread.join()
 
-
-@dataclass
-class Outbox:
-    """An aiosmtpd handler keeping every message it is given."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for message in self.messages if message["To"].addresses[0].addr_spec == address]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import smtplib
-import socket
 import ssl
 import subprocess
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from adapters.invitations import SmtpInvitationSender, SmtpServer, new_invitation_token
+from tests.smtp import free_port
 
 EXPIRES_AT = datetime(2031, 3, 4, 17, 30, tzinfo=timezone.utc)
 LINK = "https://help.example/agents/set-password?token=abc123"
@@ -41,11 +41,6 @@ class CollectingHandler:
         self.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

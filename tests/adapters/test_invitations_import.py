@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from adapters.passwords import Argon2Hasher
 from plugin.services import Services
 from plugin.settings import Settings
 from tests.conftest import FAST_HASHES
+from tests.smtp import Outbox, free_port
 
 AGENTS_CSV = ("email,first_name,last_name,password\n"
               "ann@example.com,Ann,Lee,\n"
@@ -31,29 +29,10 @@ AGENTS_CSV = ("email,first_name,last_name,password\n"
 TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
 
 
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler keeping every message it is given."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for message in self.messages if message["To"].addresses[0].addr_spec == address]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, str]]:
-    mailbox = Mailbox()
+def smtp() -> Iterator[tuple[Outbox, str]]:
+    mailbox = Outbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
@@ -68,7 +47,7 @@ def hasher() -> Argon2Hasher:
 
 
 @pytest.fixture
-def mailing_services(settings: Settings, engine: Engine, smtp: tuple[Mailbox, str], hasher: Argon2Hasher) -> Services:
+def mailing_services(settings: Settings, engine: Engine, smtp: tuple[Outbox, str], hasher: Argon2Hasher) -> Services:
     return bootstrap(settings.replace(smtp_url=smtp[1]), engine=engine, hasher=hasher)
 
 
@@ -83,7 +62,7 @@ def token_in(message: EmailMessage) -> str:
 
 
 def test_new_agents_without_a_password_get_a_mail_with_a_working_single_use_link(
-        mailing_services: Services, smtp: tuple[Mailbox, str], engine: Engine, hasher: Argon2Hasher) -> None:
+        mailing_services: Services, smtp: tuple[Outbox, str], engine: Engine, hasher: Argon2Hasher) -> None:
     mailbox, _ = smtp
     report = run(mailing_services, AGENTS_CSV)
     assert report.created == 3
@@ -104,21 +83,21 @@ def test_new_agents_without_a_password_get_a_mail_with_a_working_single_use_link
     assert (still_pending.email, still_pending.sent_at is not None) == ("cy@example.com", True)
 
 
-def test_reimporting_sends_no_second_mail(mailing_services: Services, smtp: tuple[Mailbox, str]) -> None:
+def test_reimporting_sends_no_second_mail(mailing_services: Services, smtp: tuple[Outbox, str]) -> None:
     mailbox, _ = smtp
     run(mailing_services, AGENTS_CSV)
     run(mailing_services, AGENTS_CSV)
     assert len(mailbox.messages) == 2
 
 
-def test_a_dry_run_sends_nothing(mailing_services: Services, smtp: tuple[Mailbox, str], engine: Engine) -> None:
+def test_a_dry_run_sends_nothing(mailing_services: Services, smtp: tuple[Outbox, str], engine: Engine) -> None:
     mailbox, _ = smtp
     run(mailing_services, AGENTS_CSV, dry_run=True)
     assert mailbox.messages == []
     assert list_pending_invitations(engine) == []
 
 
-def test_no_invitations_sends_nothing_and_leaves_them_pending(mailing_services: Services, smtp: tuple[Mailbox, str],
+def test_no_invitations_sends_nothing_and_leaves_them_pending(mailing_services: Services, smtp: tuple[Outbox, str],
                                                               engine: Engine) -> None:
     mailbox, _ = smtp
     report = run(mailing_services, AGENTS_CSV, options={"no_invitations": True})
@@ -129,7 +108,7 @@ def test_no_invitations_sends_nothing_and_leaves_them_pending(mailing_services: 
 
 
 def test_the_command_line_mails_invitations_unless_told_not_to(settings: Settings, engine: Engine,
-                                                               smtp: tuple[Mailbox, str], tmp_path: Path) -> None:
+                                                               smtp: tuple[Outbox, str], tmp_path: Path) -> None:
     mailbox, smtp_url = smtp
     url = settings.resolved_database_url
     quiet, loud = tmp_path / "quiet.csv", tmp_path / "loud.csv"
