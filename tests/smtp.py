@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
 
 
 @dataclass
@@ -26,3 +30,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def running_smtp() -> Iterator[tuple[Outbox, str]]:
+    """An aiosmtpd server on 127.0.0.1 and its smtp:// URL, stopped on leaving."""
+    outbox = Outbox()
+    controller = Controller(outbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield outbox, f"smtp://127.0.0.1:{controller.port}"
+    finally:
+        controller.stop()

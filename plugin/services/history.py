@@ -50,7 +50,12 @@ class History:
         return Page.cut(found, number, per_page)
 
     def get_job(self, job_id: int) -> JobSummary | None:
-        self.end_abandoned_runs()
+        """The job; one that looks unfinished is first checked for a process that is gone (end_abandoned_runs).
+        A finished job, the most asked for, costs one read, not a scan of every running one."""
+        with self.services.unit_of_work() as work:
+            job = work.jobs.get_job(job_id)
+        if job is None or job.finished_at is not None or not self.end_abandoned_runs():
+            return job
         with self.services.unit_of_work() as work:
             return work.jobs.get_job(job_id)
 

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
 from adapters.bootstrap import bootstrap
 from plugin.report import ImportReport
 from plugin.services import Services
 from plugin.settings import Settings
-from tests.smtp import Outbox, free_port  # noqa: F401  (the notices tests import them from here)
+from tests.smtp import Outbox, free_port, running_smtp  # noqa: F401  (the notices tests import them from here)
 
 SECRET = "s3cret-for-tests"
 ANN = "ann@help.example"  # the person who starts the imports
@@ -73,18 +72,6 @@ def running_listener() -> Iterator[Listener]:
         server.server_close()
         thread.join()
 
-
-
-@contextmanager
-def running_smtp() -> Iterator[tuple[Outbox, str]]:
-    """An aiosmtpd server on 127.0.0.1 and its smtp:// URL, stopped on leaving."""
-    outbox = Outbox()
-    controller = Controller(outbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield outbox, f"smtp://127.0.0.1:{controller.port}"
-    finally:
-        controller.stop()
 
 
 def notifying(settings: Settings, engine: Engine, **changes: object) -> Services:

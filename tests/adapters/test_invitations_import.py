@@ -9,7 +9,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
@@ -20,7 +19,7 @@ from adapters.passwords import Argon2Hasher
 from plugin.services import Services
 from plugin.settings import Settings
 from tests.conftest import FAST_HASHES
-from tests.smtp import Outbox, free_port
+from tests.smtp import Outbox, free_port, running_smtp
 
 AGENTS_CSV = ("email,first_name,last_name,password\n"
               "ann@example.com,Ann,Lee,\n"
@@ -32,13 +31,8 @@ TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Outbox, str]]:
-    mailbox = Outbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield mailbox, f"smtp://127.0.0.1:{controller.port}"
-    finally:
-        controller.stop()
+    with running_smtp() as running:
+        yield running
 
 
 @pytest.fixture
