@@ -45,7 +45,7 @@ class ImportRequest:
     is_all_or_nothing: bool = False
     row_limit: int = 5000
     max_file_bytes: int = 20 * 1024 * 1024
-    batch_size: int = 1000
+    batch_size: int = 5000
     retry: RetryOf | None = None  # a fixed error report: only failed rows of that import, under their numbers
 
 
