@@ -20,6 +20,8 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _pausing = 0  # imports running now, in all threads
 _was_enabled = False  # the collector's state before the first of them
+_batches = 0  # batches done while paused, in this process
+FULL_EVERY = 100
 
 
 @contextmanager
@@ -41,6 +43,9 @@ def collector_paused() -> Iterator[None]:
 
 
 def batch_done() -> None:
-    """A young collection, cheap: what is still in the youngest generation was made since the last batch."""
+    """A young collection, cheap: what is still in the youngest generation was made since the last batch. Every
+    FULL_EVERY batches a full one, for a process whose imports overlap so that the collector never runs again."""
+    global _batches
     if _pausing:
-        gc.collect(0)
+        _batches += 1
+        gc.collect(2 if _batches % FULL_EVERY == 0 else 0)

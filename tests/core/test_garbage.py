@@ -54,3 +54,14 @@ def test_garbage_cycles_a_batch_left_are_freed_when_the_batch_is_done():
         assert sum(type(thing) is Node for thing in gc.get_objects(0)) == 1000
         batch_done()
         assert not any(type(thing) is Node for thing in gc.get_objects())
+
+
+def test_imports_that_never_stop_overlapping_still_get_full_collections(monkeypatch):
+    monkeypatch.setattr("plugin.garbage.FULL_EVERY", 3)
+    monkeypatch.setattr("plugin.garbage._batches", 0)
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collections.append(generation) or 0)
+    with collector_paused():
+        for _ in range(6):
+            batch_done()
+    assert collections == [0, 0, 2, 0, 0, 2]
