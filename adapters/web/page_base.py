@@ -58,12 +58,12 @@ def when(moment: datetime | None) -> str:
     return f"{(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
-ADDRESS_PIECES = re.compile(r"[^@.]+@?|\.[^@.]*@?|@")  # "ann.lee@help.example" → "ann", ".lee@", "help", ".example"
+ADDRESS_PIECES = re.compile(r"[^@./]+[@/]*|\.[^@./]*[@/]*|[@/]+")  # "ann.lee@help.example": ann|.lee@|help|.example
 
 
 def breakable_address(text: str) -> Markup:
-    """An e-mail address (or any name) that may go on to a new line only after its @ or before a dot, never in
-    the middle of a word or at a hyphen: its pieces cannot break, and a <wbr> between them may. Copying it gives
+    """An e-mail address or a URL that may go on to a new line only after an @ or a slash or before a dot, never
+    in the middle of a word or at a hyphen: its pieces cannot break, and a <wbr> between them may. Copying it gives
     the address as it is."""
     pieces = ADDRESS_PIECES.findall(text) or [text]
     return Markup("<wbr>").join(Markup('<span class="ci-nowrap">%s</span>') % escape(piece) for piece in pieces)
