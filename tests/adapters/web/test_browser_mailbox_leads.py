@@ -11,6 +11,7 @@ from adapters.db.models import Contact
 from tests.adapters.imap import conftest as imap_fixtures
 from tests.adapters.imap.test_poll import message
 from tests.adapters.web.conftest import ADMIN
+from tests.adapters.web.test_mailbox_pages import fill_mailbox_form
 from tests.adapters.web.test_browser_pages import sign_in
 from tests.adapters.web.test_browser_tokens_page import look_at_form
 
@@ -38,13 +39,7 @@ def test_an_admin_adds_a_sales_inbox_that_captures_leads_and_edits_it_into_a_cus
     page.click("#add-mailbox")
     page.wait_for_selector("#mailbox-form")
     assert not page.is_checked("#mailbox-captures-leads")  # a support inbox unless said otherwise
-    page.fill("#mailbox-name", "sales")
-    page.fill("#mailbox-host", imap_server.host)
-    page.fill("#mailbox-port", str(imap_server.port))
-    page.uncheck("#mailbox-tls")
-    page.fill("#mailbox-user", imap_server.user)
-    page.fill("#mailbox-password-env", PASSWORD_ENV)
-    page.fill("#mailbox-folder", folder)
+    fill_mailbox_form(page, imap_server, "sales", folder, PASSWORD_ENV)
     page.focus("#mailbox-captures-leads")
     page.keyboard.press("Space")  # a checkbox, by keyboard
     assert page.is_checked("#mailbox-captures-leads")
