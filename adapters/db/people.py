@@ -181,6 +181,9 @@ class SqlTokens:
     def revoke(self, email: str, *, now: datetime) -> int:
         return tokens.revoke_tokens(self.engine, email, now=lambda: now)
 
+    def revoke_one(self, token_id: int, *, now: datetime) -> bool:
+        return tokens.revoke_token(self.engine, token_id, now=lambda: now)
+
 
 class SqlPeopleStore:
     """plugin.ports.people.PeopleStore over one engine."""

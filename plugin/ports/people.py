@@ -47,6 +47,15 @@ class TokenInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
 
+    def state(self, now: datetime) -> str:
+        """active, expired or revoked: what `tokens list` and the tokens page say."""
+        if self.revoked_at is not None:
+            return "revoked"
+        expires = self.expires_at
+        if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:
+            return "expired"
+        return "active"
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedLink:
@@ -162,6 +171,10 @@ class Tokens(Protocol):
     def list(self) -> list[TokenInfo]: ...
 
     def revoke(self, email: str, *, now: datetime) -> int: ...
+
+    def revoke_one(self, token_id: int, *, now: datetime) -> bool:
+        """Revoke one token; False when there is no such token or it was revoked already."""
+        ...
 
 
 class PeopleStore(Protocol):

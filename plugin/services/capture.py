@@ -129,12 +129,16 @@ class Capture:
 
     def change_mailbox(self, name: str, *, host: str, port: int | None, user: str, password_env: str, tls: bool,
                        folder: str, own_addresses: Sequence[str] = (), label: str | None = None,
-                       check: AccessCheck | None = None, now: datetime) -> MailboxRecord:
+                       captures_leads: bool | None = None, check: AccessCheck | None = None,
+                       now: datetime) -> MailboxRecord:
         """Save a mailbox's new settings (its name and `since` stay); it is polled at the next tick. Another
-        host, port, user or folder starts its position over. Raises UnknownMailbox or BadMailbox; `check` runs
-        first, when given, as for add_mailbox."""
+        host, port, user or folder starts its position over. `captures_leads` turns a sales inbox on or off for
+        the correspondents it meets from then on (None: as it was); those captured already stay what they are.
+        Raises UnknownMailbox or BadMailbox; `check` runs first, when given, as for add_mailbox."""
         before = self.mailbox(name)
-        mailbox = _new_mailbox(name, host, port, user, password_env, tls, folder, before.since, own_addresses, label)
+        mailbox = replace(_new_mailbox(name, host, port, user, password_env, tls, folder, before.since, own_addresses,
+                                       label),
+                          captures_leads=before.captures_leads if captures_leads is None else captures_leads)
         if check is not None:
             check(mailbox)
         is_moved = (mailbox.host, mailbox.port, mailbox.user, mailbox.folder) != (before.host, before.port,

@@ -11,6 +11,8 @@ plugin/ports/people.py. The rules:
 - **Sessions.** A session ends at sign-out, session_hours after sign-in, after session_idle_minutes without a
   request, and at once when its agent is deactivated, changes role or gets another password.
 - **Tokens.** A token works until it is revoked or expires (token_days after it is made, unless said otherwise).
+  An admin makes, sees and revokes anybody's tokens; anyone else only their own (the tokens page asks as the
+  signed-in person; the CLI runs as an admin, as it does everywhere).
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from typing import TYPE_CHECKING, Protocol
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.kinds.agents import _check_password
 from plugin.ports.people import Account, IssuedInvitation, IssuedLink, PeopleStore, PendingInvitation, TokenInfo
+from plugin.services.undo import ADMIN, Actor
 
 if TYPE_CHECKING:
     from plugin.services import Services
 
 SET_PASSWORD_PATH = "/agents/set-password"  # served by adapters/web/accounts_pages.py wherever the importer is mounted
 TOUCH_EVERY = timedelta(minutes=1)  # a session's last request is written at most this often
+MAX_TOKEN_DAYS = 3650  # the longest a token may be made to work
+TOKEN_NAME_LENGTH = 200
 
 
 def set_password_link(token: str) -> str:
@@ -177,14 +182,24 @@ class People:
 
     # ---- API tokens
 
-    def create_token(self, email: str, *, name: str = "", days: int | None = None) -> tuple[str, Account, datetime]:
+    def create_token(self, email: str, *, name: str = "", days: int | None = None, by: Actor | None = None
+                     ) -> tuple[str, Account, datetime]:
+        """A new token for the agent EMAIL, returned once (only its hash is kept), with its agent and expiry.
+        `by`: who asks, when it is not the CLI's operator; only an admin makes tokens for somebody else."""
+        if by is not None:
+            self._check_may_manage(by, email, "make")
+        if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+            raise PeopleError("token.days", f"A token works for 1 to {MAX_TOKEN_DAYS} days, not {days}.")
+        if len(name.strip()) > TOKEN_NAME_LENGTH:
+            raise PeopleError("token.name", f"A token's name has at most {TOKEN_NAME_LENGTH} characters.")
         account = self.store.accounts.by_email(email)
         if account is None or not account.is_active:
             raise PeopleError("token.no_agent", f"There is no active agent {email!r}; import agents or run "
                                                 "`contact-importer users create-admin EMAIL` first.")
         now = self.now()
         expires_at = now + timedelta(days=self.services.settings.token_days if days is None else days)
-        return self.store.tokens.create(account.email, name=name, expires_at=expires_at, now=now), account, expires_at
+        token = self.store.tokens.create(account.email, name=name.strip(), expires_at=expires_at, now=now)
+        return token, account, expires_at
 
     def token_owner(self, token: str, *, address: str) -> TokenCheck:
         """Whose token this is; a failure counts against the client address, and a throttled address waits."""
@@ -202,6 +217,29 @@ class People:
 
     def revoke_tokens(self, email: str) -> int:
         return self.store.tokens.revoke(email, now=self.now())
+
+    def tokens_seen_by(self, actor: Actor) -> list[TokenInfo]:
+        """The tokens this person may look after, newest first: an admin's are everybody's."""
+        return [token for token in reversed(self.list_tokens()) if self._may_manage(actor, token.email)]
+
+    def revoke_token(self, token_id: int, *, by: Actor) -> TokenInfo:
+        """Revoke one token; PeopleError when there is no such token (or none this person may see), it is revoked
+        already, or it is somebody else's and they are not an admin. Returns the token as it was."""
+        found = next((token for token in self.list_tokens() if token.id == token_id), None)
+        if found is None:
+            raise PeopleError("token.unknown", f"There is no API token {token_id}.")
+        self._check_may_manage(by, found.email, "revoke")
+        if not self.store.tokens.revoke_one(token_id, now=self.now()):
+            raise PeopleError("token.revoked", f"API token {token_id} was revoked already.")
+        return found
+
+    def _may_manage(self, actor: Actor, owner: str) -> bool:
+        return actor.role == ADMIN or self._account_key(actor.name) == self._account_key(owner)
+
+    def _check_may_manage(self, actor: Actor, owner: str, doing: str) -> None:
+        if not self._may_manage(actor, owner):
+            raise PeopleError("token.not_yours", f"Only an admin may {doing} an API token for somebody else "
+                                                 f"({owner}); you may {doing} your own.")
 
     # ---- invitations
 
