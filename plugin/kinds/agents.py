@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from plugin.emails import email_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
-from plugin.kinds.declared_options import Option, OptionType
+from plugin.kinds.declared_options import NOT_MAILED, Option, OptionType
 from plugin.pipeline import PrepareBatch
 from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
@@ -29,7 +29,8 @@ CREATE_TEAMS = Option("create_teams", OptionType.FLAG, "Create teams that do not
 REPLACE_TEAMS = Option("replace_teams", OptionType.FLAG, "Replace an agent's teams instead of adding to them",
                        "On update, replace teams instead of adding to them.")
 INVITATIONS = Option("invitations", OptionType.FLAG, "Mail invitations to new agents without a password",
-                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).")
+                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).",
+                     needs_setting="smtp_url", without_setting=NOT_MAILED)
 
 
 @dataclass(slots=True)
