@@ -23,7 +23,6 @@ from adapters.db.stale_plans import raise_unless_inserted
 from plugin.kinds import Catalog
 from plugin.kinds.agents import DEFAULT_ROLE, AgentCatalog, username_from_email
 from plugin.plan import Action, Existing, PlannedRow
-from plugin.services.people import SET_PASSWORD_PATH, set_password_link  # noqa: F401  (the page's path: one home)
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (ColumnElement, DateTime, Engine, Integer, Select, String, bindparam, exists, literal, null,
                         select, update)
@@ -30,21 +30,17 @@ from plugin.kinds.agents import DEFAULT_PASSWORD_MIN_LENGTH
 from plugin.ports import PasswordHasher
 from plugin.ports.people import AGENT, CUSTOMER, InvitedPerson, IssuedInvitation, IssuedLink, PendingInvitation
 from plugin.report import ImportReport, Status
-from plugin.services.people import set_password_link
+from plugin.services.people import InvitationMailer, set_password_link
 
 if TYPE_CHECKING:
-    from adapters.db.kind_storage import KindContext
     from plugin.options import ImportOptions
+    from plugin.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 NewToken = Callable[[], tuple[str, str]]
 UNUSABLE_LINK = "This invitation link does not work: it was used already, replaced by a newer one, or expired."
-
-
-class InvitationSender(Protocol):
-    def send(self, to_email: str, name: str, link: str, expires_at: datetime, *, invitee: str = AGENT) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +140,7 @@ def list_pending_invitations(engine: Engine) -> list[PendingInvitation]:
     return sorted(found, key=lambda pending: pending.invitation_id)
 
 
-def mail_invitations(engine: Engine, sender: InvitationSender, *, import_id: int, hours: int = 72,
+def mail_invitations(engine: Engine, sender: InvitationMailer, *, import_id: int, hours: int = 72,
                      invitees: Sequence[Invitees] = EVERYONE, link_for: Callable[[str], str] = set_password_link,
                      now: Clock = utc_now) -> int:
     """Mail a fresh link for each invitation an import created and nobody mailed yet; returns how many went out.
@@ -168,17 +164,17 @@ def mail_invitations(engine: Engine, sender: InvitationSender, *, import_id: int
     return len(sent)
 
 
-def invite_after_import(context: KindContext, invitee: str, *, option: str, report: ImportReport,
-                        options: ImportOptions) -> None:
+def invite_after_import(engine: Engine, settings: Settings, sender: InvitationMailer | None, invitee: str, *,
+                        option: str, report: ImportReport, options: ImportOptions) -> None:
     """A kind's finisher (declared with its storage, adapters/db/kind_storage.py): when the applied import's
     `option` is on, invite the people it created (agents' invitations are written with the agents already, so
     none is added for them) and mail their links when smtp_url is set."""
     if not options.get(option) or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
         return
-    settings, invitees = context.settings, INVITEES[invitee]
-    invite_created(context.engine, invitees, import_id=report.job, hours=settings.invitation_hours)
-    if context.invitation_sender is not None:
-        mail_invitations(context.engine, context.invitation_sender, import_id=report.job, invitees=(invitees,),
+    invitees = INVITEES[invitee]
+    invite_created(engine, invitees, import_id=report.job, hours=settings.invitation_hours)
+    if sender is not None:
+        mail_invitations(engine, sender, import_id=report.job, invitees=(invitees,),
                          hours=settings.invitation_hours,
                          link_for=lambda token: settings.absolute_link(set_password_link(token)))
 

@@ -19,11 +19,11 @@ from plugin.hooks import hookimpl
 from plugin.settings import Settings
 
 if TYPE_CHECKING:
-    from adapters.db.invitations import InvitationSender
     from plugin.ports import PasswordHasher
     from plugin.options import ImportOptions
     from plugin.report import ImportReport
     from plugin.services.imports import Finisher, PreparerFactory
+    from plugin.services.people import InvitationMailer
     from adapters.db.store import RecordTable
     from adapters.db.undo import UndoTable
 
@@ -37,7 +37,7 @@ class KindContext:
     settings: Settings
     engine: Engine
     hasher: PasswordHasher
-    invitation_sender: InvitationSender | None = None
+    invitation_sender: InvitationMailer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,8 @@ def _invite(invitee: str, *, option: str) -> Callable[[KindContext], Finisher]:
         def finish(report: ImportReport, options: ImportOptions) -> None:
             from adapters.db.invitations import invite_after_import
 
-            invite_after_import(context, invitee, option=option, report=report, options=options)
+            invite_after_import(context.engine, context.settings, context.invitation_sender, invitee, option=option,
+                                report=report, options=options)
 
         return finish
 
