@@ -5,7 +5,6 @@ Only hashes are stored; a password is checked by the PasswordHasher port, never 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import groupby
@@ -21,7 +20,6 @@ from plugin.kinds.agents import DEFAULT_PASSWORD_MIN_LENGTH, username_from_email
 from plugin.ports import PasswordHasher
 from plugin.ports.people import Account
 
-logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -39,7 +37,7 @@ def _account(row) -> AgentAccount:  # type: ignore[no-untyped-def]
 _ACCOUNT_COLUMNS = (Agent.id, Agent.email, Agent.first_name, Agent.last_name, Agent.role, Agent.is_active)
 
 
-def _key_or_none(email: str) -> str | None:
+def key_or_none(email: str) -> str | None:
     try:
         return email_key(normalize_email(email))
     except InvalidEmail:
@@ -52,7 +50,7 @@ def authenticate(engine: Engine, hasher: PasswordHasher, email: str, password: s
 
     An unknown email is checked against a dummy hash, so it takes as long as a wrong password.
     """
-    key = _key_or_none(email)
+    key = key_or_none(email)
     with engine.connect() as connection:
         row = None if key is None else connection.execute(
             select(*_ACCOUNT_COLUMNS, Agent.password_hash).where(Agent.email_key == key)).one_or_none()
@@ -74,7 +72,7 @@ def get_agent(engine: Engine, agent_id: int) -> AgentAccount | None:
     return None if row is None else _account(row)
 
 
-def _check_new_password(password: str, min_length: int) -> None:
+def check_new_password(password: str, min_length: int) -> None:
     if len(password) < min_length:
         raise AgentError(f"The password is shorter than {min_length} characters; choose a longer one.")
 
@@ -86,7 +84,7 @@ def create_admin(engine: Engine, hasher: PasswordHasher, email: str, password: s
         normalized = normalize_email(email)
     except InvalidEmail as error:
         raise AgentError(f"{email.strip()!r} is not a valid email address: {error}") from None
-    _check_new_password(password, min_length)
+    check_new_password(password, min_length)
     password_hash = hasher.hash_many([password])[0]
     moment = now()
     with engine.begin() as connection:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (ColumnElement, DateTime, Engine, Integer, Select, String, bindparam, exists, literal, null,
                         select, update)
 
-from adapters.db.accounts import AgentError, _check_new_password, _key_or_none
+from adapters.db.accounts import AgentError, check_new_password, key_or_none
 from adapters.db.agents import Agent, Invitation, display_name, invitations
 from adapters.db.catalog import utc_now
 from adapters.db.models import Contact, ImportRow
@@ -222,7 +222,7 @@ def set_password_by_invitation(engine: Engine, token: str, password_hash: str, *
 def accept_invitation(engine: Engine, hasher: PasswordHasher, token: str, new_password: str, *,
                       min_length: int = DEFAULT_PASSWORD_MIN_LENGTH, now: Clock = utc_now) -> InvitedPerson:
     """Set the password through an invitation link; the link works once, and not after it expires."""
-    _check_new_password(new_password, min_length)
+    check_new_password(new_password, min_length)
     if invitation_expiry(engine, token, now=now) is None:
         raise AgentError(UNUSABLE_LINK)
     person = set_password_by_invitation(engine, token, hasher.hash_many([new_password])[0], now=now)
@@ -235,7 +235,7 @@ def reissue_invitation(engine: Engine, email: str, *, hours: int, now: Clock = u
                        new_token: NewToken = new_invitation_token) -> IssuedLink | None:
     """A new invitation link for the agent (else the customer) with this email who has a pending invitation;
     earlier links stop working (they count as used, replaced by this one). None when nobody's is pending."""
-    key = _key_or_none(email)
+    key = key_or_none(email)
     if key is None:
         return None
     with engine.connect() as connection:
@@ -255,7 +255,7 @@ def reissue_invitation(engine: Engine, email: str, *, hours: int, now: Clock = u
 
 def customer_password_hash(engine: Engine, email: str) -> str | None:
     """The stored hash of the customer (not a lead) with this email, any case; None when there is none."""
-    key = _key_or_none(email)
+    key = key_or_none(email)
     if key is None:
         return None
     with engine.connect() as connection:
