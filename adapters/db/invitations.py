@@ -33,7 +33,6 @@ from plugin.report import ImportReport, Status
 from plugin.services.people import InvitationMailer, set_password_link
 
 if TYPE_CHECKING:
-    from plugin.options import ImportOptions
     from plugin.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -164,12 +163,12 @@ def mail_invitations(engine: Engine, sender: InvitationMailer, *, import_id: int
     return len(sent)
 
 
-def invite_after_import(engine: Engine, settings: Settings, sender: InvitationMailer | None, invitee: str, *,
-                        option: str, report: ImportReport, options: ImportOptions) -> None:
-    """A kind's finisher (declared with its storage, adapters/db/kind_storage.py): when the applied import's
-    `option` is on, invite the people it created (agents' invitations are written with the agents already, so
-    none is added for them) and mail their links when smtp_url is set."""
-    if not options.get(option) or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
+def invite_after_import(engine: Engine, settings: Settings, sender: InvitationMailer | None, invitee: str,
+                        report: ImportReport) -> None:
+    """A kind's finisher, when its import asked for invitations (adapters/db/kind_storage.py): once the import is
+    applied, invite the people it created (agents' invitations are written with the agents already, so none is
+    added for them) and mail their links when smtp_url is set."""
+    if report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
         return
     invitees = INVITEES[invitee]
     invite_created(engine, invitees, import_id=report.job, hours=settings.invitation_hours)

@@ -85,10 +85,11 @@ def _invite(invitee: str, *, option: str) -> Callable[[KindContext], Finisher]:
 
     def finisher(context: KindContext) -> Finisher:
         def finish(report: ImportReport, options: ImportOptions) -> None:
+            if not options.get(option):
+                return  # an import without the option never loads the invitations' code
             from adapters.db.invitations import invite_after_import
 
-            invite_after_import(context.engine, context.settings, context.invitation_sender, invitee, option=option,
-                                report=report, options=options)
+            invite_after_import(context.engine, context.settings, context.invitation_sender, invitee, report)
 
         return finish
 
