@@ -44,7 +44,7 @@ def template_command(context: click.Context, kind: str, list_fields: bool) -> No
 def render_report(report: ImportReport, title: str, kind: ImportKind | None = None,
                   unmet: Sequence[Option] = ()) -> str:
     lines = [f"Import {report.job} ({report.kind}, {report.status}): {report.summary(title)}"]
-    lines.extend(f"  “{option.label}”: {option.without_setting}" for option in unmet)
+    lines.extend(f"  {option.unmet_note}" for option in unmet)
     for column in report.mapping:
         if column.target is None:
             lines.append(f"  ignored column {column.header!r}: {column.note}")

@@ -40,6 +40,11 @@ class Option:
         return bool(value) and bool(self.needs_setting) and not getattr(settings, self.needs_setting)
 
     @property
+    def unmet_note(self) -> str:
+        """What every surface says when the option is unmet: “Its label”: what happens without the setting."""
+        return f"“{self.label}”: {self.without_setting}"
+
+    @property
     def cli_flag(self) -> str:
         return self.flag or "--" + self.name.replace("_", "-")
 

@@ -55,7 +55,7 @@ def test_the_api_option_invite_mails_the_created_customers(app, browser_for, smt
     assert admin.post_import(CUSTOMERS, options=json.dumps({"invite": "perhaps"})).json["code"] == "options.invalid"
 
 
-def test_the_preview_checkbox_invites_and_a_preview_says_when_nothing_would_be_mailed(app, browser_for, smtp,
+def test_the_preview_and_the_api_say_when_invite_is_asked_without_smtp(app, browser_for, smtp,
                                                                                       web_services):
     mailbox, _ = smtp
     admin = browser_for(ADMIN)
@@ -65,6 +65,9 @@ def test_the_preview_checkbox_invites_and_a_preview_says_when_nothing_would_be_m
     asked = admin.client.post(preview_url.split("?")[0], data={"csrf_token": admin.csrf, "invite": "true"})
     assert UNMET in admin.client.get(asked.headers["Location"]).text
     assert mailbox.messages == []  # a preview mails nobody
+    started = admin.post_import(CUSTOMERS, options=json.dumps({"invite": True}))
+    assert started.status_code == 202 and UNMET in started.json["notes"][0]
+    assert admin.post_import("email\nzed@example.com\n").json["notes"] == []  # nothing asked, nothing said
 
 
 @pytest.mark.browser
