@@ -2,10 +2,10 @@
 customers (who then sign in to the host's customer portal, which asks services.people.verify).
 
 An import makes them: agents' as the new agents without a password are written (adapters/db/agents.py),
-customers' after an import with the option invite, for the customers it created (`invite_created`). A kind's
-finisher (`invitation_finisher`, declared with the kind's storage in adapters/db/kind_storage.py) mails them.
+customers' after an import with the option invite, for the customers it created (`invite_created`). The kind's
+finisher (`invite_after_import`, declared with the kind's storage in adapters/db/kind_storage.py) mails them.
 Only the sha256 of a link's token is stored. A link works once, until it expires, and only while its person can
-be invited: an agent who is inactive, a customer who became a lead, anyone with a password already has no
+be invited: an agent who is inactive, a contact who is a lead, anyone with a password already has no
 pending invitation; a removed person's invitations go with them (ON DELETE CASCADE), so undoing an import that
 created people removes their pending invitations too.
 """

@@ -19,13 +19,13 @@ from plugin.hooks import hookimpl
 from plugin.settings import Settings
 
 if TYPE_CHECKING:
-    from plugin.ports import PasswordHasher
+    from adapters.db.store import RecordTable
+    from adapters.db.undo import UndoTable
     from plugin.options import ImportOptions
+    from plugin.ports import PasswordHasher
     from plugin.report import ImportReport
     from plugin.services.imports import Finisher, PreparerFactory
     from plugin.services.people import InvitationMailer
-    from adapters.db.store import RecordTable
-    from adapters.db.undo import UndoTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +80,13 @@ def _hash_passwords(context: KindContext) -> PreparerFactory:
 
 
 def _invite(invitee: str, *, option: str) -> Callable[[KindContext], Finisher]:
-    """The finisher inviting the people an import created when its `option` is on (adapters/db/invitations.py,
-    loaded when an import of the kind is applied: other commands never load the mail code)."""
+    """The finisher inviting the people an applied import created when its `option` is on
+    (adapters/db/invitations.py invite_after_import)."""
 
     def finisher(context: KindContext) -> Finisher:
         def finish(report: ImportReport, options: ImportOptions) -> None:
             if not options.get(option):
-                return  # an import without the option never loads the invitations' code
+                return
             from adapters.db.invitations import invite_after_import
 
             invite_after_import(context.engine, context.settings, context.invitation_sender, invitee, report)
