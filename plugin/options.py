@@ -60,6 +60,7 @@ class ImportOptions(Mapping[str, object]):
     create_teams: bool = False
     replace_teams: bool = False
     invitations: bool = True
+    invite: bool = False  # customers: invite the new ones to the customer portal
     replace_domains: bool = False
     # From the settings, never from a person: the checks of a kind read them with the options.
     password_min_length: int = 6
@@ -120,6 +121,12 @@ def all_options(kinds: Iterable[ImportKind]) -> dict[str, tuple[Option, list[str
         for option in options_of(kind):
             found.setdefault(option.name, (option, []))[1].append(kind.title)
     return found
+
+
+def unmet_options(kind: ImportKind, options: Mapping[str, object], settings: Settings) -> list[Option]:
+    """The options of this import that are on but do nothing without a setting that is empty (invitations without
+    smtp_url): each surface shows their `without_setting` sentence."""
+    return [option for option in options_of(kind) if option.is_unmet(options.get(option.name), settings)]
 
 
 def options_fixing(kind: ImportKind, codes: Iterable[str]) -> list[Option]:

@@ -70,6 +70,7 @@ class Contact(Base):
     source: Mapped[str] = mapped_column(String(20), default="import")  # import, mail, manual
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a lead until made a customer
     source_detail: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # the customer portal's, set through an invitation
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_import_id: Mapped[int | None] = mapped_column(Integer)

@@ -137,6 +137,10 @@ def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[s
                         "202": {"description": "Queued.", "content": {"application/json": {"schema": {
                             "type": "object", "properties": {"job": {"type": "integer"}, "status": {"type": "string"},
                                                              "dry_run": {"type": "boolean"},
+                                                             "notes": {"type": "array", "items": {"type": "string"},
+                                                                       "description": "Options asked for that do "
+                                                                       "nothing without a setting (invite "
+                                                                       "without smtp_url), each in a sentence."},
                                                              "links": {"type": "object"}}}}}},
                         "400": _error("The file or a field cannot be used; nothing was queued."),
                         "409": {"description": "upload.duplicate: the same file, kind, mapping and options were "

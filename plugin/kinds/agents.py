@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from plugin.emails import email_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
-from plugin.kinds.declared_options import Option, OptionType
+from plugin.kinds.declared_options import NOT_MAILED, Option, OptionType
 from plugin.pipeline import PrepareBatch
 from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
@@ -29,7 +29,8 @@ CREATE_TEAMS = Option("create_teams", OptionType.FLAG, "Create teams that do not
 REPLACE_TEAMS = Option("replace_teams", OptionType.FLAG, "Replace an agent's teams instead of adding to them",
                        "On update, replace teams instead of adding to them.")
 INVITATIONS = Option("invitations", OptionType.FLAG, "Mail invitations to new agents without a password",
-                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).")
+                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).",
+                     needs_setting="smtp_url", without_setting=NOT_MAILED)
 
 
 @dataclass(slots=True)
@@ -80,7 +81,8 @@ def _free_username(base: str, catalog: AgentCatalog, key: str) -> str:
     return free_username(base, lambda candidate: catalog.usernames.get(candidate, key) != key)
 
 
-def _check_password(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+def password_problems(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """The password rule (length in characters and bytes), for an imported row and a set-password page alike."""
     password = values.get("password")
     if not isinstance(password, str):
         return []
@@ -120,7 +122,7 @@ def _check_username(values: dict[str, object], catalog: Catalog) -> list[tuple[s
 
 def check_agent(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Password length, teams against the catalog, and a unique username (generated from the email when absent)."""
-    problems = _check_password(values, options) + _check_teams(values, catalog, options)
+    problems = password_problems(values, options) + _check_teams(values, catalog, options)
     return problems + _check_username(values, catalog)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, Field, ImportKind, unknown_names
-from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
+from plugin.kinds.declared_options import CLEAR_EMPTY, NOT_MAILED, Option, OptionType
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
 from plugin.validate import (GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_email, parse_id, parse_id_list,
@@ -32,6 +32,9 @@ REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's
                         "On update, replace groups instead of adding to them.")
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
                 "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
+INVITE = Option("invite", OptionType.FLAG, "Invite new customers to the customer portal",
+                "Mail each customer the import creates (with an email) a set-password invitation to the helpdesk's "
+                "customer portal (when smtp_url is set).", needs_setting="smtp_url", without_setting=NOT_MAILED)
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
 
 
@@ -198,5 +201,5 @@ CUSTOMERS = ImportKind(
     complete_new=complete_new_customer,
     unique_fields=("username",),
     options=(CREATE_LABELS, REPLACE_LABELS, DEFAULT_LABELS, CREATE_COMPANIES, CREATE_GROUPS, REPLACE_GROUPS, REGION,
-             CLEAR_EMPTY),
+             CLEAR_EMPTY, INVITE),
 )

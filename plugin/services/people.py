@@ -13,6 +13,9 @@ plugin/ports/people.py. The rules:
 - **Tokens.** A token works until it is revoked or expires (token_days after it is made, unless said otherwise).
   An admin makes, sees and revokes anybody's tokens; anyone else only their own (the tokens page asks as the
   signed-in person; the CLI runs as an admin, as it does everywhere).
+- **Invitations.** Agents and customers get the same one-time, expiring set-password link and page; the password
+  chosen is kept only as a hash. Customers never sign in here: the host's portal asks `verify`, and learns of a
+  password set through the hook customer_password_set.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Protocol
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
-from plugin.kinds.agents import _check_password
-from plugin.ports.people import Account, IssuedInvitation, IssuedLink, PeopleStore, PendingInvitation, TokenInfo
+from plugin.ports import PasswordHasher
+from plugin.kinds.agents import password_problems
+from plugin.ports.people import (CUSTOMER, Account, InvitedPerson, IssuedInvitation, IssuedLink, PeopleStore,
+                                 PendingInvitation, TokenInfo)
 from plugin.services.undo import ADMIN, Actor
 
 if TYPE_CHECKING:
@@ -51,7 +56,7 @@ class PeopleError(ValueError):
 
 
 class InvitationMailer(Protocol):
-    def send(self, to_email: str, name: str, link: str, expires_at: datetime) -> None: ...
+    def send(self, to_email: str, name: str, link: str, expires_at: datetime, *, invitee: str = ...) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,21 +255,35 @@ class People:
 
     def password_problem(self, password: str) -> str | None:
         """The agents import's password rule (plugin/kinds/agents.py), as one message; None when it passes."""
-        problems = _check_password({"password": password},
+        problems = password_problems({"password": password},
                                    {"password_min_length": self.services.settings.password_min_length})
         return problems[0][2] if problems else None
 
-    def accept_invitation(self, token: str, password: str) -> Account:
+    def accept_invitation(self, token: str, password: str) -> InvitedPerson:
+        """Set the password of the agent or customer invited by this link (kept only as its hash); a customer's
+        is announced to the host through the hook customer_password_set."""
         problem = self.password_problem(password)
         if problem is not None:
             raise PeopleError("password.rejected", problem)
         if self.invitation_expiry(token) is None:
             raise PeopleError("invitation.unusable", "This link does not work any more.")
-        assert self.services.hasher is not None
-        account = self.store.accounts.accept_invitation(token, self.services.hasher.hash_many([password])[0])
-        if account is None:
+        person = self.store.accounts.accept_invitation(token, self._hasher.hash_many([password])[0])
+        if person is None:
             raise PeopleError("invitation.unusable", "This link does not work any more.")
-        return account
+        if person.invitee == CUSTOMER and self.services.hooks is not None:
+            self.services.hooks.customer_password_set(customer_id=person.id, email=person.email)
+        return person
+
+    def verify(self, email: str, password: str) -> bool:
+        """For the host's customer portal: whether the customer with this email (any case) set this password
+        through an invitation. An unknown email costs as long as a wrong password; no count, no session."""
+        return self._hasher.verify(password, self.store.accounts.customer_password_hash(email))
+
+    @property
+    def _hasher(self) -> PasswordHasher:
+        if self.services.hasher is None:
+            raise RuntimeError("these services were built without a password hasher (adapters/bootstrap.py)")
+        return self.services.hasher
 
     def create_admin(self, email: str, password: str, *, first_name: str = "Admin") -> int:
         """Create an active admin agent with this password; PeopleError when the email or password will not do."""
@@ -275,7 +294,7 @@ class People:
             raise PeopleError("agent.refused", str(error)) from error
 
     def pending_invitations(self) -> list[PendingInvitation]:
-        """Invitations whose agent has no password yet, oldest first."""
+        """Invitations whose agent or customer has no password yet, oldest first."""
         return self.store.accounts.pending_invitations()
 
     def issue_invitation_links(self) -> list[tuple[IssuedInvitation, str]]:
@@ -285,14 +304,15 @@ class People:
                 for issued in self.store.accounts.issue_invitation_links(hours=settings.invitation_hours)]
 
     def resend_invitation(self, email: str) -> ResentInvitation:
-        """A fresh link for an agent's pending invitation, mailed when smtp_url is set; earlier links stop working."""
+        """A fresh link for an agent's or customer's pending invitation, mailed when smtp_url is set; earlier links
+        stop working."""
         settings = self.services.settings
         issued = self.store.accounts.reissue_invitation(email, hours=settings.invitation_hours)
         if issued is None:
             raise PeopleError("invitation.none", f"{email} has no pending invitation: they have a password already, "
-                                                 "are inactive, or are not an agent.")
+                                                 "are inactive, or were never invited.")
         link = settings.absolute_link(set_password_link(issued.token))
         if self.mailer is None:
             return ResentInvitation(issued, link, False)
-        self.mailer.send(issued.email, issued.name, link, issued.expires_at)
+        self.mailer.send(issued.email, issued.name, link, issued.expires_at, invitee=issued.invitee)
         return ResentInvitation(issued, link, True)

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, func, inspect, select, text, update
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
 from adapters.db.agents import Agent, AgentTeam, Invitation, Team
-from adapters.db.accounts import (AgentError, accept_invitation, authenticate, create_admin, export_agents, get_agent,
-                                  issue_invitation_links, list_pending_invitations)
+from adapters.db.accounts import AgentError, authenticate, create_admin, export_agents, get_agent
+from adapters.db.invitations import accept_invitation, issue_invitation_links, list_pending_invitations
 from adapters.db.catalog import utc_now
 from adapters.db.models import ImportRow
 from adapters.passwords import Argon2Hasher
