@@ -56,9 +56,6 @@ class SqlUploads:
             self.connection, file_hash=file_hash, kind=kind, actor=actor, mapping=mapping, defaults=defaults,
             options=options, all_or_nothing=all_or_nothing, within=within)
 
-    def job_timing(self, job_id: int) -> tuple[datetime | None, datetime | None]:
-        return import_queue.job_timing(self.connection, job_id)
-
     def save_mapping(self, kind: str, name: str, headers: Sequence[str], mapping: Mapping[str, str], *,
                      created_by: str) -> int:
         return saved_mappings.save_mapping(self.connection, kind, name, headers, mapping, created_by=created_by)

@@ -90,11 +90,6 @@ class Uploads:
         enqueue(job_id)
         return job_id
 
-    def job_timing(self, job_id: int) -> tuple[datetime | None, datetime | None]:
-        """When an import started running and when it last made progress (for the time-left estimate)."""
-        with self.services.unit_of_work() as work:
-            return work.uploads.job_timing(job_id)
-
     def save_mapping(self, kind: str, name: str, headers: Sequence[str], mapping: Mapping[str, str], *,
                      created_by: str) -> int:
         """Save (or replace, under the same name) a mapping for files with these headers."""
