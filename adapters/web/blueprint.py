@@ -237,7 +237,7 @@ def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
     if job.status == str(Status.QUEUED):
         return f"Waiting for a worker to start importing {title}."
     if job.status == str(Status.RUNNING):
-        return f"Importing {title}: {job.rows_done:,} of {job.total:,} rows done."
+        return f"Importing {title}: {job.rows_shown:,} of {job.total:,} rows done."
     if job.status == str(Status.CHECKING):
         return f"Checking every row before importing {title} (all or nothing): {job.rows_done:,} of {job.total:,} checked."
     if job.status == str(Status.REJECTED):

@@ -56,15 +56,19 @@ class JobSummary:
             return f"The undo of import {undone} failed: {self.message}"
         return undo_summary_text(int(undone) if isinstance(undone, int) else 0, self.undone)
 
+    @property
+    def rows_shown(self) -> int:
+        """Rows done as a person is shown them: committed, or seen inside the batch being prepared."""
+        return max(self.rows_done, self.rows_seen)
+
     def progress(self, *, now: datetime, is_finished: bool) -> ImportProgress:
         """Its figures as plugin.progress works them out: from the display progress when there is one (imports
         say it), else from the rows committed measured now (undos, mail polls)."""
         started, measured = _aware(self.started_at), _aware(self.progress_at)
-        done = max(self.rows_done, self.rows_seen)
         if measured is None:
             measured = now
         elapsed = None if started is None else (measured - started).total_seconds()
-        return measure_progress(done, self.total, elapsed=elapsed, since_measured=(now - measured).total_seconds(),
+        return measure_progress(self.rows_shown, self.total, elapsed=elapsed, since_measured=(now - measured).total_seconds(),
                                 is_finished=is_finished)
 
     @property
