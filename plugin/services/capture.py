@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
-from plugin.mail import SkipReason, address_keys, classify_message, fetch_header_fields
+from plugin.mail import address_keys, classify_message, fetch_header_fields
 from plugin.mail_customers import AuthorPlanner, MailAuthor, printable, source_detail
 from plugin.ports import (BatchCounts, Lease, LeaseLost, MailboxExists, MailboxRecord, MailboxTally, MailSkipRecord,
                           NewMailbox, StalePlan, WriteConflict)
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Skips counted as failed in a poll's job: the author could not be read, or the CSV path would refuse them.
-FAILED_REASONS = frozenset({SkipReason.NO_SENDER, SkipReason.INVALID_ADDRESS, SkipReason.INVALID_VALUE})
 STORE_ATTEMPTS = 5  # a batch another writer got in the way of is planned and written again, this many times
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what a mailbox's password_env may be
 NAME_LENGTH = 100  # the longest mailbox name
@@ -81,23 +79,12 @@ class ExistingContact:
 
 
 @dataclass(frozen=True, slots=True)
-class SkippedMessage:
-    uid: int
-    reason: str  # a plugin.mail.SkipReason value
-    detail: str
-
-    @property
-    def is_failure(self) -> bool:
-        return self.reason in FAILED_REASONS
-
-
-@dataclass(frozen=True, slots=True)
 class StoredBatch:
     """What one batch came to, in UID order, and the poll's job (created by its first batch with mail)."""
 
     created: tuple[CapturedContact, ...]
     existing: tuple[ExistingContact, ...]
-    skipped: tuple[SkippedMessage, ...]
+    skipped: tuple[MailSkipRecord, ...]
     job_id: int | None
 
 
@@ -314,7 +301,7 @@ class Capture:
                            for refusal in refusals]
             all_skips = sorted([*skips, *refused], key=lambda skip: skip.uid)
             work.mailboxes.add_skips(mailbox.id, uidvalidity, all_skips, now=now)
-            skipped = tuple(SkippedMessage(skip.uid, skip.reason, skip.detail) for skip in all_skips)
+            skipped = tuple(all_skips)
             refused_uids = {skip.uid for skip in refused}
             existing_authors = tuple(ExistingContact(author.uid, author.email) for author in authors
                                      if author.uid not in created and author.uid not in refused_uids)
