@@ -149,3 +149,21 @@ def test_a_run_killed_while_hashing_resumes_from_its_committed_rows_and_ends_as_
     assert after_resume == agents_and_results(clean, clean_job)
     assert after_resume[0][0] == ("succeeded", AGENTS, AGENTS, 0, 0)
     clean.close()
+
+
+def test_a_figure_said_while_the_batch_holds_the_job_row_is_dropped_instead_of_waited_for(
+        agent_settings: Settings, fast_hasher: PasswordHasher) -> None:
+    """A step inside the batch's own transaction (a batch planned again as it is written hashes again) cannot
+    wait for that transaction's lock: it would wait for itself. The figure is dropped; the commit says it."""
+    services = bootstrap(agent_settings, hasher=fast_hasher)
+    store = services.store
+    job_id = store.start_job("users", file_name="agents.csv", actor="admin@example.com", dry_run=False, options={})
+    engine = store.engine  # type: ignore[attr-defined]
+    with engine.begin() as batch:  # as apply_batch does first: the job's row, written, so locked until the commit
+        batch.execute(ImportJob.__table__.update().where(ImportJob.id == job_id).values(rows_done=0))
+        store.record_progress(job_id, 7)  # from the same thread, while that transaction is open
+    assert job_row(engine, job_id)[2] == 0  # dropped, and the batch's transaction went on
+
+    store.record_progress(job_id, 7)
+    assert job_row(engine, job_id)[2] == 7  # with nobody holding the row, it is written
+    services.close()
