@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adapters.web.conftest import ADMIN, screenshot
+from tests.adapters.web.conftest import ADMIN, screenshot, watch_the_bar
 from tests.adapters.web.test_browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,12 +32,7 @@ def test_the_progress_bar_moves_inside_a_batch_of_hashed_passwords_and_says_rows
     page.wait_for_selector("#preview-summary", timeout=60_000)
     page.click("#start-import")
     page.wait_for_url("**/importer/jobs/*")
-    page.evaluate("""() => {
-        window.seen = [];
-        const bar = document.querySelector('#bar');
-        new MutationObserver(() => window.seen.push(+bar.getAttribute('aria-valuenow')))
-            .observe(bar, {attributes: true, attributeFilter: ['aria-valuenow']});
-    }""")
+    watch_the_bar(page)
 
     # Two values short of 99% (the batch's commit): the rows being hashed, said twice before anything committed.
     page.wait_for_function("() => new Set(window.seen.filter(v => v > 0 && v < 99)).size >= 2", timeout=90_000)
