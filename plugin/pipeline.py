@@ -246,6 +246,14 @@ def _report_so_far(request: ImportRequest, job_id: int, earlier: EarlierRun) -> 
                         errors=list(earlier.errors), more_errors=earlier.more_errors)
 
 
+def start_job_here(request: ImportRequest, store: ImportStore) -> int:
+    """Record the job of an import run here and now (not queued): it is claimed by this process (see
+    plugin.ended_early), and run_import is then given its id."""
+    return store.start_job(request.kind.name, file_name=request.file_name, actor=request.actor,
+                           dry_run=request.is_dry_run, is_run_here=True,
+                           options=recorded_options(request.options, request.defaults, request.is_all_or_nothing))
+
+
 def run_import(
     request: ImportRequest,
     source: BinaryIO,
@@ -268,12 +276,10 @@ def run_import(
     started = clock()
     kind = request.kind
     earlier: EarlierRun | None = None
-    if job_id is None:  # a run here and now: its job is claimed by this process (see plugin.ended_early)
-        job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor, dry_run=request.is_dry_run,
-                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing),
-                                 is_run_here=True)
+    if job_id is None:
+        job_id = start_job_here(request, store)
     else:
-        earlier = store.find_earlier_run(job_id)
+        earlier = store.find_earlier_run(job_id)  # None for a job no run has begun
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
     try:
         return _run_job(request, source, store, job_id, earlier, report, prepare=prepare, progress=progress,

@@ -155,6 +155,10 @@ class ImportJob(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_host: Mapped[str | None] = mapped_column(String(255))
     claim_pid: Mapped[int | None] = mapped_column(Integer)
+    # Display progress, for reading only (plugin.progress): rows seen, counting those a slow step inside a batch
+    # prepared before the batch's commit, and when that was said. Resuming goes by rows_done, never by these.
+    rows_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ImportRow(Base):

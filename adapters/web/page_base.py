@@ -47,7 +47,7 @@ def page_globals() -> dict[str, object]:
     state = shared.importer()
     return {"importer_base": state.base_template, "csrf_token": csrf_token,
             "importer_user": shared.signed_in_user(), "describe_size": describe_size,
-            "describe_eta": shared.describe_eta, "shown_value": shown_value, "shown_field": shown_field,
+            "shown_value": shown_value, "shown_field": shown_field,
             "shown_record": shown_record, "breakable_address": breakable_address, "when": when}
 
 

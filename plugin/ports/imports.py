@@ -106,6 +106,12 @@ class ImportStore(Protocol):
         in one transaction, so an interrupted import knows which pass it was in."""
         ...
 
+    def record_progress(self, job_id: int, rows_seen: int) -> None:
+        """Display progress (plugin.progress) from inside a batch: the job has seen `rows_seen` rows, counting rows
+        of the batch prepared but not committed. For reading only, never what a resumed run goes by. Its own
+        short transaction, outside the batch's; it never waits for a lock (the figure is dropped instead)."""
+        ...
+
     def finish_job(self, job_id: int, report: ImportReport) -> None:
         """Store the final status, counts and message."""
         ...

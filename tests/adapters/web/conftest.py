@@ -219,6 +219,16 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+def watch_the_bar(page) -> None:  # type: ignore[no-untyped-def]
+    """From now on, every value the progress bar takes is added to window.seen (the polling really ran)."""
+    page.evaluate("""() => {
+        window.seen = [];
+        const bar = document.querySelector('#bar');
+        new MutationObserver(() => window.seen.push(+bar.getAttribute('aria-valuenow')))
+            .observe(bar, {attributes: true, attributeFilter: ['aria-valuenow']});
+    }""")
+
+
 def job_id_from(url: str) -> int:
     found = re.search(r"/jobs/(\d+)", url)
     assert found, url
