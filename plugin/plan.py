@@ -170,7 +170,7 @@ def plan_row(
     if isinstance(record_id, int) and record_id not in by_id:
         return _failed(record, RowError(record.row, headers.get("id", "id"), "id.unknown",
                                         f"There is no {singular(kind.title)} with id {record_id}; leave the id empty "
-                                        "to match by the other columns, or create one."))
+                                        f"to match by {kind.key} (or create a new {singular(kind.title)})."))
     matched = by_id.get(record_id) if isinstance(record_id, int) else (by_external or {}).get(external_id)
     if matched is not None:
         existing = matched
@@ -217,8 +217,6 @@ def plan_row(
     values, custom, changes = _changes_for_update(kind, record, existing, options)
     action = Action.UPDATED if changes else Action.UNCHANGED
     return PlannedRow(record.row, action, record.key, existing.id, values, custom, tuple(changes), cells=record.cells)
-
-
 
 
 def external_key(values: Mapping[str, object]) -> tuple[str, str] | None:
