@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
 from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
+from plugin.moments import parse_moment
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
-from plugin.moments import parse_moment
 from plugin.validate import (ACTIVE_ALIASES, GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_active, parse_email,
                              parse_id, parse_id_list, parse_name, split_names)
 
@@ -72,7 +72,7 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
     found = catalog.company_keys.get(company_name_key(str(name)))
     if company_id is not None and found != company_id:
         return [("company", "company.mismatch", f"The company {name!r} is not the company with id {company_id}; give one of the two, or the same company in both.")]
-    if found is None and str(name).isdigit() and int(str(name)) in catalog.companies:
+    if found is None and str(name).isascii() and str(name).isdigit() and int(str(name)) in catalog.companies:
         found = int(str(name))  # a number no company is named: a company's id (Wifox's Project column)
     if found is not None:
         values["company_id"] = found
@@ -131,13 +131,13 @@ def _check_type(values: dict[str, object], options: Mapping[str, object]) -> lis
 def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Resolve labels, company, groups against the catalog; fold labels into one set of names; phones into E.164;
     the account type against the setting's list; an external id gets the system it comes from."""
-    problems = []
+    problems: list[tuple[str, str, str]] = []
     if "external_id" in values:  # the row's own external_source column, else the import's option
         values.setdefault("external_source", options.get("external_source") or DEFAULT_EXTERNAL_SOURCE)
     elif values.pop("external_source", None) is not None:
         problems.append(("external_source", "external_source.without_id",
                          "An external source says where an external id comes from; this row has no external id."))
-    return problems + (_check_labels(values, catalog, options) + _check_company(values, catalog, options)
+    return (problems + _check_labels(values, catalog, options) + _check_company(values, catalog, options)
             + _check_groups(values, catalog, options) + _check_phones(values, options) + _check_type(values, options))
 
 
@@ -177,11 +177,6 @@ def _parse_our_id(text: str) -> int:
     except CellProblem:
         raise CellProblem("id.invalid", f"{text.strip()!r} is not one of our customer ids (whole numbers); another "
                                         "system's id belongs in an external_id column.") from None
-
-
-def _parse_external_id(text: str) -> str:
-    """An external id or source: any text, spaces folded, as long as a name may be."""
-    return parse_name(text)
 
 
 CUSTOMERS = ImportKind(
@@ -253,13 +248,13 @@ CUSTOMERS = ImportKind(
               examples=("2024-06-13T15:06:02.802Z", "13/06/2024"),
               description="When the customer was first created (in the system they come from): ISO 8601, or a "
                           "spreadsheet's day/month/year; a time without a zone is UTC. Empty: the time of import."),
-        Field("external_id", parse=_parse_external_id,
+        Field("external_id", parse=parse_name,
               aliases=("external id", "externalid", "external ref", "external reference", "crm id", "source id",
                        "legacy id"),
               examples=("666c2c2f32735479fd3e9a5c", ""),
               description="The customer's id in the system the file comes from (the option external_source); "
                           "unique within that system: a re-import updates that customer even when the email changed."),
-        Field("external_source", parse=_parse_external_id, is_repetitive=True,
+        Field("external_source", parse=parse_name, is_repetitive=True,
               aliases=("external system", "source system"),
               examples=("", ""),
               description="The system an external id comes from, when the row says so; else the import's option "
