@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from plugin.errors import BadFile
 from plugin.kinds import CellProblem
+from plugin.kinds.customers import DEFAULT_CUSTOMER_TYPES, DEFAULT_EXTERNAL_SOURCE
 from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.mapping import ColumnMapping
 from plugin.phones import DEFAULT_REGION, is_known_region
@@ -62,9 +63,11 @@ class ImportOptions(Mapping[str, object]):
     invitations: bool = True
     invite: bool = False  # customers: invite the new ones to the customer portal
     replace_domains: bool = False
+    external_source: str = DEFAULT_EXTERNAL_SOURCE  # the system an external_id column's ids come from
     # From the settings, never from a person: the checks of a kind read them with the options.
     password_min_length: int = 6
     free_mail_domains: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES  # the account types a customer's type may be
     retry_of: int | None = None  # a retry of that import (plugin.retry): set by the retry, never by a person
 
     def __getitem__(self, name: str) -> object:
@@ -93,7 +96,8 @@ def _default(option: Option, settings: Settings) -> object:
     return getattr(settings, option.setting) if option.setting else _FIELD_DEFAULTS[option.name]
 
 
-_FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains"}
+_FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains",
+                  "customer_types": "customer_types"}
 _LEGACY_NAMES = {"no_invitations": "invitations"}  # recorded before issue 12: the flag said the opposite
 
 DEFAULTS = Option("defaults", OptionType.FIELD_VALUES, "Values for empty cells",

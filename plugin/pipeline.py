@@ -14,7 +14,7 @@ from plugin.errors import BadFile, ImportStopped
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
 from plugin.options import check_value_options
-from plugin.plan import Action, Existing, PlannedRow, hide_cells, plan_row
+from plugin.plan import Action, Existing, PlannedRow, external_by_id, external_key, hide_cells, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, Replan, StalePlan, StopCheck
 from plugin.read import Layout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
@@ -161,11 +161,13 @@ def _apply_or_record_batch(
     records = [validator.validate(row) for row in batch]
     keys = {record.key for record in records if record.key}
     ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
+    external_ids = {external for record in records if (external := external_key(record.values)) is not None}
     rows_done = report.rows + len(records)
     stale_actions: list[Action] | None = None
     attempts_without_progress = 0
     while True:
-        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
+        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None,
+                                            external_ids=external_ids)
         owners = _owners_of_unique_values(kind, records, store)
         if is_applying:
             claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
@@ -203,9 +205,10 @@ class _BatchPlanner:
     def __call__(self, records: Sequence[Record], *, by_key: Mapping[str, Existing], by_id: Mapping[int, Existing],
                  claims: dict[str, int]) -> Sequence[PlannedRow]:
         request = self.request
+        by_external = external_by_id(by_id.values())
         planned: Sequence[PlannedRow] = [
             plan_row(request.kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options,
-                     headers=self.headers, catalog=self.catalog, owners=self.owners)
+                     headers=self.headers, catalog=self.catalog, owners=self.owners, by_external=by_external)
             for record in records
         ]
         if self.secret_cells:

@@ -54,7 +54,8 @@ class Invitees:
 
 
 AGENT_INVITEES = Invitees(AGENT, Agent, Invitation.agent_id, Agent.is_active.is_(True))
-CUSTOMER_INVITEES = Invitees(CUSTOMER, Contact, Invitation.customer_id, Contact.is_lead.is_(False))
+CUSTOMER_INVITEES = Invitees(CUSTOMER, Contact, Invitation.customer_id,
+                             Contact.is_lead.is_(False) & Contact.active.is_(True))
 EVERYONE = (AGENT_INVITEES, CUSTOMER_INVITEES)
 INVITEES = {invitees.invitee: invitees for invitees in EVERYONE}
 
@@ -253,7 +254,7 @@ def reissue_invitation(engine: Engine, email: str, *, hours: int, now: Clock = u
 
 
 def customer_password_hash(engine: Engine, email: str) -> str | None:
-    """The stored hash of the customer (not a lead) with this email, any case; None when there is none."""
+    """The stored hash of the active customer (not a lead) with this email, any case; None when there is none."""
     key = key_or_none(email)
     if key is None:
         return None

@@ -71,10 +71,18 @@ class Contact(Base):
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a lead until made a customer
     source_detail: Mapped[str | None] = mapped_column(Text)
     password_hash: Mapped[str | None] = mapped_column(String(255))  # the customer portal's, set through an invitation
+    # When the customer was created: by us, or in the system an import brought them from (its created_at column)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_import_id: Mapped[int | None] = mapped_column(Integer)
     last_import_row: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  # inactive: kept, shown so
+    type: Mapped[str | None] = mapped_column(String(200))  # the account type, one of the setting customer_types
+    # The customer's id in the system they were imported from (external_source, e.g. wifox): unique within it
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_source: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("external_id", "external_source", name="uq_contacts_external_id"),)
 
 
 class ContactLabel(Base):

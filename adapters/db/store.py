@@ -164,9 +164,12 @@ class SqlImportStore:
             extend = getattr(self.tables.get(kind), "extend_catalog", None)  # agents add teams and usernames
             return catalog if extend is None else extend(connection, catalog)
 
-    def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
+    def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None,
+                      external_ids: Collection[tuple[str, str]] = ()
                       ) -> tuple[dict[str, Existing], dict[int, Existing]]:
         with self.engine.connect() as connection:
+            if external_ids:  # only a kind with an external_id field (customers, leads) has rows giving one
+                return self.tables[kind].find(connection, keys, ids, job_id, external_ids=external_ids)  # type: ignore[call-arg]
             return self.tables[kind].find(connection, keys, ids, job_id)
 
     def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:

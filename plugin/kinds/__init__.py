@@ -47,6 +47,9 @@ class Field:
     is_name_list: bool = False  # several names in a cell (labels, teams): `parse` checks each, formulas too
     can_be_cleared: bool = False  # an import may empty it (the option clear_empty): one stored value, not required
     aliases: tuple[str, ...] = ()
+    # A column that maps here by its header but whose first cells this field refuses feeds this other field
+    # instead: an `ID` column of another system's ids ("666c2c2f...") is their external_id, not our id.
+    foreign_values_field: str = ""
     examples: tuple[str, str] = ("", "")
     description: str = ""
 

@@ -17,7 +17,7 @@ from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
 from plugin.usernames import free_username, parse_username
 from plugin.usernames import username_from_email as _username_from_email
-from plugin.validate import parse_boolean, parse_email, parse_name, split_names
+from plugin.validate import ACTIVE_ALIASES, parse_active, parse_email, parse_name, split_names
 
 ROLES = ("admin", "support_admin", "agent")
 DEFAULT_ROLE = "agent"
@@ -51,14 +51,6 @@ def _parse_password(text: str) -> str:
         raise CellProblem("password.hidden", "The error report hides passwords: type the password again, or leave "
                                              "the cell empty to send an invitation.")
     return text
-
-
-def _parse_active(text: str) -> bool:
-    try:
-        return parse_boolean(text)
-    except CellProblem:
-        raise CellProblem("active.invalid", f"{text.strip()!r} is not an active flag; use true/false, yes/no, y/n "
-                          "or 1/0 (any case).") from None
 
 
 def _parse_role(text: str) -> str:
@@ -177,8 +169,8 @@ AGENTS = ImportKind(
               examples=("change-me-now", ""),
               description="At least password_min_length characters (setting, 6 by default), hashed on import. "
                           "Empty: a new agent gets an invitation, an existing one keeps the password."),
-        Field("active", parse=_parse_active, is_repetitive=True,
-              aliases=("is active", "is_active", "enabled", "status active"),
+        Field("active", parse=parse_active, is_repetitive=True,
+              aliases=ACTIVE_ALIASES,
               examples=("true", "no"), description="true/false, yes/no, y/n or 1/0; a new agent is active by default."),
         Field("username", parse=parse_username,
               aliases=("user name", "login name", "user", "handle"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
-from plugin.kinds import Catalog, Field, ImportKind, unknown_names
+from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
 from plugin.kinds.declared_options import CLEAR_EMPTY, NOT_MAILED, Option, OptionType
+from plugin.moments import parse_moment
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 from plugin.usernames import parse_username
-from plugin.validate import (GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_email, parse_id, parse_id_list,
-                             parse_name, parse_record_id, split_names)
+from plugin.validate import (ACTIVE_ALIASES, GOOGLE_SYSTEM_GROUP, OUTLOOK_LABEL_SEPARATOR, parse_active, parse_email,
+                             parse_id, parse_id_list, parse_name, split_names)
 
 PHONE_FIELDS = ("phone", "mobile")
 
@@ -30,11 +31,17 @@ CREATE_GROUPS = Option("create_groups", OptionType.FLAG, "Create groups (teams) 
                        fixes=("groups.unknown",))
 REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's groups instead of adding to them",
                         "On update, replace groups instead of adding to them.")
+EXTERNAL_SOURCE = Option("external_source", OptionType.TEXT, "The system the external ids come from",
+                         "The system whose ids the external_id column holds (e.g. wifox): an external id is unique "
+                         "within its system.", setting="external_source")
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
                 "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
 INVITE = Option("invite", OptionType.FLAG, "Invite new customers to the customer portal",
                 "Mail each customer the import creates (with an email) a set-password invitation to the helpdesk's "
                 "customer portal (when smtp_url is set).", needs_setting="smtp_url", without_setting=NOT_MAILED)
+# The defaults of the settings external_source and customer_types (plugin.toml), for code that reads no settings
+DEFAULT_EXTERNAL_SOURCE = "crm"
+DEFAULT_CUSTOMER_TYPES = ("personal", "business")
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
 
 
@@ -68,6 +75,8 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
     found = catalog.company_keys.get(company_name_key(str(name)))
     if company_id is not None and found != company_id:
         return [("company", "company.mismatch", f"The company {name!r} is not the company with id {company_id}; give one of the two, or the same company in both.")]
+    if found is None and str(name).isascii() and str(name).isdigit() and int(str(name)) in catalog.companies:
+        found = int(str(name))  # a number no company is named: a company's id (Wifox's Project column)
     if found is not None:
         values["company_id"] = found
     elif options.get("create_companies"):
@@ -81,6 +90,9 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
 def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Groups are the teams that serve the customer: exact team names, unknown ones only with create_groups."""
     names = values.pop("groups", ()) or ()
+    if names and not all(name in catalog.teams for name in names):  # a number no team is named: a team's id
+        team_names = {str(team_id): name for name, team_id in catalog.teams.items()}
+        names = tuple(name if name in catalog.teams else team_names.get(name, name) for name in names)  # type: ignore[union-attr]
     problems = unknown_names(names, catalog.teams, field="groups", what="group (team)",  # type: ignore[arg-type]
                              create=CREATE_GROUPS, options=options)
     if names:
@@ -104,10 +116,32 @@ def _check_phones(values: dict[str, object], options: Mapping[str, object]) -> l
     return problems
 
 
+def _check_type(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """The account type is one of the setting customer_types (any case), stored as the setting spells it."""
+    given = values.get("type")
+    if given is None:
+        return []
+    allowed: tuple[str, ...] = tuple(options.get("customer_types") or DEFAULT_CUSTOMER_TYPES)  # type: ignore[arg-type]
+    for choice in allowed:
+        if choice.casefold() == str(given).casefold():
+            values["type"] = choice
+            return []
+    del values["type"]
+    return [("type", "type.unknown", f"{given!r} is not an account type; use one of {', '.join(allowed)} "
+                                     "(the setting customer_types).")]
+
+
 def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """Resolve labels, company, groups against the catalog; fold labels into one set of names; phones into E.164."""
-    return (_check_labels(values, catalog, options) + _check_company(values, catalog, options)
-            + _check_groups(values, catalog, options) + _check_phones(values, options))
+    """Resolve labels, company, groups against the catalog; fold labels into one set of names; phones into E.164;
+    the account type against the setting's list; an external id gets the system it comes from."""
+    problems: list[tuple[str, str, str]] = []
+    if "external_id" in values:  # the row's own external_source column, else the import's option
+        values.setdefault("external_source", options.get("external_source") or DEFAULT_EXTERNAL_SOURCE)
+    elif values.pop("external_source", None) is not None:
+        problems.append(("external_source", "external_source.without_id",
+                         "An external source says where an external id comes from; this row has no external id."))
+    return (problems + _check_labels(values, catalog, options) + _check_company(values, catalog, options)
+            + _check_groups(values, catalog, options) + _check_phones(values, options) + _check_type(values, options))
 
 
 def complete_new_customer(values: Mapping[str, object], catalog: Catalog, options: Mapping[str, object]
@@ -138,6 +172,14 @@ def _parse_company_id(text: str) -> int:
 
 def _parse_groups(text: str) -> tuple[str, ...]:
     return split_names(text, what="group")
+
+
+def _parse_our_id(text: str) -> int:
+    try:
+        return parse_id(text, what="id")
+    except CellProblem:
+        raise CellProblem("id.invalid", f"{text.strip()!r} is not one of our customer ids (whole numbers); another "
+                                        "system's id belongs in an external_id column.") from None
 
 
 CUSTOMERS = ImportKind(
@@ -172,9 +214,10 @@ CUSTOMERS = ImportKind(
               can_be_cleared=True, examples=("+44 7700 900123", ""), description="Like phone: stored in E.164."),
         Field("company", parse=parse_name, is_repetitive=True,
               aliases=("company name", "organization", "organisation", "organization name", "organisation name",
-                       "organization 1 - name", "employer", "account name"),
+                       "organization 1 - name", "employer", "account name", "project", "project name"),
               examples=("", ""),
-              description="An existing company's name (any case); unknown ones are created only when asked."),
+              description="An existing company's name (any case), or its id when no company has that name (a "
+                          "Wifox project); unknown ones are created only when asked."),
         Field("company_id", can_be_cleared=True, parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
@@ -189,11 +232,41 @@ CUSTOMERS = ImportKind(
         Field("groups", parse=_parse_groups, is_repetitive=True, is_name_list=True,
               aliases=("group", "client teams", "client team", "customer groups", "customer group", "teams", "team",
                        "group identifier", "group identifiers", "group name", "group names", "client group",
-                       "client groups", "contact group", "contact groups", "customer team", "customer teams"),
+                       "client groups", "contact group", "contact groups", "customer team", "customer teams",
+                       "desk", "desks", "desk name"),
               examples=("", ""),
-              description="The teams that serve the customer: exact team names separated by ':'."),
-        Field("id", parse=parse_record_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
-              description="Optional: this product's id of an existing customer; when known it is the key, so an exported file can change emails."),
+              description="The teams that serve the customer: exact team names separated by ':' (a team's id where "
+                          "no team has that name, as a Wifox desk)."),
+        Field("active", parse=parse_active, is_repetitive=True, aliases=ACTIVE_ALIASES,
+              examples=("true", "false"),
+              description="true/false, yes/no, 1/0 or active/inactive; a new customer is active by default. An "
+                          "inactive customer is kept, shown as inactive, and mail from them does not make them active."),
+        Field("type", parse=parse_name, is_repetitive=True,
+              aliases=("account type", "customer type", "client type", "contact type"),
+              examples=("personal", "business"),
+              description="The account type: one of the setting customer_types (default: personal, business)."),
+        Field("created_at", parse=parse_moment,
+              aliases=("created", "created on", "creation date", "date created", "created date", "creation time",
+                       "registered", "registration date", "signup date", "customer since", "client since"),
+              examples=("2024-06-13T15:06:02.802Z", "13/06/2024"),
+              description="When the customer was first created (in the system they come from): ISO 8601, or a "
+                          "spreadsheet's day/month/year; a time without a zone is UTC. Empty: the time of import."),
+        Field("external_id", parse=parse_name,
+              aliases=("external id", "externalid", "external ref", "external reference", "crm id", "source id",
+                       "legacy id"),
+              examples=("666c2c2f32735479fd3e9a5c", ""),
+              description="The customer's id in the system the file comes from (the option external_source); "
+                          "unique within that system: a re-import updates that customer even when the email changed."),
+        Field("external_source", parse=parse_name, is_repetitive=True,
+              aliases=("external system", "source system"),
+              examples=("", ""),
+              description="The system an external id comes from, when the row says so; else the import's option "
+                          "external_source (default: the setting external_source, crm)."),
+        Field("id", parse=_parse_our_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
+              foreign_values_field="external_id",
+              description="Optional: this product's id of an existing customer; when given it is the key, so an "
+                          "exported file can change emails. An id no customer has fails the row; a column of "
+                          "another system's ids (as Wifox's ID) is read as external_id."),
     ),
     allows_custom_fields=True,
     description="People who write to support: matched by email, so a file can update the ones you already have.",
@@ -201,5 +274,5 @@ CUSTOMERS = ImportKind(
     complete_new=complete_new_customer,
     unique_fields=("username",),
     options=(CREATE_LABELS, REPLACE_LABELS, DEFAULT_LABELS, CREATE_COMPANIES, CREATE_GROUPS, REPLACE_GROUPS, REGION,
-             CLEAR_EMPTY, INVITE),
+             EXTERNAL_SOURCE, CLEAR_EMPTY, INVITE),
 )

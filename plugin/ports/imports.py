@@ -73,9 +73,13 @@ class ImportStore(Protocol):
         ...
 
     def find_existing(
-        self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
+        self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None,
+        external_ids: Collection[tuple[str, str]] = (),
     ) -> tuple[dict[str, Existing], dict[int, Existing]]:
-        """Stored records for these keys and ids, in one query each; `claimed_by_row` set for job_id's rows."""
+        """Stored records for these keys and ids, in one query each; `claimed_by_row` set for job_id's rows.
+
+        The records holding `external_ids` ((external source, external id) pairs) are found too, by their id
+        (plugin.plan.external_by_id picks them out)."""
         ...
 
     def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:

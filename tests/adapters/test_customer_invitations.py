@@ -113,6 +113,20 @@ def test_verify_is_true_only_for_a_customers_email_and_the_password_they_set(
     assert not mailing.people.verify("not an email", CHOSEN)
 
 
+def test_a_customer_made_inactive_can_neither_use_their_link_nor_be_verified(
+        mailing: Services, smtp: tuple[Outbox, str]) -> None:  # noqa: F811
+    mailbox, _ = smtp
+    mailing.imports.import_file("customers", io.BytesIO(NEW_AND_OLD.encode()), file_name="c.csv",
+                                options={"invite": True})
+    mailing.people.accept_invitation(token_in(mailbox.to("ann@example.com")[0]), CHOSEN)
+    inactive = io.BytesIO(b"email,active\nann@example.com,false\nbo@example.com,no\n")
+    assert mailing.imports.import_file("customers", inactive, file_name="inactive.csv").updated == 2
+    assert not mailing.people.verify("ann@example.com", CHOSEN)  # signed up, then made inactive
+    with pytest.raises(PeopleError) as unusable:
+        mailing.people.accept_invitation(token_in(mailbox.to("bo@example.com")[0]), CHOSEN)
+    assert unusable.value.code == "invitation.unusable"
+
+
 def test_a_customers_link_expires_after_invitation_hours(mailing: Services, smtp: tuple[Outbox, str],  # noqa: F811
                                                          engine: Engine, hasher: Argon2Hasher) -> None:  # noqa: F811
     mailbox, _ = smtp

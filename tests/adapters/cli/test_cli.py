@@ -66,7 +66,8 @@ def ok(result: Result) -> str:
 def test_the_template_has_a_header_and_two_example_rows(run: Cli) -> None:
     rows = list(csv.reader(io.StringIO(ok(run("template", "customers")))))
     assert rows[0] == ["email", "first_name", "last_name", "middle_name", "username", "phone", "mobile", "company",
-                       "company_id", "labels", "labels_id", "groups"]
+                       "company_id", "labels", "labels_id", "groups", "active", "type", "created_at", "external_id",
+                       "external_source"]
     assert len(rows) == 3
     assert rows[1][0] == "jane.doe@example.com"
 

@@ -124,7 +124,7 @@ def test_any_other_active_value_is_a_row_error_naming_the_accepted_values(agent_
     report = run(agent_services, HEADER + "a@example.com,Ann,,,maybe\n")
     [error] = report.errors
     assert (error.row, error.column, error.code) == (2, "active", "active.invalid")
-    assert error.message == "'maybe' is not an active flag; use true/false, yes/no, y/n or 1/0 (any case)."
+    assert error.message == "'maybe' is not an active flag; use true/false, yes/no, y/n, 1/0 or active/inactive (any case)."
 
 
 def test_usernames_are_generated_from_the_email_and_unique(agent_services: Services, engine: Engine) -> None:
