@@ -109,7 +109,7 @@ ROW_LIMIT = Option("row_limit", OptionType.COUNT, "Most rows accepted",
 SIDE_EFFECTS = Option("side_effects", OptionType.FLAG, "Run the helpdesk's actions for each imported record",
                       "Run the host's per-record actions (welcome mail, automations) for every record imported.",
                       setting="import_side_effects")
-SHEET = Option("sheet", OptionType.TEXT, "Sheet", "The workbook's sheet to import, by name (the first when not given).")
+SHEET = Option("sheet", OptionType.TEXT, "Workbook sheet", "The workbook's sheet to import, by name (the first when not given).")
 COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS, SHEET)
 
 
