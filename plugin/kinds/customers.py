@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
@@ -42,6 +43,7 @@ INVITE = Option("invite", OptionType.FLAG, "Invite new customers to the customer
 # The defaults of the settings external_source and customer_types (plugin.toml), for code that reads no settings
 DEFAULT_EXTERNAL_SOURCE = "crm"
 DEFAULT_CUSTOMER_TYPES = ("personal", "business")
+_FOREIGN_ID = re.compile(r"[0-9a-f]{16,}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
 
 
@@ -63,8 +65,32 @@ def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[
     return problems
 
 
+def foreign_id(text: str) -> bool:
+    """Does a company or group cell hold another system's id rather than a name? Hexadecimal of 16 digits or more
+    with a digit in it (MongoDB's ObjectIds, as Wifox's projects and desks: 66524609caa3558dd8f8da65), or a UUID.
+    Decided by the cell, so a column mapped by hand reads the same as Wifox's Project and Desk."""
+    return _FOREIGN_ID.fullmatch(text) is not None and any(character.isdigit() for character in text)
+
+
+def external_source_of(values: Mapping[str, object], options: Mapping[str, object]) -> str:
+    """The system a row's foreign ids come from: its external_source column, else the import's option
+    external_source (default: the setting). Customers' external ids, projects and desks all read it."""
+    return str(values.get("external_source") or options.get("external_source") or DEFAULT_EXTERNAL_SOURCE)
+
+
+def _company_named(text: str, source: str, catalog: Catalog) -> int | None:
+    """A company cell's company: our name (any case), then the source system's id, then our id (a whole number)."""
+    found = catalog.company_keys.get(company_name_key(text))
+    if found is None:
+        found = catalog.company_externals.get((source, text.strip()))
+    if found is None and text.isascii() and text.isdigit() and int(text) in catalog.companies:
+        found = int(text)
+    return found
+
+
 def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """company_id must exist; a company name (any case) becomes its id, or waits to be created (create_companies)."""
+    """company_id must exist; a company cell becomes its id (see _company_named), or waits to be created
+    (create_companies), keeping the foreign id it was named by."""
     name = values.pop("company", None)
     company_id = values.get("company_id")
     if company_id is not None and company_id not in catalog.companies:
@@ -72,32 +98,63 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
                                                      "company's id, or its name in a company column.")]
     if name is None:
         return []
-    found = catalog.company_keys.get(company_name_key(str(name)))
+    source = external_source_of(values, options)
+    found = _company_named(str(name), source, catalog)
     if company_id is not None and found != company_id:
         return [("company", "company.mismatch", f"The company {name!r} is not the company with id {company_id}; give one of the two, or the same company in both.")]
-    if found is None and str(name).isascii() and str(name).isdigit() and int(str(name)) in catalog.companies:
-        found = int(str(name))  # a number no company is named: a company's id (Wifox's Project column)
     if found is not None:
         values["company_id"] = found
     elif options.get("create_companies"):
         values["company"] = name  # created when the batch is written
+        _remember_foreign(str(name), source, catalog)
+    elif foreign_id(str(name)):
+        return [_unknown_foreign("company", "company", str(name), source, CREATE_COMPANIES)]
     else:
         return [("company", "company.unknown", f"There is no company named {name!r}; create it first (or import "
                                                f"companies) or import with the option “{CREATE_COMPANIES.label}”.")]
     return []
 
 
+def _remember_foreign(cell: str, source: str, catalog: Catalog) -> None:
+    """A company or team the import creates for another system's id keeps that id (catalog.new_externals)."""
+    if foreign_id(cell):
+        catalog.new_externals[cell] = (source, cell)
+
+
+def _unknown_foreign(field: str, what: str, cell: str, source: str, create: Option) -> tuple[str, str, str]:
+    """The problem of a cell holding another system's id that nothing here has: the option creating it says so."""
+    return (field, f"{field}.unknown", f"No {what} has the {source} id {cell!r} (nor that name); import with the "
+                                       f"option “{create.label}” to create one for it, which keeps matching it by "
+                                       "that id after you rename it.")
+
+
+def _team_named(cell: str, source: str, catalog: Catalog) -> str:
+    """A group cell's team name: the exact team name, then the source system's id, then our id (a whole number)."""
+    if cell in catalog.teams:
+        return cell
+    by_external = catalog.team_externals.get((source, cell))
+    if by_external is not None:
+        return by_external
+    return next((name for name, team_id in catalog.teams.items() if str(team_id) == cell), cell)
+
+
 def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """Groups are the teams that serve the customer: exact team names, unknown ones only with create_groups."""
-    names = values.pop("groups", ()) or ()
-    if names and not all(name in catalog.teams for name in names):  # a number no team is named: a team's id
-        team_names = {str(team_id): name for name, team_id in catalog.teams.items()}
-        names = tuple(name if name in catalog.teams else team_names.get(name, name) for name in names)  # type: ignore[union-attr]
-    problems = unknown_names(names, catalog.teams, field="groups", what="group (team)",  # type: ignore[arg-type]
-                             create=CREATE_GROUPS, options=options)
-    if names:
-        values["groups"] = frozenset(names)  # type: ignore[arg-type]
-    return problems
+    """Groups are the teams that serve the customer (see _team_named); unknown ones only with create_groups,
+    which keeps the foreign id a new team was named by."""
+    cells: tuple[str, ...] = tuple(values.pop("groups", ()) or ())  # type: ignore[arg-type]
+    if not cells:
+        return []
+    source = external_source_of(values, options)
+    names = tuple(_team_named(cell, source, catalog) for cell in cells)
+    values["groups"] = frozenset(names)
+    unknown = [name for name in names if name not in catalog.teams]
+    if options.get(CREATE_GROUPS.name):
+        for name in unknown:
+            _remember_foreign(name, source, catalog)
+        return []
+    return ([_unknown_foreign("groups", "group (team)", name, source, CREATE_GROUPS) for name in unknown if foreign_id(name)]
+            + unknown_names([name for name in unknown if not foreign_id(name)], catalog.teams, field="groups",
+                            what="group (team)", create=CREATE_GROUPS, options=options))
 
 
 def _check_phones(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
@@ -136,7 +193,7 @@ def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping
     the account type against the setting's list; an external id gets the system it comes from."""
     problems: list[tuple[str, str, str]] = []
     if "external_id" in values:  # the row's own external_source column, else the import's option
-        values.setdefault("external_source", options.get("external_source") or DEFAULT_EXTERNAL_SOURCE)
+        values["external_source"] = external_source_of(values, options)
     elif values.pop("external_source", None) is not None:
         problems.append(("external_source", "external_source.without_id",
                          "An external source says where an external id comes from; this row has no external id."))
