@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
+from plugin.kinds.external_ids import (EXTERNAL_SOURCE, EXTERNAL_SOURCE_FIELD, check_external_source,
+                                      external_id_field, external_source_of, foreign_id)
 from plugin.kinds.declared_options import CLEAR_EMPTY, NOT_MAILED, Option, OptionType
 from plugin.moments import parse_moment
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
@@ -32,18 +33,13 @@ CREATE_GROUPS = Option("create_groups", OptionType.FLAG, "Create groups (teams) 
                        fixes=("groups.unknown",))
 REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's groups instead of adding to them",
                         "On update, replace groups instead of adding to them.")
-EXTERNAL_SOURCE = Option("external_source", OptionType.TEXT, "The system the external ids come from",
-                         "The system whose ids the external_id column holds (e.g. wifox): an external id is unique "
-                         "within its system.", setting="external_source")
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
                 "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
 INVITE = Option("invite", OptionType.FLAG, "Invite new customers to the customer portal",
                 "Mail each customer the import creates (with an email) a set-password invitation to the helpdesk's "
                 "customer portal (when smtp_url is set).", needs_setting="smtp_url", without_setting=NOT_MAILED)
-# The defaults of the settings external_source and customer_types (plugin.toml), for code that reads no settings
-DEFAULT_EXTERNAL_SOURCE = "crm"
+# The default of the setting customer_types (plugin.toml), for code that reads no settings
 DEFAULT_CUSTOMER_TYPES = ("personal", "business")
-_FOREIGN_ID = re.compile(r"[0-9a-f]{16,}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
 
 
@@ -63,19 +59,6 @@ def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[
     if names:
         values["labels"] = frozenset(names)
     return problems
-
-
-def foreign_id(text: str) -> bool:
-    """Does a company or group cell hold another system's id rather than a name? Hexadecimal of 16 digits or more
-    with a digit in it (MongoDB's ObjectIds, as Wifox's projects and desks: 66524609caa3558dd8f8da65), or a UUID.
-    Decided by the cell, so a column mapped by hand reads the same as Wifox's Project and Desk."""
-    return _FOREIGN_ID.fullmatch(text) is not None and any(character.isdigit() for character in text)
-
-
-def external_source_of(values: Mapping[str, object], options: Mapping[str, object]) -> str:
-    """The system a row's foreign ids come from: its external_source column, else the import's option
-    external_source (default: the setting). Customers' external ids, projects and desks all read it."""
-    return str(values.get("external_source") or options.get("external_source") or DEFAULT_EXTERNAL_SOURCE)
 
 
 def _company_named(text: str, source: str, catalog: Catalog) -> int | None:
@@ -191,12 +174,7 @@ def _check_type(values: dict[str, object], options: Mapping[str, object]) -> lis
 def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Resolve labels, company, groups against the catalog; fold labels into one set of names; phones into E.164;
     the account type against the setting's list; an external id gets the system it comes from."""
-    problems: list[tuple[str, str, str]] = []
-    if "external_id" in values:  # the row's own external_source column, else the import's option
-        values["external_source"] = external_source_of(values, options)
-    elif values.pop("external_source", None) is not None:
-        problems.append(("external_source", "external_source.without_id",
-                         "An external source says where an external id comes from; this row has no external id."))
+    problems = check_external_source(values, options)
     return (problems + _check_labels(values, catalog, options) + _check_company(values, catalog, options)
             + _check_groups(values, catalog, options) + _check_phones(values, options) + _check_type(values, options))
 
@@ -308,17 +286,8 @@ CUSTOMERS = ImportKind(
               examples=("2024-06-13T15:06:02.802Z", "13/06/2024"),
               description="When the customer was first created (in the system they come from): ISO 8601, or a "
                           "spreadsheet's day/month/year; a time without a zone is UTC. Empty: the time of import."),
-        Field("external_id", parse=parse_name,
-              aliases=("external id", "externalid", "external ref", "external reference", "crm id", "source id",
-                       "legacy id"),
-              examples=("666c2c2f32735479fd3e9a5c", ""),
-              description="The customer's id in the system the file comes from (the option external_source); "
-                          "unique within that system: a re-import updates that customer even when the email changed."),
-        Field("external_source", parse=parse_name, is_repetitive=True,
-              aliases=("external system", "source system"),
-              examples=("", ""),
-              description="The system an external id comes from, when the row says so; else the import's option "
-                          "external_source (default: the setting external_source, crm)."),
+        external_id_field("The customer's", "666c2c2f32735479fd3e9a5c"),
+        EXTERNAL_SOURCE_FIELD,
         Field("id", parse=_parse_our_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
               foreign_values_field="external_id",
               description="Optional: this product's id of an existing customer; when given it is the key, so an "

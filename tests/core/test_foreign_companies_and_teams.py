@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from plugin.kinds import Catalog
-from plugin.kinds.customers import CUSTOMERS, foreign_id
+from plugin.kinds.customers import CUSTOMERS
+from plugin.kinds.external_ids import foreign_id
 from plugin.mapping import suggest_mapping
 from plugin.options import read_options
 from plugin.read import SourceRow
