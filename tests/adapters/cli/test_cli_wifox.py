@@ -62,7 +62,9 @@ def test_wifox_projects_and_desks_keep_matching_by_their_wifox_ids_after_they_ar
     again = run.import_json(WIFOX.format(emma="emma.smith@example.com").encode(), *OPTIONS)
     assert (again["created"], again["updated"], again["unchanged"], again["failed"]) == (0, 0, 3, 0)
     assert {(row["company"], row["groups"]) for row in run.customers().values()} == {("Acme", "Support EU")}
-    assert [team["name"] for team in json.loads(ok(run("teams", "list", "--json")))] == ["Support EU"]
+    assert [(team["name"], team["external_source"], team["external_id"])
+            for team in json.loads(ok(run("teams", "list", "--json")))] == [
+        ("Support EU", "wifox", "67a346ad8092c651c919337e")]
     assert len(list(csv.DictReader(io.StringIO(ok(run("export", "companies")))))) == 1
 
 

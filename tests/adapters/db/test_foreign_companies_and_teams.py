@@ -7,6 +7,7 @@ import io
 
 from sqlalchemy import Engine, select
 
+from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
 from adapters.db.models import Company, Team
 from plugin.report import Status
@@ -46,7 +47,7 @@ def test_repeated_wifox_ids_make_one_company_and_one_team_that_keep_matching_aft
 
     renamed = run(services, f"id,name\n{company_id},Acme\n", "companies")  # an export of companies, renamed
     assert renamed.updated == 1
-    services.teams.rename(DESK, "Support EU")
+    assert services.teams.rename(DESK, "Support EU").external_id == DESK
 
     again = run(services, WIFOX, external_source="wifox", create_companies=True, create_groups=True)
     assert (again.created, again.updated, again.unchanged, again.failed) == (0, 0, 3, 0)
@@ -71,3 +72,23 @@ def test_a_company_named_by_name_is_created_without_an_external_id(services: Ser
     assert report.created == 1
     assert [row[1:] for row in stored(engine, Company)] == [("Initech", None, None)]
     assert [row[1:] for row in stored(engine, Team)] == [("Billing", None, None)]
+
+
+def test_a_companies_file_with_wifox_ids_renames_the_company_holding_that_id(services: Services, engine: Engine) -> None:
+    assert run(services, f"name,external_id\nAcme,{PROJECT}\n", "companies", external_source="wifox").created == 1
+    renamed = run(services, f"name,external_id\nAcme Europe,{PROJECT}\n", "companies", external_source="wifox")
+    assert (renamed.created, renamed.updated) == (0, 1)
+    [(company_id, *company)] = stored(engine, Company)
+    assert company == ["Acme Europe", "wifox", PROJECT]
+    report = run(services, WIFOX, external_source="wifox", create_groups=True)  # the project is known: no option
+    assert (report.created, report.failed) == (3, 0)
+    assert {company for company, _ in customers(engine).values()} == {"Acme Europe"}
+
+
+def test_an_exported_companies_file_imports_back_unchanged(services: Services, engine: Engine) -> None:
+    run(services, WIFOX, external_source="wifox", create_companies=True, create_groups=True)
+    run(services, "name\nInitech\n", "companies")
+    headers, rows = export_companies(engine)
+    exported = "\n".join(",".join(str(cell) for cell in row) for row in [headers, *rows]) + "\n"
+    report = run(services, exported, "companies")
+    assert (report.unchanged, report.created, report.updated, report.failed) == (2, 0, 0, 0)
