@@ -251,8 +251,9 @@ CUSTOMERS = ImportKind(
               aliases=("company name", "organization", "organisation", "organization name", "organisation name",
                        "organization 1 - name", "employer", "account name", "project", "project name"),
               examples=("", ""),
-              description="An existing company's name (any case), or its id when no company has that name (a "
-                          "Wifox project); unknown ones are created only when asked."),
+              description="An existing company's name (any case), else the id the import's external source gives "
+                          "it (a Wifox project), else our id; unknown ones are created only when asked (another "
+                          "system's id is then kept by the new company)."),
         Field("company_id", can_be_cleared=True, parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
@@ -270,8 +271,8 @@ CUSTOMERS = ImportKind(
                        "client groups", "contact group", "contact groups", "customer team", "customer teams",
                        "desk", "desks", "desk name"),
               examples=("", ""),
-              description="The teams that serve the customer: exact team names separated by ':' (a team's id where "
-                          "no team has that name, as a Wifox desk)."),
+              description="The teams that serve the customer, separated by ':': exact team names, else the id "
+                          "the import's external source gives a team (a Wifox desk), else our team id."),
         Field("active", parse=parse_active, is_repetitive=True, aliases=ACTIVE_ALIASES,
               examples=("true", "false"),
               description="true/false, yes/no, 1/0 or active/inactive; a new customer is active by default. An "
