@@ -28,18 +28,22 @@ def load_custom_fields(connection: Connection, applies_to: str = "customers") ->
 
 
 def load_catalog(connection: Connection, applies_to: str = "customers") -> Catalog:
-    """Everything rows may name: labels, companies with their domains, teams, and one kind's custom fields."""
+    """Everything rows may name: labels, companies with their domains, teams (both also by the id another system
+    gives them), and one kind's custom fields."""
     catalog = Catalog()
     catalog.label_ids = dict(connection.execute(select(Label.name, Label.id)).all())
-    for company_id, name, name_key in connection.execute(select(Company.id, Company.name, Company.name_key)):
+    for company_id, name, name_key, source, external_id in connection.execute(
+            select(Company.id, Company.name, Company.name_key, Company.external_source, Company.external_id)):
         catalog.companies[company_id] = name
         catalog.company_keys[name_key] = company_id
+        if external_id is not None:
+            catalog.company_externals[(source, external_id)] = company_id
     catalog.company_domains = dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
-    catalog.teams = dict(connection.execute(select(Team.name, Team.id)).all())
-    catalog.company_externals = {(source, external_id): company_id for company_id, source, external_id in connection.execute(
-        select(Company.id, Company.external_source, Company.external_id).where(Company.external_id.is_not(None)))}
-    catalog.team_externals = {(source, external_id): name for name, source, external_id in connection.execute(
-        select(Team.name, Team.external_source, Team.external_id).where(Team.external_id.is_not(None)))}
+    for name, team_id, source, external_id in connection.execute(
+            select(Team.name, Team.id, Team.external_source, Team.external_id)):
+        catalog.teams[name] = team_id
+        if external_id is not None:
+            catalog.team_externals[(source, external_id)] = name
     catalog.custom_fields = load_custom_fields(connection, applies_to)
     return catalog
 
@@ -69,7 +73,8 @@ def ensure_teams(connection: Connection, names: Iterable[str], *, now: datetime,
     if not wanted:
         return {}
     connection.execute(insert_for(connection, Team.__table__).on_conflict_do_nothing(index_elements=["name"]),
-                       [{"name": name, "created_at": now, **_external_columns(name, externals or {})} for name in wanted])
+                       [{"name": name, "created_at": now, **_external_columns(name, externals or {})}
+                        for name in wanted])
     return dict(connection.execute(select(Team.name, Team.id).where(Team.name.in_(wanted))).all())
 
 

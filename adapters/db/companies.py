@@ -92,7 +92,8 @@ class CompanyTable:
                          .returning(companies.c.id, companies.c.name_key))
             ids = {key: company_id for company_id, key in connection.execute(statement, [
                 {"name": row.values["name"], "name_key": row.key, "created_at": now, "updated_at": now,
-                 "last_import_id": job_id, "last_import_row": row.row, **_external_values(row)} for row in creating])}
+                 "last_import_id": job_id, "last_import_row": row.row, "external_id": row.values.get("external_id"),
+                 "external_source": row.values.get("external_source")} for row in creating])}
             raise_unless_inserted(creating, ids, "companies")  # someone else created the same name meanwhile
             written.update({row.row: ids[row.key] for row in creating})
             for row in creating:
@@ -106,11 +107,12 @@ class CompanyTable:
         if renamed:
             connection.execute(update(companies).where(companies.c.id == bindparam("b_id"))
                                .values(name=bindparam("b_name"), name_key=bindparam("b_key")), renamed)
-        given_external = [{"b_id": row.record_id, **_external_values(row)} for row in planned
-                          if row.action is Action.UPDATED and "external_id" in row.values]
-        if given_external:
-            connection.execute(update(companies).where(companies.c.id == bindparam("b_id")).values(
-                external_id=bindparam("external_id"), external_source=bindparam("external_source")), given_external)
+        for column in ("external_id", "external_source"):  # each only when it changes (a new source, the same id)
+            changed = [{"b_id": row.record_id, "b_value": row.values[column]} for row in planned
+                       if row.action is Action.UPDATED and column in row.values]
+            if changed:
+                connection.execute(update(companies).where(companies.c.id == bindparam("b_id"))
+                                   .values({column: bindparam("b_value")}), changed)
         touched = [{"b_id": row.record_id, "b_row": row.row} for row in planned
                    if row.action in (Action.UPDATED, Action.UNCHANGED)]
         if touched:
@@ -140,11 +142,6 @@ class CompanyTable:
                  for row in with_domains for domain in cast("Collection[str]", row.values["domains"])]
         if links:  # the core checked each domain is free or this company's; a race loses to the first writer
             connection.execute(insert_for(connection, company_domains).on_conflict_do_nothing(), links)
-
-
-def _external_values(row: PlannedRow) -> dict[str, object]:
-    """The external id a row gives its company, with its source (set together: check_external_source)."""
-    return {"external_id": row.values.get("external_id"), "external_source": row.values.get("external_source")}
 
 
 def load_company_domains(engine: Engine) -> dict[str, int]:

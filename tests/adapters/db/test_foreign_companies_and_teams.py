@@ -92,3 +92,11 @@ def test_an_exported_companies_file_imports_back_unchanged(services: Services, e
     exported = "\n".join(",".join(str(cell) for cell in row) for row in [headers, *rows]) + "\n"
     report = run(services, exported, "companies")
     assert (report.unchanged, report.created, report.updated, report.failed) == (2, 0, 0, 0)
+
+
+def test_a_companies_file_gives_a_company_it_matches_by_name_its_wifox_id(services: Services, engine: Engine) -> None:
+    run(services, "name\nAcme\n", "companies")
+    assert run(services, f"name,external_id\nACME,{PROJECT}\n", "companies", external_source="wifox").updated == 1
+    assert [row[1:] for row in stored(engine, Company)] == [("Acme", "wifox", PROJECT)]
+    assert run(services, f"name,external_id\nAcme,{PROJECT}\n", "companies", external_source="hubspot").updated == 1
+    assert [row[1:] for row in stored(engine, Company)] == [("Acme", "hubspot", PROJECT)]
