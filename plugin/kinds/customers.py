@@ -135,8 +135,9 @@ def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[
         for name in unknown:
             _remember_foreign(name, source, catalog)
         return []
-    return ([_unknown_foreign("groups", "group (team)", name, source, CREATE_GROUPS) for name in unknown if foreign_id(name)]
-            + unknown_names([name for name in unknown if not foreign_id(name)], catalog.teams, field="groups",
+    foreign = [name for name in unknown if foreign_id(name)]
+    return ([_unknown_foreign("groups", "group (team)", name, source, CREATE_GROUPS) for name in foreign]
+            + unknown_names([name for name in unknown if name not in foreign], catalog.teams, field="groups",
                             what="group (team)", create=CREATE_GROUPS, options=options))
 
 
