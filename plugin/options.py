@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from plugin.errors import BadFile
 from plugin.kinds import CellProblem
-from plugin.kinds.customers import DEFAULT_CUSTOMER_TYPES, DEFAULT_EXTERNAL_SOURCE
+from plugin.kinds.customers import DEFAULT_CUSTOMER_TYPES
+from plugin.kinds.external_ids import DEFAULT_EXTERNAL_SOURCE
 from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.mapping import ColumnMapping
 from plugin.phones import DEFAULT_REGION, is_known_region

@@ -114,7 +114,7 @@ class CustomerTable:
         wanted_teams = {name for row in planned for name in row.values.get("groups", ())}  # type: ignore[union-attr]
         missing = wanted_teams - set(catalog.teams)
         if missing:
-            catalog.teams.update(ensure_teams(connection, missing, now=now))
+            catalog.teams.update(ensure_teams(connection, missing, now=now, externals=catalog.new_externals))
         if any("company" in row.values for row in planned):
             planned = _with_named_companies(connection, planned, catalog, now)
         moment = stored_value(connection, contacts.c.updated_at, now)
@@ -291,7 +291,7 @@ def _with_named_companies(connection: Connection, planned: Sequence[PlannedRow],
     new_names = {company_name_key(name): " ".join(name.split()) for name in names}
     new_names = {key: name for key, name in new_names.items() if key not in catalog.company_keys}
     if new_names:
-        created = ensure_companies(connection, new_names.values(), now=now)
+        created = ensure_companies(connection, new_names.values(), now=now, externals=catalog.new_externals)
         catalog.company_keys.update(created)
         catalog.companies.update({created[key]: name for key, name in new_names.items()})
     resolved: list[PlannedRow] = []

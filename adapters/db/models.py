@@ -22,6 +22,11 @@ class Company(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_import_id: Mapped[int | None] = mapped_column(Integer)
     last_import_row: Mapped[int | None] = mapped_column(Integer)
+    # Its id in the system it came from (a Wifox project's), unique within it: renaming keeps it matching
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_source: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("external_id", "external_source", name="uq_companies_external_id"),)
 
 
 class CompanyDomain(Base):
@@ -100,6 +105,11 @@ class Team(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)  # exact, case-sensitive
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Its id in the system it came from (a Wifox desk's), unique within it: renaming keeps it matching
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_source: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("external_id", "external_source", name="uq_teams_external_id"),)
 
 
 class CustomerTeam(Base):

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from plugin.companies import company_for_email, company_name_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
+from plugin.kinds.external_ids import (EXTERNAL_SOURCE, EXTERNAL_SOURCE_FIELD, check_external_source,
+                                      external_id_field, external_source_of, foreign_id)
 from plugin.kinds.declared_options import CLEAR_EMPTY, NOT_MAILED, Option, OptionType
 from plugin.moments import parse_moment
 from plugin.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
@@ -31,16 +33,12 @@ CREATE_GROUPS = Option("create_groups", OptionType.FLAG, "Create groups (teams) 
                        fixes=("groups.unknown",))
 REPLACE_GROUPS = Option("replace_groups", OptionType.FLAG, "Replace a customer's groups instead of adding to them",
                         "On update, replace groups instead of adding to them.")
-EXTERNAL_SOURCE = Option("external_source", OptionType.TEXT, "The system the external ids come from",
-                         "The system whose ids the external_id column holds (e.g. wifox): an external id is unique "
-                         "within its system.", setting="external_source")
 REGION = Option("region", OptionType.REGION, "Region of phone numbers without +country",
                 "Region of phone numbers written without +country, e.g. GB or US.", setting="default_region")
 INVITE = Option("invite", OptionType.FLAG, "Invite new customers to the customer portal",
                 "Mail each customer the import creates (with an email) a set-password invitation to the helpdesk's "
                 "customer portal (when smtp_url is set).", needs_setting="smtp_url", without_setting=NOT_MAILED)
-# The defaults of the settings external_source and customer_types (plugin.toml), for code that reads no settings
-DEFAULT_EXTERNAL_SOURCE = "crm"
+# The default of the setting customer_types (plugin.toml), for code that reads no settings
 DEFAULT_CUSTOMER_TYPES = ("personal", "business")
 _GOOGLE_GROUP_SEPARATOR = ":::"  # Google Contacts' Group Membership: "* myContacts ::: Friends ::: VIP"
 
@@ -63,8 +61,19 @@ def _check_labels(values: dict[str, object], catalog: Catalog, options: Mapping[
     return problems
 
 
+def _company_named(text: str, source: str, catalog: Catalog) -> int | None:
+    """A company cell's company: our name (any case), then the source system's id, then our id (a whole number)."""
+    found = catalog.company_keys.get(company_name_key(text))
+    if found is None:
+        found = catalog.company_externals.get((source, text.strip()))
+    if found is None and text.isascii() and text.isdigit() and int(text) in catalog.companies:
+        found = int(text)
+    return found
+
+
 def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """company_id must exist; a company name (any case) becomes its id, or waits to be created (create_companies)."""
+    """company_id must exist; a company cell becomes its id (see _company_named), or waits to be created
+    (create_companies), keeping the foreign id it was named by."""
     name = values.pop("company", None)
     company_id = values.get("company_id")
     if company_id is not None and company_id not in catalog.companies:
@@ -72,32 +81,64 @@ def _check_company(values: dict[str, object], catalog: Catalog, options: Mapping
                                                      "company's id, or its name in a company column.")]
     if name is None:
         return []
-    found = catalog.company_keys.get(company_name_key(str(name)))
+    source = external_source_of(values, options)
+    found = _company_named(str(name), source, catalog)
     if company_id is not None and found != company_id:
         return [("company", "company.mismatch", f"The company {name!r} is not the company with id {company_id}; give one of the two, or the same company in both.")]
-    if found is None and str(name).isascii() and str(name).isdigit() and int(str(name)) in catalog.companies:
-        found = int(str(name))  # a number no company is named: a company's id (Wifox's Project column)
     if found is not None:
         values["company_id"] = found
     elif options.get("create_companies"):
         values["company"] = name  # created when the batch is written
+        _remember_foreign(str(name), source, catalog)
+    elif foreign_id(str(name)):
+        return [_unknown_foreign("company", "company", str(name), source, CREATE_COMPANIES)]
     else:
         return [("company", "company.unknown", f"There is no company named {name!r}; create it first (or import "
                                                f"companies) or import with the option “{CREATE_COMPANIES.label}”.")]
     return []
 
 
+def _remember_foreign(cell: str, source: str, catalog: Catalog) -> None:
+    """A company or team the import creates for another system's id keeps that id (catalog.new_externals)."""
+    if foreign_id(cell):
+        catalog.new_externals[cell] = (source, cell)
+
+
+def _unknown_foreign(field: str, what: str, cell: str, source: str, create: Option) -> tuple[str, str, str]:
+    """The problem of a cell holding another system's id that nothing here has: the option creating it says so."""
+    return (field, f"{field}.unknown", f"No {what} has the {source} id {cell!r} (nor that name); import with the "
+                                       f"option “{create.label}” to create one for it, which keeps matching it by "
+                                       "that id after you rename it.")
+
+
+def _team_named(cell: str, source: str, catalog: Catalog) -> str:
+    """A group cell's team name: the exact team name, then the source system's id, then our id (a whole number)."""
+    if cell in catalog.teams:
+        return cell
+    by_external = catalog.team_externals.get((source, cell))
+    if by_external is not None:
+        return by_external
+    return next((name for name, team_id in catalog.teams.items() if str(team_id) == cell), cell)
+
+
 def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """Groups are the teams that serve the customer: exact team names, unknown ones only with create_groups."""
-    names = values.pop("groups", ()) or ()
-    if names and not all(name in catalog.teams for name in names):  # a number no team is named: a team's id
-        team_names = {str(team_id): name for name, team_id in catalog.teams.items()}
-        names = tuple(name if name in catalog.teams else team_names.get(name, name) for name in names)  # type: ignore[union-attr]
-    problems = unknown_names(names, catalog.teams, field="groups", what="group (team)",  # type: ignore[arg-type]
-                             create=CREATE_GROUPS, options=options)
-    if names:
-        values["groups"] = frozenset(names)  # type: ignore[arg-type]
-    return problems
+    """Groups are the teams that serve the customer (see _team_named); unknown ones only with create_groups,
+    which keeps the foreign id a new team was named by."""
+    cells: tuple[str, ...] = tuple(values.pop("groups", ()) or ())  # type: ignore[arg-type]
+    if not cells:
+        return []
+    source = external_source_of(values, options)
+    names = tuple(_team_named(cell, source, catalog) for cell in cells)
+    values["groups"] = frozenset(names)
+    unknown = [name for name in names if name not in catalog.teams]
+    if options.get(CREATE_GROUPS.name):
+        for name in unknown:
+            _remember_foreign(name, source, catalog)
+        return []
+    foreign = [name for name in unknown if foreign_id(name)]
+    return ([_unknown_foreign("groups", "group (team)", name, source, CREATE_GROUPS) for name in foreign]
+            + unknown_names([name for name in unknown if name not in foreign], catalog.teams, field="groups",
+                            what="group (team)", create=CREATE_GROUPS, options=options))
 
 
 def _check_phones(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
@@ -134,12 +175,7 @@ def _check_type(values: dict[str, object], options: Mapping[str, object]) -> lis
 def check_customer(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Resolve labels, company, groups against the catalog; fold labels into one set of names; phones into E.164;
     the account type against the setting's list; an external id gets the system it comes from."""
-    problems: list[tuple[str, str, str]] = []
-    if "external_id" in values:  # the row's own external_source column, else the import's option
-        values.setdefault("external_source", options.get("external_source") or DEFAULT_EXTERNAL_SOURCE)
-    elif values.pop("external_source", None) is not None:
-        problems.append(("external_source", "external_source.without_id",
-                         "An external source says where an external id comes from; this row has no external id."))
+    problems = check_external_source(values, options)
     return (problems + _check_labels(values, catalog, options) + _check_company(values, catalog, options)
             + _check_groups(values, catalog, options) + _check_phones(values, options) + _check_type(values, options))
 
@@ -216,8 +252,9 @@ CUSTOMERS = ImportKind(
               aliases=("company name", "organization", "organisation", "organization name", "organisation name",
                        "organization 1 - name", "employer", "account name", "project", "project name"),
               examples=("", ""),
-              description="An existing company's name (any case), or its id when no company has that name (a "
-                          "Wifox project); unknown ones are created only when asked."),
+              description="An existing company's name (any case), else the id the import's external source gives "
+                          "it (a Wifox project), else our id; unknown ones are created only when asked (another "
+                          "system's id is then kept by the new company)."),
         Field("company_id", can_be_cleared=True, parse=_parse_company_id, is_repetitive=True,
               aliases=("companyid", "company id", "organization id", "organisation id"),
               examples=("", ""), description="The id of an existing company."),
@@ -235,8 +272,8 @@ CUSTOMERS = ImportKind(
                        "client groups", "contact group", "contact groups", "customer team", "customer teams",
                        "desk", "desks", "desk name"),
               examples=("", ""),
-              description="The teams that serve the customer: exact team names separated by ':' (a team's id where "
-                          "no team has that name, as a Wifox desk)."),
+              description="The teams that serve the customer, separated by ':': exact team names, else the id "
+                          "the import's external source gives a team (a Wifox desk), else our team id."),
         Field("active", parse=parse_active, is_repetitive=True, aliases=ACTIVE_ALIASES,
               examples=("true", "false"),
               description="true/false, yes/no, 1/0 or active/inactive; a new customer is active by default. An "
@@ -251,17 +288,8 @@ CUSTOMERS = ImportKind(
               examples=("2024-06-13T15:06:02.802Z", "13/06/2024"),
               description="When the customer was first created (in the system they come from): ISO 8601, or a "
                           "spreadsheet's day/month/year; a time without a zone is UTC. Empty: the time of import."),
-        Field("external_id", parse=parse_name,
-              aliases=("external id", "externalid", "external ref", "external reference", "crm id", "source id",
-                       "legacy id"),
-              examples=("666c2c2f32735479fd3e9a5c", ""),
-              description="The customer's id in the system the file comes from (the option external_source); "
-                          "unique within that system: a re-import updates that customer even when the email changed."),
-        Field("external_source", parse=parse_name, is_repetitive=True,
-              aliases=("external system", "source system"),
-              examples=("", ""),
-              description="The system an external id comes from, when the row says so; else the import's option "
-                          "external_source (default: the setting external_source, crm)."),
+        external_id_field("The customer's", "666c2c2f32735479fd3e9a5c"),
+        EXTERNAL_SOURCE_FIELD,
         Field("id", parse=_parse_our_id, aliases=("contact id", "customer id", "contact_id", "customer_id"),
               foreign_values_field="external_id",
               description="Optional: this product's id of an existing customer; when given it is the key, so an "

@@ -4,6 +4,7 @@ follows clients whose email changed by their Wifox id, and our export imports ba
 from __future__ import annotations
 
 import csv
+import json
 import io
 
 from tests.adapters.cli.test_cli import Cli, ok, run  # noqa: F401  (run is the fixture)
@@ -48,3 +49,30 @@ def test_the_export_imports_back_with_nothing_changed(run: Cli) -> None:
     report = run.import_json(exported.encode())
     assert (report["unchanged"], report["created"], report["updated"], report["failed"]) == (4, 0, 0, 0)
     assert ok(run("export", "customers")) == exported
+
+
+def test_wifox_projects_and_desks_keep_matching_by_their_wifox_ids_after_they_are_renamed(run: Cli) -> None:
+    run.import_json(WIFOX.format(emma="emma.smith@example.com").encode(), *OPTIONS)
+    [company] = list(csv.DictReader(io.StringIO(ok(run("export", "companies")))))
+    assert (company["name"], company["external_source"], company["external_id"]) == (
+        "66524609caa3558dd8f8da65", "wifox", "66524609caa3558dd8f8da65")
+    ok(run("import", "companies", run.file("companies.csv", f"id,name\n{company['id']},Acme\n".encode())))
+    ok(run("teams", "rename", "67a346ad8092c651c919337e", "Support EU"))
+
+    again = run.import_json(WIFOX.format(emma="emma.smith@example.com").encode(), *OPTIONS)
+    assert (again["created"], again["updated"], again["unchanged"], again["failed"]) == (0, 0, 3, 0)
+    assert {(row["company"], row["groups"]) for row in run.customers().values()} == {("Acme", "Support EU")}
+    assert [(team["name"], team["external_source"], team["external_id"])
+            for team in json.loads(ok(run("teams", "list", "--json")))] == [
+        ("Support EU", "wifox", "67a346ad8092c651c919337e")]
+    assert len(list(csv.DictReader(io.StringIO(ok(run("export", "companies")))))) == 1
+
+
+def test_without_the_create_options_a_wifox_row_says_which_column_and_which_flag(run: Cli) -> None:
+    result = run.import_(WIFOX.format(emma="emma.smith@example.com").encode(), "--external-source", "wifox")
+    assert ("row 2, column Project: No company has the wifox id '66524609caa3558dd8f8da65' (nor that name)"
+            in result.stdout)
+    assert "row 4, column Desk: No group (team) has the wifox id '67a346ad8092c651c919337e'" in result.stdout
+    assert "import again with --create-companies" in result.stdout
+    assert "import again with --create-groups" in result.stdout
+    assert run.customers() == {}
