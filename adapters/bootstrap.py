@@ -8,19 +8,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from adapters.db.agents import set_password_link
-from adapters.db.kind_storage import BuiltinStorage, sql_storages
+from adapters.db.kind_storage import BuiltinStorage, KindContext, kind_steps, sql_storages
 from adapters.db.storage import SqlStorage
 from adapters.notices import notice_senders
 from plugin.hooks import collect_kinds, collect_storage, make_plugin_manager
-from plugin.kinds.agents import hashing_preparer
-from plugin.options import ImportOptions
 from plugin.ports import PasswordHasher
-from plugin.report import ImportReport, Status
 from plugin.services import Services
 from plugin.settings import Settings, load_settings
 
-if TYPE_CHECKING:  # the hasher (passlib, argon2) and the mail sender load when agents need them
+if TYPE_CHECKING:  # the hasher (passlib, argon2) and the mail sender load when they are needed
+    from adapters.db.people import SqlPeopleStore
     from adapters.db.storage import Engine
     from adapters.invitations import SmtpInvitationSender
 
@@ -45,52 +42,49 @@ def freeze_startup_heap() -> None:
 def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool = True, plugins: tuple[object, ...] = (),
               hasher: PasswordHasher | None = None) -> Services:
     """Build the services: the kinds and their storage (both through the plugin manager), the database behind
-    them (adapters/db/storage.py: engine, schema, store), preparers and finishers.
+    them (adapters/db/storage.py: engine, schema, store), each kind's preparer and finisher as its storage
+    declares them (adapters/db/kind_storage.py), and the people store.
 
     A kind registered without storage is refused here, naming it (plugin.ports.kinds.KindWithoutStorage).
 
     `hasher` replaces the production Argon2Hasher (tests pass one with cheap parameters), which is made on
-    first use: a command that never hashes or checks a password never loads passlib.
+    first use: a command that never hashes or checks a password never loads passlib. A bad smtp_url fails here.
     """
     manager = make_plugin_manager(BuiltinStorage(), *plugins)
     kinds = collect_kinds(manager)
-    storage = SqlStorage(settings, sql_storages(collect_storage(manager, kinds)), engine=engine, migrate=migrate)
-    services = Services(settings=settings, store=storage.store, kinds=kinds, unit_of_work=storage.unit_of_work,
-                        hooks=manager.hook, close=storage.close, notice_senders=notice_senders(settings),
-                        exporters=storage.exporters, forget_inherited_connections=storage.forget_inherited_connections)
-    _add_agents(services, storage, hasher or Argon2OnFirstUse())
-    return services
+    storages = sql_storages(collect_storage(manager, kinds))
+    storage = SqlStorage(settings, storages, engine=engine, migrate=migrate)
+    hasher = hasher or Argon2OnFirstUse()
+    sender = _invitation_sender(settings)
+    preparers, finishers = kind_steps(storages, KindContext(settings, storage.engine, hasher, sender))
+    return Services(settings=settings, store=storage.store, kinds=kinds, unit_of_work=storage.unit_of_work,
+                    preparers=preparers, finishers=finishers, hasher=hasher, invitation_mailer=sender,
+                    people_store=_people_store(storage, hasher, settings), hooks=manager.hook, close=storage.close,
+                    notice_senders=notice_senders(settings), exporters=storage.exporters,
+                    forget_inherited_connections=storage.forget_inherited_connections)
 
 
-def _add_agents(services: Services, storage: SqlStorage, hasher: PasswordHasher) -> None:
-    """Agents: the hashing step before each batch is written, and invitations mailed afterwards."""
-    settings = services.settings
-    services.hasher = hasher
-    services.people_store = storage.people_store(hasher)
+def _invitation_sender(settings: Settings) -> SmtpInvitationSender | None:
+    """The SMTP sender of invitations when smtp_url is set; made at start, so a bad smtp_url fails there."""
+    if not settings.smtp_url:
+        return None
+    from adapters.invitations import SmtpInvitationSender
+
+    return SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)
+
+
+def _people_store(storage: SqlStorage, hasher: PasswordHasher, settings: Settings) -> SqlPeopleStore:
+    """Accounts, sessions and tokens in the database; sign-in failures counted in Redis when redis_url is set."""
+    people_store = storage.people_store(hasher)
     if settings.redis_url:  # failure counts where every host process looks anyway, without database writes
         from redis import Redis
 
         from adapters.redis_failures import RedisFailureCounter
 
-        services.people_store.failures = RedisFailureCounter(
+        people_store.failures = RedisFailureCounter(
             Redis.from_url(settings.redis_url), prefix=settings.queue_name,
             window=timedelta(minutes=settings.sign_in_lock_minutes))
-    services.preparers["users"] = lambda progress: hashing_preparer(hasher, progress)
-    if settings.smtp_url:
-        from adapters.invitations import SmtpInvitationSender  # here, so a bad smtp_url still fails at start
-
-        sender = SmtpInvitationSender(settings.smtp_url, sender=settings.mail_from, loop_header=settings.loop_header)
-        services.invitation_mailer = sender
-        services.finishers["users"] = lambda report, options: _mail_invitations(storage, sender, settings, report, options)
-
-
-def _mail_invitations(storage: SqlStorage, sender: SmtpInvitationSender, settings: Settings, report: ImportReport,
-                      options: ImportOptions) -> None:
-    """After an agents import is applied: mail the invitations it created, unless asked not to (invitations)."""
-    if not options.invitations or report.job is None or report.status not in (Status.SUCCEEDED, Status.PARTIAL):
-        return
-    storage.mail_invitations(sender, import_id=report.job, hours=settings.invitation_hours,
-                     link_for=lambda token: settings.absolute_link(set_password_link(token)))
+    return people_store
 
 
 class Argon2OnFirstUse:

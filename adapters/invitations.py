@@ -14,15 +14,26 @@ from email.utils import formataddr, formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 SUBJECT = "You're invited to the helpdesk"
+# What the invitation gives, by who it is for (plugin.ports.people.AGENT, CUSTOMER)
+ACCOUNT_GIVEN = {
+    "agent": "You have been given an agent account on the helpdesk.\nChoose your password here to sign in:",
+    "customer": "You have been given an account on the helpdesk's customer portal.\n"
+                "Choose your password here, then sign in to the portal with this address:",
+}
 DEFAULT_SENDER = "helpdesk@localhost"
 DEFAULT_LOOP_HEADER = "X-Contact-Importer-Loop"  # Settings.loop_header; our own mail capture skips it
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587}
 
 
 def new_invitation_token() -> tuple[str, str]:
-    """A fresh token for the link, and the sha256 hex digest of it to store instead of the token."""
+    """A fresh token for the link, and the digest of it to store instead of the token."""
     token = secrets.token_urlsafe(32)
-    return token, hashlib.sha256(token.encode("ascii")).hexdigest()
+    return token, token_digest(token)
+
+
+def token_digest(token: str) -> str:
+    """What is stored for a link's token, and how a link's token is found: its sha256 hex digest."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +108,16 @@ def stamp(message: EmailMessage, *, sender: str, loop_header: str) -> EmailMessa
 class SmtpInvitationSender(SmtpSender):
     """Mails set-password invitations through one SMTP server; a connection per invitation."""
 
-    def send(self, to_email: str, name: str, link: str, expires_at: datetime) -> None:
+    def send(self, to_email: str, name: str, link: str, expires_at: datetime, *, invitee: str = "agent") -> None:
         """Mail name at to_email the set-password link, valid until expires_at (an aware datetime)."""
         self.send_message(compose_invitation(
-            to_email, name, link, expires_at, sender=self.sender, loop_header=self.loop_header
+            to_email, name, link, expires_at, sender=self.sender, loop_header=self.loop_header, invitee=invitee
         ))
 
 
 def compose_invitation(
-    to_email: str, name: str, link: str, expires_at: datetime, *, sender: str, loop_header: str
+    to_email: str, name: str, link: str, expires_at: datetime, *, sender: str, loop_header: str,
+    invitee: str = "agent",
 ) -> EmailMessage:
     """The invitation as a plain-text message, marked with our loop header."""
     if expires_at.tzinfo is None:
@@ -118,8 +130,7 @@ def compose_invitation(
     greeting = f"Hello {name}," if name else "Hello,"
     message.set_content(
         f"{greeting}\n\n"
-        "You have been given an agent account on the helpdesk.\n"
-        "Choose your password here to sign in:\n\n"
+        f"{ACCOUNT_GIVEN[invitee]}\n\n"
         f"{link}\n\n"
         f"The link works once and expires on {expiry}.\n"
         "If you did not expect this, ignore this mail.\n"

@@ -165,7 +165,7 @@ def _fail_after_too_many_attempts(services: Services, job: ClaimedJob) -> None:
                                   "so far are kept. Try the import again with a smaller file.",
                           error_code="import.worker_lost")
     logger.error("import %s failed: its worker died %d times", job.job_id, job.attempts)
-    services.store.finish_job(job.job_id, report)
+    services.queued_imports.fail(report)
     finish_import(services, queued, report)
 
 
@@ -238,7 +238,6 @@ def run_queued_import(services: Services, job_id: int, *, should_stop: Callable[
 
 def _run_claimed_import(services: Services, queued: QueuedImportRecord, job: JobSummary, *,
                         should_stop: Callable[[], bool] | None) -> str:
-    store = services.store
     job_id = queued.job_id
     logger.info("import %s: attempt %d", job_id, queued.attempts + 1)
     upload = queued.upload
@@ -248,7 +247,7 @@ def _run_claimed_import(services: Services, queued: QueuedImportRecord, job: Job
         report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,
                               message="The uploaded file is no longer there; upload it again.",
                               error_code="upload.missing")
-        store.finish_job(job_id, report)
+        services.queued_imports.fail(report)
         finish_import(services, queued, report)
         return str(report.status)
     with source:
@@ -265,7 +264,7 @@ def _run_claimed_import(services: Services, queued: QueuedImportRecord, job: Job
             report = ImportReport(kind=job.kind, file_name=job.file_name, job=job_id, status=Status.FAILED,
                                   message=f"The import stopped because of an internal error (logged as import {job_id}).",
                                   error_code="import.crashed")
-            store.finish_job(job_id, report)
+            services.queued_imports.fail(report)
             finish_import(services, queued, report)
             raise
     finish_import(services, queued, report)
@@ -297,10 +296,10 @@ def notification_text(services: Services, report: ImportReport) -> str:
 
 
 def finish_import(services: Services, queued: QueuedImportRecord, report: ImportReport) -> None:
-    """Tell the person who started a real import how it went, and drop the upload if nothing needs it."""
+    """Tell the person who started a real import how it went (the in-app bell; its e-mail and webhook were queued
+    by the use case that ended it), and drop the upload if nothing needs it."""
     if not queued.is_dry_run and queued.upload.actor:
         services.uploads.notify(queued.upload.actor, notification_text(services, report), job_id=queued.job_id)
-    services.notices.job_finished(queued.job_id)  # e-mail and webhook, sent later by the worker
     release_upload(services, queued)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from plugin.plan import HIDDEN
 
 EMPTY = "(empty)"
-FIELD_WORDS = {"company_id": "company", "labels_id": "labels", "is_active": "active"}  # fields named as people say
+FIELD_WORDS = {"company_id": "company", "labels_id": "labels", "is_active": "active", "type": "account type"}  # fields named as people say
 ID_FIELDS = {"company_id": "companies"}  # fields holding an id, and what the id names
 
 

@@ -38,6 +38,13 @@ class ImporterSpecs:
         (setting import_side_effects, or the import's side_effects option), for welcome mail or automations."""
 
 
+    @hookspec
+    def customer_password_set(self, customer_id: int, email: str) -> None:
+        """A customer invited to the customer portal (import option invite) chose a password on the set-password
+        page. Only its hash is kept; the host's portal signs customers in with services.people.verify(email,
+        password). Called once per link used, after the password is stored."""
+
+
 class BuiltinKinds:
     """The kinds shipped with the product, registered like any plugin's."""
 

@@ -169,6 +169,18 @@ def _accepts_samples(kind: ImportKind, target: str, values: Sequence[str] | None
     return True
 
 
+def _foreign_field(kind: ImportKind, target: str, samples: Sequence[Sequence[str]], index: int) -> str:
+    """The field a column named like `target` feeds instead, because its first cells are another system's
+    values (Field.foreign_values_field); "" when they are the field's own, or there are none to tell."""
+    spec = kind.fields_by_name.get(target)
+    if spec is None or not spec.foreign_values_field or not samples:
+        return ""
+    cells = [row[index] if index < len(row) else "" for row in samples]
+    if not any(cell.strip() for cell in cells) or _accepts_samples(kind, target, cells):
+        return ""
+    return spec.foreign_values_field
+
+
 def suggest_mapping(
     kind: ImportKind,
     headers: Sequence[str],
@@ -207,7 +219,11 @@ def suggest_mapping(
         for index, header in enumerate(headers):
             target = table.get(normalize_header(header))
             if slots[index] is None and target is not None and target not in taken:
-                claim(index, target, matched_by, 100)
+                foreign = _foreign_field(kind, target, samples, index)
+                if foreign and foreign not in taken:
+                    claim(index, foreign, matched_by, 100, f"its cells are not {target}s: {foreign}")
+                elif not foreign:
+                    claim(index, target, matched_by, 100)
     choices = {**{key: target for key, target in exact.items()}, **aliases}
     for index, header in enumerate(headers):
         if slots[index] is not None or not normalize_header(header):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from plugin.errors import BadFile
 from plugin.kinds import CellProblem
+from plugin.kinds.customers import DEFAULT_CUSTOMER_TYPES
+from plugin.kinds.external_ids import DEFAULT_EXTERNAL_SOURCE
 from plugin.kinds.declared_options import CLEAR_EMPTY, Option, OptionType
 from plugin.mapping import ColumnMapping
 from plugin.phones import DEFAULT_REGION, is_known_region
@@ -60,10 +62,13 @@ class ImportOptions(Mapping[str, object]):
     create_teams: bool = False
     replace_teams: bool = False
     invitations: bool = True
+    invite: bool = False  # customers: invite the new ones to the customer portal
     replace_domains: bool = False
+    external_source: str = DEFAULT_EXTERNAL_SOURCE  # the system an external_id column's ids come from
     # From the settings, never from a person: the checks of a kind read them with the options.
     password_min_length: int = 6
     free_mail_domains: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = DEFAULT_CUSTOMER_TYPES  # the account types a customer's type may be
     retry_of: int | None = None  # a retry of that import (plugin.retry): set by the retry, never by a person
 
     def __getitem__(self, name: str) -> object:
@@ -97,7 +102,8 @@ def _default(option: Option, settings: Settings) -> object:
     return getattr(settings, option.setting) if option.setting else _FIELD_DEFAULTS[option.name]
 
 
-_FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains"}
+_FROM_SETTINGS = {"password_min_length": "password_min_length", "free_mail_domains": "free_mail_domains",
+                  "customer_types": "customer_types"}
 _LEGACY_NAMES = {"no_invitations": "invitations"}  # recorded before issue 12: the flag said the opposite
 
 DEFAULTS = Option("defaults", OptionType.FIELD_VALUES, "Values for empty cells",
@@ -109,7 +115,7 @@ ROW_LIMIT = Option("row_limit", OptionType.COUNT, "Most rows accepted",
 SIDE_EFFECTS = Option("side_effects", OptionType.FLAG, "Run the helpdesk's actions for each imported record",
                       "Run the host's per-record actions (welcome mail, automations) for every record imported.",
                       setting="import_side_effects")
-SHEET = Option("sheet", OptionType.TEXT, "Sheet", "The workbook's sheet to import, by name (the first when not given).")
+SHEET = Option("sheet", OptionType.TEXT, "Workbook sheet", "The workbook's sheet to import, by name (the first when not given).")
 COMMON_OPTIONS = (DEFAULTS, ALL_OR_NOTHING, ROW_LIMIT, SIDE_EFFECTS, SHEET)
 
 
@@ -125,6 +131,12 @@ def all_options(kinds: Iterable[ImportKind]) -> dict[str, tuple[Option, list[str
         for option in options_of(kind):
             found.setdefault(option.name, (option, []))[1].append(kind.title)
     return found
+
+
+def unmet_options(kind: ImportKind, options: Mapping[str, object], settings: Settings) -> list[Option]:
+    """The options of this import that are on but do nothing without a setting that is empty (invitations without
+    smtp_url): each surface shows their `without_setting` sentence."""
+    return [option for option in options_of(kind) if option.is_unmet(options.get(option.name), settings)]
 
 
 def options_fixing(kind: ImportKind, codes: Iterable[str]) -> list[Option]:

@@ -15,7 +15,7 @@ from plugin.garbage import batch_done, collector_paused
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
 from plugin.options import check_value_options
-from plugin.plan import Action, Existing, PlannedRow, hide_cells, plan_row
+from plugin.plan import Action, Existing, PlannedRow, external_by_id, external_key, hide_cells, plan_row
 from plugin.ports import EarlierRun, ImportStore, ProgressSink, Replan, StalePlan, StopCheck
 from plugin.read import Layout, SourceRow, inspect_csv, read_rows
 from plugin.report import ImportReport, Status
@@ -163,11 +163,13 @@ def _apply_or_record_batch(
     records = [validator.validate(row) for row in batch]
     keys = {record.key for record in records if record.key}
     ids = {value for record in records if isinstance(value := record.values.get("id"), int)}
+    external_ids = {external for record in records if (external := external_key(record.values)) is not None}
     rows_done = report.rows + len(records)
     stale_actions: list[Action] | None = None
     attempts_without_progress = 0
     while True:
-        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None)
+        by_key, by_id = store.find_existing(kind.name, keys, ids, job_id=job_id if is_applying else None,
+                                            external_ids=external_ids)
         owners = _owners_of_unique_values(kind, records, store)
         if is_applying:
             claims.clear()  # earlier batches' claims are in the store, as claimed_by_row
@@ -205,9 +207,10 @@ class _BatchPlanner:
     def __call__(self, records: Sequence[Record], *, by_key: Mapping[str, Existing], by_id: Mapping[int, Existing],
                  claims: dict[str, int]) -> Sequence[PlannedRow]:
         request = self.request
+        by_external = external_by_id(by_id.values())
         planned: Sequence[PlannedRow] = [
             plan_row(request.kind, record, by_key=by_key, by_id=by_id, claims=claims, options=request.options,
-                     headers=self.headers, catalog=self.catalog, owners=self.owners)
+                     headers=self.headers, catalog=self.catalog, owners=self.owners, by_external=by_external)
             for record in records
         ]
         if self.secret_cells:
@@ -248,6 +251,14 @@ def _report_so_far(request: ImportRequest, job_id: int, earlier: EarlierRun) -> 
                         errors=list(earlier.errors), more_errors=earlier.more_errors)
 
 
+def start_job_here(request: ImportRequest, store: ImportStore) -> int:
+    """Record the job of an import run here and now (not queued): it is claimed by this process (see
+    plugin.ended_early), and run_import is then given its id."""
+    return store.start_job(request.kind.name, file_name=request.file_name, actor=request.actor,
+                           dry_run=request.is_dry_run, is_run_here=True,
+                           options=recorded_options(request.options, request.defaults, request.is_all_or_nothing))
+
+
 def run_import(
     request: ImportRequest,
     source: BinaryIO,
@@ -270,12 +281,10 @@ def run_import(
     started = clock()
     kind = request.kind
     earlier: EarlierRun | None = None
-    if job_id is None:  # a run here and now: its job is claimed by this process (see plugin.ended_early)
-        job_id = store.start_job(kind.name, file_name=request.file_name, actor=request.actor, dry_run=request.is_dry_run,
-                                 options=recorded_options(request.options, request.defaults, request.is_all_or_nothing),
-                                 is_run_here=True)
+    if job_id is None:
+        job_id = start_job_here(request, store)
     else:
-        earlier = store.find_earlier_run(job_id)
+        earlier = store.find_earlier_run(job_id)  # None for a job no run has begun
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
     try:
         with collector_paused():

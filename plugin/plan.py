@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
@@ -150,12 +150,14 @@ def plan_row(
     headers: Mapping[str, str] | None = None,
     catalog: Catalog | None = None,
     owners: Mapping[str, Mapping[object, str]] | None = None,
+    by_external: Mapping[tuple[str, str], Existing] | None = None,
 ) -> PlannedRow:
     """Decide one row; `claims` remembers which row of this file took each key, so a later twin fails.
 
     `headers` names the file's column for each field, so errors point at what the spreadsheet shows.
     `catalog` is what the kind's `complete_new` reads; `owners` (field → value → key of the stored record
-    holding it) is what the store said about the batch's values of the kind's unique fields.
+    holding it) is what the store said about the batch's values of the kind's unique fields. `by_external`
+    (external_by_id) finds the stored records by the external id rows give, when they give no id of ours.
     """
     headers = headers or {}
     key_column = headers.get(kind.key, kind.key)
@@ -164,12 +166,26 @@ def plan_row(
     assert record.key is not None  # validate_row reports a missing key as an error
     existing = by_key.get(record.key)
     record_id = record.values.get("id")
-    if isinstance(record_id, int) and record_id in by_id:
-        existing = by_id[record_id]
+    external_id = external_key(record.values)
+    if isinstance(record_id, int) and record_id not in by_id:
+        return _failed(record, RowError(record.row, headers.get("id", "id"), "id.unknown",
+                                        f"There is no {singular(kind.title)} with id {record_id}; leave the id empty "
+                                        f"to match by {kind.key} (or create a new {singular(kind.title)})."))
+    matched = by_id.get(record_id) if isinstance(record_id, int) else (by_external or {}).get(external_id)
+    if matched is not None:
+        existing = matched
         owner = by_key.get(record.key)
         if owner is not None and owner.id != existing.id:
             return _failed(record, RowError(record.row, key_column, f"{kind.key}.taken",
                                             f"{record.values[kind.key]} already belongs to another record (id {owner.id})."))
+    if existing is None and external_id is not None:  # two new rows with one external id: the first creates it
+        claim = "external_id:{}:{}".format(*external_id)
+        earlier = claims.get(claim)
+        if earlier is not None and earlier != record.row:
+            return _failed(record, RowError(record.row, headers.get("external_id", "external_id"),
+                                            "external_id.duplicate_in_file", f"The external id {external_id[1]!r} is "
+                                            f"also given on row {earlier}; only the first row gets it."))
+        claims[claim] = record.row
     identity = f"id:{existing.id}" if existing is not None else record.key
     earlier = claims.get(identity, claims.get(record.key))
     if earlier is None and existing is not None and existing.claimed_by_row not in (None, record.row):
@@ -203,3 +219,12 @@ def plan_row(
     return PlannedRow(record.row, action, record.key, existing.id, values, custom, tuple(changes), cells=record.cells)
 
 
+def external_key(values: Mapping[str, object]) -> tuple[str, str] | None:
+    """(external source, external id) of a row's or a stored record's values; None without an external id."""
+    external_id, source = values.get("external_id"), values.get("external_source")
+    return None if external_id is None or source is None else (str(source), str(external_id))
+
+
+def external_by_id(found: Iterable[Existing]) -> dict[tuple[str, str], Existing]:
+    """The stored records among `found` by their (external source, external id)."""
+    return {external: existing for existing in found if (external := external_key(existing.values)) is not None}

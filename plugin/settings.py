@@ -52,6 +52,8 @@ class Settings:
     worker_count: int = 2
     stale_import_minutes: int = 5  # a running import without a heartbeat this long lost its worker: run it again
     default_region: str = "GB"  # phone numbers without a +country prefix are read as this region's
+    external_source: str = "crm"  # the system an import's external_id column comes from, unless it names another
+    customer_types: tuple[str, ...] = ("personal", "business")  # the account types a customer's type may be
     free_mail_domains: tuple[str, ...] = ()  # besides plugin.companies.FREE_MAIL_DOMAINS: never a company's
     import_side_effects: bool = False  # record_imported hooks per record during imports (welcome mail, automations)
     session_hours: int = 12
@@ -136,6 +138,11 @@ def load_settings(
     if "free_mail_domains" in values:
         given = cast("Iterable[object]", values["free_mail_domains"])  # a list in TOML, a tuple from code
         values["free_mail_domains"] = tuple(str(domain).strip().lower() for domain in given)
+    if "customer_types" in values:
+        given = cast("Iterable[object]", values["customer_types"])
+        values["customer_types"] = tuple(dict.fromkeys(str(name).strip() for name in given if str(name).strip()))
+        if not values["customer_types"]:
+            raise SettingsError("customer_types needs at least one account type, e.g. personal, business")
     if values.get("webhook_url") and not values.get("webhook_secret"):
         raise SettingsError("webhook_url needs webhook_secret: the webhook's body is signed with it "
                             "(set CONTACT_IMPORTER_WEBHOOK_SECRET)")

@@ -26,6 +26,8 @@ _NUMBER_OR_PHONE = re.compile(r"[+-]?[\d][\d\s().,/-]*")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
+_ACTIVE_WORDS = {"active": True, "enabled": True, "inactive": False, "disabled": False}
+ACTIVE_ALIASES = ("is active", "is_active", "enabled", "status active")  # headers of an active flag (agents, customers)
 
 
 @dataclass(slots=True)
@@ -146,6 +148,18 @@ def parse_boolean(text: str) -> bool:
     if lowered in FALSE_WORDS:
         return False
     raise CellProblem("boolean.invalid", f"{text.strip()!r} is not true or false; use true/false, yes/no, y/n or 1/0.")
+
+
+def parse_active(text: str) -> bool:
+    """An active flag (agents', customers'): a boolean, or the words active/inactive, enabled/disabled."""
+    lowered = text.strip().lower()
+    if lowered in _ACTIVE_WORDS:
+        return _ACTIVE_WORDS[lowered]
+    try:
+        return parse_boolean(text)
+    except CellProblem:
+        raise CellProblem("active.invalid", f"{text.strip()!r} is not an active flag; use true/false, yes/no, y/n, "
+                          "1/0 or active/inactive (any case).") from None
 
 
 def parse_custom_value(custom: CustomField, text: str) -> str:

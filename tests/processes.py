@@ -24,7 +24,10 @@ def environment_for(settings: Settings, **extra: str) -> dict[str, str]:
     env.update(CONTACT_IMPORTER_DATABASE_URL=settings.database_url, CONTACT_IMPORTER_QUEUE_PATH=settings.queue_path,
                CONTACT_IMPORTER_UPLOAD_DIR=settings.upload_dir, CONTACT_IMPORTER_REDIS_URL=settings.redis_url,
                CONTACT_IMPORTER_QUEUE_NAME=settings.queue_name, CONTACT_IMPORTER_BATCH_SIZE=str(settings.batch_size),
-               CONTACT_IMPORTER_ROW_LIMIT=str(settings.row_limit), **extra)
+               CONTACT_IMPORTER_ROW_LIMIT=str(settings.row_limit), CONTACT_IMPORTER_SMTP_URL=settings.smtp_url,
+               CONTACT_IMPORTER_PUBLIC_URL=settings.public_url, **extra)
+    if settings.secret_key:  # the key sealed uploads (agents' files) are encrypted with: a worker must read them
+        env.setdefault("CONTACT_IMPORTER_SECRET_KEY", settings.secret_key)
     return env
 
 

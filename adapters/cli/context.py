@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import click
 
 from plugin.errors import BadFile
+from plugin.progress import measure_progress
 
 if TYPE_CHECKING:  # the core's modules load when a command needs them: `--help` never does
     from plugin.report import ImportReport
@@ -85,13 +87,18 @@ def echo_csv(chunks: Iterable[str]) -> None:
         click.echo(chunk, nl=False)
 
 
-def terminal_progress():  # type: ignore[no-untyped-def]
-    """Rows done of all, on stderr, when a person watches a terminal; nothing in scripts and pipes."""
+def terminal_progress(*, clock: Callable[[], float] = time.monotonic):  # type: ignore[no-untyped-def]
+    """Percent, rows done of all, rows a second and time left (plugin.progress), on stderr, when a person
+    watches a terminal; nothing in scripts and pipes."""
     if not sys.stderr.isatty():
         return None
+    started = clock()
+    width = [0]  # of the longest line so far: a shorter one is padded over it
 
     def show(done: int, total: int) -> None:
-        click.echo(f"\r{done:,} of {total:,} rows", err=True, nl=done >= total)
+        line = measure_progress(done, total, elapsed=clock() - started, is_finished=done >= total).text
+        width[0] = max(width[0], len(line))
+        click.echo(f"\r{line.ljust(width[0])}", err=True, nl=done >= total)
 
     return show
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -15,7 +15,7 @@ from plugin.errors import BadFile
 from plugin.hooks import BuiltinKinds
 from plugin.kinds import ImportKind
 from plugin.mapping import parse_overrides
-from plugin.options import OptionInvalid, OptionType, all_options, options_fixing
+from plugin.options import Option, OptionInvalid, OptionType, all_options, options_fixing, unmet_options
 from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services, UnknownKind
 from plugin.services.imports import CannotExport
@@ -41,8 +41,10 @@ def template_command(context: click.Context, kind: str, list_fields: bool) -> No
     echo_csv(services.imports.template(kind))  # an unknown kind exits 2 (context.exit_codes)
 
 
-def render_report(report: ImportReport, title: str, kind: ImportKind | None = None) -> str:
+def render_report(report: ImportReport, title: str, kind: ImportKind | None = None,
+                  unmet: Sequence[Option] = ()) -> str:
     lines = [f"Import {report.job} ({report.kind}, {report.status}): {report.summary(title)}"]
+    lines.extend(f"  {option.unmet_note}" for option in unmet)
     for column in report.mapping:
         if column.target is None:
             lines.append(f"  ignored column {column.header!r}: {column.note}")
@@ -162,7 +164,9 @@ def import_command(context: click.Context, kind: str, csv_file: Path, dry_run: b
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
-        click.echo(render_report(report, import_kind.title, import_kind), err=report.status in (Status.REJECTED, Status.FAILED))
+        click.echo(render_report(report, import_kind.title, import_kind,
+                                 unmet_options(import_kind, options, services.settings)),
+                   err=report.status in (Status.REJECTED, Status.FAILED))
         if report.status is Status.DRY_RUN and report.job is not None:
             echo_row_results(services, report.job)
     exit_for(context, report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -96,6 +97,8 @@ def job_command(context: click.Context, job_id: int, errors: bool, as_json: bool
     click.echo(f"Import {job.id}: {job.kind} from {job.file_name or '-'} by {job.actor or '-'}, {job.status}")
     if job.origin:
         click.echo(f"  {job.origin}")
+    if job.status in (Status.RUNNING, Status.CHECKING):  # the same line as the progress bar's
+        click.echo(f"  {job.progress(now=datetime.now(timezone.utc), is_finished=False).text}")
     click.echo(f"  {job.rows_done:,} of {job.total:,} rows: {job.created:,} created, {job.updated:,} updated, "
                f"{job.unchanged:,} unchanged, {job.failed:,} failed")
     if job.message:

@@ -57,7 +57,8 @@ def users_create_admin_command(context: click.Context, email: str, first_name: s
               help="Print a fresh set-password link for each pending invitation; earlier links stop working.")
 @click.pass_context
 def invitations_command(context: click.Context, issue_links: bool) -> None:
-    """Pending invitations: new agents who have no password yet (mailed when smtp_url is set)."""
+    """Pending invitations: new agents, and customers invited by an import, without a password yet (mailed when
+    smtp_url is set)."""
     if context.invoked_subcommand is not None:
         return
     services = services_of(context)

@@ -6,7 +6,6 @@ Only hashes are stored: `AgentTable.write` refuses a planned row that still carr
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -24,7 +23,6 @@ from adapters.db.stale_plans import raise_unless_inserted
 from plugin.kinds import Catalog
 from plugin.kinds.agents import DEFAULT_ROLE, AgentCatalog, username_from_email
 from plugin.plan import Action, Existing, PlannedRow
-from plugin.services.people import SET_PASSWORD_PATH, set_password_link  # noqa: F401  (the page's path: one home)
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +58,20 @@ class AgentTeam(Base):
 
 
 class Invitation(Base):
-    """A set-password invitation. Only the sha256 of the link's token is kept; None until a link is issued."""
+    """A set-password invitation of an agent or a customer (adapters/db/invitations.py). Only the sha256 of the
+    link's token is kept; None until a link is issued."""
 
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    import_id: Mapped[int | None] = mapped_column(Integer)  # the import that created the agent
+    import_id: Mapped[int | None] = mapped_column(Integer)  # the import that created the agent or customer
 
 
 agents = Agent.__table__
@@ -79,11 +79,6 @@ invitations = Invitation.__table__
 # planned values → agents columns
 AGENT_COLUMNS = {"email": "email", "first_name": "first_name", "last_name": "last_name", "active": "is_active",
                  "username": "username", "role": "role", "password_hash": "password_hash"}
-
-
-def token_hash(token: str) -> str:
-    """What is stored for a link's token (the same digest as adapters.invitations.new_invitation_token)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def display_name(first_name: str | None, last_name: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, select
@@ -28,14 +28,22 @@ def load_custom_fields(connection: Connection, applies_to: str = "customers") ->
 
 
 def load_catalog(connection: Connection, applies_to: str = "customers") -> Catalog:
-    """Everything rows may name: labels, companies with their domains, teams, and one kind's custom fields."""
+    """Everything rows may name: labels, companies with their domains, teams (both also by the id another system
+    gives them), and one kind's custom fields."""
     catalog = Catalog()
     catalog.label_ids = dict(connection.execute(select(Label.name, Label.id)).all())
-    for company_id, name, name_key in connection.execute(select(Company.id, Company.name, Company.name_key)):
+    for company_id, name, name_key, source, external_id in connection.execute(
+            select(Company.id, Company.name, Company.name_key, Company.external_source, Company.external_id)):
         catalog.companies[company_id] = name
         catalog.company_keys[name_key] = company_id
+        if external_id is not None:
+            catalog.company_externals[(source, external_id)] = company_id
     catalog.company_domains = dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
-    catalog.teams = dict(connection.execute(select(Team.name, Team.id)).all())
+    for name, team_id, source, external_id in connection.execute(
+            select(Team.name, Team.id, Team.external_source, Team.external_id)):
+        catalog.teams[name] = team_id
+        if external_id is not None:
+            catalog.team_externals[(source, external_id)] = name
     catalog.custom_fields = load_custom_fields(connection, applies_to)
     return catalog
 
@@ -51,23 +59,35 @@ def ensure_labels(connection: Connection, names: Iterable[str], *, now: Clock = 
     return dict(connection.execute(select(Label.name, Label.id).where(Label.name.in_(wanted))).all())
 
 
-def ensure_teams(connection: Connection, names: Iterable[str], *, now: datetime) -> dict[str, int]:
-    """Create the teams that do not exist yet; return the ids of all of them."""
+def _external_columns(name: str, externals: Mapping[str, tuple[str, str]]) -> dict[str, str | None]:
+    """A new company's or team's external_source and external_id: those of the foreign id it is named by, if any."""
+    source, external_id = externals.get(name, (None, None))
+    return {"external_source": source, "external_id": external_id}
+
+
+def ensure_teams(connection: Connection, names: Iterable[str], *, now: datetime,
+                 externals: Mapping[str, tuple[str, str]] | None = None) -> dict[str, int]:
+    """Create the teams that do not exist yet (with the other system's id `externals` gives a name); return the
+    ids of all of them."""
     wanted = sorted(set(names))
     if not wanted:
         return {}
     connection.execute(insert_for(connection, Team.__table__).on_conflict_do_nothing(index_elements=["name"]),
-                       [{"name": name, "created_at": now} for name in wanted])
+                       [{"name": name, "created_at": now, **_external_columns(name, externals or {})}
+                        for name in wanted])
     return dict(connection.execute(select(Team.name, Team.id).where(Team.name.in_(wanted))).all())
 
 
-def ensure_companies(connection: Connection, names: Iterable[str], *, now: datetime) -> dict[str, int]:
-    """Create the companies whose names (any case) do not exist yet; return casefolded name → id for all."""
+def ensure_companies(connection: Connection, names: Iterable[str], *, now: datetime,
+                     externals: Mapping[str, tuple[str, str]] | None = None) -> dict[str, int]:
+    """Create the companies whose names (any case) do not exist yet (with the other system's id `externals` gives a
+    name); return casefolded name → id for all."""
     wanted = {company_name_key(name): " ".join(name.split()) for name in names}
     if not wanted:
         return {}
     connection.execute(insert_for(connection, Company.__table__).on_conflict_do_nothing(index_elements=["name_key"]),
-                       [{"name": name, "name_key": key, "created_at": now, "updated_at": now}
+                       [{"name": name, "name_key": key, "created_at": now, "updated_at": now,
+                         **_external_columns(name, externals or {})}
                         for key, name in sorted(wanted.items())])
     return dict(connection.execute(select(Company.name_key, Company.id).where(Company.name_key.in_(sorted(wanted)))).all())
 

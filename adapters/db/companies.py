@@ -23,7 +23,7 @@ from plugin.ports.catalog import DomainAssignment
 companies = Company.__table__
 company_domains = CompanyDomain.__table__
 contacts = Contact.__table__
-COMPANY_EXPORT_COLUMNS = ("id", "name", "domains")
+COMPANY_EXPORT_COLUMNS = ("id", "name", "domains", "external_id", "external_source")
 
 
 class CompanyTable:
@@ -40,13 +40,17 @@ class CompanyTable:
             domain_claims={domain: f"id:{company_id}" for domain, company_id in catalog.company_domains.items()},
         )
 
-    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
-             ) -> tuple[dict[str, Existing], dict[int, Existing]]:
-        if not keys and not ids:
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None, *,
+             external_ids: Collection[tuple[str, str]] = ()) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        """By name key and id; and by (external source, external id), those in by_id only."""
+        if not keys and not ids and not external_ids:
             return {}, {}
+        by_external = [(Company.external_source == source) & (Company.external_id == external_id)
+                       for source, external_id in external_ids]
         found = connection.execute(
-            select(Company.id, Company.name_key, Company.name, Company.last_import_id, Company.last_import_row)
-            .where(or_(Company.name_key.in_(list(keys)), Company.id.in_(list(ids))))
+            select(Company.id, Company.name_key, Company.name, Company.last_import_id, Company.last_import_row,
+                   Company.external_id, Company.external_source)
+            .where(or_(Company.name_key.in_(list(keys)), Company.id.in_(list(ids)), *by_external))
         ).all()
         company_ids = [row.id for row in found]
         domains: dict[int, set[str]] = defaultdict(set)
@@ -65,7 +69,9 @@ class CompanyTable:
         by_id: dict[int, Existing] = {}
         for row in found:
             existing = Existing(
-                id=row.id, key=row.name_key, values={"name": row.name, "domains": frozenset(domains[row.id])},
+                id=row.id, key=row.name_key, values={"name": row.name, "domains": frozenset(domains[row.id]),
+                                                     "external_id": row.external_id,
+                                                     "external_source": row.external_source},
                 custom=custom[row.id],
                 claimed_by_row=row.last_import_row if job_id is not None and row.last_import_id == job_id else None,
             )
@@ -86,7 +92,8 @@ class CompanyTable:
                          .returning(companies.c.id, companies.c.name_key))
             ids = {key: company_id for company_id, key in connection.execute(statement, [
                 {"name": row.values["name"], "name_key": row.key, "created_at": now, "updated_at": now,
-                 "last_import_id": job_id, "last_import_row": row.row} for row in creating])}
+                 "last_import_id": job_id, "last_import_row": row.row, "external_id": row.values.get("external_id"),
+                 "external_source": row.values.get("external_source")} for row in creating])}
             raise_unless_inserted(creating, ids, "companies")  # someone else created the same name meanwhile
             written.update({row.row: ids[row.key] for row in creating})
             for row in creating:
@@ -100,6 +107,12 @@ class CompanyTable:
         if renamed:
             connection.execute(update(companies).where(companies.c.id == bindparam("b_id"))
                                .values(name=bindparam("b_name"), name_key=bindparam("b_key")), renamed)
+        for column in ("external_id", "external_source"):  # each only when it changes (a new source, the same id)
+            changed = [{"b_id": row.record_id, "b_value": row.values[column]} for row in planned
+                       if row.action is Action.UPDATED and column in row.values]
+            if changed:
+                connection.execute(update(companies).where(companies.c.id == bindparam("b_id"))
+                                   .values({column: bindparam("b_value")}), changed)
         touched = [{"b_id": row.record_id, "b_row": row.row} for row in planned
                    if row.action in (Action.UPDATED, Action.UNCHANGED)]
         if touched:
@@ -138,7 +151,8 @@ def load_company_domains(engine: Engine) -> dict[str, int]:
 
 
 def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
-    """Headers and rows in the import format: id, name, domains (':'-joined), one column per companies' custom field."""
+    """Headers and rows in the import format: id, name, domains (':'-joined), the external id with its source, one
+    column per companies' custom field."""
     with engine.connect() as connection:
         fields = sorted(load_custom_fields(connection, "companies").values(), key=lambda custom: custom.variable)
     headers = [*COMPANY_EXPORT_COLUMNS, *(custom.variable for custom in fields)]
@@ -148,7 +162,8 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
         last_id = 0
         with engine.connect() as connection:
             while True:
-                found = connection.execute(select(Company.id, Company.name).where(Company.id > last_id)
+                found = connection.execute(select(Company.id, Company.name, Company.external_id, Company.external_source)
+                                           .where(Company.id > last_id)
                                            .order_by(Company.id).limit(batch)).all()
                 if not found:
                     return
@@ -162,7 +177,8 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
                     select(CompanyCustomValue.company_id, CompanyCustomValue.field_id, CompanyCustomValue.value)
                     .where(CompanyCustomValue.company_id.in_(ids))), positions, len(fields))
                 for row in found:
-                    yield [row.id, row.name, ":".join(domains.get(row.id, ())), *custom.get(row.id, [""] * len(fields))]
+                    yield [row.id, row.name, ":".join(domains.get(row.id, ())), row.external_id or "",
+                           row.external_source or "", *custom.get(row.id, [""] * len(fields))]
                 last_id = ids[-1]
 
     return headers, rows()

@@ -20,14 +20,18 @@ from adapters.db.models import Contact, ContactLabel, CustomerTeam, CustomValue
 from adapters.db.usernames import allocate_usernames
 from plugin.companies import company_name_key
 from plugin.kinds import Catalog
+from plugin.moments import moment_of, moment_text
 from plugin.plan import Action, Existing, PlannedRow
 from plugin.ports import StalePlan
 from plugin.usernames import username_from_email
 
 # the fields kept in contacts' own columns
-CONTACT_FIELDS = ("email", "first_name", "middle_name", "last_name", "username", "phone", "mobile", "company_id")
+CONTACT_FIELDS = ("email", "first_name", "middle_name", "last_name", "username", "phone", "mobile", "company_id",
+                  "active", "type", "created_at", "external_id", "external_source")
 USERNAME_AT = CONTACT_FIELDS.index("username")
-INSERTED_COLUMNS = ("email_key", *CONTACT_FIELDS, "source", "source_detail", "created_at", "updated_at",
+CREATED_AT = CONTACT_FIELDS.index("created_at")
+NEW_CONTACT_DEFAULTS = {"active": True}  # what a new contact has when its row does not say
+INSERTED_COLUMNS = ("email_key", *CONTACT_FIELDS, "source", "source_detail", "updated_at",
                     "last_import_id", "last_import_row", "is_lead")
 CONTACTS_SELECT = f"SELECT id, email_key, last_import_id, last_import_row, {', '.join(CONTACT_FIELDS)} FROM contacts"
 LABELS_SELECT = ("SELECT contact_labels.contact_id, labels.name "
@@ -63,11 +67,12 @@ class CustomerTable:
         self.username_hints: dict[str, int] = {}
         self.hints_job: int | None = None
 
-    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
-             ) -> tuple[dict[str, Existing], dict[int, Existing]]:
-        if not keys and not ids:
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None, *,
+             external_ids: Collection[tuple[str, str]] = ()) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        """By email key and id; and by (external source, external id), those in by_id only."""
+        if not keys and not ids and not external_ids:
             return {}, {}
-        found = _contacts_with(connection, keys, ids)
+        found = _contacts_with(connection, keys, ids, external_ids)
         contact_ids = [row[0] for row in found]
         labels = _names_linked(connection, LABELS_SELECT, "contact_labels.contact_id", contact_ids)
         groups = _names_linked(connection, GROUPS_SELECT, "customer_teams.contact_id", contact_ids)
@@ -76,6 +81,7 @@ class CustomerTable:
         by_id: dict[int, Existing] = {}
         for contact_id, key, last_import_id, last_import_row, *fields in found:
             values: dict[str, object] = dict(zip(CONTACT_FIELDS, fields))
+            values["active"], values["created_at"] = bool(values["active"]), read_created_at(values["created_at"])
             values["labels"] = frozenset(labels.get(contact_id, ()))
             values["groups"] = frozenset(groups.get(contact_id, ()))
             existing = Existing(
@@ -108,7 +114,7 @@ class CustomerTable:
         wanted_teams = {name for row in planned for name in row.values.get("groups", ())}  # type: ignore[union-attr]
         missing = wanted_teams - set(catalog.teams)
         if missing:
-            catalog.teams.update(ensure_teams(connection, missing, now=now))
+            catalog.teams.update(ensure_teams(connection, missing, now=now, externals=catalog.new_externals))
         if any("company" in row.values for row in planned):
             planned = _with_named_companies(connection, planned, catalog, now)
         moment = stored_value(connection, contacts.c.updated_at, now)
@@ -144,9 +150,10 @@ class CustomerTable:
             usernames = self._usernames(connection, job_id, pending)
             params: list[tuple[object, ...]] = []
             for row, username in zip(pending, usernames, strict=True):
-                fields = [row.values.get(name) for name in CONTACT_FIELDS]
+                fields = [row.values.get(name, NEW_CONTACT_DEFAULTS.get(name)) for name in CONTACT_FIELDS]
                 fields[USERNAME_AT] = username
-                params.append((row.key, *fields, source, source_details.get(row.row, source_detail), moment, moment,
+                fields[CREATED_AT] = moment if fields[CREATED_AT] is None else stored_created_at(connection, fields[CREATED_AT])
+                params.append((row.key, *fields, source, source_details.get(row.row, source_detail), moment,
                                job_id, row.row, self.is_lead))
             returned = insert_many(connection, contacts, INSERTED_COLUMNS, params, on_conflict=ON_VALUE_TAKEN,
                                    returning=("id", "email_key"))
@@ -177,7 +184,8 @@ class CustomerTable:
         for row in rows:
             columns = tuple(name for name in CONTACT_FIELDS if name in row.values)
             key = (row.key,) if "email" in columns else ()
-            groups[columns].append((*(row.values[name] for name in columns), *key, moment, job_id, row.row,
+            groups[columns].append((*(stored_created_at(connection, row.values[name]) if name == "created_at"
+                                      else row.values[name] for name in columns), *key, moment, job_id, row.row,
                                     row.record_id))
         for columns, params in groups.items():
             key_column = ("email_key",) if "email" in columns else ()
@@ -223,6 +231,11 @@ def _raise_if_plan_is_stale(connection: Connection, rows: Sequence[PlannedRow]) 
     held = list(each_match(connection, "SELECT username FROM contacts", "username", given)) if given else []
     if held:
         raise StalePlan(f"{len(held)} usernames given in the file were taken meanwhile, e.g. {held[0][0]}")
+    given = {(row.values["external_id"], row.values["external_source"]) for row in rows if row.values.get("external_id")}
+    held = [pair for pair in each_match(connection, "SELECT external_id, external_source FROM contacts", "external_id",
+                                        {external_id for external_id, _ in given}) if tuple(pair) in given] if given else []
+    if held:
+        raise StalePlan(f"{len(held)} external ids given in the file were taken meanwhile, e.g. {held[0][0]}")
 
 
 def _lock_order(row: PlannedRow) -> tuple[str, int]:
@@ -231,13 +244,33 @@ def _lock_order(row: PlannedRow) -> tuple[str, int]:
     return (row.key or "", row.row)
 
 
-def _contacts_with(connection: Connection, keys: Collection[str], ids: Collection[int]) -> list[tuple]:
-    """The contacts whose email key is one of keys, or whose id is one of ids; each once."""
+def _contacts_with(connection: Connection, keys: Collection[str], ids: Collection[int],
+                   external_ids: Collection[tuple[str, str]]) -> list[tuple]:
+    """The contacts whose email key is one of keys, whose id is one of ids, or who hold one of the (external
+    source, external id) pairs; each once."""
     found: dict[int, tuple] = {}
     for column, values in (("email_key", keys), ("id", ids)):
         if values:
             found.update((row[0], row) for row in each_by_unique_key(connection, CONTACTS_SELECT, column, values))
+    if external_ids:
+        at = 4 + CONTACT_FIELDS.index("external_id")  # after id, email_key, last_import_id, last_import_row
+        wanted = set(external_ids)
+        found.update((row[0], row) for row in each_match(connection, CONTACTS_SELECT, "external_id",
+                                                         {external_id for _, external_id in wanted})
+                     if (row[at + 1], row[at]) in wanted)
     return list(found.values())
+
+
+def read_created_at(stored: object) -> str | None:
+    """contacts.created_at as the database hands it (SQLite: text) → the customers' created_at value."""
+    if stored is None:
+        return None
+    return moment_text(stored if isinstance(stored, datetime) else datetime.fromisoformat(str(stored)))
+
+
+def stored_created_at(connection: Connection, value: object) -> object:
+    """A created_at value (canonical text) → what the column is written with on this database."""
+    return stored_value(connection, contacts.c.created_at, moment_of(str(value)))
 
 
 def _names_linked(connection: Connection, select: str, column: str, contact_ids: Sequence[int]
@@ -258,7 +291,7 @@ def _with_named_companies(connection: Connection, planned: Sequence[PlannedRow],
     new_names = {company_name_key(name): " ".join(name.split()) for name in names}
     new_names = {key: name for key, name in new_names.items() if key not in catalog.company_keys}
     if new_names:
-        created = ensure_companies(connection, new_names.values(), now=now)
+        created = ensure_companies(connection, new_names.values(), now=now, externals=catalog.new_externals)
         catalog.company_keys.update(created)
         catalog.companies.update({created[key]: name for key, name in new_names.items()})
     resolved: list[PlannedRow] = []

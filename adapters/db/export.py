@@ -17,9 +17,11 @@ from adapters.db.models import (
     Label,
     Team,
 )
+from plugin.moments import moment_text
 
 CUSTOMER_COLUMNS = ("id", "email", "first_name", "last_name", "middle_name", "username", "phone", "mobile",
-                    "company", "company_id", "labels", "groups")
+                    "company", "company_id", "labels", "groups", "active", "type", "created_at", "external_id",
+                    "external_source")
 
 
 def custom_cells(values: Iterable[tuple[int, int, str]], positions: Mapping[int, int], width: int
@@ -37,7 +39,7 @@ def custom_cells(values: Iterable[tuple[int, int, str]], positions: Mapping[int,
 def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
                      ) -> tuple[list[str], Iterator[list[object]]]:
     """Headers and rows: id, email, names, username, phones (E.164), company (name and id), labels and groups
-    (':'-joined), then one column per customers' custom field. The customers, or with `leads` the leads (contacts
+    (':'-joined), active (true/false), type, created_at (ISO 8601, UTC), external id and its source, then one column per customers' custom field. The customers, or with `leads` the leads (contacts
     marked as leads, with the customers' fields)."""
     with engine.connect() as connection:
         variables = connection.execute(select(CustomFieldRow.id, CustomFieldRow.variable)
@@ -56,7 +58,8 @@ def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
             while True:
                 contacts = connection.execute(
                     select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.middle_name,
-                           Contact.username, Contact.phone, Contact.mobile, Contact.company_id)
+                           Contact.username, Contact.phone, Contact.mobile, Contact.company_id, Contact.active,
+                           Contact.type, Contact.created_at, Contact.external_id, Contact.external_source)
                     .where(Contact.id > last_id, Contact.is_lead.is_(leads)).order_by(Contact.id).limit(batch)).all()
                 if not contacts:
                     return
@@ -75,6 +78,8 @@ def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
                            contact.middle_name or "", contact.username or "", contact.phone or "", contact.mobile or "",
                            company_names.get(contact.company_id, "") if contact.company_id else "",
                            contact.company_id or "", labels.get(contact.id, ""), groups.get(contact.id, ""),
+                           "true" if contact.active else "false", contact.type or "", moment_text(contact.created_at),
+                           contact.external_id or "", contact.external_source or "",
                            *custom.get(contact.id, [""] * len(variables))]
                 last_id = ids[-1]
 

@@ -120,10 +120,3 @@ def recent_import_of_same_file(bind: Bind, *, file_hash: str, kind: str, actor: 
             return DuplicateImport(found.id, found.created_at)
     return None
 
-
-def job_timing(bind: Bind, job_id: int) -> tuple[datetime | None, datetime | None]:
-    """When an import started running and when it last made progress (for the time-left estimate)."""
-    with reading(bind) as connection:
-        found = connection.execute(select(ImportJob.started_at, ImportJob.heartbeat_at)
-                                   .where(ImportJob.id == job_id)).one_or_none()
-        return (None, None) if found is None else (found.started_at, found.heartbeat_at)

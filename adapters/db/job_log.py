@@ -79,4 +79,5 @@ def job_summary(job: Row) -> JobSummary:
     return JobSummary(job.id, job.kind, job.status, job.actor, job.file_name, job.created_at, job.finished_at,
                       job.total, job.rows_done, job.created, job.updated, job.unchanged, job.failed, job.message,
                       job.error_code, tuple(job.headers or ()), tuple(job.mapping or ()), dict(job.options or {}),
-                      job.operation, UndoTally(job.removed, job.deactivated, job.restored, job.left_alone))
+                      job.operation, UndoTally(job.removed, job.deactivated, job.restored, job.left_alone),
+                      job.rows_seen or 0, job.started_at, job.progress_at)

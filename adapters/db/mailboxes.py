@@ -143,7 +143,8 @@ class SqlMailboxes:
         return self.connection.execute(update(mailboxes).where(mailboxes.c.name == name).values(
             host=mailbox.host, port=mailbox.port, user=mailbox.user, password_env=mailbox.password_env,
             tls=mailbox.tls, folder=mailbox.folder, own_addresses=list(mailbox.own_addresses),
-            label=mailbox.label or None, next_attempt_at=None, **moved)).rowcount == 1
+            label=mailbox.label or None, captures_leads=mailbox.captures_leads, next_attempt_at=None,
+            **moved)).rowcount == 1
 
     def tallies(self) -> dict[str, MailboxTally]:
         skipped = (select(func.count()).select_from(mail_skips).where(mail_skips.c.mailbox_id == mailboxes.c.id)

@@ -22,6 +22,11 @@ class Company(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_import_id: Mapped[int | None] = mapped_column(Integer)
     last_import_row: Mapped[int | None] = mapped_column(Integer)
+    # Its id in the system it came from (a Wifox project's), unique within it: renaming keeps it matching
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_source: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("external_id", "external_source", name="uq_companies_external_id"),)
 
 
 class CompanyDomain(Base):
@@ -70,10 +75,19 @@ class Contact(Base):
     source: Mapped[str] = mapped_column(String(20), default="import")  # import, mail, manual
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a lead until made a customer
     source_detail: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # the customer portal's, set through an invitation
+    # When the customer was created: by us, or in the system an import brought them from (its created_at column)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_import_id: Mapped[int | None] = mapped_column(Integer)
     last_import_row: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  # inactive: kept, shown so
+    type: Mapped[str | None] = mapped_column(String(200))  # the account type, one of the setting customer_types
+    # The customer's id in the system they were imported from (external_source, e.g. wifox): unique within it
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_source: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("external_id", "external_source", name="uq_contacts_external_id"),)
 
 
 class ContactLabel(Base):
@@ -91,6 +105,11 @@ class Team(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)  # exact, case-sensitive
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Its id in the system it came from (a Wifox desk's), unique within it: renaming keeps it matching
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_source: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("external_id", "external_source", name="uq_teams_external_id"),)
 
 
 class CustomerTeam(Base):
@@ -154,6 +173,10 @@ class ImportJob(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_host: Mapped[str | None] = mapped_column(String(255))
     claim_pid: Mapped[int | None] = mapped_column(Integer)
+    # Display progress, for reading only (plugin.progress): rows seen, counting those a slow step inside a batch
+    # prepared before the batch's commit, and when that was said. Resuming goes by rows_done, never by these.
+    rows_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ImportRow(Base):

@@ -1,5 +1,5 @@
 """plugin.ports.people on SQLAlchemy: server-side sessions, sign-in failure counts, and the accounts and tokens
-of adapters/db/accounts.py and adapters/db/tokens.py behind one PeopleStore."""
+of adapters/db/accounts.py, adapters/db/invitations.py and adapters/db/tokens.py behind one PeopleStore."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, case, dele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.db import accounts, tokens
+from adapters.db import accounts, invitations, tokens
 from adapters.db.agents import Agent
 from adapters.db.models import Base
 from plugin.ports import PasswordHasher
-from plugin.ports.people import (Account, FailureCounter, IssuedInvitation, IssuedLink, PendingInvitation,
-                                  StoredSession, TokenInfo)
+from plugin.ports.people import (Account, FailureCounter, InvitedPerson, IssuedInvitation, IssuedLink,
+                                  PendingInvitation, StoredSession, TokenInfo)
 
 
 class WebSession(Base):
@@ -66,23 +66,26 @@ class SqlAccounts:
         return None if agent_id is None else accounts.get_agent(self.engine, agent_id)
 
     def invitation_expiry(self, token: str) -> datetime | None:
-        return accounts.invitation_expiry(self.engine, token)
+        return invitations.invitation_expiry(self.engine, token)
 
-    def accept_invitation(self, token: str, password_hash: str) -> Account | None:
-        return accounts.set_password_by_invitation(self.engine, token, password_hash)
+    def accept_invitation(self, token: str, password_hash: str) -> InvitedPerson | None:
+        return invitations.set_password_by_invitation(self.engine, token, password_hash)
+
+    def customer_password_hash(self, email: str) -> str | None:
+        return invitations.customer_password_hash(self.engine, email)
 
     def create_admin(self, email: str, password: str, *, first_name: str, min_length: int) -> int:
         return accounts.create_admin(self.engine, self.hasher, email, password, first_name=first_name,
                                      min_length=min_length)
 
     def issue_invitation_links(self, *, hours: int) -> list[IssuedInvitation]:
-        return accounts.issue_invitation_links(self.engine, hours=hours)
+        return invitations.issue_invitation_links(self.engine, hours=hours)
 
     def pending_invitations(self) -> list[PendingInvitation]:
-        return accounts.list_pending_invitations(self.engine)
+        return invitations.list_pending_invitations(self.engine)
 
     def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:
-        return accounts.reissue_invitation(self.engine, email, hours=hours)
+        return invitations.reissue_invitation(self.engine, email, hours=hours)
 
 
 class SqlFailureCounter:
@@ -180,6 +183,9 @@ class SqlTokens:
 
     def revoke(self, email: str, *, now: datetime) -> int:
         return tokens.revoke_tokens(self.engine, email, now=lambda: now)
+
+    def revoke_one(self, token_id: int, *, now: datetime) -> bool:
+        return tokens.revoke_token(self.engine, token_id, now=lambda: now)
 
 
 class SqlPeopleStore:

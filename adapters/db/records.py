@@ -30,7 +30,8 @@ class SqlRecordDirectory:
         self.connection = connection
 
     def find_customers(self, query: CustomerQuery, *, offset: int, limit: int) -> list[CustomerLine]:
-        found = (select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Company.name.label("company"))
+        found = (select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Company.name.label("company"),
+                        Contact.active, Contact.type)
                  .outerjoin(Company, Company.id == Contact.company_id))
         if query.text.strip():
             pattern = _like(query.text.strip())
@@ -44,8 +45,8 @@ class SqlRecordDirectory:
                                        .where(ContactLabel.contact_id == Contact.id, Label.name == query.label.strip())))
         rows = self.connection.execute(found.order_by(Contact.email_key).offset(offset).limit(limit)).all()
         labels = self._labels([row.id for row in rows])
-        return [CustomerLine(row.id, row.email, row.first_name, row.last_name, row.company, labels.get(row.id, ()))
-                for row in rows]
+        return [CustomerLine(row.id, row.email, row.first_name, row.last_name, row.company, labels.get(row.id, ()),
+                             row.active, row.type) for row in rows]
 
     def find_companies(self, text: str, *, offset: int, limit: int) -> list[CompanyLine]:
         customers = select(func.count()).where(Contact.company_id == Company.id).scalar_subquery()
@@ -83,7 +84,8 @@ class SqlRecordDirectory:
         return Customer(row.id, row.email, row.first_name, row.middle_name, row.last_name, row.username, row.phone,
                         row.mobile, row.company_id, row.company, self._labels([customer_id]).get(customer_id, ()),
                         tuple(groups), {variable: value for variable, value in custom}, row.source, row.source_detail,
-                        row.created_at, row.updated_at, first_import)
+                        row.created_at, row.updated_at, first_import, row.active, row.type, row.external_id,
+                        row.external_source)
 
     def changes_of(self, kind: str, record_id: int, *, offset: int, limit: int) -> list[RecordChange]:
         rows = self.connection.execute(

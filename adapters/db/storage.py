@@ -11,7 +11,6 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from adapters.db.accounts import InvitationSender, mail_invitations
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.kind_storage import SqlKindStorage
 from adapters.db.people import SqlPeopleStore
@@ -49,7 +48,3 @@ class SqlStorage:
 
     def people_store(self, hasher: PasswordHasher) -> SqlPeopleStore:
         return SqlPeopleStore(self.engine, hasher)
-
-    def mail_invitations(self, sender: InvitationSender, *, import_id: int, hours: int,
-                         link_for: Callable[[str], str]) -> None:
-        mail_invitations(self.engine, sender, import_id=import_id, hours=hours, link_for=link_for)

@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from adapters.db.catalog import load_catalog, utc_now
+from adapters.db.display_progress import write_display_progress
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.import_queue import insert_job
 from adapters.db.models import ImportJob, ImportRow
@@ -153,7 +154,8 @@ class SqlImportStore:
         with self.engine.begin() as connection:
             self._update_job(connection, job_id, status=str(Status.CHECKING if is_checking else Status.RUNNING),
                              total=total, headers=list(headers), mapping=[column.as_dict() for column in mapping.columns],
-                             started_at=func.coalesce(ImportJob.started_at, now), heartbeat_at=now)
+                             started_at=func.coalesce(ImportJob.started_at, now), heartbeat_at=now,
+                             rows_seen=ImportJob.rows_done)  # what an interrupted run saw past its commits is gone
 
     def find_earlier_run(self, job_id: int) -> EarlierRun | None:
         """The pass an unfinished run was in, its committed rows counted by action, and its first errors."""
@@ -181,9 +183,12 @@ class SqlImportStore:
             extend = getattr(self.tables.get(kind), "extend_catalog", None)  # agents add teams and usernames
             return catalog if extend is None else extend(connection, catalog)
 
-    def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
+    def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None,
+                      external_ids: Collection[tuple[str, str]] = ()
                       ) -> tuple[dict[str, Existing], dict[int, Existing]]:
         with self.engine.connect() as connection:
+            if external_ids:  # only a kind with an external_id field (customers, leads) has rows giving one
+                return self.tables[kind].find(connection, keys, ids, job_id, external_ids=external_ids)  # type: ignore[call-arg]
             return self.tables[kind].find(connection, keys, ids, job_id)
 
     def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:
@@ -242,12 +247,13 @@ class SqlImportStore:
 
     def clear_results(self, job_id: int) -> None:
         with self.engine.begin() as connection:
-            self._update_job(connection, job_id, rows_done=0)
+            self._update_job(connection, job_id, rows_done=0, rows_seen=0)
             connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
 
     def begin_applying(self, job_id: int) -> None:
         with self.engine.begin() as connection:
-            self._update_job(connection, job_id, status=str(Status.RUNNING), rows_done=0, heartbeat_at=self.now())
+            self._update_job(connection, job_id, status=str(Status.RUNNING), rows_done=0, rows_seen=0,
+                             heartbeat_at=self.now())
             connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:
@@ -267,8 +273,12 @@ class SqlImportStore:
                         written: Mapping[int, int] | None) -> None:
         insert_many(connection, import_rows, RESULT_COLUMNS, [_result_row(job_id, row, written or {}) for row in planned])
 
+    def record_progress(self, job_id: int, rows_seen: int) -> None:
+        write_display_progress(self.engine, job_id, rows_seen, now=self.now(), claim_token=self.claims.get(job_id))
+
     def _mark_progress(self, connection: Connection, job_id: int, rows_done: int, now: datetime) -> None:
-        self._update_job(connection, job_id, rows_done=rows_done, heartbeat_at=now)
+        """The rows committed (what a resumed run goes by), and the display progress with them."""
+        self._update_job(connection, job_id, rows_done=rows_done, heartbeat_at=now, rows_seen=rows_done, progress_at=now)
 
     def _update_job(self, connection: Connection, job_id: int, **values: object) -> None:
         """Change the job's row, if this worker still holds its claim (or nobody claims it: an import run

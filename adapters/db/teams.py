@@ -14,15 +14,15 @@ from adapters.db.models import Contact, CustomerTeam, Team
 from plugin.ports.teams import TeamMember, TeamSummary
 
 
-def _with_counts() -> Select[tuple[int, str, int, int]]:
-    """Teams' id and name, and how many agents and customers belong to each."""
+def _with_counts() -> Select[tuple[int, str, int, int, str | None, str | None]]:
+    """Teams' id and name, how many agents and customers belong to each, and the id another system gives it."""
     agents = select(func.count()).where(AgentTeam.team_id == Team.id).scalar_subquery().label("agents")
     customers = select(func.count()).where(CustomerTeam.team_id == Team.id).scalar_subquery().label("customers")
-    return select(Team.id, Team.name, agents, customers)
+    return select(Team.id, Team.name, agents, customers, Team.external_id, Team.external_source)
 
 
-def _summary(row: Row[tuple[int, str, int, int]]) -> TeamSummary:
-    return TeamSummary(row.id, row.name, row.agents, row.customers)
+def _summary(row: Row[tuple[int, str, int, int, str | None, str | None]]) -> TeamSummary:
+    return TeamSummary(row.id, row.name, row.agents, row.customers, row.external_id, row.external_source)
 
 
 class SqlTeamStore:

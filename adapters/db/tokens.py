@@ -84,6 +84,13 @@ def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
         return int(result.rowcount or 0)
 
 
+def revoke_token(engine: Engine, token_id: int, *, now: Clock = utc_now) -> bool:
+    with engine.begin() as connection:
+        result = connection.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                                    .values(revoked_at=now()))
+        return bool(result.rowcount)
+
+
 def agent_id_for_email(engine: Engine, email: str) -> int | None:
     """The agent with this email (any case), for API tokens made by email; None when there is none."""
     from adapters.db.agents import Agent  # agents are the standalone host's people; a helpdesk brings its own

@@ -18,6 +18,7 @@ from typing import Protocol, cast
 from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 
 from adapters.db.agents import Agent, AgentTeam, Invitation
+from adapters.db.customers import CONTACT_FIELDS, read_created_at, stored_created_at
 from adapters.db.engine import insert_many, is_postgresql, update_many
 from adapters.db.models import (Contact, ContactLabel, CustomerTeam, CustomFieldRow, CustomValue, ImportJob, ImportRow,
                                 Label, Team)
@@ -116,8 +117,7 @@ class CustomerUndo:
     title = "customer"
     can_deactivate = False
     secret_names: frozenset[str] = frozenset()
-    columns = {name: name for name in ("email", "first_name", "middle_name", "last_name", "username", "phone", "mobile",
-                                       "company_id")}
+    columns = {name: name for name in CONTACT_FIELDS}
 
     def stored(self, connection: Connection, ids: Sequence[int], *, job_id: int, finished_at: datetime,
                lock: bool) -> dict[int, StoredRecord]:
@@ -143,6 +143,7 @@ class CustomerUndo:
         records: dict[int, StoredRecord] = {}
         for row in found:
             values: dict[str, object] = {name: getattr(row, name) for name in self.columns}
+            values["created_at"] = read_created_at(values["created_at"])
             values.update(custom[row.id])
             values.update({name: frozenset(names) for name, names in sets[row.id].items()})
             records[row.id] = StoredRecord(row.id, values, changed[row.id])
@@ -157,6 +158,9 @@ class CustomerUndo:
             return
         contacts = cast(Table, Contact.__table__)
         for names, params in _restored_columns(restoring, self.columns, undo_job=undo_job, now=now).items():
+            if "created_at" in names:
+                at = names.index("created_at")
+                params = [(*row[:at], stored_created_at(connection, row[at]), *row[at + 1:]) for row in params]
             update_many(connection, contacts, (*names, "updated_at", "last_import_id"), params)
         labels = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "labels"}
         groups = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "groups"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Connection
 
@@ -55,9 +55,6 @@ class SqlUploads:
         return import_queue.recent_import_of_same_file(
             self.connection, file_hash=file_hash, kind=kind, actor=actor, mapping=mapping, defaults=defaults,
             options=options, all_or_nothing=all_or_nothing, within=within)
-
-    def job_timing(self, job_id: int) -> tuple[datetime | None, datetime | None]:
-        return import_queue.job_timing(self.connection, job_id)
 
     def save_mapping(self, kind: str, name: str, headers: Sequence[str], mapping: Mapping[str, str], *,
                      created_by: str) -> int:

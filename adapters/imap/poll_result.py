@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from plugin.services.capture import CapturedContact, ExistingContact, SkippedMessage, StoredBatch
+from plugin.ports import MailSkipRecord
+from plugin.services.capture import CapturedContact, ExistingContact, StoredBatch
 
 
 class PollProblem(StrEnum):
@@ -38,7 +39,7 @@ class PollResult:
     fetched: int = 0
     created: tuple[CapturedContact, ...] = ()
     existing: tuple[ExistingContact, ...] = ()
-    skipped: tuple[SkippedMessage, ...] = ()
+    skipped: tuple[MailSkipRecord, ...] = ()
     error_code: str = ""  # a MailboxErrorCode or PollProblem value; "" when the poll went through
     error: str = ""
     next_attempt_at: datetime | None = None  # when a failed mailbox is tried again
@@ -73,7 +74,7 @@ class Tally:
     fetched: int = 0
     created: list[CapturedContact] = field(default_factory=list)
     existing: list[ExistingContact] = field(default_factory=list)
-    skipped: list[SkippedMessage] = field(default_factory=list)
+    skipped: list[MailSkipRecord] = field(default_factory=list)
     job_id: int | None = None
 
     def add(self, fetched: int, stored: StoredBatch) -> None:

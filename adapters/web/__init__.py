@@ -19,7 +19,7 @@ from flask import Flask
 
 from adapters.bootstrap import bootstrap, settings_from_environment
 from adapters.jobs import ImportQueue, make_import_queue
-from adapters.web import mailbox_pages  # noqa: F401  (its routes are on pages)
+from adapters.web import mailbox_pages, notices_pages, tokens_pages  # noqa: F401  (their routes are on pages)
 from adapters.web.api import api
 from adapters.web.blueprint import EXTENSION, Importer, Notice
 from adapters.web.pages import pages

@@ -1,4 +1,5 @@
-"""The page an invitation's link opens: an invited agent chooses a password, then signs in.
+"""The page an invitation's link opens: an invited agent or customer chooses a password; an agent then signs in
+here, a customer in the host's customer portal.
 
 Registered by init_app at /agents/set-password (SET_PASSWORD_PATH), so the standalone host and any helpdesk
 that mounts the importer serve it. The link is one-time and expires (invitation_hours); the password follows
@@ -14,6 +15,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from adapters.web.blueprint import importer
 from adapters.web.security import csrf_token, is_csrf_valid
+from plugin.ports.people import AGENT
 from plugin.services.people import SET_PASSWORD_PATH, PeopleError
 
 logger = logging.getLogger(__name__)
@@ -46,16 +48,17 @@ def set_password():  # type: ignore[no-untyped-def]
             problem = "The two passwords differ; type the same password twice."
         else:
             try:
-                account = people.accept_invitation(token, password)
+                person = people.accept_invitation(token, password)
             except PeopleError as error:
                 if error.code == "invitation.unusable":
                     return _unusable_link()
                 problem = error.message
             else:
-                logger.info("agent %s set their password through an invitation", account.id)
+                logger.info("%s %s set their password through an invitation", person.invitee, person.id)
                 login = importer().login_endpoint
-                if login:
+                if login and person.invitee == AGENT:
                     return redirect(url_for(login, welcome=1))
-                return render_template("contact_importer/password_set.html", email=account.email)
+                return render_template("contact_importer/password_set.html", email=person.email,
+                                       invitee=person.invitee)
     return render_template("contact_importer/set_password.html", problem=problem, expires_at=expires_at,
                            min_length=importer().settings.password_min_length), 400 if problem else 200

@@ -14,7 +14,7 @@ from adapters.web.security import add_security_headers, is_csrf_valid
 from plugin.errors import BadFile
 from plugin.read import Layout
 from plugin.mapping import check_chosen_mapping
-from plugin.options import OptionInvalid, parse_flag
+from plugin.options import OptionInvalid, parse_flag, unmet_options
 from plugin.services import UnknownKind
 from plugin.undo import NotPermitted, UndoRefused
 
@@ -177,6 +177,7 @@ def create_import():  # type: ignore[no-untyped-def]
         return response, 409
     job_id = shared.start_import(upload, actor=user, is_dry_run=dry_run, mapping=mapping, options=options)
     response = jsonify(job=job_id, status="queued", dry_run=dry_run,
+                       notes=[option.unmet_note for option in unmet_options(kind, options, services.settings)],
                        links={"self": url_for(".get_import", job_id=job_id),
                               "page": url_for("contact_importer.job_page", job_id=job_id)})
     response.headers["Location"] = url_for(".get_import", job_id=job_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from plugin.mapping import MappedColumn, MatchedBy
 from plugin.options import ImportOptions, options_fixing
 from plugin.ports.uploads import DuplicateImport, UploadRecord
 from plugin.read import Layout, inspect_csv
+from plugin.progress import ImportProgress
 from plugin.report import ImportReport, Status
 from plugin.services import Services, UnknownKind
 from plugin.words import count_of
@@ -198,28 +198,9 @@ def is_finished(job) -> bool:  # type: ignore[no-untyped-def]
     return job.status in FINISHED
 
 
-def job_progress(job, *, now: datetime | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Rows done of all, a percentage and seconds left (None until there is a rate to go by)."""
-    total, done = job.total, min(job.rows_done, job.total) if job.total else job.rows_done
-    if is_finished(job):
-        return {"done": done, "total": total, "percent": 100, "eta_seconds": 0}
-    percent = math.floor(100 * done / total) if total else 0
-    eta: int | None = None
-    started_at, _ = importer().services.uploads.job_timing(job.id)
-    if started_at is not None and done and total:
-        now = now or datetime.now(timezone.utc)
-        if started_at.tzinfo is None:
-            started_at = started_at.replace(tzinfo=timezone.utc)
-        elapsed = max((now - started_at).total_seconds(), 0.0)
-        eta = math.ceil(elapsed / done * (total - done))
-    return {"done": done, "total": total, "percent": min(percent, 99), "eta_seconds": eta}
-
-
-def describe_eta(seconds: object) -> str:
-    """'about 12 s left', 'about 3 min left'; the same words as importer.js."""
-    if not isinstance(seconds, int):
-        return "estimating the time left…"
-    return f"about {seconds} s left" if seconds < 60 else f"about {math.ceil(seconds / 60)} min left"
+def job_progress(job) -> ImportProgress:  # type: ignore[no-untyped-def]
+    """Percent, rows done of all, rows a second and time left, as the core works them out (plugin.progress)."""
+    return job.progress(now=datetime.now(timezone.utc), is_finished=is_finished(job))  # type: ignore[no-any-return]
 
 
 def job_report(job) -> ImportReport:  # type: ignore[no-untyped-def]
@@ -256,7 +237,7 @@ def job_summary_text(job) -> str:  # type: ignore[no-untyped-def]
     if job.status == str(Status.QUEUED):
         return f"Waiting for a worker to start importing {title}."
     if job.status == str(Status.RUNNING):
-        return f"Importing {title}: {job.rows_done:,} of {job.total:,} rows done."
+        return f"Importing {title}: {job.rows_shown:,} of {job.total:,} rows done."
     if job.status == str(Status.CHECKING):
         return f"Checking every row before importing {title} (all or nothing): {job.rows_done:,} of {job.total:,} checked."
     if job.status == str(Status.REJECTED):
@@ -289,7 +270,7 @@ def job_document(job) -> dict[str, object]:  # type: ignore[no-untyped-def]
         helping = []
     document.update({
         "options_that_help": helping,
-        "progress": job_progress(job),
+        "progress": job_progress(job).as_dict(),
         "summary": job_summary_text(job),
         "is_finished": is_finished(job),
         "file": job.file_name,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from plugin.services.people import MAX_TOKEN_DAYS
 from plugin.settings import SettingsError
 
 
@@ -136,7 +137,7 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="What the token is for, e.g. 'nightly CRM sync'.")
-@click.option("--expires-in", "days", type=click.IntRange(min=1, max=3650), default=None,
+@click.option("--expires-in", "days", type=click.IntRange(min=1, max=MAX_TOKEN_DAYS), default=None,
               help="Days the token works (default: the token_days setting, 90).")
 @click.pass_context
 def tokens_create_command(context: click.Context, email: str, name: str, days: int | None) -> None:
@@ -166,10 +167,8 @@ def tokens_list_command(context: click.Context) -> None:
     now = services.people.now()
     click.echo("id\towner\tname\tcreated\texpires\tlast used\tstate")
     for token in services.people.list_tokens():
-        expired = token.expires_at is not None and token.expires_at.replace(tzinfo=now.tzinfo) <= now
-        state = "revoked" if token.revoked_at else "expired" if expired else "active"
         click.echo(f"{token.id}\t{token.email}\t{token.name}\t{when(token.created_at)}\t{when(token.expires_at)}\t"
-                   f"{when(token.last_used_at)}\t{state}")
+                   f"{when(token.last_used_at)}\t{token.state(now)}")
 
 
 @tokens_group.command("revoke")

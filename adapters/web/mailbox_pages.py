@@ -17,6 +17,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from adapters.imap.access import AccessRefused, access_check, what_failed
 from adapters.web import blueprint as shared
+from adapters.web.page_base import when
 from adapters.web.pages import error_page, pages
 from adapters.web.security import WebUser
 from plugin.ports import MailboxExists, MailboxRecord, MailboxStatus
@@ -46,23 +47,18 @@ def only_mailbox_managers():  # type: ignore[no-untyped-def]
 
 
 def may_manage_mailboxes(user: WebUser | None) -> bool:
-    allowed = shared.importer().permissions.roles_by_permission.get(PERMISSION, frozenset({"admin"}))
-    return user is not None and user.role in allowed
+    return shared.importer().permissions.allows(user, PERMISSION)
 
 
 @pages.context_processor
 def mailbox_globals() -> dict[str, object]:
-    return {"may_manage_mailboxes": may_manage_mailboxes, "mailbox_status": describe_status, "is_variable_set": is_variable_set, "when": when,
+    return {"may_manage_mailboxes": may_manage_mailboxes, "mailbox_status": describe_status, "is_variable_set": is_variable_set,
             "what_failed": what_failed, "position": position}
 
 
 def is_variable_set(name: str) -> bool:
     """Whether the server process has the environment variable now (its value is never read out)."""
     return bool(name) and name in os.environ
-
-
-def when(moment: datetime | None) -> str:
-    return "never" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def position(mailbox: MailboxRecord) -> str:
@@ -94,6 +90,7 @@ class MailboxFields(TypedDict):
     folder: str
     own_addresses: list[str]
     label: str | None
+    captures_leads: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +106,13 @@ class MailboxForm:
     folder: str = "INBOX"
     own_addresses: str = ""
     label: str = ""
+    captures_leads: bool = False
 
     @classmethod
     def of(cls, mailbox: MailboxRecord) -> MailboxForm:
         return cls(mailbox.name, mailbox.host, str(mailbox.port or ""), mailbox.user, mailbox.password_env,
-                   mailbox.tls, mailbox.folder, "\n".join(mailbox.own_addresses), mailbox.label or "")
+                   mailbox.tls, mailbox.folder, "\n".join(mailbox.own_addresses), mailbox.label or "",
+                   mailbox.captures_leads)
 
     @classmethod
     def posted(cls) -> MailboxForm:
@@ -121,7 +120,7 @@ class MailboxForm:
         return cls(form.get("name", "").strip(), form.get("host", "").strip(), form.get("port", "").strip(),
                    form.get("user", "").strip(), form.get("password_env", "").strip(), form.get("tls") == "on",
                    form.get("folder", "").strip() or "INBOX", form.get("own_addresses", ""),
-                   form.get("label", "").strip())
+                   form.get("label", "").strip(), form.get("captures_leads") == "on")
 
     def problems(self) -> list[str]:
         """What the form lacks before anything is asked of the server; the rest is the use case's."""
@@ -137,7 +136,8 @@ class MailboxForm:
         addresses = [part.strip() for line in self.own_addresses.splitlines() for part in line.split(",")]
         return MailboxFields(host=self.host, port=int(self.port) if self.port else None, user=self.user,
                              password_env=self.password_env, tls=self.tls, folder=self.folder,
-                             own_addresses=[address for address in addresses if address], label=self.label or None)
+                             own_addresses=[address for address in addresses if address], label=self.label or None,
+                             captures_leads=self.captures_leads)
 
 
 def _mailbox_or_404(name: str) -> MailboxRecord:

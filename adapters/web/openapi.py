@@ -61,7 +61,12 @@ def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[s
         "confidence": {"type": "integer"}, "note": {"type": "string"}}}
     progress = {"type": "object", "properties": {
         "done": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"},
-        "eta_seconds": {"type": ["integer", "null"], "description": "Seconds left; null until there is a rate."}}}
+        "eta_seconds": {"type": ["integer", "null"], "description": "Seconds left; null until there is a rate."},
+        "rows_per_second": {"type": ["number", "null"], "description": "Rows a second so far; null until there is a rate."},
+        "rate_text": {"type": "string", "examples": ["3.1 rows/s"], "description": "Empty until there is a rate."},
+        "eta_text": {"type": "string", "examples": ["about 40 s left", "estimating…", "done"]},
+        "text": {"type": "string", "examples": ["42% · 126 of 300 rows · 3.1 rows/s · about 40 s left"],
+                 "description": "The whole line, as the progress bar's accessible text says it."}}}
     job = {"type": "object", "description": "The fields of `contact-importer import --json`, plus progress.",
            "properties": {
                "job": {"type": "integer"}, "kind": {"type": "string"},
@@ -137,6 +142,10 @@ def openapi_document(base_path: str, kinds: Iterable[ImportKind] = ()) -> dict[s
                         "202": {"description": "Queued.", "content": {"application/json": {"schema": {
                             "type": "object", "properties": {"job": {"type": "integer"}, "status": {"type": "string"},
                                                              "dry_run": {"type": "boolean"},
+                                                             "notes": {"type": "array", "items": {"type": "string"},
+                                                                       "description": "Options asked for that do "
+                                                                       "nothing without a setting (invite "
+                                                                       "without smtp_url), each in a sentence."},
                                                              "links": {"type": "object"}}}}}},
                         "400": _error("The file or a field cannot be used; nothing was queued."),
                         "409": {"description": "upload.duplicate: the same file, kind, mapping and options were "

@@ -3,7 +3,11 @@ the templates' globals. The import flow (pages.py) and the admin pages (admin_pa
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from adapters.web import blueprint as shared
 from adapters.web.security import WebUser, add_security_headers, csrf_token, is_csrf_valid
@@ -43,8 +47,26 @@ def page_globals() -> dict[str, object]:
     state = shared.importer()
     return {"importer_base": state.base_template, "csrf_token": csrf_token,
             "importer_user": shared.signed_in_user(), "describe_size": describe_size,
-            "describe_eta": shared.describe_eta, "shown_value": shown_value, "shown_field": shown_field,
-            "shown_record": shown_record}
+            "shown_value": shown_value, "shown_field": shown_field,
+            "shown_record": shown_record, "breakable_address": breakable_address, "when": when}
+
+
+def when(moment: datetime | None) -> str:
+    """A stored time as the pages say it: "2026-12-05 21:53 UTC", or "never"."""
+    if moment is None:
+        return "never"
+    return f"{(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+ADDRESS_PIECES = re.compile(r"[^@./]+[@/]*|\.[^@./]*[@/]*|[@/]+")  # "ann.lee@help.example": ann|.lee@|help|.example
+
+
+def breakable_address(text: str) -> Markup:
+    """An e-mail address or a URL that may go on to a new line only after an @ or a slash or before a dot, never
+    in the middle of a word or at a hyphen: its pieces cannot break, and a <wbr> between them may. Copying it gives
+    the address as it is."""
+    pieces = ADDRESS_PIECES.findall(text) or [text]
+    return Markup("<wbr>").join(Markup('<span class="ci-nowrap">%s</span>') % escape(piece) for piece in pieces)
 
 
 def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]

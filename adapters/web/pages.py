@@ -16,7 +16,7 @@ from plugin.services.shown import Page, ShownRow
 from plugin.kinds import ImportKind
 from plugin.mapping import CUSTOM_PREFIX, check_chosen_mapping
 from plugin.options import (ImportOptions, Option, OptionInvalid, OptionType, clearable_fields, options_fixing,
-                            options_of)
+                            options_of, unmet_options)
 from plugin.read import describe_size
 from plugin.report import Status
 from plugin.template import template_columns
@@ -207,6 +207,7 @@ def preview(upload_id: str):  # type: ignore[no-untyped-def]
                            default_fields=default_fields(kind), options=options, form_options=form_options(kind),
                            clearable=clearable_choices(kind, upload),
                            fixing=options_fixing(kind, {error.code for error in errors}), problem=problem,
+                           unmet=unmet_options(kind, options, state.services.settings),
                            ), 400 if problem else 200
 
 

@@ -81,14 +81,17 @@ def read_permissions(manifest: Path = MANIFEST) -> dict[str, frozenset[str]]:
 
 @dataclass(frozen=True, slots=True)
 class Permissions:
-    """Which roles may import which kinds; a kind with no permission listed is for admins only."""
+    """Which roles may import which kinds, and do what else plugin.toml's [permissions] lists; a permission not
+    listed there is for admins only."""
 
     roles_by_permission: Mapping[str, frozenset[str]]
 
     def may_import(self, user: WebUser | None, kind_title: str) -> bool:
-        if user is None:
-            return False
-        return user.role in self.roles_by_permission.get(f"import.{kind_title}", frozenset({"admin"}))
+        return self.allows(user, f"import.{kind_title}")
+
+    def allows(self, user: WebUser | None, permission: str) -> bool:
+        """Whether the person's role has the permission (mailboxes.manage, tokens.manage, ...); unlisted: admins."""
+        return user is not None and user.role in self.roles_by_permission.get(permission, frozenset({"admin"}))
 
 
 # ---- CSRF: a random token per session, sent back in every form (or header) that changes something

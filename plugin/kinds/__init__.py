@@ -47,6 +47,9 @@ class Field:
     is_name_list: bool = False  # several names in a cell (labels, teams): `parse` checks each, formulas too
     can_be_cleared: bool = False  # an import may empty it (the option clear_empty): one stored value, not required
     aliases: tuple[str, ...] = ()
+    # A column that maps here by its header but whose first cells this field refuses feeds this other field
+    # instead: an `ID` column of another system's ids ("666c2c2f...") is their external_id, not our id.
+    foreign_values_field: str = ""
     examples: tuple[str, str] = ("", "")
     description: str = ""
 
@@ -72,6 +75,13 @@ class Catalog:
     teams: dict[str, int] = field(default_factory=dict)  # exact, case-sensitive names
     company_keys: dict[str, int] = field(default_factory=dict)  # casefolded company name → id
     company_domains: dict[str, int] = field(default_factory=dict)  # mail domain (IDNA, lowercase) → company id
+    # Companies and teams by the id another system gives them, (external source, external id): a Wifox project's
+    # or desk's, which keeps matching after an admin renames it here. Teams → their name (groups are team names).
+    company_externals: dict[tuple[str, str], int] = field(default_factory=dict)
+    team_externals: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Cells naming a company or team by another system's id that this import creates (create_companies,
+    # create_groups): the cell (the new one's name) → (external source, external id), stored with it when written
+    new_externals: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def label_names(self) -> dict[int, str]:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 
 from plugin.emails import email_key
 from plugin.kinds import Catalog, CellProblem, Field, ImportKind, unknown_names
-from plugin.kinds.declared_options import Option, OptionType
+from plugin.kinds.declared_options import NOT_MAILED, Option, OptionType
 from plugin.pipeline import PrepareBatch
 from plugin.plan import HIDDEN, PlannedRow
 from plugin.ports import PasswordHasher, ProgressSink
 from plugin.usernames import free_username, parse_username
 from plugin.usernames import username_from_email as _username_from_email
-from plugin.validate import parse_boolean, parse_email, parse_name, split_names
+from plugin.validate import ACTIVE_ALIASES, parse_active, parse_email, parse_name, split_names
 
 ROLES = ("admin", "support_admin", "agent")
 DEFAULT_ROLE = "agent"
@@ -29,7 +29,8 @@ CREATE_TEAMS = Option("create_teams", OptionType.FLAG, "Create teams that do not
 REPLACE_TEAMS = Option("replace_teams", OptionType.FLAG, "Replace an agent's teams instead of adding to them",
                        "On update, replace teams instead of adding to them.")
 INVITATIONS = Option("invitations", OptionType.FLAG, "Mail invitations to new agents without a password",
-                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).")
+                     "Mail set-password invitations to the new agents without a password (when smtp_url is set).",
+                     needs_setting="smtp_url", without_setting=NOT_MAILED)
 
 
 @dataclass(slots=True)
@@ -52,14 +53,6 @@ def _parse_password(text: str) -> str:
     return text
 
 
-def _parse_active(text: str) -> bool:
-    try:
-        return parse_boolean(text)
-    except CellProblem:
-        raise CellProblem("active.invalid", f"{text.strip()!r} is not an active flag; use true/false, yes/no, y/n "
-                          "or 1/0 (any case).") from None
-
-
 def _parse_role(text: str) -> str:
     role = "_".join(text.strip().lower().replace("-", " ").split())
     if role not in ROLES:
@@ -80,7 +73,8 @@ def _free_username(base: str, catalog: AgentCatalog, key: str) -> str:
     return free_username(base, lambda candidate: catalog.usernames.get(candidate, key) != key)
 
 
-def _check_password(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+def password_problems(values: dict[str, object], options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """The password rule (length in characters and bytes), for an imported row and a set-password page alike."""
     password = values.get("password")
     if not isinstance(password, str):
         return []
@@ -120,7 +114,7 @@ def _check_username(values: dict[str, object], catalog: Catalog) -> list[tuple[s
 
 def check_agent(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
     """Password length, teams against the catalog, and a unique username (generated from the email when absent)."""
-    problems = _check_password(values, options) + _check_teams(values, catalog, options)
+    problems = password_problems(values, options) + _check_teams(values, catalog, options)
     return problems + _check_username(values, catalog)
 
 
@@ -175,8 +169,8 @@ AGENTS = ImportKind(
               examples=("change-me-now", ""),
               description="At least password_min_length characters (setting, 6 by default), hashed on import. "
                           "Empty: a new agent gets an invitation, an existing one keeps the password."),
-        Field("active", parse=_parse_active, is_repetitive=True,
-              aliases=("is active", "is_active", "enabled", "status active"),
+        Field("active", parse=parse_active, is_repetitive=True,
+              aliases=ACTIVE_ALIASES,
               examples=("true", "no"), description="true/false, yes/no, y/n or 1/0; a new agent is active by default."),
         Field("username", parse=parse_username,
               aliases=("user name", "login name", "user", "handle"),

@@ -13,6 +13,7 @@ from typing import cast
 from plugin.companies import company_name_key, is_free_mail, parse_domains
 from plugin.kinds import Catalog, Field, ImportKind
 from plugin.kinds.declared_options import Option, OptionType
+from plugin.kinds.external_ids import EXTERNAL_SOURCE, EXTERNAL_SOURCE_FIELD, check_external_source, external_id_field
 from plugin.validate import parse_name, parse_record_id
 
 
@@ -44,7 +45,14 @@ def _owner_name(owner: str, catalog: Catalog) -> str:
 
 
 def check_company(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
-    """Each domain must be free or already this company's, and never a free-mail provider's; claims it for the row."""
+    """An external id gets the system it comes from; each domain must be free or already this company's, and never
+    a free-mail provider's."""
+    problems = check_external_source(values, options)
+    return problems + _check_domains(values, catalog, options)
+
+
+def _check_domains(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """The row's domains, checked and claimed for it (an earlier row's claim makes a later one's taken)."""
     domains = cast("Collection[str]", values.pop("domains", ()) or ())  # parse_domains made it a frozenset
     name = values.get("name")
     if not domains or not isinstance(name, str):
@@ -88,9 +96,11 @@ COMPANIES = ImportKind(
               description="Mail domains separated by ':'; a new customer writing from one joins the company."),
         Field("id", parse=parse_record_id, aliases=("company id", "company_id", "companyid"),
               description="Optional: this product's id of an existing company; when known it is the key, so an exported file can rename companies."),
+        external_id_field("The company's (a Wifox project's)", "66524609caa3558dd8f8da65"),
+        EXTERNAL_SOURCE_FIELD,
     ),
     allows_custom_fields=True,
     description="The organisations customers belong to, with their mail domains: new customers join theirs by domain.",
     check_record=check_company,
-    options=(REPLACE_DOMAINS,),
+    options=(REPLACE_DOMAINS, EXTERNAL_SOURCE),
 )

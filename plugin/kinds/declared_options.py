@@ -32,6 +32,17 @@ class Option:
     setting: str = ""  # the setting whose value is its default ("" when none)
     flag: str = ""  # the command line's flag when not --<name with dashes>
     fixes: tuple[str, ...] = ()  # row error codes this option would have let through (labels.unknown...)
+    needs_setting: str = ""  # a setting it does nothing without (smtp_url): each surface says so when it is on
+    without_setting: str = ""  # what happens then, one sentence
+
+    def is_unmet(self, value: object, settings: object) -> bool:
+        """On, but the setting it needs is empty (settings: plugin.settings.Settings)."""
+        return bool(value) and bool(self.needs_setting) and not getattr(settings, self.needs_setting)
+
+    @property
+    def unmet_note(self) -> str:
+        """What every surface says when the option is unmet: “Its label”: what happens without the setting."""
+        return f"“{self.label}”: {self.without_setting}"
 
     @property
     def cli_flag(self) -> str:
@@ -41,3 +52,6 @@ class Option:
 CLEAR_EMPTY = Option("clear_empty", OptionType.FIELDS, "Columns whose empty cells clear the stored value",
                      "A column (field) whose empty cells clear the stored value instead of keeping it (repeatable, "
                      "or names separated by ','); a field required by the import can never be cleared.")
+
+NOT_MAILED = ("smtp_url is not set, so no invitation is mailed: `contact-importer invitations --issue-links` "
+              "prints their links.")

@@ -73,9 +73,13 @@ class ImportStore(Protocol):
         ...
 
     def find_existing(
-        self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None
+        self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None,
+        external_ids: Collection[tuple[str, str]] = (),
     ) -> tuple[dict[str, Existing], dict[int, Existing]]:
-        """Stored records for these keys and ids, in one query each; `claimed_by_row` set for job_id's rows."""
+        """Stored records for these keys and ids, in one query each; `claimed_by_row` set for job_id's rows.
+
+        The records holding `external_ids` ((external source, external id) pairs) are found too, by their id
+        (plugin.plan.external_by_id picks them out)."""
         ...
 
     def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:
@@ -104,6 +108,12 @@ class ImportStore(Protocol):
     def begin_applying(self, job_id: int) -> None:
         """All-or-nothing: every row passed the check; forget the check's results and mark the job running,
         in one transaction, so an interrupted import knows which pass it was in."""
+        ...
+
+    def record_progress(self, job_id: int, rows_seen: int) -> None:
+        """Display progress (plugin.progress) from inside a batch: the job has seen `rows_seen` rows, counting rows
+        of the batch prepared but not committed. For reading only, never what a resumed run goes by. Its own
+        short transaction, outside the batch's; it never waits for a lock (the figure is dropped instead)."""
         ...
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Protocol
 
 from plugin.errors import RowError
+from plugin.progress import ImportProgress, measure_progress
 from plugin.undo import UndoTally, undo_summary_text
 
 
@@ -35,6 +36,11 @@ class JobSummary:
     options: Mapping[str, object] = field(default_factory=dict)  # as the import was asked; retry_of, undo_of
     operation: str = "import"  # or "undo"; a retry is an import with options.retry_of
     undone: UndoTally = field(default_factory=UndoTally)  # an undo's counts: removed, restored, left alone
+    # Display progress (plugin.progress): rows seen, counting a batch's rows a slow step prepared before its
+    # commit, and when that was said; for reading only (a resumed import goes by rows_done).
+    rows_seen: int = 0
+    started_at: datetime | None = None
+    progress_at: datetime | None = None
 
     @property
     def is_undo(self) -> bool:
@@ -51,6 +57,21 @@ class JobSummary:
         return undo_summary_text(int(undone) if isinstance(undone, int) else 0, self.undone)
 
     @property
+    def rows_shown(self) -> int:
+        """Rows done as a person is shown them: committed, or seen inside the batch being prepared."""
+        return max(self.rows_done, self.rows_seen)
+
+    def progress(self, *, now: datetime, is_finished: bool) -> ImportProgress:
+        """Its figures as plugin.progress works them out: from the display progress when there is one (imports
+        say it), else from the rows committed measured now (undos, mail polls)."""
+        started, measured = _aware(self.started_at), _aware(self.progress_at)
+        if measured is None:
+            measured = now
+        elapsed = None if started is None else (measured - started).total_seconds()
+        return measure_progress(self.rows_shown, self.total, elapsed=elapsed, since_measured=(now - measured).total_seconds(),
+                                is_finished=is_finished)
+
+    @property
     def origin(self) -> str:
         """'a retry of import 7', 'the undo of import 7', or '' for an import of its own."""
         if isinstance(self.options.get("retry_of"), int):
@@ -58,6 +79,11 @@ class JobSummary:
         if isinstance(self.options.get("undo_of"), int):
             return f"the undo of import {self.options['undo_of']}"
         return ""
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands times back without their zone; they are stored in UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from plugin.kinds import Catalog
+from plugin.mail import SkipReason
 from plugin.plan import Existing, PlannedRow
 
 MAIL_JOB_KIND = "mail"  # the import history's kind of a poll's job
@@ -86,6 +87,9 @@ class Lease:
     owner: str
     seconds: float
 
+# Skips counted as failed in a poll's job: the author could not be read, or the CSV path would refuse them.
+FAILED_REASONS = frozenset({SkipReason.NO_SENDER, SkipReason.INVALID_ADDRESS, SkipReason.INVALID_VALUE})
+
 
 @dataclass(frozen=True, slots=True)
 class MailSkipRecord:
@@ -98,6 +102,11 @@ class MailSkipRecord:
     message_id: str | None
     uidvalidity: int = 0
     seen_at: datetime | None = None
+
+    @property
+    def is_failure(self) -> bool:
+        """Counted as failed in the poll's job (FAILED_REASONS), not only skipped."""
+        return self.reason in FAILED_REASONS
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,15 +47,29 @@ class TokenInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
 
+    def state(self, now: datetime) -> str:
+        """active, expired or revoked: what `tokens list` and the tokens page say."""
+        if self.revoked_at is not None:
+            return "revoked"
+        expires = self.expires_at
+        if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:
+            return "expired"
+        return "active"
+
+
+AGENT = "agent"  # who an invitation is for: an agent (signs in to the helpdesk) or
+CUSTOMER = "customer"  # a customer (signs in to the host's customer portal, which asks services.people.verify)
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedLink:
-    """A fresh set-password link's token for one agent, held only in memory until mailed or shown."""
+    """A fresh set-password link's token for one person, held only in memory until mailed or shown."""
 
     email: str
     name: str
     token: str
     expires_at: datetime
+    invitee: str = AGENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +77,21 @@ class IssuedInvitation:
     """A fresh set-password link's token, held only in memory until it is mailed or shown."""
 
     invitation_id: int
-    agent_id: int
+    person_id: int  # the agent's or the customer's id (invitee says which)
     email: str
     name: str
     token: str
     expires_at: datetime
+    invitee: str = AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class InvitedPerson:
+    """Who set a password through an invitation link."""
+
+    invitee: str  # AGENT or CUSTOMER
+    id: int
+    email: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +105,7 @@ class PendingInvitation:
     expires_at: datetime
     sent_at: datetime | None
     has_link: bool
+    invitee: str = AGENT
 
 
 class Accounts(Protocol):
@@ -96,8 +121,13 @@ class Accounts(Protocol):
         """When this unused invitation link expires; None when it names no unused invitation."""
         ...
 
-    def accept_invitation(self, token: str, password_hash: str) -> Account | None:
-        """Set the agent's password through an unused, unexpired link, once; None when the link does not work."""
+    def accept_invitation(self, token: str, password_hash: str) -> InvitedPerson | None:
+        """Set the invited agent's or customer's password through an unused, unexpired link, once; None when the
+        link does not work (used, replaced, expired, or its person inactive, removed or with a password)."""
+        ...
+
+    def customer_password_hash(self, email: str) -> str | None:
+        """The password hash of the customer with this email (any case); None when there is none, or no customer."""
         ...
 
     def create_admin(self, email: str, password: str, *, first_name: str, min_length: int) -> int:
@@ -110,11 +140,12 @@ class Accounts(Protocol):
         ...
 
     def pending_invitations(self) -> list[PendingInvitation]:
-        """Invitations whose agent has no password yet, oldest first."""
+        """Invitations whose agent or customer has no password yet, oldest first."""
         ...
 
     def reissue_invitation(self, email: str, *, hours: int) -> IssuedLink | None:
-        """A fresh link for the agent's pending invitation (earlier links stop working); None when none is pending."""
+        """A fresh link for the agent's or customer's pending invitation (earlier links stop working); None when
+        none is pending."""
         ...
 
 
@@ -162,6 +193,10 @@ class Tokens(Protocol):
     def list(self) -> list[TokenInfo]: ...
 
     def revoke(self, email: str, *, now: datetime) -> int: ...
+
+    def revoke_one(self, token_id: int, *, now: datetime) -> bool:
+        """Revoke one token; False when there is no such token or it was revoked already."""
+        ...
 
 
 class PeopleStore(Protocol):

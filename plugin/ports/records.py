@@ -28,6 +28,8 @@ class CustomerLine:
     last_name: str | None
     company: str | None
     labels: tuple[str, ...]
+    active: bool = True  # an inactive customer is listed as such, in words
+    type: str | None = None  # the account type
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,13 @@ class Customer:
     custom: Mapping[str, str]
     source: str  # import, mail, manual
     source_detail: str | None  # "import 7", or the mail's JSON: mailbox, folder, Message-ID, date
-    created_at: datetime
+    created_at: datetime  # when they were created: here, or in the system an import brought them from
     updated_at: datetime
     first_import: int | None = None  # the import that created it, when one did
+    active: bool = True
+    type: str | None = None  # the account type, one of the setting customer_types
+    external_id: str | None = None  # their id in the system they came from (external_source)
+    external_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

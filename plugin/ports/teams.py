@@ -17,6 +17,8 @@ class TeamSummary:
     name: str
     agents: int
     customers: int
+    external_id: str | None = None  # its id in the system it came from (a Wifox desk's), kept when renamed
+    external_source: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -27,7 +29,8 @@ class TeamSummary:
         return f"{count_of(self.customers, 'customers')} and {count_of(self.agents, 'agents')}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "agents": self.agents, "customers": self.customers}
+        return {"id": self.id, "name": self.name, "agents": self.agents, "customers": self.customers,
+                "external_id": self.external_id, "external_source": self.external_source}
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,10 +98,6 @@ class Uploads(Protocol):
                                    defaults: Mapping[str, str], options: Mapping[str, object],
                                    all_or_nothing: bool | None, within: timedelta) -> DuplicateImport | None: ...
 
-    def job_timing(self, job_id: int) -> tuple[datetime | None, datetime | None]:
-        """When an import started running and when it last made progress."""
-        ...
-
     def save_mapping(self, kind: str, name: str, headers: Sequence[str], mapping: Mapping[str, str], *,
                      created_by: str) -> int: ...
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
-from plugin.mail import SkipReason, address_keys, classify_message, fetch_header_fields
+from plugin.mail import address_keys, classify_message, fetch_header_fields
 from plugin.mail_customers import AuthorPlanner, MailAuthor, printable, source_detail
 from plugin.ports import (BatchCounts, Lease, LeaseLost, MailboxExists, MailboxRecord, MailboxTally, MailSkipRecord,
                           NewMailbox, StalePlan, WriteConflict)
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Skips counted as failed in a poll's job: the author could not be read, or the CSV path would refuse them.
-FAILED_REASONS = frozenset({SkipReason.NO_SENDER, SkipReason.INVALID_ADDRESS, SkipReason.INVALID_VALUE})
 STORE_ATTEMPTS = 5  # a batch another writer got in the way of is planned and written again, this many times
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what a mailbox's password_env may be
 NAME_LENGTH = 100  # the longest mailbox name
@@ -81,23 +79,12 @@ class ExistingContact:
 
 
 @dataclass(frozen=True, slots=True)
-class SkippedMessage:
-    uid: int
-    reason: str  # a plugin.mail.SkipReason value
-    detail: str
-
-    @property
-    def is_failure(self) -> bool:
-        return self.reason in FAILED_REASONS
-
-
-@dataclass(frozen=True, slots=True)
 class StoredBatch:
     """What one batch came to, in UID order, and the poll's job (created by its first batch with mail)."""
 
     created: tuple[CapturedContact, ...]
     existing: tuple[ExistingContact, ...]
-    skipped: tuple[SkippedMessage, ...]
+    skipped: tuple[MailSkipRecord, ...]
     job_id: int | None
 
 
@@ -142,12 +129,16 @@ class Capture:
 
     def change_mailbox(self, name: str, *, host: str, port: int | None, user: str, password_env: str, tls: bool,
                        folder: str, own_addresses: Sequence[str] = (), label: str | None = None,
-                       check: AccessCheck | None = None, now: datetime) -> MailboxRecord:
+                       captures_leads: bool | None = None, check: AccessCheck | None = None,
+                       now: datetime) -> MailboxRecord:
         """Save a mailbox's new settings (its name and `since` stay); it is polled at the next tick. Another
-        host, port, user or folder starts its position over. Raises UnknownMailbox or BadMailbox; `check` runs
-        first, when given, as for add_mailbox."""
+        host, port, user or folder starts its position over. `captures_leads` turns a sales inbox on or off for
+        the correspondents it meets from then on (None: as it was); those captured already stay what they are.
+        Raises UnknownMailbox or BadMailbox; `check` runs first, when given, as for add_mailbox."""
         before = self.mailbox(name)
-        mailbox = _new_mailbox(name, host, port, user, password_env, tls, folder, before.since, own_addresses, label)
+        mailbox = replace(_new_mailbox(name, host, port, user, password_env, tls, folder, before.since, own_addresses,
+                                       label),
+                          captures_leads=before.captures_leads if captures_leads is None else captures_leads)
         if check is not None:
             check(mailbox)
         is_moved = (mailbox.host, mailbox.port, mailbox.user, mailbox.folder) != (before.host, before.port,
@@ -314,7 +305,7 @@ class Capture:
                            for refusal in refusals]
             all_skips = sorted([*skips, *refused], key=lambda skip: skip.uid)
             work.mailboxes.add_skips(mailbox.id, uidvalidity, all_skips, now=now)
-            skipped = tuple(SkippedMessage(skip.uid, skip.reason, skip.detail) for skip in all_skips)
+            skipped = tuple(all_skips)
             refused_uids = {skip.uid for skip in refused}
             existing_authors = tuple(ExistingContact(author.uid, author.email) for author in authors
                                      if author.uid not in created and author.uid not in refused_uids)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
 from plugin.options import ImportOptions, read_options
-from plugin.pipeline import ImportRequest, PrepareBatch, run_import
+from plugin.pipeline import ImportRequest, PrepareBatch, run_import, start_job_here
 from plugin.ports import ProgressSink, StopCheck
+from plugin.progress import REPORT_EVERY_SECONDS, at_most_every
 from plugin.ports.kinds import Exported
 from plugin.report import ImportReport, Status
 from plugin.template import template_csv
@@ -76,8 +77,13 @@ class Imports:
         )
         factory = services.preparers.get(kind.name)
         prepare = None
-        if factory is not None:
-            progress, batch_progress = _with_batch_progress(progress)
+        if factory is not None:  # a slow step inside each batch: it says how far it is, for the progress bar
+            if job_id is None:
+                job_id = start_job_here(request, services.store)
+            shown_job = job_id
+            display = at_most_every(REPORT_EVERY_SECONDS,
+                                    lambda done, _total: services.store.record_progress(shown_job, done))
+            progress, batch_progress = _with_batch_progress(progress, display)
             prepare = factory(batch_progress)
         report = run_import(request, source, services.store, job_id=job_id, prepare=prepare, progress=progress,
                             should_stop=should_stop)
@@ -114,17 +120,19 @@ class Imports:
         return template_csv(kind, self.services.store.load_catalog(kind.name))
 
 
-def _with_batch_progress(progress: ProgressSink | None) -> tuple[ProgressSink | None, ProgressSink | None]:
-    """The import's sink, remembering where it is, and a sink for (rows of this batch prepared, rows in it)."""
-    if progress is None:
-        return None, None
+def _with_batch_progress(progress: ProgressSink | None, display: ProgressSink) -> tuple[ProgressSink, ProgressSink]:
+    """The import's sink, remembering where it is, and a sink for (rows of this batch prepared, rows in it),
+    which tells both the caller's sink (a terminal) and the job's display progress (`display`) how far it is."""
     where = [0, 0]  # rows done, rows in all: as the pipeline last said
 
     def import_progress(done: int, total: int) -> None:
         where[:] = [done, total]
-        progress(done, total)
+        if progress is not None:
+            progress(done, total)
 
     def batch_progress(prepared: int, _batch_rows: int) -> None:
-        progress(where[0] + prepared, where[1])
+        for sink in (progress, display):
+            if sink is not None:
+                sink(where[0] + prepared, where[1])
 
     return import_progress, batch_progress

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from plugin.notices import EMAIL, RESULT_PATH, WEBHOOK, is_notified, job_notice, next_try
 from plugin.ports.notices import Delivery, NotSent
@@ -29,6 +30,28 @@ CLAIM_SECONDS = 120  # a sender holds a delivery this long; one that died lets i
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChoice:
+    """A person's notices by e-mail as the notices page shows them."""
+
+    choice: bool | None  # their own: yes, no, or None (as notify_by_email says)
+    is_wanted: bool  # whether they get one when their import or undo ends
+    default: bool  # the notify_by_email setting
+    is_set_up: bool  # smtp_url is set: without it no notice is mailed, whatever the choice
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSetup:
+    """How notices are set up (plugin.toml or CONTACT_IMPORTER_*), as admins may see it: never the secret."""
+
+    webhook_url: str  # a password in it is hidden
+    has_webhook_secret: bool
+    is_email_set_up: bool
+    notify_by_email: bool
+    attempts: int
+    retry_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +158,34 @@ class Notices:
             work.commit()
         return self._wants_email(wants_email)
 
+    def email_choice(self, person: str) -> EmailChoice:
+        """A person's choice about notices by e-mail, what it comes to, and whether e-mail is set up at all."""
+        with self.services.unit_of_work() as work:
+            choice = work.notices.email_choice(person.strip())
+        return EmailChoice(choice, self._wants_email(choice), self.services.settings.notify_by_email,
+                           EMAIL in self.services.notice_senders)
+
+    def setup(self) -> NoticeSetup:
+        """The notice settings for the admins' page: the webhook's URL (a password in it hidden), whether it has a
+        secret (never the secret), and how deliveries are retried."""
+        settings = self.services.settings
+        return NoticeSetup(without_password(settings.webhook_url), bool(settings.webhook_secret),
+                           EMAIL in self.services.notice_senders, settings.notify_by_email, settings.notice_attempts,
+                           settings.notice_retry_seconds)
+
     def email_wanted(self, person: str) -> bool:
         """Whether a person gets an e-mail when their import or undo ends (their choice, else the setting)."""
-        with self.services.unit_of_work() as work:
-            return self._wants_email(work.notices.email_choice(person.strip()))
+        return self.email_choice(person).is_wanted
+
+
+def without_password(url: str) -> str:
+    """The URL with a password in it (https://user:password@host/...) shown as ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_address(actor: str) -> bool:

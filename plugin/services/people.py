@@ -11,6 +11,11 @@ plugin/ports/people.py. The rules:
 - **Sessions.** A session ends at sign-out, session_hours after sign-in, after session_idle_minutes without a
   request, and at once when its agent is deactivated, changes role or gets another password.
 - **Tokens.** A token works until it is revoked or expires (token_days after it is made, unless said otherwise).
+  An admin makes, sees and revokes anybody's tokens; anyone else only their own (the tokens page asks as the
+  signed-in person; the CLI runs as an admin, as it does everywhere).
+- **Invitations.** Agents and customers get the same one-time, expiring set-password link and page; the password
+  chosen is kept only as a hash. Customers never sign in here: the host's portal asks `verify`, and learns of a
+  password set through the hook customer_password_set.
 """
 
 from __future__ import annotations
@@ -22,14 +27,19 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Protocol
 
 from plugin.emails import InvalidEmail, email_key, normalize_email
-from plugin.kinds.agents import _check_password
-from plugin.ports.people import Account, IssuedInvitation, IssuedLink, PeopleStore, PendingInvitation, TokenInfo
+from plugin.ports import PasswordHasher
+from plugin.kinds.agents import password_problems
+from plugin.ports.people import (CUSTOMER, Account, InvitedPerson, IssuedInvitation, IssuedLink, PeopleStore,
+                                 PendingInvitation, TokenInfo)
+from plugin.services.undo import ADMIN, Actor
 
 if TYPE_CHECKING:
     from plugin.services import Services
 
 SET_PASSWORD_PATH = "/agents/set-password"  # served by adapters/web/accounts_pages.py wherever the importer is mounted
 TOUCH_EVERY = timedelta(minutes=1)  # a session's last request is written at most this often
+MAX_TOKEN_DAYS = 3650  # the longest a token may be made to work
+TOKEN_NAME_LENGTH = 200
 
 
 def set_password_link(token: str) -> str:
@@ -46,7 +56,7 @@ class PeopleError(ValueError):
 
 
 class InvitationMailer(Protocol):
-    def send(self, to_email: str, name: str, link: str, expires_at: datetime) -> None: ...
+    def send(self, to_email: str, name: str, link: str, expires_at: datetime, *, invitee: str = ...) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +187,24 @@ class People:
 
     # ---- API tokens
 
-    def create_token(self, email: str, *, name: str = "", days: int | None = None) -> tuple[str, Account, datetime]:
+    def create_token(self, email: str, *, name: str = "", days: int | None = None, by: Actor | None = None
+                     ) -> tuple[str, Account, datetime]:
+        """A new token for the agent EMAIL, returned once (only its hash is kept), with its agent and expiry.
+        `by`: who asks, when it is not the CLI's operator; only an admin makes tokens for somebody else."""
+        if by is not None:
+            self._check_may_manage(by, email, "make")
+        if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+            raise PeopleError("token.days", f"A token works for 1 to {MAX_TOKEN_DAYS} days, not {days}.")
+        if len(name.strip()) > TOKEN_NAME_LENGTH:
+            raise PeopleError("token.name", f"A token's name has at most {TOKEN_NAME_LENGTH} characters.")
         account = self.store.accounts.by_email(email)
         if account is None or not account.is_active:
             raise PeopleError("token.no_agent", f"There is no active agent {email!r}; import agents or run "
                                                 "`contact-importer users create-admin EMAIL` first.")
         now = self.now()
         expires_at = now + timedelta(days=self.services.settings.token_days if days is None else days)
-        return self.store.tokens.create(account.email, name=name, expires_at=expires_at, now=now), account, expires_at
+        token = self.store.tokens.create(account.email, name=name.strip(), expires_at=expires_at, now=now)
+        return token, account, expires_at
 
     def token_owner(self, token: str, *, address: str) -> TokenCheck:
         """Whose token this is; a failure counts against the client address, and a throttled address waits."""
@@ -203,6 +223,29 @@ class People:
     def revoke_tokens(self, email: str) -> int:
         return self.store.tokens.revoke(email, now=self.now())
 
+    def tokens_seen_by(self, actor: Actor) -> list[TokenInfo]:
+        """The tokens this person may look after, newest first: an admin's are everybody's."""
+        return [token for token in reversed(self.list_tokens()) if self._may_manage(actor, token.email)]
+
+    def revoke_token(self, token_id: int, *, by: Actor) -> TokenInfo:
+        """Revoke one token; PeopleError when there is no such token (or none this person may see), it is revoked
+        already, or it is somebody else's and they are not an admin. Returns the token as it was."""
+        found = next((token for token in self.list_tokens() if token.id == token_id), None)
+        if found is None:
+            raise PeopleError("token.unknown", f"There is no API token {token_id}.")
+        self._check_may_manage(by, found.email, "revoke")
+        if not self.store.tokens.revoke_one(token_id, now=self.now()):
+            raise PeopleError("token.revoked", f"API token {token_id} was revoked already.")
+        return found
+
+    def _may_manage(self, actor: Actor, owner: str) -> bool:
+        return actor.role == ADMIN or self._account_key(actor.name) == self._account_key(owner)
+
+    def _check_may_manage(self, actor: Actor, owner: str, doing: str) -> None:
+        if not self._may_manage(actor, owner):
+            raise PeopleError("token.not_yours", f"Only an admin may {doing} an API token for somebody else "
+                                                 f"({owner}); you may {doing} your own.")
+
     # ---- invitations
 
     def invitation_expiry(self, token: str) -> datetime | None:
@@ -212,21 +255,35 @@ class People:
 
     def password_problem(self, password: str) -> str | None:
         """The agents import's password rule (plugin/kinds/agents.py), as one message; None when it passes."""
-        problems = _check_password({"password": password},
+        problems = password_problems({"password": password},
                                    {"password_min_length": self.services.settings.password_min_length})
         return problems[0][2] if problems else None
 
-    def accept_invitation(self, token: str, password: str) -> Account:
+    def accept_invitation(self, token: str, password: str) -> InvitedPerson:
+        """Set the password of the agent or customer invited by this link (kept only as its hash); a customer's
+        is announced to the host through the hook customer_password_set."""
         problem = self.password_problem(password)
         if problem is not None:
             raise PeopleError("password.rejected", problem)
         if self.invitation_expiry(token) is None:
             raise PeopleError("invitation.unusable", "This link does not work any more.")
-        assert self.services.hasher is not None
-        account = self.store.accounts.accept_invitation(token, self.services.hasher.hash_many([password])[0])
-        if account is None:
+        person = self.store.accounts.accept_invitation(token, self._hasher.hash_many([password])[0])
+        if person is None:
             raise PeopleError("invitation.unusable", "This link does not work any more.")
-        return account
+        if person.invitee == CUSTOMER and self.services.hooks is not None:
+            self.services.hooks.customer_password_set(customer_id=person.id, email=person.email)
+        return person
+
+    def verify(self, email: str, password: str) -> bool:
+        """For the host's customer portal: whether the customer with this email (any case) set this password
+        through an invitation. An unknown email costs as long as a wrong password; no count, no session."""
+        return self._hasher.verify(password, self.store.accounts.customer_password_hash(email))
+
+    @property
+    def _hasher(self) -> PasswordHasher:
+        if self.services.hasher is None:
+            raise RuntimeError("these services were built without a password hasher (adapters/bootstrap.py)")
+        return self.services.hasher
 
     def create_admin(self, email: str, password: str, *, first_name: str = "Admin") -> int:
         """Create an active admin agent with this password; PeopleError when the email or password will not do."""
@@ -237,7 +294,7 @@ class People:
             raise PeopleError("agent.refused", str(error)) from error
 
     def pending_invitations(self) -> list[PendingInvitation]:
-        """Invitations whose agent has no password yet, oldest first."""
+        """Invitations whose agent or customer has no password yet, oldest first."""
         return self.store.accounts.pending_invitations()
 
     def issue_invitation_links(self) -> list[tuple[IssuedInvitation, str]]:
@@ -247,14 +304,15 @@ class People:
                 for issued in self.store.accounts.issue_invitation_links(hours=settings.invitation_hours)]
 
     def resend_invitation(self, email: str) -> ResentInvitation:
-        """A fresh link for an agent's pending invitation, mailed when smtp_url is set; earlier links stop working."""
+        """A fresh link for an agent's or customer's pending invitation, mailed when smtp_url is set; earlier links
+        stop working."""
         settings = self.services.settings
         issued = self.store.accounts.reissue_invitation(email, hours=settings.invitation_hours)
         if issued is None:
             raise PeopleError("invitation.none", f"{email} has no pending invitation: they have a password already, "
-                                                 "are inactive, or are not an agent.")
+                                                 "are inactive, or were never invited.")
         link = settings.absolute_link(set_password_link(issued.token))
         if self.mailer is None:
             return ResentInvitation(issued, link, False)
-        self.mailer.send(issued.email, issued.name, link, issued.expires_at)
+        self.mailer.send(issued.email, issued.name, link, issued.expires_at, invitee=issued.invitee)
         return ResentInvitation(issued, link, True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from plugin.ports.queue import ClaimedJob, WorkerClaim
+from plugin.report import ImportReport
 
 if TYPE_CHECKING:
     from plugin.services import Services
@@ -39,6 +40,14 @@ class QueuedImports:
         with self.services.unit_of_work() as work:
             work.claims.release(job_id, token, was_stopped=was_stopped)
             work.commit()
+
+    def fail(self, report: ImportReport) -> None:
+        """End a queued import that could not run to its end (its upload is gone, or a bug stopped it): record
+        how it ended and queue its notices, as an import that ends by itself does (services.imports)."""
+        if report.job is None:
+            return
+        self.services.store.finish_job(report.job, report)
+        self.services.notices.job_finished(report.job)
 
     def orphans(self, *, stale_before: datetime, is_dead: Callable[[ClaimedJob], bool]) -> list[ClaimedJob]:
         """Unfinished queued imports nobody runs: their worker is known dead, or quiet since stale_before."""

@@ -8,6 +8,8 @@ Each use case that writes is one unit of work: all of it happens, or none of it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -83,7 +85,7 @@ class Teams:
                                   "choose another name.")
             work.teams.rename(team.id, cleaned)
             work.commit()
-        return TeamSummary(team.id, cleaned, team.agents, team.customers)
+        return dataclasses.replace(team, name=cleaned)
 
     def remove(self, name: str) -> TeamSummary:
         """Remove a team and its memberships; its agents and customers stay. The team as it was, with counts."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,11 +89,6 @@ class Uploads:
             work.commit()
         enqueue(job_id)
         return job_id
-
-    def job_timing(self, job_id: int) -> tuple[datetime | None, datetime | None]:
-        """When an import started running and when it last made progress (for the time-left estimate)."""
-        with self.services.unit_of_work() as work:
-            return work.uploads.job_timing(job_id)
 
     def save_mapping(self, kind: str, name: str, headers: Sequence[str], mapping: Mapping[str, str], *,
                      created_by: str) -> int:

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
-from adapters.db.accounts import AgentError, accept_invitation, authenticate, list_pending_invitations
+from adapters.db.accounts import AgentError, authenticate
+from adapters.db.invitations import accept_invitation, list_pending_invitations
 from adapters.passwords import Argon2Hasher
 from plugin.services import Services
 from plugin.settings import Settings

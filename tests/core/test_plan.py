@@ -164,13 +164,16 @@ def test_a_known_id_is_the_key_so_an_exported_file_can_change_an_email() -> None
     assert planned.values == {"email": "jane.doe@example.net"}
 
 
-def test_an_unknown_id_falls_back_to_the_email() -> None:
-    planned = one("999", "jane@example.com", "Janet")
-    assert (planned.action, planned.record_id) == (Action.UPDATED, 1)
+def test_an_id_no_customer_has_fails_the_row_instead_of_creating_one() -> None:
+    planned = one("999", "new@example.com", "Janet")
+    assert (planned.action, codes(planned)) == (Action.FAILED, [(2, "id", "id.unknown")])
+    assert "There is no customer with id 999" in planned.errors[0].message
 
 
-def test_an_id_from_another_system_is_ignored() -> None:
-    assert one("CRM-0042", "new@example.com", "Zoë").action is Action.CREATED
+def test_an_id_of_another_system_in_our_id_column_fails_the_row_and_points_at_external_id() -> None:
+    planned = one("CRM-0042", "new@example.com", "Zoë")
+    assert codes(planned) == [(2, "id", "id.invalid")]
+    assert "external_id" in planned.errors[0].message
 
 
 def test_changing_an_email_to_one_another_customer_has_fails() -> None:

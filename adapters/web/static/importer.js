@@ -64,12 +64,6 @@
     check();
   }
 
-  function describeEta(seconds) {
-    if (seconds === null || seconds === undefined) { return "estimating the time left…"; }
-    if (seconds < 60) { return "about " + seconds + " s left"; }
-    return "about " + Math.ceil(seconds / 60) + " min left";
-  }
-
   function setupProgress() {
     var box = document.getElementById("progress");
     if (!box || box.dataset.finished === "yes") { return; }
@@ -78,19 +72,24 @@
     var done = document.getElementById("rows-done");
     var total = document.getElementById("rows-total");
     var eta = document.getElementById("eta");
+    var rate = document.getElementById("rate");
     var status = document.getElementById("status-text");
     function poll() {
       fetch(box.dataset.statusUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (job) {
           if (!job) { return; }
-          var value = job.progress.percent;
-          bar.value = value;
-          bar.setAttribute("aria-valuenow", String(value));
-          percent.textContent = value + "%";
-          done.textContent = job.progress.done.toLocaleString("en");
-          total.textContent = job.progress.total.toLocaleString("en");
-          eta.textContent = job.is_finished ? "done" : describeEta(job.progress.eta_seconds);
+          var progress = job.progress;  // its words are the server's (plugin/progress.py), never made here
+          bar.value = progress.percent;
+          bar.textContent = progress.percent + "%";
+          bar.setAttribute("aria-valuenow", String(progress.percent));
+          bar.setAttribute("aria-valuetext", progress.text);
+          percent.textContent = progress.percent + "%";
+          done.textContent = progress.done.toLocaleString("en");
+          total.textContent = progress.total.toLocaleString("en");
+          rate.textContent = progress.rate_text + " ·";
+          rate.hidden = !progress.rate_text || job.is_finished;
+          eta.textContent = progress.eta_text;
           status.textContent = job.summary;
           if (job.is_finished) {
             box.dataset.finished = "yes";

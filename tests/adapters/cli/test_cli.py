@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from adapters.bootstrap import bootstrap
 from adapters.cli import cli
+from plugin.mapping import ColumnMapping
+from plugin.settings import load_settings
 
 REPORT_KEYS = {"job", "kind", "status", "rows", "created", "updated", "unchanged", "failed", "errors"}
 
@@ -63,7 +66,8 @@ def ok(result: Result) -> str:
 def test_the_template_has_a_header_and_two_example_rows(run: Cli) -> None:
     rows = list(csv.reader(io.StringIO(ok(run("template", "customers")))))
     assert rows[0] == ["email", "first_name", "last_name", "middle_name", "username", "phone", "mobile", "company",
-                       "company_id", "labels", "labels_id", "groups"]
+                       "company_id", "labels", "labels_id", "groups", "active", "type", "created_at", "external_id",
+                       "external_source"]
     assert len(rows) == 3
     assert rows[1][0] == "jane.doe@example.com"
 
@@ -414,3 +418,18 @@ def test_groups_teams_and_domains_are_replaced_on_update_when_asked(run: Cli, ki
     ok(run("import", kind, run.file("second.csv", second), *flags, flag))
     [row] = list(csv.DictReader(io.StringIO(ok(run("export", kind)))))
     assert row[column] == kept
+
+
+def test_job_of_a_running_import_shows_its_progress_line_with_the_rows_seen_inside_the_batch(run: Cli) -> None:
+    ok(run("jobs"))  # the database, migrated
+    services = bootstrap(load_settings(environ={}).replace(database_url=run.url))
+    store = services.store
+    job_id = store.start_job("users", file_name="agents.csv", actor="admin", dry_run=False, options={})
+    store.begin_job(job_id, total=300, mapping=ColumnMapping(columns=(), headers=("email",)), headers=["email"])
+    store.record_progress(job_id, 126)  # hashing the first batch: nothing committed yet
+    services.close()
+
+    shown = ok(run("job", str(job_id)))
+
+    assert "42% · 126 of 300 rows" in shown
+    assert "  0 of 300 rows: 0 created" in shown  # the counts are the committed rows'

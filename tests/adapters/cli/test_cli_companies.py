@@ -14,15 +14,16 @@ def rows_of(text: str) -> list[dict[str, str]]:
 
 def test_companies_are_imported_exported_and_place_customers_by_domain(run: Cli) -> None:  # noqa: F811
     ok(run("fields", "add", "industry", "--type", "choice", "--choices", "retail,banking", "--for", "companies"))
-    assert ok(run("template", "companies")).splitlines()[0] == "name,domains,industry"
+    assert ok(run("template", "companies")).splitlines()[0] == "name,domains,external_id,external_source,industry"
     companies = run.file("companies.csv", b"name,domains,industry\nAcme Ltd,acme.com:acme.co.uk,retail\n")
     preview = run("import", "companies", companies, "--dry-run")
     assert preview.exit_code == 0, preview.output
     assert "Would import 1 company: 1 created" in preview.stdout and "row 2: created" in preview.stdout
-    assert ok(run("export", "companies")).splitlines() == ["id,name,domains,industry"]
+    assert ok(run("export", "companies")).splitlines() == ["id,name,domains,external_id,external_source,industry"]
     ok(run("import", "companies", companies))
     assert rows_of(ok(run("export", "companies"))) == [
-        {"id": "1", "name": "Acme Ltd", "domains": "acme.co.uk:acme.com", "industry": "retail"}]
+        {"id": "1", "name": "Acme Ltd", "domains": "acme.co.uk:acme.com", "external_id": "",
+         "external_source": "", "industry": "retail"}]
     ok(run.import_(b"email,first_name\nnew@acme.com,New\n"))
     assert run.customers()["new@acme.com"]["company"] == "Acme Ltd"
 

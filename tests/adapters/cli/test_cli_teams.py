@@ -17,6 +17,8 @@ from tests.processes import CONTACT_IMPORTER
 AGENTS = b"email,first_name,last_name,teams\nann@example.com,Ann,Lee,Billing\nbob@example.com,Bob,Roe,Billing:Sales\n"
 CUSTOMERS = b"email,first_name,last_name,groups\njane@example.com,Jane,Doe,Billing\nraj@example.org,Raj,Patel,Billing\n"
 
+NO_EXTERNAL_ID = {"external_id": None, "external_source": None}  # a team made here, not brought from elsewhere
+
 
 @pytest.fixture
 def with_people(run: Cli) -> None:  # noqa: F811
@@ -34,9 +36,9 @@ def test_teams_add_prints_each_teams_id_and_list_shows_the_counts(run: Cli) -> N
     assert ok(run("teams", "add", "Support", "Sales")) == "3\tSupport\n2\tSales\n"
     assert ok(run("teams", "list")).splitlines() == [
         "1\tBilling\t2 agents\t2 customers", "2\tSales\t1 agent\t0 customers", "3\tSupport\t0 agents\t0 customers"]
-    assert listed(run) == [{"id": 1, "name": "Billing", "agents": 2, "customers": 2},
-                           {"id": 2, "name": "Sales", "agents": 1, "customers": 0},
-                           {"id": 3, "name": "Support", "agents": 0, "customers": 0}]
+    assert listed(run) == [{"id": 1, "name": "Billing", "agents": 2, "customers": 2, **NO_EXTERNAL_ID},
+                           {"id": 2, "name": "Sales", "agents": 1, "customers": 0, **NO_EXTERNAL_ID},
+                           {"id": 3, "name": "Support", "agents": 0, "customers": 0, **NO_EXTERNAL_ID}]
 
 
 def test_a_team_name_with_a_colon_is_refused_with_the_label_names_rule(run: Cli) -> None:  # noqa: F811
@@ -49,7 +51,7 @@ def test_a_team_name_with_a_colon_is_refused_with_the_label_names_rule(run: Cli)
 @pytest.mark.usefixtures("with_people")
 def test_rename_keeps_the_members_and_refuses_another_teams_name(run: Cli) -> None:  # noqa: F811
     assert ok(run("teams", "rename", "Billing", "Accounts")) == "Renamed team 1 to 'Accounts'.\n"
-    assert listed(run)[0] == {"id": 1, "name": "Accounts", "agents": 2, "customers": 2}
+    assert listed(run)[0] == {"id": 1, "name": "Accounts", "agents": 2, "customers": 2, **NO_EXTERNAL_ID}
     refused = run("teams", "rename", "Accounts", "Sales")
     assert refused.exit_code == 1
     assert refused.stderr == "Error: A team named 'Sales' already exists (id 2); choose another name.\n"
@@ -80,7 +82,7 @@ def test_remove_without_a_terminal_and_without_yes_refuses_saying_how_many_and_t
 def test_remove_with_yes_ends_the_membership_and_keeps_the_people(run: Cli) -> None:  # noqa: F811
     assert ok(run("teams", "remove", "Billing", "--yes")) == (
         "Removed team 'Billing'; 2 customers and 2 agents are no longer in it.\n")
-    assert listed(run) == [{"id": 2, "name": "Sales", "agents": 1, "customers": 0}]
+    assert listed(run) == [{"id": 2, "name": "Sales", "agents": 1, "customers": 0, **NO_EXTERNAL_ID}]
     assert {email: row["groups"] for email, row in run.customers().items()} == {
         "jane@example.com": "", "raj@example.org": ""}
     assert ok(run("export", "users")).count("@example.com") == 2
@@ -108,7 +110,7 @@ def test_an_unknown_agent_is_named_and_nothing_changes(run: Cli) -> None:  # noq
     result = run("teams", "members", "add", "Support", "ann@example.com", "nobody@example.com")
     assert result.exit_code == 1
     assert result.stderr == "Error: There is no agent with the email 'nobody@example.com'; nothing was changed.\n"
-    assert listed(run)[2] == {"id": 3, "name": "Support", "agents": 0, "customers": 0}
+    assert listed(run)[2] == {"id": 3, "name": "Support", "agents": 0, "customers": 0, **NO_EXTERNAL_ID}
     result = run("teams", "members", "remove", "Billing", "ann@example.com", "jane@example.com")
     assert result.exit_code == 1 and "'jane@example.com'" in result.stderr  # a customer is no agent
     assert listed(run)[0]["agents"] == 2
@@ -123,7 +125,7 @@ def test_show_lists_agents_and_customers_with_limit_and_pages_and_as_json(run: C
         "Team 1\tBilling", "agents: 1-1 of 2; --page 2 for more", "  1\tann@example.com\tAnn Lee",
         "customers: 1-1 of 2; --page 2 for more", "  1\tjane@example.com\tJane Doe"]
     shown = json.loads(ok(run("teams", "show", "Billing", "--limit", "1", "--page", "2", "--json")))
-    assert shown == {"id": 1, "name": "Billing", "agents": 2, "customers": 2, "page": 2, "limit": 1,
+    assert shown == {"id": 1, "name": "Billing", "agents": 2, "customers": 2, **NO_EXTERNAL_ID, "page": 2, "limit": 1,
                      "agent_members": [{"id": 2, "email": "bob@example.com", "name": "Bob Roe"}],
                      "customer_members": [{"id": 2, "email": "raj@example.org", "name": "Raj Patel"}]}
     assert run("teams", "show", "Billing", "--limit", "0").exit_code == 2
@@ -174,7 +176,7 @@ def test_remove_on_a_terminal_asks_first_saying_how_many_customers_and_agents(ru
     assert ("2 customers and 2 agents belong to team 'Billing'. Remove the team and their membership "
             "(the people stay)? [y/N]") in output
     assert status == 1 and "Aborted!" in output
-    assert listed(run)[0] == {"id": 1, "name": "Billing", "agents": 2, "customers": 2}
+    assert listed(run)[0] == {"id": 1, "name": "Billing", "agents": 2, "customers": 2, **NO_EXTERNAL_ID}
     status, output = remove_on_a_terminal(run, b"y")
     assert status == 0 and "Removed team 'Billing'; 2 customers and 2 agents are no longer in it." in output
     assert [team["name"] for team in listed(run)] == ["Sales"]

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, func, inspect, select, text, update
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
 from adapters.db.agents import Agent, AgentTeam, Invitation, Team
-from adapters.db.accounts import (AgentError, accept_invitation, authenticate, create_admin, export_agents, get_agent,
-                                  issue_invitation_links, list_pending_invitations)
+from adapters.db.accounts import AgentError, authenticate, create_admin, export_agents, get_agent
+from adapters.db.invitations import accept_invitation, issue_invitation_links, list_pending_invitations
 from adapters.db.catalog import utc_now
 from adapters.db.models import ImportRow
 from adapters.passwords import Argon2Hasher
@@ -124,7 +124,7 @@ def test_any_other_active_value_is_a_row_error_naming_the_accepted_values(agent_
     report = run(agent_services, HEADER + "a@example.com,Ann,,,maybe\n")
     [error] = report.errors
     assert (error.row, error.column, error.code) == (2, "active", "active.invalid")
-    assert error.message == "'maybe' is not an active flag; use true/false, yes/no, y/n or 1/0 (any case)."
+    assert error.message == "'maybe' is not an active flag; use true/false, yes/no, y/n, 1/0 or active/inactive (any case)."
 
 
 def test_usernames_are_generated_from_the_email_and_unique(agent_services: Services, engine: Engine) -> None:

@@ -43,7 +43,8 @@ def test_a_name_in_another_case_updates_the_company_and_domains_are_added(servic
     assert (report.created, report.updated) == (0, 1)
     again = run(services, "Company,Domain\nacme ltd,acme.io\n")
     assert again.updated == 1
-    assert companies(engine)["Acme Ltd"] == {"id": company, "name": "Acme Ltd", "domains": "acme.com:acme.io"}
+    assert companies(engine)["Acme Ltd"] == {"id": company, "name": "Acme Ltd", "domains": "acme.com:acme.io",
+                                          "external_id": "", "external_source": ""}
     assert run(services, "name,domains\nAcme Ltd,acme.io:acme.com\n").unchanged == 1
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, insert, select, update
 
 from adapters.bootstrap import bootstrap
-from adapters.db.kind_storage import SqlKindStorage
+from adapters.db.kind_storage import KindContext, SqlKindStorage
 from plugin.hooks import hookimpl
 from plugin.kinds import Catalog, Field, ImportKind
 from plugin.plan import Action, Existing, PlannedRow
@@ -110,3 +111,38 @@ def test_every_built_in_kind_exports_through_the_one_export_use_case(services) -
     assert headers[:2] == ["id", "email"] and [row[1] for row in rows] == ["ann@example.com"]
     assert services.imports.export("agents")[0][:2] == services.imports.export("users")[0][:2]
     assert "name" in services.imports.export("companies")[0]
+
+
+class RoomsWithSteps:
+    """The plugin's storage declaring what runs around the pipeline: a preparer that writes every floor in capitals
+    (the batch as it is written), and a finisher that hears of every applied import, with the context's settings."""
+
+    def __init__(self) -> None:
+        self.finished: list[tuple[int | None, int, str]] = []
+
+    @hookimpl
+    def register_kind_storage(self) -> list[SqlKindStorage]:
+        def prepare(context: KindContext):  # type: ignore[no-untyped-def]
+            def for_batch(_progress):  # type: ignore[no-untyped-def]
+                return lambda planned: [replace(row, values={**row.values, "floor": str(row.values["floor"]).upper()})
+                                        if "floor" in row.values else row for row in planned]
+            return for_batch
+
+        def finish(context: KindContext):  # type: ignore[no-untyped-def]
+            return lambda report, options: self.finished.append((report.job, report.created,
+                                                                 context.settings.mail_from))
+
+        return [SqlKindStorage("rooms", lambda _settings: RoomTable(), export_rooms, prepare=prepare, finish=finish)]
+
+
+def test_a_plugins_kind_declares_its_preparer_and_finisher_with_its_storage(settings: Settings, engine: Engine) -> None:
+    rooms.metadata.create_all(engine)
+    steps = RoomsWithSteps()
+    services = bootstrap(settings.replace(mail_from="rooms@example.com"), engine=engine, plugins=(RoomsKind(), steps))
+    try:
+        report = services.imports.import_file("rooms", io.BytesIO(b"name,floor\nAtrium,ground\n"), file_name="r.csv")
+        services.imports.import_file("rooms", io.BytesIO(b"name,floor\nLoft,top\n"), file_name="r.csv", dry_run=True)
+        assert list(services.imports.export("rooms")[1]) == [["Atrium", "GROUND"]]  # prepared before written
+        assert steps.finished == [(report.job, 1, "rooms@example.com")]  # after the applied import, not the dry run
+    finally:
+        services.close()

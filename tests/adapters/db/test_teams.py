@@ -19,6 +19,8 @@ from plugin.services.teams import TeamProblem
 from plugin.settings import Settings
 from plugin.validate import NAME_MAX
 
+NO_EXTERNAL_ID = {"external_id": None, "external_source": None}  # a team made here, not brought from elsewhere
+
 
 @pytest.fixture
 def services(settings: Settings, engine: Engine, fast_hasher: PasswordHasher) -> Services:
@@ -222,5 +224,5 @@ def test_show_lists_the_teams_agents_and_customers_by_email_a_page_at_a_time(ser
     assert services.teams.show("Billing", limit=1, page=3).agents == []
     assert (second.team.agents, second.team.customers) == (2, 2)
     assert services.teams.show("Empty").as_dict() == {"id": services.teams.summary("Empty").id, "name": "Empty",
-                                                      "agents": 0, "customers": 0, "page": 1, "limit": 50,
-                                                      "agent_members": [], "customer_members": []}
+                                                      "agents": 0, "customers": 0, **NO_EXTERNAL_ID, "page": 1,
+                                                      "limit": 50, "agent_members": [], "customer_members": []}

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from adapters.bootstrap import bootstrap
-from adapters.db.accounts import accept_invitation, authenticate, create_invitation
+from adapters.db.accounts import authenticate
+from adapters.db.invitations import accept_invitation, create_invitation
 from adapters.db.agents import Agent
 from adapters.db.catalog import utc_now
 from tests.catalog import add_company, add_custom_field, add_labels

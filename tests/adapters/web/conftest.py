@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
-from werkzeug.serving import make_server
 
 from adapters.bootstrap import bootstrap
 from adapters.db.agents import Agent
@@ -25,6 +24,7 @@ from adapters.db.uploads import Upload
 from adapters.jobs import ImportQueue, make_import_queue
 from adapters.passwords import Argon2Hasher
 from adapters.web.host import create_app
+from adapters.web.server import make_wsgi_server
 from adapters.web.security import CSRF_SESSION_KEY
 from plugin.services import Services
 from plugin.settings import Settings, load_settings
@@ -180,13 +180,14 @@ def wait_for(condition: Callable[[], object], *, timeout: float = 30, every: flo
 
 @pytest.fixture
 def live_server(web_settings: Settings, web_services: Services) -> Iterator[str]:
-    """The standalone host in a thread, on a free port, with a real (file-backed) queue."""
+    """The standalone host served by waitress (as `serve` runs it: make_wsgi_server) in a thread, on a free port,
+    with a real (file-backed) queue."""
     app = create_app(web_settings, services=web_services, queue=make_import_queue(web_services))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = make_wsgi_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
     thread.join(5)
 
 
@@ -216,6 +217,16 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 1000
     return path
+
+
+def watch_the_bar(page) -> None:  # type: ignore[no-untyped-def]
+    """From now on, every value the progress bar takes is added to window.seen (the polling really ran)."""
+    page.evaluate("""() => {
+        window.seen = [];
+        const bar = document.querySelector('#bar');
+        new MutationObserver(() => window.seen.push(+bar.getAttribute('aria-valuenow')))
+            .observe(bar, {attributes: true, attributeFilter: ['aria-valuenow']});
+    }""")
 
 
 def job_id_from(url: str) -> int:

@@ -69,6 +69,8 @@ class Resources:
     team: int  # a team with the agent in it
     team_to_remove: int  # removed for real by the admin's POST
     customer: int  # ann@example.com, from the admin's customers import
+    admin_token: int  # an API token of the admin's
+    support_token: int  # one of the support admin's, revoked for real by the first POST that may
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,19 @@ MATRIX: list[Call] = [
     Call("/importer/customers/<int:customer_id>", "GET", "/importer/customers/{customer}", page(200, 200)),
     Call("/importer/customers/<int:customer_id>", "GET", "/importer/customers/999999", page(404, 404)),
     Call("/importer/companies", "GET", "/importer/companies", page(200, 200)),
+    # API tokens (tokens.manage): an admin makes and revokes anybody's, a support admin their own only (somebody
+    # else's token is not there for them: 404); notices: everyone chooses their own e-mail
+    Call("/importer/tokens", "GET", "/importer/tokens", page(200, 200)),
+    Call("/importer/tokens", "POST", "/importer/tokens", page(200, 200), form=lambda _b: {"name": "sync"}),
+    Call("/importer/tokens", "POST", "/importer/tokens", page(403, 200),
+         form=lambda _b: {"name": "for the agent", "email": AGENT}),
+    Call("/importer/tokens/<int:token_id>/revoke", "GET", "/importer/tokens/{admin_token}/revoke", page(404, 200)),
+    Call("/importer/tokens/<int:token_id>/revoke", "GET", "/importer/tokens/{support_token}/revoke", page(200, 200)),
+    Call("/importer/tokens/<int:token_id>/revoke", "POST", "/importer/tokens/{admin_token}/revoke", page(404, 302)),
+    Call("/importer/tokens/<int:token_id>/revoke", "POST", "/importer/tokens/{support_token}/revoke", page(302, 302)),
+    Call("/importer/notices", "GET", "/importer/notices", page(200, 200)),
+    Call("/importer/notices/email", "POST", "/importer/notices/email", page(302, 302),
+         form=lambda _b: {"email_choice": "on"}),
     # ---- the API (session with its CSRF token; tokens act as their person, see test_api.py)
     Call("/api/v1/imports", "GET", "/api/v1/imports", api(200, 200)),
     Call("/api/v1/imports", "POST", "/api/v1/imports", api(202, 202), form=api_upload("customers", OTHER_CUSTOMERS)),
@@ -234,6 +249,8 @@ def state_of(app: Flask, upload_dir: str) -> dict[str, object]:
                 for table in (ImportJob, Contact, Agent, Upload, QueuedImport, Notification, SavedMapping, ApiToken,
                               Team, AgentTeam, CustomerTeam, Mailbox)}
         rows["team names"] = sorted(connection.execute(select(Team.name)).scalars())
+        rows["tokens revoked"] = connection.execute(select(func.count()).select_from(ApiToken).where(
+            ApiToken.revoked_at.is_not(None))).scalar_one()
         kept = connection.execute(select(func.count()).select_from(Upload).where(Upload.deleted_at.is_(None),
                                                                                   Upload.mapping.is_not(None)))
         rows["uploads mapped"] = kept.scalar_one()
@@ -260,7 +277,11 @@ def make_resources(app: Flask, browser_for: Callable[[str | None], Browser]) -> 
     team_ids = teams.add(["Support", "Leaving"])
     teams.add_agents("Support", [AGENT])
     customer = app.extensions["contact_importer"].services.records.find_customers(CustomerQuery("ann@example.com"))
-    return Resources(team=team_ids["Support"], team_to_remove=team_ids["Leaving"], customer=customer.items[0].id,
+    people = app.extensions["contact_importer"].services.people
+    tokens = {email: people.create_token(email, name="setup")[0] for email in (ADMIN, SUPPORT_ADMIN)}
+    token_ids = {token.email: token.id for token in people.list_tokens() if token.name == "setup"}
+    assert len(tokens) == len(token_ids) == 2
+    return Resources(admin_token=token_ids[ADMIN], support_token=token_ids[SUPPORT_ADMIN], team=team_ids["Support"], team_to_remove=team_ids["Leaving"], customer=customer.items[0].id,
                      customers_job=customers_job, support_customers_job=support_customers_job, agents_job=agents_job, agents_job_to_undo=agents_job_to_undo,
                      admin_upload=admin_upload,
                      admin_agents_upload=page_upload(admin, AGENTS, "users"),

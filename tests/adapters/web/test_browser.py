@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.adapters.web.conftest import PASSWORD, SUPPORT_ADMIN, screenshot
+from tests.adapters.web.conftest import PASSWORD, SUPPORT_ADMIN, screenshot, watch_the_bar
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,12 +85,7 @@ def test_a_support_admin_imports_customers_from_upload_to_notification(live_serv
 
     # 4. Progress: the bar moves through intermediate values, survives a reload, reaches 100
     page.wait_for_url("**/importer/jobs/*")
-    page.evaluate("""() => {
-        window.seen = [];
-        const bar = document.querySelector('#bar');
-        new MutationObserver(() => window.seen.push(+bar.getAttribute('aria-valuenow')))
-            .observe(bar, {attributes: true, attributeFilter: ['aria-valuenow']});
-    }""")
+    watch_the_bar(page)
     page.wait_for_function("() => { const v = +document.querySelector('#bar').getAttribute('aria-valuenow');"
                            " return v > 0 && v < 100; }", timeout=30_000)
     assert " of 3,000 rows" in page.inner_text("#progress")

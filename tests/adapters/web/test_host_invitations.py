@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from adapters.bootstrap import bootstrap
-from adapters.db.accounts import create_invitation
+from adapters.db.invitations import create_invitation
 from adapters.db.catalog import utc_now
 from adapters.db.tokens import agent_id_for_email
 from adapters.passwords import Argon2Hasher
