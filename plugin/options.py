@@ -72,9 +72,13 @@ class ImportOptions(Mapping[str, object]):
     retry_of: int | None = None  # a retry of that import (plugin.retry): set by the retry, never by a person
 
     def __getitem__(self, name: str) -> object:
-        if name not in _FIELD_NAMES:
+        if name not in _FIELD_SET:
             raise KeyError(name)
         return getattr(self, name)
+
+    def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+        """Mapping.get without its KeyError: the row loop asks options several times a row (issue 14)."""
+        return getattr(self, name) if name in _FIELD_SET else default
 
     def __iter__(self) -> Iterator[str]:  # retry_of only when it is a retry: as a job records its options
         return (name for name in _FIELD_NAMES if getattr(self, name) is not None)
@@ -89,6 +93,7 @@ class ImportOptions(Mapping[str, object]):
 
 
 _FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(ImportOptions))
+_FIELD_SET = frozenset(_FIELD_NAMES)
 _FIELD_DEFAULTS: dict[str, object] = {spec.name: getattr(ImportOptions(), spec.name) for spec in fields(ImportOptions)}
 
 

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from plugin.ended_early import failed_report
 from plugin.errors import BadFile, ImportStopped
+from plugin.garbage import batch_done, collector_paused
 from plugin.kinds import Catalog, ImportKind
 from plugin.mapping import ColumnMapping, require_key_column, sample_rows, suggest_mapping
 from plugin.options import check_value_options
@@ -44,7 +45,7 @@ class ImportRequest:
     is_all_or_nothing: bool = False
     row_limit: int = 5000
     max_file_bytes: int = 20 * 1024 * 1024
-    batch_size: int = 1000
+    batch_size: int = 5000
     retry: RetryOf | None = None  # a fixed error report: only failed rows of that import, under their numbers
 
 
@@ -128,6 +129,7 @@ def _pass_over_rows(
                 raise ImportStopped(job_id, report.rows)
             _apply_or_record_batch(request, batch, validator, catalog, store, job_id, report, claims, headers,
                                    secret_cells, is_applying=is_applying, prepare=prepare)
+            batch_done()
             logger.debug("import %s: %d of %d rows done", job_id, report.rows, layout.row_count)
             if progress is not None:
                 progress(report.rows, layout.row_count)
@@ -285,8 +287,9 @@ def run_import(
         earlier = store.find_earlier_run(job_id)  # None for a job no run has begun
     report = ImportReport(kind=kind.name, file_name=request.file_name, job=job_id)
     try:
-        return _run_job(request, source, store, job_id, earlier, report, prepare=prepare, progress=progress,
-                        should_stop=should_stop, clock=clock, started=started)
+        with collector_paused():
+            return _run_job(request, source, store, job_id, earlier, report, prepare=prepare, progress=progress,
+                            should_stop=should_stop, clock=clock, started=started)
     except ImportStopped:
         raise  # its worker is shutting down: the next one resumes it
     except (Exception, KeyboardInterrupt) as error:

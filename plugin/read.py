@@ -282,7 +282,7 @@ def _numbered_records(
             except _LineTooLong:
                 raise cell_too_large(number + 1) from None
             number += 1
-            if any(len(cell) > CELL_LIMIT for cell in cells):
+            if cells and max(map(len, cells)) > CELL_LIMIT:
                 raise cell_too_large(number)
             yield number, cells
     finally:

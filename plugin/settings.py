@@ -28,7 +28,7 @@ class Settings:
     row_limit: int = 5000
     column_limit: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
-    batch_size: int = 1000
+    batch_size: int = 5000
     default_labels: tuple[str, ...] = ()
     create_labels: bool = False
     replace_labels: bool = False

@@ -33,15 +33,13 @@ import zipfile
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import BinaryIO
+from functools import cache
+from typing import TYPE_CHECKING, BinaryIO
 from xml.etree.ElementTree import Element
 
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+if TYPE_CHECKING:  # openpyxl loads when a workbook is read, not for every CSV import (issue 14: a quick start)
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from plugin.errors import BadFile, RowError
 from plugin.rows import (
@@ -140,6 +138,8 @@ def formula_errors(row: SourceRow, headers: Mapping[int, str]) -> list[RowError]
     """
     if type(row) is not WorkbookRow:
         return []
+    from openpyxl.utils import get_column_letter
+
     return [
         RowError(row.number, headers[index], "cell.formula_without_value",
                  f"Cell {get_column_letter(index + 1)}{row.number} is a formula the workbook holds no result for "
@@ -188,6 +188,8 @@ def _load(source: BinaryIO) -> Workbook:
         source.seek(0)
     if "xl/workbook.xml" not in names:
         raise _other_zip(names)
+    from openpyxl import load_workbook
+
     try:
         with warnings.catch_warnings():  # openpyxl warns about parts it drops (styles, extensions) we never read
             warnings.simplefilter("ignore")
@@ -197,6 +199,8 @@ def _load(source: BinaryIO) -> Workbook:
 
 
 def _choose_sheet(workbook: Workbook, wanted: str | None) -> ReadOnlyWorksheet:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
     sheets = [sheet for sheet in workbook.worksheets if isinstance(sheet, ReadOnlyWorksheet)]
     if wanted is None:
         if not sheets:
@@ -210,24 +214,31 @@ def _choose_sheet(workbook: Workbook, wanted: str | None) -> ReadOnlyWorksheet:
     raise BadFile("file.no_such_sheet", f'The workbook has no sheet named "{wanted}"; its sheets are {names}.')
 
 
-class _CellParser(WorkSheetParser):
-    """openpyxl's streaming sheet parser (what read-only worksheets use), telling a formula with no cached
-    result from an empty cell. It is given no date styles: _numbered_rows() turns serials into dates, so a
-    serial out of Excel's range reads as its number instead of warning. Parts we never read are skipped."""
+@cache
+def _cell_parser() -> type:
+    """The sheet parser class, made on the first workbook read (it subclasses openpyxl's, loaded then)."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
-    def parse_cell(self, element: Element) -> dict[str, object]:
-        cell = super().parse_cell(element)
-        if cell["value"] is None and element.find(FORMULA_TAG) is not None:
-            # A text result may be "" (t="str", <v></v>); a formula never calculated has no <v>, or openpyxl's <v/>
-            is_empty_text = element.get("t") == "str" and element.find(VALUE_TAG) is not None
-            cell["value"] = "" if is_empty_text else _NO_RESULT
-        return cell
+    class _CellParser(WorkSheetParser):
+        """openpyxl's streaming sheet parser (what read-only worksheets use), telling a formula with no cached
+        result from an empty cell. It is given no date styles: _numbered_rows() turns serials into dates, so a
+        serial out of Excel's range reads as its number instead of warning. Parts we never read are skipped."""
 
-    def parse_extensions(self, element: Element) -> None:  # it warns "extension is not supported"
-        pass
+        def parse_cell(self, element: Element) -> dict[str, object]:
+            cell = super().parse_cell(element)
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                # A text result may be "" (t="str", <v></v>); a formula never calculated has no <v>, or openpyxl's <v/>
+                is_empty_text = element.get("t") == "str" and element.find(VALUE_TAG) is not None
+                cell["value"] = "" if is_empty_text else _NO_RESULT
+            return cell
 
-    def parse_formatting(self, element: Element) -> None:  # conditional formatting
-        pass
+        def parse_extensions(self, element: Element) -> None:  # it warns "extension is not supported"
+            pass
+
+        def parse_formatting(self, element: Element) -> None:  # conditional formatting
+            pass
+
+    return _CellParser
 
 
 def _numbered_rows(workbook: Workbook, worksheet: ReadOnlyWorksheet) -> Generator[_NumberedRow, None, None]:
@@ -236,7 +247,7 @@ def _numbered_rows(workbook: Workbook, worksheet: ReadOnlyWorksheet) -> Generato
     number = 0
     try:
         with worksheet._get_source() as xml:
-            for index, parsed in _CellParser(xml, worksheet._shared_strings, data_only=True).parse():
+            for index, parsed in _cell_parser()(xml, worksheet._shared_strings, data_only=True).parse():
                 while number + 1 < index:
                     number += 1
                     yield number, [], ()
@@ -263,6 +274,8 @@ def _numbered_rows(workbook: Workbook, worksheet: ReadOnlyWorksheet) -> Generato
 
 
 def _from_serial(serial: float, epoch: datetime.datetime, *, is_duration: bool) -> object:
+    from openpyxl.utils.datetime import from_excel
+
     try:
         return from_excel(serial, epoch, timedelta=is_duration)
     except (OverflowError, ValueError):  # outside the dates Excel knows: it shows ####, we show the number

@@ -5,27 +5,34 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import click
 
 from plugin.errors import BadFile
-from plugin.options import OptionInvalid
 from plugin.progress import measure_progress
-from plugin.report import ImportReport, Status
-from plugin.services import Services, UnknownKind
+
+if TYPE_CHECKING:  # the core's modules load when a command needs them: `--help` never does
+    from plugin.report import ImportReport
+    from plugin.services import Services
 
 EXIT_ROWS_FAILED = 1
 EXIT_REJECTED = 2  # a file rejected whole, on every command that reads one; click's usage errors exit 2 too
 EXIT_IMPORT_FAILED = 3  # the import itself broke (see its message); the rows done so far are kept
 
-# The one mapping from errors to exit codes: every command raises these, the group turns them into a message
-# on stderr and this exit status (ImporterGroup); other ClickExceptions exit 1, usage errors click's 2.
-EXIT_CODES: dict[type[Exception], int] = {BadFile: EXIT_REJECTED, OptionInvalid: EXIT_REJECTED,
-                                          UnknownKind: EXIT_REJECTED}
+
+def exit_codes() -> dict[type[Exception], int]:
+    """The one mapping from errors to exit codes: every command raises these, the group turns them into a message
+    on stderr and this exit status (ImporterGroup); other ClickExceptions exit 1, usage errors click's 2. Read
+    when a command raised something: the options' and the services' modules load only for commands using them."""
+    from plugin.options import OptionInvalid
+    from plugin.services import UnknownKind
+
+    return {BadFile: EXIT_REJECTED, OptionInvalid: EXIT_REJECTED, UnknownKind: EXIT_REJECTED}
 
 
 class CommandFailed(click.ClickException):
-    """An error of the core, with the exit status EXIT_CODES gives it."""
+    """An error of the core, with the exit status exit_codes() gives it."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
@@ -33,20 +40,22 @@ class CommandFailed(click.ClickException):
 
 
 class ImporterGroup(click.Group):
-    """The contact-importer group: an error listed in EXIT_CODES, raised by any command, exits with its code."""
+    """The contact-importer group: an error listed in exit_codes(), raised by any command, exits with its code."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except tuple(EXIT_CODES) as error:
+        except tuple(exit_codes()) as error:  # evaluated only when something was raised
             message = getattr(error, "message", None) or str(error)
-            code = next(code for kind, code in EXIT_CODES.items() if isinstance(error, kind))
+            code = next(code for kind, code in exit_codes().items() if isinstance(error, kind))
             raise CommandFailed(message, code) from error
 
 
 def exit_for(context: click.Context, report: ImportReport) -> None:
     """Leave with the status of an import's report: 2 rejected, 3 the import failed, 1 some rows failed (would
     fail), else go on."""
+    from plugin.report import Status
+
     if report.status is Status.REJECTED:
         context.exit(EXIT_REJECTED)
     if report.status is Status.FAILED:

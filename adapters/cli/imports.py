@@ -38,7 +38,7 @@ def template_command(context: click.Context, kind: str, list_fields: bool) -> No
         for line in alias_lines(import_kind):
             click.echo(line)
         return
-    echo_csv(services.imports.template(kind))  # an unknown kind exits 2 (context.EXIT_CODES)
+    echo_csv(services.imports.template(kind))  # an unknown kind exits 2 (context.exit_codes)
 
 
 def render_report(report: ImportReport, title: str, kind: ImportKind | None = None,

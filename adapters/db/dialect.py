@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 
 def insert_for(connection: Connection, table: Table):  # type: ignore[no-untyped-def]
-    """The dialect's insert(), which has on_conflict_do_nothing / on_conflict_do_update."""
+    """The dialect's insert(), which has on_conflict_do_nothing / on_conflict_do_update. The dialect's module
+    loads here, when first needed: a command line run on SQLite never loads PostgreSQL's."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table)
     if connection.dialect.name == "sqlite":

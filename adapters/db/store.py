@@ -72,9 +72,28 @@ def _result_row(job_id: int, row: PlannedRow, written: Mapping[int, int]) -> tup
 
 def _changes_text(changes: Sequence[Change]) -> str:
     """The JSON of [change.as_dict() for change in changes], written directly: every created or updated row has
-    changes, and building a dict for each to encode took longer than writing the row."""
-    return "[" + ",".join([f'{{"field":{_json_string(change.field)},"old":{_json_value(change.old)},'
-                           f'"new":{_json_value(change.new)}}}' for change in changes]) + "]"
+    changes, and building a dict for each to encode took longer than writing the row. The text before each old
+    value is kept by field name, and an old None (every change of a created row) or a new text written inline."""
+    prefixes = _change_prefixes
+    parts = []
+    for change in changes:
+        prefix = prefixes.get(change.field)
+        if prefix is None:
+            prefix = _change_prefix(change.field)
+        old, new = change.old, change.new
+        parts.append(f'{prefix}{"null" if old is None else _json_value(old)},"new":'
+                     f'{_json_string(new) if type(new) is str else _json_value(new)}}}')
+    return "[" + ",".join(parts) + "]"
+
+
+_change_prefixes: dict[str, str] = {}  # field → '{"field":"<field>","old":'; fields are a kind's and its custom ones
+
+
+def _change_prefix(field: str) -> str:
+    if len(_change_prefixes) > 10_000:  # custom fields come and go in a long-lived process
+        _change_prefixes.clear()
+    prefix = _change_prefixes[field] = f'{{"field":{_json_string(field)},"old":'
+    return prefix
 
 
 def _json_value(value: object) -> str:

@@ -11,7 +11,7 @@ def test_the_manifest_defaults_load_into_settings() -> None:
     settings = load_settings(environ={})
     assert settings == Settings(**{name: tuple(value) if isinstance(value, list) else value
                                    for name, value in read_manifest_defaults().items()})
-    assert (settings.row_limit, settings.batch_size, settings.create_labels) == (5000, 1000, False)
+    assert (settings.row_limit, settings.batch_size, settings.create_labels) == (5000, 5000, False)
     assert settings.resolved_database_url == "sqlite:///instance/contacts.db"
 
 
