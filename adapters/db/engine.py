@@ -76,6 +76,8 @@ def upgrade_database(engine: Engine) -> None:
     heads = migration_heads()
     if heads is not None and len(heads) == 1 and recorded_revision(engine) in heads:
         return
+    # Alembic says at INFO, as it loads, which of its own plugins it set up: a dozen lines before the migrations
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
