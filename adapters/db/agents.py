@@ -105,8 +105,9 @@ class AgentTable:
             usernames=usernames, agent_usernames={key: username for username, key in usernames.items()},
         )
 
-    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
-             ) -> tuple[dict[str, Existing], dict[int, Existing]]:
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None, *,
+             external_ids: Collection[tuple[str, str]] = ()) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        """By email key and id (agents have no external ids: `external_ids` is always empty)."""
         if not keys and not ids:
             return {}, {}
         found = connection.execute(

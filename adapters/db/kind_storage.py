@@ -112,7 +112,8 @@ class BuiltinStorage:
         from adapters.db.export import export_customers, export_leads
         from adapters.db.undo import AgentUndo, CustomerUndo
 
-        return [SqlKindStorage("customers", _customers, export_customers, CustomerUndo, finish=_invite("customer", option="invite")),
+        return [SqlKindStorage("customers", _customers, export_customers, CustomerUndo,
+                               finish=_invite("customer", option="invite")),
                 SqlKindStorage("users", _agents, export_agents, AgentUndo, prepare=_hash_passwords,
                                finish=_invite("agent", option="invitations")),
                 SqlKindStorage("companies", _companies, export_companies),

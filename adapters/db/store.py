@@ -8,6 +8,7 @@ import json.encoder
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import datetime
 from typing import Protocol
 
@@ -44,8 +45,9 @@ class RecordTable(Protocol):
 
     kind: str
 
-    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
-             ) -> tuple[dict[str, Existing], dict[int, Existing]]: ...
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None, *,
+             external_ids: Collection[tuple[str, str]] = ()) -> tuple[dict[str, Existing], dict[int, Existing]]:
+        """By key and id; a kind with an external_id field also by (external source, external id), in by_id."""
 
     def find_owners(self, connection: Connection, field: str, values: Collection[object]) -> dict[object, str]: ...
 
@@ -74,26 +76,19 @@ def _changes_text(changes: Sequence[Change]) -> str:
     """The JSON of [change.as_dict() for change in changes], written directly: every created or updated row has
     changes, and building a dict for each to encode took longer than writing the row. The text before each old
     value is kept by field name, and an old None (every change of a created row) or a new text written inline."""
-    prefixes = _change_prefixes
     parts = []
     for change in changes:
-        prefix = prefixes.get(change.field)
-        if prefix is None:
-            prefix = _change_prefix(change.field)
+        prefix = _change_prefix(change.field)
         old, new = change.old, change.new
         parts.append(f'{prefix}{"null" if old is None else _json_value(old)},"new":'
                      f'{_json_string(new) if type(new) is str else _json_value(new)}}}')
     return "[" + ",".join(parts) + "]"
 
 
-_change_prefixes: dict[str, str] = {}  # field → '{"field":"<field>","old":'; fields are a kind's and its custom ones
-
-
+@lru_cache(maxsize=4096)  # a kind's fields and its custom ones; custom fields come and go in a long-lived process
 def _change_prefix(field: str) -> str:
-    if len(_change_prefixes) > 10_000:  # custom fields come and go in a long-lived process
-        _change_prefixes.clear()
-    prefix = _change_prefixes[field] = f'{{"field":{_json_string(field)},"old":'
-    return prefix
+    """'{"field":"<field>","old":', the text before each change's old value."""
+    return f'{{"field":{_json_string(field)},"old":'
 
 
 def _json_value(value: object) -> str:
@@ -187,9 +182,7 @@ class SqlImportStore:
                       external_ids: Collection[tuple[str, str]] = ()
                       ) -> tuple[dict[str, Existing], dict[int, Existing]]:
         with self.engine.connect() as connection:
-            if external_ids:  # only a kind with an external_id field (customers, leads) has rows giving one
-                return self.tables[kind].find(connection, keys, ids, job_id, external_ids=external_ids)  # type: ignore[call-arg]
-            return self.tables[kind].find(connection, keys, ids, job_id)
+            return self.tables[kind].find(connection, keys, ids, job_id, external_ids=external_ids)
 
     def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:
         with self.engine.connect() as connection:

@@ -118,7 +118,9 @@ def _team_named(cell: str, source: str, catalog: Catalog) -> str:
     by_external = catalog.team_externals.get((source, cell))
     if by_external is not None:
         return by_external
-    return next((name for name, team_id in catalog.teams.items() if str(team_id) == cell), cell)
+    if not (cell.isascii() and cell.isdigit()):
+        return cell
+    return next((name for name, team_id in catalog.teams.items() if team_id == int(cell)), cell)
 
 
 def _check_groups(values: dict[str, object], catalog: Catalog, options: Mapping[str, object]) -> list[tuple[str, str, str]]:

@@ -10,6 +10,7 @@ from plugin.hooks import BuiltinKinds
 from plugin.kinds.agents import AGENTS
 from plugin.kinds.companies import COMPANIES
 from plugin.kinds.customers import CUSTOMERS
+from plugin.kinds.leads import LEADS
 from plugin.options import ImportOptions, OptionInvalid, options_fixing, options_of, read_options
 from plugin.settings import Settings
 
@@ -117,3 +118,10 @@ def test_what_cannot_be_cleared_or_defaulted_is_refused_naming_the_option(clear:
 def test_a_custom_field_and_a_clearable_field_with_a_column_may_be_cleared() -> None:
     _check({"clear_empty": ["phone", "plan", "custom:plan"]})
     _check({}, {"plan": "GOLD", "first_name": "Unknown"})
+
+
+def test_leads_have_the_customers_options_but_no_invitation_to_the_customer_portal() -> None:
+    assert {option.name for option in options_of(CUSTOMERS)} - {option.name for option in options_of(LEADS)} == {"invite"}
+    with pytest.raises(OptionInvalid) as refused:
+        read_options(LEADS, {"invite": True}, Settings())
+    assert "no option 'invite'" in refused.value.message

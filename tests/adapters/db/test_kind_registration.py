@@ -33,8 +33,8 @@ class RoomTable:
 
     kind = "rooms"
 
-    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None
-             ) -> tuple[dict[str, Existing], dict[int, Existing]]:
+    def find(self, connection: Connection, keys: Collection[str], ids: Collection[int], job_id: int | None, *,
+             external_ids: Collection[tuple[str, str]] = ()) -> tuple[dict[str, Existing], dict[int, Existing]]:
         found = connection.execute(select(rooms).where(rooms.c.name_key.in_(list(keys)) | rooms.c.id.in_(list(ids))))
         existing = [Existing(id=row.id, key=row.name_key, values={"name": row.name, "floor": row.floor})
                     for row in found]
