@@ -8,7 +8,9 @@ every round times, as whole processes (start included) on the same files, the SQ
 (bench/floors.py says what each does) and the product, `contact-importer import customers FILE`, each into
 a fresh database with the product's schema and catalog, for the first import and the re-import. It prints
 every round, the medians and the rates' ratios, each taken within its round (floor seconds / product seconds),
-with the targets:
+with the targets; and, on SQLite, the product's writes alone (bench/writes_alone.py replays what each import
+stored, with nothing else to do): the most the product could reach while it stores that, beside the target.
+The targets:
   SQLite      first import ≥ 0.45 × the SQL floor (aim 0.5), re-import ≥ 0.65 × (aim 0.75);
               ≥ 2 × sqlite-utils on the first import, ≥ 1.2 × on the re-import.
   PostgreSQL  ≥ 0.5 × the COPY floor on both (a throwaway schema on 127.0.0.1:5432).

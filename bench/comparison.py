@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import statistics
 import sys
 from collections.abc import Callable
@@ -32,6 +34,7 @@ TARGETS = {
     ("postgresql", "re-import", "SQL floor"): (0.5, None),
 }
 Environment = Callable[..., dict[str, str]]
+WRITES_ALONE = "writes alone"  # the product's statements replayed with nothing else to do (bench/writes_alone.py)
 
 
 def product_import(url: str, csv_path: Path, rows: int, environment: Environment) -> tuple[Timing, str]:
@@ -65,6 +68,7 @@ def _compare_sqlite(size: int, files: dict[str, Path], folder: Path, *, rounds: 
     sqlite_utils, about_sqlite_utils = sqlite_utils_command()
     print(f"sqlite-utils: {about_sqlite_utils}", file=sys.stderr, flush=True)
     timings: dict[tuple[str, str], list[Timing]] = {}
+    results_share: dict[str, list[float]] = {}  # pass → seconds of the writes alone spent on per-row results
     summaries: dict[str, str] = {}
     for number in range(1, rounds + 1):
         bare = folder / "bare.db"
@@ -72,6 +76,7 @@ def _compare_sqlite(size: int, files: dict[str, Path], folder: Path, *, rounds: 
         timings.setdefault(("first", ".import"), []).append(run_sqlite3(bare, bare_import_script(files["first"])))
         floor = prepared_sqlite_copy(template, folder / "floor.db").removeprefix("sqlite:///")
         product = prepared_sqlite_copy(template, folder / "product.db")
+        writes = Path(prepared_sqlite_copy(template, folder / "writes.db").removeprefix("sqlite:///"))
         utils = folder / "sqlite-utils.db"
         utils.unlink(missing_ok=True)
         for pass_name, csv_path in files.items():
@@ -82,6 +87,9 @@ def _compare_sqlite(size: int, files: dict[str, Path], folder: Path, *, rounds: 
                     run_sqlite_utils(sqlite_utils, utils, csv_path))
             timing, summaries[pass_name] = product_import(product, csv_path, size, environment)
             timings.setdefault((pass_name, "product"), []).append(timing)
+            replayed, results_seconds = writes_alone(product.removeprefix("sqlite:///"), writes)
+            timings.setdefault((pass_name, WRITES_ALONE), []).append(replayed)
+            results_share.setdefault(pass_name, []).append(results_seconds)
             print(f"round {number} {pass_name}: " + ", ".join(
                 f"{against} {values[-1].seconds:.2f} s ({values[-1].cpu:.2f} s CPU)"
                 for (name, against), values in timings.items() if name == pass_name), file=sys.stderr, flush=True)
@@ -95,7 +103,39 @@ def _compare_sqlite(size: int, files: dict[str, Path], folder: Path, *, rounds: 
     else:
         lines.insert(2, f"  {about_sqlite_utils} (emails compared as written: a re-imported email in another "
                         f"case is a new row to it)")
+    lines += _writes_alone_lines(timings, results_share)
     lines += [f"  product said ({pass_name}): {summary}" for pass_name, summary in summaries.items()]
+    return lines
+
+
+def writes_alone(product_db: str, into: Path) -> tuple[Timing, float]:
+    """bench/writes_alone.py replaying the product's last import into `into`: the timing of its timed part, and
+    the seconds of it spent inserting per-row results."""
+    with sqlite3.connect(product_db) as connection:
+        (job,) = connection.execute("SELECT max(id) FROM import_jobs").fetchone()
+    connection.close()
+    _, output = run_timed([sys.executable, "-m", "bench.writes_alone", "--source", product_db, "--job", str(job),
+                           "--into", str(into)], cwd=Path(__file__).resolve().parent.parent)
+    measured = json.loads(output.strip().splitlines()[-1])
+    return Timing(measured["seconds"], measured["cpu"], 0.0), measured["results_seconds"]
+
+
+def _writes_alone_lines(timings: dict[tuple[str, str], list[Timing]], results_share: dict[str, list[float]]
+                        ) -> list[str]:
+    """The product's writes alone against the floor: the most the product could reach if reading, validating,
+    planning and starting took no time at all, beside the target."""
+    lines = []
+    for pass_name in ("first", "re-import"):
+        if (pass_name, WRITES_ALONE) not in timings:
+            continue
+        ceilings = [floor.seconds / writes.seconds for floor, writes in
+                    zip(timings[(pass_name, "SQL floor")], timings[(pass_name, WRITES_ALONE)], strict=True)]
+        writes = statistics.median(timing.seconds for timing in timings[(pass_name, WRITES_ALONE)])
+        least, _ = TARGETS[("sqlite", pass_name, "SQL floor")]
+        lines.append(f"  {pass_name}: the product's writes alone (bench/writes_alone.py) take a median {writes:.2f} s "
+                     f"({statistics.median(results_share[pass_name]):.2f} s of it per-row results): even with nothing "
+                     f"else to do the product would reach {statistics.median(ceilings):.2f} × the floor (rounds "
+                     f"{', '.join(f'{ceiling:.2f}' for ceiling in ceilings)}; target {least:g} ×)")
     return lines
 
 
