@@ -12,7 +12,9 @@ batches of `--batch` rows in file order, one transaction each, through sqlite3's
                  last_import_*), upsert the changed custom values, and the import_rows rows.
 
 No reading of the file, no validation, no planning, no process start is timed: only the statements and commits,
-which the product cannot do without while it keeps per-row results (per-row pages, undo, retry). Printed as one
+which the product cannot do without while it keeps per-row results (per-row pages, undo, retry). The product's
+smaller statements are left out (the job's progress, new ids read back, usernames looked up, leads made
+customers), so its real writes take at least this long: what it leaves for everything else is at most this. Printed as one
 JSON line: {"seconds": wall, "cpu": process CPU} of the timed part, and "results_seconds": the part of
 "seconds" spent inserting the per-row results (issue 14's step 3 would store most of them per batch). Run by bench/comparison.py; by hand:
 
