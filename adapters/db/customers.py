@@ -11,6 +11,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Connection, Table, delete
 
@@ -134,8 +135,9 @@ class CustomerTable:
         self._write_links(connection, changing, written, field="groups", table=customer_teams, target_column="team_id",
                           ids=catalog.teams, replace=bool(options.get("replace_groups")))
         self._write_custom(connection, changing, written, catalog)
-        if not self.is_lead and written:  # a lead imported or captured as a customer becomes one: same record
-            tail, parameter = any_of(connection, list(written.values()))
+        stored_before = [row.record_id for row in planned if row.action is not Action.CREATED and row.row in written]
+        if not self.is_lead and stored_before:  # a lead imported or captured as a customer becomes one: same record
+            tail, parameter = any_of(connection, stored_before)  # (the contacts it created are customers already)
             connection.exec_driver_sql(f"UPDATE contacts SET is_lead = false WHERE is_lead AND id {tail}", (parameter,))
         return written
 
@@ -261,6 +263,7 @@ def _contacts_with(connection: Connection, keys: Collection[str], ids: Collectio
     return list(found.values())
 
 
+@lru_cache(maxsize=4096)  # the contacts an import created share its moment: a batch reads few distinct ones
 def read_created_at(stored: object) -> str | None:
     """contacts.created_at as the database hands it (SQLite: text) → the customers' created_at value."""
     if stored is None:
