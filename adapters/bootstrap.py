@@ -43,7 +43,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
               hasher: PasswordHasher | None = None) -> Services:
     """Build the services: the kinds and their storage (both through the plugin manager), the database behind
     them (adapters/db/storage.py: engine, schema, store), each kind's preparer and finisher as its storage
-    declares them (adapters/db/kind_storage.py), and the people store.
+    declares them (adapters/db/kind_storage.py), and the people store (made when first used: with it, the
+    accounts' and sessions' tables and, when redis_url is set, the Redis client).
 
     A kind registered without storage is refused here, naming it (plugin.ports.kinds.KindWithoutStorage).
 
@@ -59,8 +60,8 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, migrate: bool
     preparers, finishers = kind_steps(storages, KindContext(settings, storage.engine, hasher, sender))
     return Services(settings=settings, store=storage.store, kinds=kinds, unit_of_work=storage.unit_of_work,
                     preparers=preparers, finishers=finishers, hasher=hasher, invitation_mailer=sender,
-                    people_store=_people_store(storage, hasher, settings), hooks=manager.hook, close=storage.close,
-                    notice_senders=notice_senders(settings), exporters=storage.exporters,
+                    make_people_store=lambda: _people_store(storage, hasher, settings), hooks=manager.hook,
+                    close=storage.close, notice_senders=notice_senders(settings), exporters=storage.exporters,
                     forget_inherited_connections=storage.forget_inherited_connections)
 
 

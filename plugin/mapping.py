@@ -14,8 +14,6 @@ from enum import StrEnum
 from itertools import islice
 from typing import BinaryIO
 
-from rapidfuzz import fuzz, process
-
 from plugin.errors import BadFile
 from plugin.kinds import CellProblem, ImportKind
 from plugin.read import Layout, read_rows
@@ -229,6 +227,8 @@ def suggest_mapping(
         if slots[index] is not None or not normalize_header(header):
             continue
         open_choices = {key: target for key, target in choices.items() if target not in taken}
+        from rapidfuzz import fuzz, process  # loads only for a header that matches no field by name
+
         found = process.extract(normalize_header(header), list(open_choices), scorer=fuzz.ratio,
                                 score_cutoff=fuzzy_cutoff, limit=None) if open_choices else []
         cells = [row[index] if index < len(row) else "" for row in samples] if samples else None

@@ -36,8 +36,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from charset_normalizer import from_bytes
-
 from plugin.errors import BadFile
 from plugin.rows import (
     CELL_LIMIT,
@@ -197,6 +195,8 @@ def guess_legacy_encoding(sample: bytes) -> str:
     """charset-normalizer's guess, or cp1252 when that reads as well; UTF-16/32 need a BOM here."""
     if b"\x00" in sample:
         raise _binary_content()
+    from charset_normalizer import from_bytes  # loads only for a file that is not UTF-8
+
     guesses = [match for match in from_bytes(sample, threshold=0.5) if not match.encoding.startswith("utf")]
     best = guesses[0] if guesses else None
     western = from_bytes(sample, threshold=0.5, cp_isolation=["cp1252"]).best()

@@ -18,6 +18,7 @@ import click
 
 from adapters.cli.context import ImporterGroup
 from adapters.cli.listing import ListedCommand, listed_commands
+from plugin.garbage import collector_paused
 
 #: Where the commands are, each module naming its commands in a COMMANDS tuple.
 COMMAND_MODULES = ("adapters.cli.imports", "adapters.cli.jobs", "adapters.cli.catalog", "adapters.cli.people",
@@ -62,7 +63,8 @@ class LazyGroup(ImporterGroup):
 
     def _listed_in(self, module: str) -> dict[str, ListedCommand]:
         if module not in self._listed_by_module:
-            found = listed_commands(module)
+            with collector_paused():  # parsing makes many objects and no garbage (see context.services_of)
+                found = listed_commands(module)
             if found is None:
                 found = {command.name: ListedCommand(module, command.name, command.help)
                          for command in self._load_module(module) if command.name}
@@ -70,7 +72,8 @@ class LazyGroup(ImporterGroup):
         return self._listed_by_module[module]
 
     def _load_module(self, module: str) -> tuple[click.Command, ...]:
-        commands = tuple(importlib.import_module(module).COMMANDS)
+        with collector_paused():  # loading makes many objects and no garbage (see context.services_of)
+            commands = tuple(importlib.import_module(module).COMMANDS)
         for command in commands:
             self.add_command(command)
         return commands

@@ -102,22 +102,55 @@ def _companies(_settings: Settings) -> RecordTable:
     return CompanyTable()
 
 
+# Exports and undo tables load when one runs: a command importing customers never needs the agents' modules.
+
+def _export_customers(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
+    from adapters.db.export import export_customers
+
+    return export_customers(engine)
+
+
+def _export_leads(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
+    from adapters.db.export import export_leads
+
+    return export_leads(engine)
+
+
+def _export_agents(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
+    from adapters.db.accounts import export_agents
+
+    return export_agents(engine)
+
+
+def _export_companies(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
+    from adapters.db.companies import export_companies
+
+    return export_companies(engine)
+
+
+def _customer_undo() -> UndoTable:
+    from adapters.db.undo import CustomerUndo
+
+    return CustomerUndo()
+
+
+def _agent_undo() -> UndoTable:
+    from adapters.db.undo import AgentUndo
+
+    return AgentUndo()
+
+
 class BuiltinStorage:
     """The storage of the kinds shipped with the product, registered like any plugin's."""
 
     @hookimpl
     def register_kind_storage(self) -> list[SqlKindStorage]:
-        from adapters.db.accounts import export_agents
-        from adapters.db.companies import export_companies
-        from adapters.db.export import export_customers, export_leads
-        from adapters.db.undo import AgentUndo, CustomerUndo
-
-        return [SqlKindStorage("customers", _customers, export_customers, CustomerUndo,
+        return [SqlKindStorage("customers", _customers, _export_customers, _customer_undo,
                                finish=_invite("customer", option="invite")),
-                SqlKindStorage("users", _agents, export_agents, AgentUndo, prepare=_hash_passwords,
+                SqlKindStorage("users", _agents, _export_agents, _agent_undo, prepare=_hash_passwords,
                                finish=_invite("agent", option="invitations")),
-                SqlKindStorage("companies", _companies, export_companies),
-                SqlKindStorage("leads", _leads, export_leads, CustomerUndo)]
+                SqlKindStorage("companies", _companies, _export_companies),
+                SqlKindStorage("leads", _leads, _export_leads, _customer_undo)]
 
 
 def kind_steps(storages: Mapping[str, SqlKindStorage], context: KindContext

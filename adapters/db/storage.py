@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.kind_storage import SqlKindStorage
-from adapters.db.people import SqlPeopleStore
-from adapters.db.store import SqlImportStore
-from adapters.db.unit_of_work import SqlUnitOfWork
-from plugin.ports import PasswordHasher
+from adapters.db.store import RecordTable, SqlImportStore
 from plugin.settings import Settings
+
+if TYPE_CHECKING:  # the units of work's and the people's tables load when a command first uses them
+    from adapters.db.people import SqlPeopleStore
+    from adapters.db.unit_of_work import SqlUnitOfWork
+    from plugin.ports import PasswordHasher
 
 __all__ = ["Engine", "SqlStorage"]
 
@@ -30,13 +33,16 @@ class SqlStorage:
         self.engine = engine or make_engine(settings.resolved_database_url)
         if migrate:
             upgrade_database(self.engine)
-        self.store = SqlImportStore(self.engine, [storage.table(settings) for storage in storages.values()])
+        self.store = SqlImportStore(self.engine, [_TableOnFirstUse(name, partial(storage.table, settings))
+                                                  for name, storage in storages.items()])
         self.undo_tables = {name: storage.undo for name, storage in storages.items() if storage.undo is not None}
         self.exporters: dict[str, Callable[[], tuple[list[str], Iterator[list[object]]]]] = {
             name: partial(storage.export, self.engine) for name, storage in storages.items()
             if storage.export is not None}
 
     def unit_of_work(self) -> SqlUnitOfWork:
+        from adapters.db.unit_of_work import SqlUnitOfWork
+
         return SqlUnitOfWork(self.engine, self.undo_tables)
 
     def close(self) -> None:
@@ -47,4 +53,21 @@ class SqlStorage:
         self.engine.dispose(close=False)
 
     def people_store(self, hasher: PasswordHasher) -> SqlPeopleStore:
+        from adapters.db.people import SqlPeopleStore
+
         return SqlPeopleStore(self.engine, hasher)
+
+
+class _TableOnFirstUse:
+    """A kind's record table, made (and its module loaded) when the store first uses it: a command importing
+    customers never loads the agents' or the companies' tables."""
+
+    def __init__(self, kind: str, make: Callable[[], RecordTable]) -> None:
+        self.kind = kind
+        self._make = make
+        self._table: RecordTable | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._table is None:
+            self._table = self._make()
+        return getattr(self._table, name)

@@ -54,12 +54,29 @@ def test_a_customers_import_loads_alembic_only_while_the_schema_is_behind_and_ne
     current = top_modules_after(tmp_path, "--database-url", url, "import", "customers", "other.csv")
 
     assert "sqlalchemy" in current
-    assert current.isdisjoint({*WEB_MAIL_QUEUE_HASHER, "alembic", "psycopg"})
+    assert current.isdisjoint({*WEB_MAIL_QUEUE_HASHER, "alembic", "psycopg", "openpyxl"})
     engine = create_engine(url)
     with engine.connect() as connection:
         rows = connection.exec_driver_sql("SELECT email FROM contacts ORDER BY email").all()
     engine.dispose()
     assert rows == [("ann@example.com",), ("bob@example.com",)]
+
+
+def test_a_command_on_a_database_migrations_behind_brings_it_to_the_newest(tmp_path: Path) -> None:
+    from alembic import command
+
+    from adapters.db.engine import alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path}/contacts.db"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0014_customer_fields")  # an older revision
+    (tmp_path / "one.csv").write_text("email,first_name\nann@example.com,Ann\n")
+
+    loaded = top_modules_after(tmp_path, "--database-url", url, "import", "customers", "one.csv")
+
+    assert "alembic" in loaded
+    assert {recorded_revision(engine)} == migration_heads() != {"0014_customer_fields"}
+    engine.dispose()
 
 
 def test_help_lists_every_command_with_the_help_its_own_module_gives_it() -> None:
