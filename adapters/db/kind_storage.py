@@ -9,9 +9,10 @@ The built-in kinds register theirs here, exactly as another plugin would.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -102,42 +103,14 @@ def _companies(_settings: Settings) -> RecordTable:
     return CompanyTable()
 
 
-# Exports and undo tables load when one runs: a command importing customers never needs the agents' modules.
+def _on_first_use(module: str, name: str) -> Callable[..., Any]:
+    """`module`'s `name`, called with what it is given, its module loaded then: exports and undo tables load
+    when one runs, so a command importing customers never loads the agents' modules."""
 
-def _export_customers(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
-    from adapters.db.export import export_customers
+    def call(*arguments: object) -> Any:
+        return getattr(importlib.import_module(module), name)(*arguments)
 
-    return export_customers(engine)
-
-
-def _export_leads(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
-    from adapters.db.export import export_leads
-
-    return export_leads(engine)
-
-
-def _export_agents(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
-    from adapters.db.accounts import export_agents
-
-    return export_agents(engine)
-
-
-def _export_companies(engine: Engine) -> tuple[list[str], Iterator[list[object]]]:
-    from adapters.db.companies import export_companies
-
-    return export_companies(engine)
-
-
-def _customer_undo() -> UndoTable:
-    from adapters.db.undo import CustomerUndo
-
-    return CustomerUndo()
-
-
-def _agent_undo() -> UndoTable:
-    from adapters.db.undo import AgentUndo
-
-    return AgentUndo()
+    return call
 
 
 class BuiltinStorage:
@@ -145,12 +118,15 @@ class BuiltinStorage:
 
     @hookimpl
     def register_kind_storage(self) -> list[SqlKindStorage]:
-        return [SqlKindStorage("customers", _customers, _export_customers, _customer_undo,
+        customer_undo = _on_first_use("adapters.db.undo", "CustomerUndo")
+        return [SqlKindStorage("customers", _customers, _on_first_use("adapters.db.export", "export_customers"),
+                               customer_undo,
                                finish=_invite("customer", option="invite")),
-                SqlKindStorage("users", _agents, _export_agents, _agent_undo, prepare=_hash_passwords,
+                SqlKindStorage("users", _agents, _on_first_use("adapters.db.accounts", "export_agents"),
+                               _on_first_use("adapters.db.undo", "AgentUndo"), prepare=_hash_passwords,
                                finish=_invite("agent", option="invitations")),
-                SqlKindStorage("companies", _companies, _export_companies),
-                SqlKindStorage("leads", _leads, _export_leads, _customer_undo)]
+                SqlKindStorage("companies", _companies, _on_first_use("adapters.db.companies", "export_companies")),
+                SqlKindStorage("leads", _leads, _on_first_use("adapters.db.export", "export_leads"), customer_undo)]
 
 
 def kind_steps(storages: Mapping[str, SqlKindStorage], context: KindContext

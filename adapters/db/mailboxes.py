@@ -37,8 +37,8 @@ from adapters.db.agents import Agent
 from adapters.db.catalog import ensure_labels
 from adapters.db.engine import insert_many, stored_value
 from adapters.db.models import Base, ImportJob
-from plugin.ports import (MAIL_JOB_KIND, BatchCounts, Lease, MailboxExists, MailboxRecord, MailboxStatus,
-                          MailboxTally, MailSkipRecord, NewMailbox)
+from plugin.ports.mailboxes import (MAIL_JOB_KIND, BatchCounts, Lease, MailboxExists, MailboxRecord,
+                                    MailboxStatus, MailboxTally, MailSkipRecord, NewMailbox)
 from plugin.report import Status
 
 

@@ -25,7 +25,8 @@ from adapters.db.models import (Contact, ContactLabel, CustomerTeam, CustomField
 from adapters.db.store import RESULT_COLUMNS
 from plugin.emails import email_key
 from plugin.plan import Action
-from plugin.ports import JobSummary, UndoTraits
+from plugin.ports import JobSummary
+from plugin.ports.undo import UndoTraits
 from plugin.report import Status
 from plugin.undo import ImportedRow, StoredRecord, UndoAction, UndoStep, UndoTally, changes_from_json
 

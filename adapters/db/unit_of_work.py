@@ -20,7 +20,7 @@ from adapters.db.teams import SqlTeamStore
 from adapters.db.undo import SqlUndoStore, UndoTable
 from adapters.db.upload_store import SqlNotificationArea, SqlUploads
 from adapters.db.worker_claims import SqlWorkerClaims
-from plugin.ports import WriteConflict
+from plugin.ports.unit_of_work import WriteConflict
 
 
 class SqlUnitOfWork:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from adapters.imap.connection import MailboxAccount, MailboxError, open_mailbox
-from plugin.ports import NewMailbox
+from plugin.ports.mailboxes import NewMailbox
 from plugin.services.capture import AccessCheck
 
 WHAT_FAILED = {  # MailboxErrorCode → what an admin is told first

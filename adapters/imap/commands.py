@@ -17,7 +17,7 @@ import click
 
 if TYPE_CHECKING:  # imapclient and the poller load only when a mailbox command runs
     from adapters.imap.poll_result import PollProgress, PollResult
-    from plugin.ports import MailboxRecord
+    from plugin.ports.mailboxes import MailboxRecord
 
 
 def _services(context: click.Context):  # type: ignore[no-untyped-def]
@@ -83,7 +83,7 @@ def mailbox_add_command(
     """Add mailbox NAME after logging in and opening its folder; nothing is saved if that fails."""
     from adapters.imap.access import AccessRefused, access_check
     from adapters.imap.poller import utc_now
-    from plugin.ports import MailboxExists
+    from plugin.ports.mailboxes import MailboxExists
     from plugin.services.capture import BadMailbox
 
     try:

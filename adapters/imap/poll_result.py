@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from plugin.ports import MailSkipRecord
+from plugin.ports.mailboxes import MailSkipRecord
 from plugin.services.capture import CapturedContact, ExistingContact, StoredBatch
 
 

@@ -23,7 +23,7 @@ from adapters.imap.connection import MailboxAccount, MailboxError, open_mailbox
 from adapters.imap.fetch import HeaderBatch, MailboxPosition, fetch_new_headers
 from adapters.imap.poll_result import PollProblem, PollProgress, PollResult, Tally
 from adapters.imap.watch import RENEW_IDLE_SECONDS, SILENCE_SECONDS, Backoff, watch_mailbox
-from plugin.ports import Lease, LeaseLost, MailboxRecord
+from plugin.ports.mailboxes import Lease, LeaseLost, MailboxRecord
 from plugin.services import Services
 from plugin.services.capture import Capture, MailPass, UnknownMailbox
 

@@ -20,7 +20,7 @@ from adapters.web import blueprint as shared
 from adapters.web.page_base import when
 from adapters.web.pages import error_page, pages
 from adapters.web.security import WebUser
-from plugin.ports import MailboxExists, MailboxRecord, MailboxStatus
+from plugin.ports.mailboxes import MailboxExists, MailboxRecord, MailboxStatus
 from plugin.services.capture import BadMailbox, UnknownMailbox
 
 PERMISSION = "mailboxes.manage"

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # each group of use cases loads when first used: a customers import needs one or two of them
     from plugin.kinds import ImportKind
-    from plugin.ports import ImportStore, PasswordHasher, UnitOfWork
+    from plugin.ports import ImportStore, PasswordHasher
+    from plugin.ports.unit_of_work import UnitOfWork
     from plugin.ports.kinds import Exporter
     from plugin.ports.notices import NoticeSender
     from plugin.ports.people import PeopleStore

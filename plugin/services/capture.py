@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.mail import address_keys, classify_message, fetch_header_fields
 from plugin.mail_customers import AuthorPlanner, MailAuthor, printable, source_detail
-from plugin.ports import (BatchCounts, Lease, LeaseLost, MailboxExists, MailboxRecord, MailboxTally, MailSkipRecord,
-                          NewMailbox, StalePlan, WriteConflict)
+from plugin.ports.mailboxes import (BatchCounts, Lease, LeaseLost, MailboxExists, MailboxRecord,
+                                    MailboxTally, MailSkipRecord, NewMailbox)
+from plugin.ports import StalePlan
+from plugin.ports.unit_of_work import WriteConflict
 from plugin.validate import name_problem
 
 if TYPE_CHECKING:

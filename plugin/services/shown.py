@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from plugin.display import ID_FIELDS, Names, shown_field, shown_record, shown_value
-from plugin.ports import UnitOfWork
+from plugin.ports.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO
 
-from plugin.ports import JobSummary, ProgressSink, UnitOfWork
+from plugin.ports import JobSummary, ProgressSink
+from plugin.ports.unit_of_work import UnitOfWork
 from plugin.read import inspect_csv
 from plugin.report import ImportReport, Status
 from plugin.retry import inspect_retry, retry_arguments
