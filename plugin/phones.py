@@ -1,7 +1,9 @@
 """Phone numbers: one parse into E.164 (`+447700900123`) for every source, each distinct text parsed once.
 
 phonenumbers costs tens of microseconds a call, and a file repeats few numbers but many rows: the verdict
-for each (text, region) is remembered, so a 100,000-row file pays for its distinct numbers only. A number
+for each (text, region) is remembered, so a 100,000-row file pays for its distinct numbers only, and the
+common shapes (`07700 900123`, `+1 (415) 555-2671`) skip `parse` through plugin/phone_shapes.py, which gives
+the library's own E.164 from its metadata or leaves the number to the library. A number
 without an international prefix is read in the import's region (the `default_region` setting, or
 `--region`); a number that cannot be a phone number anywhere is a `phone.invalid` problem naming the text.
 """
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+
+from plugin.phone_shapes import fast_e164
 
 DEFAULT_REGION = "GB"
 PHONE_TEXT_MAX = 100  # phonenumbers refuses longer input itself; this keeps the message short
@@ -34,6 +38,11 @@ def is_known_region(region: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _phone_verdict(text: str, region: str) -> _PhoneVerdict:
+    e164 = fast_e164(text, region)  # the common shapes, exactly as the library would answer
+    return _PhoneVerdict(e164, None) if e164 is not None else _library_verdict(text, region)
+
+
+def _library_verdict(text: str, region: str) -> _PhoneVerdict:
     shown = text if len(text) <= 40 else text[:40] + "..."
     try:
         number = phonenumbers.parse(text, region)
