@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.context import ImporterGroup
+from adapters.cli.context import OWN_PROCESS, ImporterGroup
 from adapters.cli.listing import ListedCommand, listed_commands
 from plugin.garbage import collector_paused
 
@@ -90,9 +90,9 @@ def cli(context: click.Context, database_url: str | None, verbose: int) -> None:
     if verbose:
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    context.obj = {"database_url": database_url}
+    context.obj = {"database_url": database_url, OWN_PROCESS: bool((context.obj or {}).get(OWN_PROCESS))}
 
 
 def main(argv: list[str] | None = None) -> None:
     os.umask(0o077)  # what the commands create (database, secret key, uploads, queue file) is the service user's only
-    cli.main(args=argv, prog_name="contact-importer")
+    cli.main(args=argv, prog_name="contact-importer", obj={OWN_PROCESS: True})

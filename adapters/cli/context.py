@@ -65,26 +65,41 @@ def exit_for(context: click.Context, report: ImportReport) -> None:
         context.exit(EXIT_ROWS_FAILED)
 
 
+OWN_PROCESS = "own_process"  # in the root context's obj: the command runs as its own process (adapters.cli.main)
+
+
 def services_of(context: click.Context) -> Services:
     """Built on first use, so `--help` never touches a database.
 
-    Loading SQLAlchemy and the adapters makes a few hundred thousand objects and no garbage: the cycle collector
-    is paused meanwhile, so none of its passes walks them (about a sixth of a 1-row import's time), and frozen
-    after they stay out of every later pass (freeze_startup_heap)."""
-    state = context.find_root().obj
+    In the command's own process (adapters.cli.main), loading SQLAlchemy and the adapters makes a few hundred
+    thousand objects and no garbage: the cycle collector is paused meanwhile, so none of its passes walks them
+    (about a sixth of a 1-row import's time), and frozen after they stay out of every later pass
+    (freeze_startup_heap). Run inside another process (a test's CliRunner), the collector is left alone: that
+    process's garbage of the moment would be frozen too, and never freed."""
+    root = context.find_root()
+    state = root.obj
     if "services" not in state:
-        with collector_paused():
-            from adapters.bootstrap import bootstrap, freeze_startup_heap, settings_from_environment
-            from plugin.settings import SettingsError
+        if state.get(OWN_PROCESS):
+            from adapters.bootstrap import freeze_startup_heap
 
-            try:
-                settings = settings_from_environment(database_url=state["database_url"])
-            except SettingsError as error:
-                raise click.ClickException(str(error)) from error
-            state["services"] = bootstrap(settings)
-            freeze_startup_heap()
-        context.find_root().call_on_close(state["services"].close)  # no connection left open
+            with collector_paused():
+                state["services"] = _bootstrapped(state["database_url"])
+                freeze_startup_heap()
+        else:
+            state["services"] = _bootstrapped(state["database_url"])
+        root.call_on_close(state["services"].close)  # no connection left open
     return state["services"]
+
+
+def _bootstrapped(database_url: str | None) -> Services:
+    from adapters.bootstrap import bootstrap, settings_from_environment
+    from plugin.settings import SettingsError
+
+    try:
+        settings = settings_from_environment(database_url=database_url)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
+    return bootstrap(settings)
 
 
 def echo_csv(chunks: Iterable[str]) -> None:
