@@ -80,10 +80,10 @@ def services_of(context: click.Context) -> Services:
     state = root.obj
     if "services" not in state:
         if state.get(OWN_PROCESS):
-            from adapters.bootstrap import freeze_startup_heap
-
-            with collector_paused():
+            with collector_paused():  # loading the adapters (in _bootstrapped) included
                 state["services"] = _bootstrapped(state["database_url"])
+                from adapters.bootstrap import freeze_startup_heap
+
                 freeze_startup_heap()
         else:
             state["services"] = _bootstrapped(state["database_url"])

@@ -3,12 +3,14 @@ hasher for `--help` or a customers import, and Alembic only while the schema is 
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import click
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from adapters.bootstrap import Argon2OnFirstUse
@@ -128,3 +130,18 @@ def test_what_every_command_shares_loads_no_database_library_until_a_command_ask
                                        text=True).stdout)
     assert "adapters.cli.context" in loaded
     assert not any(name.split(".")[0] in ("sqlalchemy", "alembic", *WEB_MAIL_QUEUE_HASHER) for name in loaded)
+
+
+def test_a_command_run_inside_another_process_leaves_its_garbage_collector_alone(tmp_path: Path) -> None:
+    """Only a command that is its own process (adapters.cli.main) freezes its start-up heap: run inside another
+    (a host, a test's CliRunner) it would freeze that process's garbage of the moment for good."""
+    (tmp_path / "one.csv").write_text("email,first_name\nann@example.com,Ann\n")
+    frozen, was_enabled = gc.get_freeze_count(), gc.isenabled()
+
+    result = CliRunner().invoke(cli, ["--database-url", f"sqlite:///{tmp_path}/contacts.db", "import", "customers",
+                                      str(tmp_path / "one.csv")])
+
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.output
+    assert gc.get_freeze_count() == frozen
+    assert gc.isenabled() == was_enabled
