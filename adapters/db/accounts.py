@@ -34,7 +34,8 @@ def _account(row) -> AgentAccount:  # type: ignore[no-untyped-def]
     return AgentAccount(row.id, row.email, row.first_name, row.last_name, row.role, row.is_active)
 
 
-_ACCOUNT_COLUMNS = (agents.c.id, agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.role, agents.c.is_active)
+_ACCOUNT_COLUMNS = (agents.c.id, agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.role,
+                    agents.c.is_active)
 
 
 def key_or_none(email: str) -> str | None:
@@ -88,7 +89,8 @@ def create_admin(engine: Engine, hasher: PasswordHasher, email: str, password: s
     password_hash = hasher.hash_many([password])[0]
     moment = now()
     with engine.begin() as connection:
-        existing = connection.execute(select(agents.c.id).where(agents.c.email_key == email_key(normalized))).scalar()
+        existing = connection.execute(select(agents.c.id)
+                                      .where(agents.c.email_key == email_key(normalized))).scalar()
         if existing is not None:
             raise AgentError(f"An agent with the email {normalized} already exists (id {existing}).")
         return connection.execute(agents.insert().values(
@@ -112,8 +114,9 @@ def export_agents(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iter
         with engine.connect() as connection:
             while True:
                 found = connection.execute(
-                    select(agents.c.id, agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.is_active, agents.c.username,
-                           agents.c.role).where(agents.c.id > last_id).order_by(agents.c.id).limit(batch)).all()
+                    select(agents.c.id, agents.c.email, agents.c.first_name, agents.c.last_name,
+                           agents.c.is_active, agents.c.username, agents.c.role)
+                    .where(agents.c.id > last_id).order_by(agents.c.id).limit(batch)).all()
                 if not found:
                     return
                 ids = [row.id for row in found]

@@ -109,8 +109,9 @@ class AgentTable:
         if not keys and not ids:
             return {}, {}
         found = connection.execute(
-            select(agents.c.id, agents.c.email_key, agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.is_active,
-                   agents.c.username, agents.c.role, agents.c.last_import_id, agents.c.last_import_row)
+            select(agents.c.id, agents.c.email_key, agents.c.email, agents.c.first_name, agents.c.last_name,
+                   agents.c.is_active, agents.c.username, agents.c.role, agents.c.last_import_id,
+                   agents.c.last_import_row)
             .where(or_(agents.c.email_key.in_(list(keys)), agents.c.id.in_(list(ids))))
         ).all()
         team_names: dict[int, set[str]] = defaultdict(set)

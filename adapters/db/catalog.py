@@ -23,8 +23,9 @@ def load_custom_fields(connection: Connection, applies_to: str = "customers") ->
     """The custom fields of one kind's files, by variable."""
     return {row.variable: CustomField(row.id, row.variable, FieldType(row.type), tuple(row.choices or ()), row.applies_to)
             for row in connection.execute(
-                select(custom_fields.c.id, custom_fields.c.variable, custom_fields.c.type, custom_fields.c.choices,
-                       custom_fields.c.applies_to).where(custom_fields.c.applies_to == applies_to))}
+                select(custom_fields.c.id, custom_fields.c.variable, custom_fields.c.type,
+                       custom_fields.c.choices, custom_fields.c.applies_to)
+                .where(custom_fields.c.applies_to == applies_to))}
 
 
 def load_catalog(connection: Connection, applies_to: str = "customers") -> Catalog:
@@ -33,12 +34,14 @@ def load_catalog(connection: Connection, applies_to: str = "customers") -> Catal
     catalog = Catalog()
     catalog.label_ids = dict(connection.execute(select(labels.c.name, labels.c.id)).all())
     for company_id, name, name_key, source, external_id in connection.execute(
-            select(companies.c.id, companies.c.name, companies.c.name_key, companies.c.external_source, companies.c.external_id)):
+            select(companies.c.id, companies.c.name, companies.c.name_key, companies.c.external_source,
+                   companies.c.external_id)):
         catalog.companies[company_id] = name
         catalog.company_keys[name_key] = company_id
         if external_id is not None:
             catalog.company_externals[(source, external_id)] = company_id
-    catalog.company_domains = dict(connection.execute(select(company_domains.c.domain, company_domains.c.company_id)).all())
+    catalog.company_domains = dict(connection.execute(select(company_domains.c.domain,
+                                                             company_domains.c.company_id)).all())
     for name, team_id, source, external_id in connection.execute(
             select(teams.c.name, teams.c.id, teams.c.external_source, teams.c.external_id)):
         catalog.teams[name] = team_id
@@ -89,7 +92,8 @@ def ensure_companies(connection: Connection, names: Iterable[str], *, now: datet
                        [{"name": name, "name_key": key, "created_at": now, "updated_at": now,
                          **_external_columns(name, externals or {})}
                         for key, name in sorted(wanted.items())])
-    return dict(connection.execute(select(companies.c.name_key, companies.c.id).where(companies.c.name_key.in_(sorted(wanted)))).all())
+    return dict(connection.execute(select(companies.c.name_key, companies.c.id)
+                                   .where(companies.c.name_key.in_(sorted(wanted)))).all())
 
 
 class SqlCatalogStore:
@@ -103,18 +107,22 @@ class SqlCatalogStore:
         return ensure_labels(self.connection, names, now=self.now)
 
     def list_labels(self) -> list[tuple[int, str]]:
-        return [tuple(row) for row in self.connection.execute(select(labels.c.id, labels.c.name).order_by(labels.c.name))]
+        return [tuple(row) for row in self.connection.execute(select(labels.c.id, labels.c.name)
+                                                              .order_by(labels.c.name))]
 
     def company_id(self, name_key: str) -> int | None:
-        return self.connection.execute(select(companies.c.id).where(companies.c.name_key == name_key)).scalar()
+        return self.connection.execute(select(companies.c.id)
+                                       .where(companies.c.name_key == name_key)).scalar()
 
     def add_company(self, name: str, name_key: str) -> int:
         moment = self.now()
         return self.connection.execute(companies.insert().values(
-            name=name, name_key=name_key, created_at=moment, updated_at=moment).returning(companies.c.id)).scalar_one()
+            name=name, name_key=name_key, created_at=moment, updated_at=moment)
+            .returning(companies.c.id)).scalar_one()
 
     def list_companies(self) -> list[tuple[int, str]]:
-        return [tuple(row) for row in self.connection.execute(select(companies.c.id, companies.c.name).order_by(companies.c.id))]
+        return [tuple(row) for row in self.connection.execute(select(companies.c.id, companies.c.name)
+                                                              .order_by(companies.c.id))]
 
     def custom_field_exists(self, variable: str) -> bool:
         return self.connection.execute(

@@ -45,8 +45,8 @@ class CompanyTable:
         by_external = [(companies.c.external_source == source) & (companies.c.external_id == external_id)
                        for source, external_id in external_ids]
         found = connection.execute(
-            select(companies.c.id, companies.c.name_key, companies.c.name, companies.c.last_import_id, companies.c.last_import_row,
-                   companies.c.external_id, companies.c.external_source)
+            select(companies.c.id, companies.c.name_key, companies.c.name, companies.c.last_import_id,
+                   companies.c.last_import_row, companies.c.external_id, companies.c.external_source)
             .where(or_(companies.c.name_key.in_(list(keys)), companies.c.id.in_(list(ids)), *by_external))
         ).all()
         company_ids = [row.id for row in found]
@@ -54,10 +54,12 @@ class CompanyTable:
         custom: dict[int, dict[str, str]] = defaultdict(dict)
         if company_ids:
             for company_id, domain in connection.execute(
-                    select(company_domains.c.company_id, company_domains.c.domain).where(company_domains.c.company_id.in_(company_ids))):
+                    select(company_domains.c.company_id, company_domains.c.domain)
+                    .where(company_domains.c.company_id.in_(company_ids))):
                 domains[company_id].add(domain)
             for company_id, variable, value in connection.execute(
-                select(company_custom_values.c.company_id, custom_fields.c.variable, company_custom_values.c.value)
+                select(company_custom_values.c.company_id, custom_fields.c.variable,
+                       company_custom_values.c.value)
                 .join(custom_fields, custom_fields.c.id == company_custom_values.c.field_id)
                 .where(company_custom_values.c.company_id.in_(company_ids))
             ):
@@ -159,7 +161,8 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
         last_id = 0
         with engine.connect() as connection:
             while True:
-                found = connection.execute(select(companies.c.id, companies.c.name, companies.c.external_id, companies.c.external_source)
+                found = connection.execute(select(companies.c.id, companies.c.name, companies.c.external_id,
+                                                  companies.c.external_source)
                                            .where(companies.c.id > last_id)
                                            .order_by(companies.c.id).limit(batch)).all()
                 if not found:
@@ -171,7 +174,8 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
                         .where(company_domains.c.company_id.in_(ids)).order_by(company_domains.c.domain)):
                     domains[company_id].append(domain)
                 custom = custom_cells(connection.execute(
-                    select(company_custom_values.c.company_id, company_custom_values.c.field_id, company_custom_values.c.value)
+                    select(company_custom_values.c.company_id, company_custom_values.c.field_id,
+                           company_custom_values.c.value)
                     .where(company_custom_values.c.company_id.in_(ids))), positions, len(fields))
                 for row in found:
                     yield [row.id, row.name, ":".join(domains.get(row.id, ())), row.external_id or "",

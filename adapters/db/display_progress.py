@@ -29,7 +29,8 @@ def write_display_progress(engine: Engine, job_id: int, rows_seen: int, *, now: 
                            claim_token: str | None) -> bool:
     """Say the import has seen `rows_seen` rows, now; only while its row is this worker's (`claim_token`, or
     nobody's). False when nothing was written: the row is another worker's, or a lock was held."""
-    held = import_jobs.c.claimed_by == claim_token if claim_token is not None else import_jobs.c.claimed_by.is_(None)
+    held = (import_jobs.c.claimed_by == claim_token if claim_token is not None
+            else import_jobs.c.claimed_by.is_(None))
     try:
         with engine.begin() as connection, _waiting_briefly(connection):
             return connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, held)

@@ -57,10 +57,12 @@ def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
             company_names = dict(connection.execute(select(companies.c.id, companies.c.name)).all())
             while True:
                 found = connection.execute(
-                    select(contacts.c.id, contacts.c.email, contacts.c.first_name, contacts.c.last_name, contacts.c.middle_name,
-                           contacts.c.username, contacts.c.phone, contacts.c.mobile, contacts.c.company_id, contacts.c.active,
-                           contacts.c.type, contacts.c.created_at, contacts.c.external_id, contacts.c.external_source)
-                    .where(contacts.c.id > last_id, contacts.c.is_lead.is_(leads)).order_by(contacts.c.id).limit(batch)).all()
+                    select(contacts.c.id, contacts.c.email, contacts.c.first_name, contacts.c.last_name,
+                           contacts.c.middle_name, contacts.c.username, contacts.c.phone, contacts.c.mobile,
+                           contacts.c.company_id, contacts.c.active, contacts.c.type, contacts.c.created_at,
+                           contacts.c.external_id, contacts.c.external_source)
+                    .where(contacts.c.id > last_id, contacts.c.is_lead.is_(leads))
+                    .order_by(contacts.c.id).limit(batch)).all()
                 if not found:
                     return
                 ids = [contact.id for contact in found]
@@ -77,7 +79,8 @@ def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
                     yield [contact.id, contact.email, contact.first_name or "", contact.last_name or "",
                            contact.middle_name or "", contact.username or "", contact.phone or "", contact.mobile or "",
                            company_names.get(contact.company_id, "") if contact.company_id else "",
-                           contact.company_id or "", label_names.get(contact.id, ""), groups.get(contact.id, ""),
+                           contact.company_id or "", label_names.get(contact.id, ""),
+                           groups.get(contact.id, ""),
                            "true" if contact.active else "false", contact.type or "", moment_text(contact.created_at),
                            contact.external_id or "", contact.external_source or "",
                            *custom.get(contact.id, [""] * len(variables))]

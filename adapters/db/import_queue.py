@@ -68,7 +68,8 @@ def queue_import(bind: Bind, job_id: int, upload_id: str, *, is_dry_run: bool, m
 
 def get_queued_import(bind: Bind, job_id: int) -> QueuedImportRecord | None:
     with reading(bind) as connection:
-        found = connection.execute(select(web_queued_imports).where(web_queued_imports.c.job_id == job_id)).one_or_none()
+        found = connection.execute(select(web_queued_imports)
+                                   .where(web_queued_imports.c.job_id == job_id)).one_or_none()
         if found is None:
             return None
         upload = connection.execute(select(web_uploads).where(web_uploads.c.id == found.upload_id)).one()
@@ -79,17 +80,20 @@ def get_queued_import(bind: Bind, job_id: int) -> QueuedImportRecord | None:
 
 def abandoned_uploads(bind: Bind, *, older_than: timedelta, now: Clock = utc_now) -> list[UploadRecord]:
     """Uploads still on disk that were made long ago and have no import waiting or running."""
-    busy = (select(web_queued_imports.c.upload_id).join(import_jobs, import_jobs.c.id == web_queued_imports.c.job_id)
+    busy = (select(web_queued_imports.c.upload_id)
+            .join(import_jobs, import_jobs.c.id == web_queued_imports.c.job_id)
             .where(import_jobs.c.status.in_(UNFINISHED)))
     with reading(bind) as connection:
         rows = connection.execute(select(web_uploads).where(
-            web_uploads.c.deleted_at.is_(None), web_uploads.c.created_at < now() - older_than, web_uploads.c.id.not_in(busy))).all()
+            web_uploads.c.deleted_at.is_(None), web_uploads.c.created_at < now() - older_than,
+            web_uploads.c.id.not_in(busy))).all()
         return [_upload(row) for row in rows]  # type: ignore[arg-type]
 
 
 def busy_jobs_of_upload(bind: Bind, upload_id: str, *, except_job: int | None = None) -> int:
     """How many imports of this upload are queued or running (besides except_job)."""
-    query = (select(func.count()).select_from(web_queued_imports).join(import_jobs, import_jobs.c.id == web_queued_imports.c.job_id)
+    query = (select(func.count()).select_from(web_queued_imports)
+             .join(import_jobs, import_jobs.c.id == web_queued_imports.c.job_id)
              .where(web_queued_imports.c.upload_id == upload_id, import_jobs.c.status.in_(UNFINISHED)))
     if except_job is not None:
         query = query.where(web_queued_imports.c.job_id != except_job)
@@ -106,8 +110,8 @@ def recent_import_of_same_file(bind: Bind, *, file_hash: str, kind: str, actor: 
     wanted = (dict(mapping), dict(defaults), dict(options), all_or_nothing)
     with reading(bind) as connection:
         candidates = connection.execute(
-            select(import_jobs.c.id, import_jobs.c.created_at, web_queued_imports.c.mapping, web_queued_imports.c.defaults,
-                   web_queued_imports.c.options, web_queued_imports.c.all_or_nothing)
+            select(import_jobs.c.id, import_jobs.c.created_at, web_queued_imports.c.mapping,
+                   web_queued_imports.c.defaults, web_queued_imports.c.options, web_queued_imports.c.all_or_nothing)
             .join(web_queued_imports, web_queued_imports.c.job_id == import_jobs.c.id)
             .join(web_uploads, web_uploads.c.id == web_queued_imports.c.upload_id)
             .where(web_uploads.c.file_hash == file_hash, web_uploads.c.kind == kind, import_jobs.c.actor == actor,

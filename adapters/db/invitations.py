@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (ColumnElement, DateTime, Engine, Integer, Select, String, Table, bindparam, exists, literal,
-                        null, select, update)
+from sqlalchemy import (ColumnElement, DateTime, Engine, Integer, Select, String, Table, bindparam, exists,
+                        literal, null, select, update)
 
 from adapters.db.accounts import AgentError, check_new_password, key_or_none
 from adapters.db.agents import agents, display_name, invitations
@@ -62,8 +62,9 @@ INVITEES = {invitees.invitee: invitees for invitees in EVERYONE}
 
 def _pending(invitees: Invitees) -> Select[Any]:
     person = invitees.person
-    return (select(invitations.c.id, invitees.column.label("person_id"), invitations.c.created_at, invitations.c.expires_at,
-                   invitations.c.sent_at, invitations.c.token_hash, person.c.email, person.c.first_name, person.c.last_name)
+    return (select(invitations.c.id, invitees.column.label("person_id"), invitations.c.created_at,
+                   invitations.c.expires_at, invitations.c.sent_at, invitations.c.token_hash, person.c.email,
+                   person.c.first_name, person.c.last_name)
             .join(person, person.c.id == invitees.column)
             .where(invitations.c.used_at.is_(None), person.c.password_hash.is_(None), invitees.can_be_invited))
 
@@ -241,8 +242,8 @@ def reissue_invitation(engine: Engine, email: str, *, hours: int, now: Clock = u
     with engine.connect() as connection:
         found = next(((kind, person_id) for kind in EVERYONE for person_id in connection.execute(
             select(kind.column).join(kind.person, kind.person.c.id == kind.column)
-            .where(kind.person.c.email_key == key, invitations.c.used_at.is_(None), kind.person.c.password_hash.is_(None),
-                   kind.can_be_invited).limit(1)).scalars()), None)
+            .where(kind.person.c.email_key == key, invitations.c.used_at.is_(None),
+                   kind.person.c.password_hash.is_(None), kind.can_be_invited).limit(1)).scalars()), None)
     if found is None:
         return None
     kind, person_id = found

@@ -28,7 +28,8 @@ class SqlJobLog:
             query = query.where(import_jobs.c.kind.in_(list(kinds)))
         if not include_previews:
             query = query.where(import_jobs.c.is_dry_run.is_(False))
-        rows = self.connection.execute(query.order_by(import_jobs.c.id.desc()).offset(offset).limit(limit)).all()
+        rows = self.connection.execute(query.order_by(import_jobs.c.id.desc()).offset(offset)
+                                       .limit(limit)).all()
         return [job_summary(job) for job in rows]
 
     def get_job(self, job_id: int) -> JobSummary | None:
@@ -37,7 +38,8 @@ class SqlJobLog:
 
     def failed_rows(self, job_id: int) -> Iterator[tuple[tuple[str, ...], list[RowError]]]:
         result = self.connection.execution_options(stream_results=True, yield_per=1000).execute(
-            select(import_rows.c.cells, import_rows.c.errors).where(import_rows.c.job_id == job_id, import_rows.c.action == "failed")
+            select(import_rows.c.cells, import_rows.c.errors).where(import_rows.c.job_id == job_id,
+                                                                    import_rows.c.action == "failed")
             .order_by(import_rows.c.row))
         for cells, errors in result:
             yield tuple(cells or ()), [RowError(**error) for error in errors or ()]
@@ -70,7 +72,8 @@ class SqlJobLog:
             "rows_done": sum(counts.values()), "created": counts.get("created", 0), "updated": counts.get("updated", 0),
             "unchanged": counts.get("unchanged", 0), "failed": counts.get("failed", 0)}
         return self.connection.execute(update(import_jobs).where(
-            import_jobs.c.id == run.job_id, import_jobs.c.status.in_(UNFINISHED), import_jobs.c.claimed_by == run.claimed_by,
+            import_jobs.c.id == run.job_id, import_jobs.c.status.in_(UNFINISHED),
+            import_jobs.c.claimed_by == run.claimed_by,
         ).values(status="failed", message=message, error_code=error_code, finished_at=utc_now(), claimed_by=None,
                  claim_host=None, claim_pid=None, **applied)).rowcount == 1
 

@@ -97,7 +97,8 @@ class SqlNoticeStore:
 
     def claim(self, delivery_id: int, *, now: datetime, until: datetime) -> bool:
         return self.connection.execute(update(notice_deliveries).where(
-            notice_deliveries.c.id == delivery_id, notice_deliveries.c.status == PENDING, notice_deliveries.c.next_try_at <= now,
+            notice_deliveries.c.id == delivery_id, notice_deliveries.c.status == PENDING,
+            notice_deliveries.c.next_try_at <= now,
             or_(notice_deliveries.c.claimed_until.is_(None), notice_deliveries.c.claimed_until < now),
         ).values(claimed_until=until)).rowcount == 1
 
@@ -106,7 +107,8 @@ class SqlNoticeStore:
         attempt = self.connection.execute(select(notice_deliveries.c.attempts).where(
             notice_deliveries.c.id == delivery_id)).scalar_one() + 1
         self.connection.execute(notice_attempts.insert().values(delivery_id=delivery_id, attempt=attempt, at=now,
-                                                         status_code=status_code, error=error, next_try_at=next_try_at))
+                                                                status_code=status_code, error=error,
+                                                                next_try_at=next_try_at))
         status = DELIVERED if not error else PENDING if next_try_at is not None else FAILED
         self.connection.execute(update(notice_deliveries).where(notice_deliveries.c.id == delivery_id).values(
             attempts=attempt, status=status, next_try_at=next_try_at, claimed_until=None,
@@ -122,8 +124,10 @@ class SqlNoticeStore:
         rows = self.connection.execute(query.order_by(notice_deliveries.c.id.desc()).limit(limit)).all()
         logs: dict[int, list[DeliveryAttempt]] = {row.id: [] for row in rows}
         if logs:
-            for tried in self.connection.execute(select(notice_attempts).where(notice_attempts.c.delivery_id.in_(list(logs)))
-                                                 .order_by(notice_attempts.c.delivery_id, notice_attempts.c.attempt)).all():
+            for tried in self.connection.execute(select(notice_attempts)
+                                                 .where(notice_attempts.c.delivery_id.in_(list(logs)))
+                                                 .order_by(notice_attempts.c.delivery_id, notice_attempts.c.attempt)
+                                                 ).all():
                 logs[tried.delivery_id].append(DeliveryAttempt(tried.attempt, utc_aware(tried.at), tried.status_code,
                                                                tried.error, utc_aware(tried.next_try_at)))
         return [_delivery(row, tuple(logs[row.id])) for row in rows]
@@ -136,7 +140,8 @@ class SqlNoticeStore:
         key = person.lower()
         self.connection.execute(delete(notice_email_choices).where(notice_email_choices.c.person == key))
         if wants_email is not None:
-            self.connection.execute(notice_email_choices.insert().values(person=key, wants_email=wants_email, changed_at=now))
+            self.connection.execute(notice_email_choices.insert()
+                                    .values(person=key, wants_email=wants_email, changed_at=now))
 
 
 def _delivery(row, log: tuple[DeliveryAttempt, ...] = ()) -> Delivery:  # type: ignore[no-untyped-def]

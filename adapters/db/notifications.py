@@ -61,7 +61,7 @@ def unread_count(bind: Bind, recipient: str) -> int:
 def mark_notifications_read(bind: Bind, recipient: str, *, now: Clock = utc_now) -> None:
     with writing(bind) as connection:
         connection.execute(update(web_notifications).where(web_notifications.c.recipient == recipient,
-                                                      web_notifications.c.read_at.is_(None)).values(read_at=now()))
+                                                           web_notifications.c.read_at.is_(None)).values(read_at=now()))
 
 
 def take_undelivered(bind: Bind, *, limit: int = 100, now: Clock = utc_now) -> list[NotificationRecord]:
@@ -70,8 +70,9 @@ def take_undelivered(bind: Bind, *, limit: int = 100, now: Clock = utc_now) -> l
         rows = connection.execute(select(web_notifications).where(web_notifications.c.delivered_at.is_(None))
                                   .order_by(web_notifications.c.id).limit(limit)).all()
         if rows:
-            connection.execute(update(web_notifications).where(web_notifications.c.id.in_([row.id for row in rows]),
-                                                          web_notifications.c.delivered_at.is_(None))
+            connection.execute(update(web_notifications)
+                               .where(web_notifications.c.id.in_([row.id for row in rows]),
+                                      web_notifications.c.delivered_at.is_(None))
                                .values(delivered_at=now()))
         return [_notification(row) for row in rows]
 

@@ -94,7 +94,8 @@ class SqlFailureCounter:
 
     def failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
         with self.engine.connect() as connection:
-            found = connection.execute(select(web_sign_in_failures.c.failures, web_sign_in_failures.c.first_failure_at).where(
+            found = connection.execute(select(web_sign_in_failures.c.failures,
+                                              web_sign_in_failures.c.first_failure_at).where(
                 web_sign_in_failures.c.key == key, web_sign_in_failures.c.first_failure_at >= since)).one_or_none()
         return (0, None) if found is None else (int(found.failures), found.first_failure_at)
 
@@ -111,7 +112,7 @@ class SqlFailureCounter:
             try:
                 with self.engine.begin() as connection:
                     connection.execute(web_sign_in_failures.insert().values(key=key, failures=1,
-                                                                               first_failure_at=now))
+                                                                            first_failure_at=now))
                 return
             except IntegrityError:  # another process counted the first failure meanwhile
                 continue
@@ -122,7 +123,8 @@ class SqlFailureCounter:
 
     def forget_older_than(self, moment: datetime) -> None:
         with self.engine.begin() as connection:
-            connection.execute(delete(web_sign_in_failures).where(web_sign_in_failures.c.first_failure_at < moment))
+            connection.execute(delete(web_sign_in_failures)
+                               .where(web_sign_in_failures.c.first_failure_at < moment))
 
 
 class SqlSessions:
@@ -132,7 +134,8 @@ class SqlSessions:
     def start(self, agent_id: int, *, now: datetime) -> str:
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as connection:
-            agent = connection.execute(select(agents.c.role, agents.c.password_hash).where(agents.c.id == agent_id)).one()
+            agent = connection.execute(select(agents.c.role, agents.c.password_hash)
+                                       .where(agents.c.id == agent_id)).one()
             connection.execute(web_sessions.insert().values(
                 token_hash=_digest(token), agent_id=agent_id, role=agent.role, password_stamp=_stamp(agent.password_hash),
                 created_at=now, last_seen_at=now))
@@ -141,10 +144,12 @@ class SqlSessions:
     def find(self, token: str) -> StoredSession | None:
         with self.engine.connect() as connection:
             row = connection.execute(
-                select(web_sessions.c.role.label("role_at_start"), web_sessions.c.password_stamp, web_sessions.c.created_at,
-                       web_sessions.c.last_seen_at, web_sessions.c.ended_at, agents.c.id, agents.c.email, agents.c.first_name,
-                       agents.c.last_name, agents.c.role, agents.c.is_active, agents.c.password_hash)
-                .join(agents, agents.c.id == web_sessions.c.agent_id).where(web_sessions.c.token_hash == _digest(token))
+                select(web_sessions.c.role.label("role_at_start"), web_sessions.c.password_stamp,
+                       web_sessions.c.created_at, web_sessions.c.last_seen_at, web_sessions.c.ended_at, agents.c.id,
+                       agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.role, agents.c.is_active,
+                       agents.c.password_hash)
+                .join(agents, agents.c.id == web_sessions.c.agent_id)
+                .where(web_sessions.c.token_hash == _digest(token))
             ).one_or_none()
         if row is None:
             return None
@@ -160,7 +165,7 @@ class SqlSessions:
     def end(self, token: str, *, now: datetime) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(web_sessions).where(web_sessions.c.token_hash == _digest(token),
-                                                        web_sessions.c.ended_at.is_(None)).values(ended_at=now))
+                                                          web_sessions.c.ended_at.is_(None)).values(ended_at=now))
 
 
     def forget_older_than(self, moment: datetime) -> None:

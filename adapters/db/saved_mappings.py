@@ -44,7 +44,8 @@ def save_mapping(bind: Bind, kind: str, name: str, headers: Sequence[str], mappi
     signature = header_signature(headers)
     with writing(bind) as connection:
         existing = connection.execute(select(web_saved_mappings.c.id).where(
-            web_saved_mappings.c.kind == kind, web_saved_mappings.c.signature == signature, web_saved_mappings.c.name == name)).scalar_one_or_none()
+            web_saved_mappings.c.kind == kind, web_saved_mappings.c.signature == signature,
+            web_saved_mappings.c.name == name)).scalar_one_or_none()
         if existing is not None:
             connection.execute(update(web_saved_mappings).where(web_saved_mappings.c.id == existing).values(
                 mapping=dict(mapping), headers=list(headers), created_by=created_by, created_at=now()))

@@ -154,15 +154,18 @@ class SqlImportStore:
     def find_earlier_run(self, job_id: int) -> EarlierRun | None:
         """The pass an unfinished run was in, its committed rows counted by action, and its first errors."""
         with self.engine.connect() as connection:
-            status = connection.execute(select(import_jobs.c.status).where(import_jobs.c.id == job_id)).scalar_one_or_none()
+            status = connection.execute(select(import_jobs.c.status)
+                                        .where(import_jobs.c.id == job_id)).scalar_one_or_none()
             if status not in UNFINISHED:
                 return None
             counts = {Action(action): count for action, count in connection.execute(
-                select(import_rows.c.action, func.count()).where(import_rows.c.job_id == job_id).group_by(import_rows.c.action))}
+                select(import_rows.c.action, func.count()).where(import_rows.c.job_id == job_id)
+                .group_by(import_rows.c.action))}
             errors: list[RowError] = []
             more = 0
             for (row_errors,) in connection.execution_options(stream_results=True, yield_per=1000).execute(
-                    select(import_rows.c.errors).where(import_rows.c.job_id == job_id, import_rows.c.action == "failed")
+                    select(import_rows.c.errors)
+                    .where(import_rows.c.job_id == job_id, import_rows.c.action == "failed")
                     .order_by(import_rows.c.row)):
                 for error in row_errors or ():
                     if len(errors) < ERRORS_KEPT_IN_REPORT:
@@ -277,7 +280,8 @@ class SqlImportStore:
         directly, not from the queue); otherwise ClaimLost, and the transaction is rolled back."""
         token = self.claims.get(job_id)
         held = import_jobs.c.claimed_by == token if token is not None else import_jobs.c.claimed_by.is_(None)
-        result = connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, held).values(**values))
+        result = connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, held)
+                                    .values(**values))
         if result.rowcount == 0:
             raise ClaimLost(f"import {job_id} is no longer this worker's to write")
 
@@ -296,13 +300,15 @@ class SqlImportStore:
         by a retry of it (or of its retries), apart from `retry_job`: a retry resuming after its worker stopped
         must not find its own rows taken."""
         with self.engine.connect() as connection:
-            job = connection.execute(select(import_jobs.c.kind, import_jobs.c.status).where(import_jobs.c.id == job_id)).one_or_none()
+            job = connection.execute(select(import_jobs.c.kind, import_jobs.c.status)
+                                     .where(import_jobs.c.id == job_id)).one_or_none()
             if job is None:
                 return RetryOf(job_id, frozenset(), status="missing")
             failed = set(connection.execute(select(import_rows.c.row).where(
                 import_rows.c.job_id == job_id, import_rows.c.action == "failed")).scalars())
             jobs = connection.execute(select(import_jobs.c.id, import_jobs.c.options).where(  # retries: later, same kind
-                import_jobs.c.id > job_id, import_jobs.c.kind == job.kind, import_jobs.c.is_dry_run.is_(False)).order_by(import_jobs.c.id)).all()
+                import_jobs.c.id > job_id, import_jobs.c.kind == job.kind, import_jobs.c.is_dry_run.is_(False))
+                .order_by(import_jobs.c.id)).all()
             retries: set[int] = set()
             family = {job_id}
             for later_id, options in jobs:  # in id order: a retry of a retry comes after its parent

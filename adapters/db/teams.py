@@ -15,9 +15,12 @@ from plugin.ports.teams import TeamMember, TeamSummary
 
 def _with_counts() -> Select[tuple[int, str, int, int, str | None, str | None]]:
     """Teams' id and name, how many agents and customers belong to each, and the id another system gives it."""
-    agent_count = select(func.count()).where(agent_teams.c.team_id == teams.c.id).scalar_subquery().label("agents")
-    customer_count = select(func.count()).where(customer_teams.c.team_id == teams.c.id).scalar_subquery().label("customers")
-    return select(teams.c.id, teams.c.name, agent_count, customer_count, teams.c.external_id, teams.c.external_source)
+    agent_count = (select(func.count()).where(agent_teams.c.team_id == teams.c.id)
+                   .scalar_subquery().label("agents"))
+    customer_count = (select(func.count()).where(customer_teams.c.team_id == teams.c.id)
+                      .scalar_subquery().label("customers"))
+    return select(teams.c.id, teams.c.name, agent_count, customer_count, teams.c.external_id,
+                  teams.c.external_source)
 
 
 def _summary(row: Row[tuple[int, str, int, int, str | None, str | None]]) -> TeamSummary:
@@ -67,7 +70,7 @@ class SqlTeamStore:
         members = self._agent_members(team_id, agent_ids)
         if members:
             self.connection.execute(delete(agent_teams).where(agent_teams.c.team_id == team_id,
-                                                            agent_teams.c.agent_id.in_(sorted(members))))
+                                                              agent_teams.c.agent_id.in_(sorted(members))))
         return len(members)
 
     def agents(self, team_id: int, *, limit: int, offset: int) -> list[TeamMember]:
@@ -80,7 +83,8 @@ class SqlTeamStore:
     def customers(self, team_id: int, *, limit: int, offset: int) -> list[TeamMember]:
         rows = self.connection.execute(
             select(contacts.c.id, contacts.c.email, contacts.c.first_name, contacts.c.last_name)
-            .join(customer_teams, customer_teams.c.contact_id == contacts.c.id).where(customer_teams.c.team_id == team_id)
+            .join(customer_teams, customer_teams.c.contact_id == contacts.c.id)
+            .where(customer_teams.c.team_id == team_id)
             .order_by(contacts.c.email_key).limit(limit).offset(offset))
         return [TeamMember(row.id, row.email, display_name(row.first_name, row.last_name)) for row in rows]
 

@@ -63,29 +63,33 @@ def email_for_token(engine: Engine, token: str, *, now: Clock = utc_now) -> str 
             or_(web_api_tokens.c.expires_at.is_(None), web_api_tokens.c.expires_at > moment))).one_or_none()
         if found is None:
             return None
-        connection.execute(update(web_api_tokens).where(web_api_tokens.c.id == found.id).values(last_used_at=moment))
+        connection.execute(update(web_api_tokens).where(web_api_tokens.c.id == found.id)
+                           .values(last_used_at=moment))
         return str(found.email)
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
     """Every token (never the token itself), oldest first."""
     with engine.connect() as connection:
-        rows = connection.execute(select(web_api_tokens.c.id, web_api_tokens.c.email, web_api_tokens.c.name, web_api_tokens.c.created_at,
-                                         web_api_tokens.c.expires_at, web_api_tokens.c.last_used_at, web_api_tokens.c.revoked_at)
+        rows = connection.execute(select(web_api_tokens.c.id, web_api_tokens.c.email, web_api_tokens.c.name,
+                                         web_api_tokens.c.created_at, web_api_tokens.c.expires_at,
+                                         web_api_tokens.c.last_used_at, web_api_tokens.c.revoked_at)
                                   .order_by(web_api_tokens.c.id)).all()
     return [TokenInfo(*row) for row in rows]
 
 
 def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
     with engine.begin() as connection:
-        result = connection.execute(update(web_api_tokens).where(web_api_tokens.c.email == email, web_api_tokens.c.revoked_at.is_(None))
+        result = connection.execute(update(web_api_tokens)
+                                    .where(web_api_tokens.c.email == email, web_api_tokens.c.revoked_at.is_(None))
                                     .values(revoked_at=now()))
         return int(result.rowcount or 0)
 
 
 def revoke_token(engine: Engine, token_id: int, *, now: Clock = utc_now) -> bool:
     with engine.begin() as connection:
-        result = connection.execute(update(web_api_tokens).where(web_api_tokens.c.id == token_id, web_api_tokens.c.revoked_at.is_(None))
+        result = connection.execute(update(web_api_tokens)
+                                    .where(web_api_tokens.c.id == token_id, web_api_tokens.c.revoked_at.is_(None))
                                     .values(revoked_at=now()))
         return bool(result.rowcount)
 

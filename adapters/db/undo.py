@@ -136,7 +136,8 @@ class CustomerUndo:
         custom: dict[int, dict[str, str]] = defaultdict(dict)
         for contact_id, variable, value in connection.execute(select(
                 custom_values.c.contact_id, custom_fields.c.variable, custom_values.c.value).join(
-                custom_fields, custom_fields.c.id == custom_values.c.field_id).where(custom_values.c.contact_id.in_(ids))):
+                custom_fields, custom_fields.c.id == custom_values.c.field_id)
+                .where(custom_values.c.contact_id.in_(ids))):
             custom[contact_id][variable] = value
         changed = _changed_since_by(connection, found, job_id=job_id, finished_at=finished_at)
         records: dict[int, StoredRecord] = {}
@@ -160,8 +161,10 @@ class CustomerUndo:
                 at = names.index("created_at")
                 params = [(*row[:at], stored_created_at(connection, row[at]), *row[at + 1:]) for row in params]
             update_many(connection, contacts, (*names, "updated_at", "last_import_id"), params)
-        restored_labels = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "labels"}
-        restored_groups = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "groups"}
+        restored_labels = {step.record_id: change.new for step in restoring for change in step.restores
+                           if change.field == "labels"}
+        restored_groups = {step.record_id: change.new for step in restoring for change in step.restores
+                           if change.field == "groups"}
         _set_links(connection, contact_labels, "contact_id", "label_id", restored_labels,
                    dict(connection.execute(select(labels.c.name, labels.c.id)).all()) if restored_labels else {})
         _set_links(connection, customer_teams, "contact_id", "team_id", restored_groups,
@@ -177,7 +180,7 @@ class CustomerUndo:
                     by_field[field_ids[change.field]].append(contact_id)
             for field_id, contact_ids in by_field.items():  # one DELETE a field, not one a record and field
                 connection.execute(delete(custom_values).where(custom_values.c.field_id == field_id,
-                                                             custom_values.c.contact_id.in_(contact_ids)))
+                                                               custom_values.c.contact_id.in_(contact_ids)))
             insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
                         [(contact_id, field_ids[change.field], change.new) for contact_id, change in custom
                          if change.field in field_ids and change.new is not None])
@@ -197,8 +200,9 @@ class AgentUndo:
         if not ids:
             return {}
         found = connection.execute(_locked(connection, select(
-            agents.c.id, agents.c.updated_at, agents.c.last_import_id, agents.c.last_import_row, agents.c.last_sign_in_at,
-            *(getattr(agents.c, column) for column in self.columns.values())).where(agents.c.id.in_(ids)), lock)).all()
+            agents.c.id, agents.c.updated_at, agents.c.last_import_id, agents.c.last_import_row,
+            agents.c.last_sign_in_at, *(getattr(agents.c, column) for column in self.columns.values()))
+            .where(agents.c.id.in_(ids)), lock)).all()
         team_names: dict[int, set[str]] = defaultdict(set)
         for agent_id, name in connection.execute(select(agent_teams.c.agent_id, teams.c.name).join(
                 teams, teams.c.id == agent_teams.c.team_id).where(agent_teams.c.agent_id.in_(ids))):
@@ -228,7 +232,8 @@ class AgentUndo:
             return
         for names, params in _restored_columns(restoring, self.columns, undo_job=undo_job, now=now).items():
             update_many(connection, agents, (*names, "updated_at", "last_import_id"), params)
-        restored_teams = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "teams"}
+        restored_teams = {step.record_id: change.new for step in restoring for change in step.restores
+                          if change.field == "teams"}
         _set_links(connection, agent_teams, "agent_id", "team_id", restored_teams,
                    dict(connection.execute(select(teams.c.name, teams.c.id)).all()) if restored_teams else {})
 
@@ -255,10 +260,12 @@ class SqlUndoStore:
 
     def lock_import(self, job_id: int) -> None:
         if is_postgresql(self.connection):
-            self.connection.execute(select(import_jobs.c.id).where(import_jobs.c.id == job_id).with_for_update())
+            self.connection.execute(select(import_jobs.c.id).where(import_jobs.c.id == job_id)
+                                    .with_for_update())
 
     def undo_of(self, job_id: int) -> tuple[int, str] | None:
-        found = self.connection.execute(select(import_jobs.c.id, import_jobs.c.status, import_jobs.c.options)  # an undo comes later
+        found = self.connection.execute(select(import_jobs.c.id, import_jobs.c.status,
+                                               import_jobs.c.options)  # an undo comes later
                                         .where(import_jobs.c.id > job_id, import_jobs.c.operation == "undo")
                                         .order_by(import_jobs.c.id)).all()
         for undo_id, status, options in found:
@@ -282,7 +289,8 @@ class SqlUndoStore:
         found = self.connection.execute(
             select(import_rows.c.row, import_rows.c.action, import_rows.c.record_id, import_rows.c.changes)
             .where(import_rows.c.job_id == job_id, import_rows.c.row > after_row,
-                   import_rows.c.action.in_([str(Action.CREATED), str(Action.UPDATED)]), import_rows.c.record_id.is_not(None))
+                   import_rows.c.action.in_([str(Action.CREATED),
+                                             str(Action.UPDATED)]), import_rows.c.record_id.is_not(None))
             .order_by(import_rows.c.row).limit(limit)).all()
         return [ImportedRow(row.row, Action(row.action), int(row.record_id),
                             changes_from_json(row.changes) if row.action == str(Action.UPDATED) else ())

@@ -78,5 +78,6 @@ def change_upload(bind: Bind, upload_id: str, **values: object) -> None:
 
 def mark_upload_deleted(bind: Bind, upload_id: str, *, now: Clock = utc_now) -> None:
     with writing(bind) as connection:
-        connection.execute(update(web_uploads).where(web_uploads.c.id == upload_id, web_uploads.c.deleted_at.is_(None))
+        connection.execute(update(web_uploads)
+                           .where(web_uploads.c.id == upload_id, web_uploads.c.deleted_at.is_(None))
                            .values(deleted_at=now()))

@@ -26,7 +26,8 @@ def claim_job(bind: Bind, job_id: int, claim: WorkerClaim, *, stale_before: date
         found = _claimed_job(connection, job_id)
         if found is None or found.status not in UNFINISHED:
             return False
-        free = [import_jobs.c.claimed_by.is_(None), import_jobs.c.heartbeat_at.is_(None), import_jobs.c.heartbeat_at < stale_before]
+        free = [import_jobs.c.claimed_by.is_(None), import_jobs.c.heartbeat_at.is_(None),
+                import_jobs.c.heartbeat_at < stale_before]
         if found.claimed_by is not None and is_dead(found):
             free.append(import_jobs.c.claimed_by == found.claimed_by)
         result = connection.execute(update(import_jobs).where(
@@ -42,7 +43,8 @@ def claim_job(bind: Bind, job_id: int, claim: WorkerClaim, *, stale_before: date
 def refresh_heartbeat(bind: Bind, job_id: int, token: str, *, now: Clock = utc_now) -> bool:
     """The running import is alive; False when its claim is no longer this worker's."""
     with writing(bind) as connection:
-        return connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, import_jobs.c.claimed_by == token)
+        return connection.execute(update(import_jobs)
+                                  .where(import_jobs.c.id == job_id, import_jobs.c.claimed_by == token)
                                   .values(heartbeat_at=now())).rowcount == 1
 
 
@@ -50,10 +52,12 @@ def release_claim(bind: Bind, job_id: int, token: str, *, was_stopped: bool = Fa
     """Let go of an import this worker ran; `was_stopped` (a graceful shutdown, not a failure) does not count
     as one of its attempts."""
     with writing(bind) as connection:
-        released = connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, import_jobs.c.claimed_by == token)
+        released = connection.execute(update(import_jobs)
+                                      .where(import_jobs.c.id == job_id, import_jobs.c.claimed_by == token)
                                       .values(claimed_by=None, claim_host=None, claim_pid=None)).rowcount
         if released and was_stopped:
-            connection.execute(update(web_queued_imports).where(web_queued_imports.c.job_id == job_id, web_queued_imports.c.attempts > 0)
+            connection.execute(update(web_queued_imports)
+                               .where(web_queued_imports.c.job_id == job_id, web_queued_imports.c.attempts > 0)
                                .values(attempts=web_queued_imports.c.attempts - 1))
 
 
@@ -71,7 +75,8 @@ def take_back_orphan(bind: Bind, job: ClaimedJob, *, stale_before: datetime, is_
                      now: Clock = utc_now) -> bool:
     """Clear an orphan's claim and restart its quiet time, if it is still as the reaper saw it: of the reapers
     that see it at once, one gets True (and enqueues it again)."""
-    held = (import_jobs.c.claimed_by.is_(None) if job.claimed_by is None else import_jobs.c.claimed_by == job.claimed_by)
+    held = (import_jobs.c.claimed_by.is_(None) if job.claimed_by is None
+            else import_jobs.c.claimed_by == job.claimed_by)
     conditions = [import_jobs.c.id == job.job_id, import_jobs.c.status == job.status, held]
     if not is_dead:
         quiet = import_jobs.c.heartbeat_at < stale_before
@@ -101,11 +106,14 @@ def _aware(moment: datetime) -> datetime:
 
 def _claimed_jobs_query(*, queued: bool = True):  # type: ignore[no-untyped-def]
     """Queued imports with their claims; with queued=False, the imports that were never queued (run directly)."""
-    query = select(import_jobs.c.id, import_jobs.c.status, import_jobs.c.claimed_by, import_jobs.c.claim_host, import_jobs.c.claim_pid,
-                   func.coalesce(import_jobs.c.heartbeat_at, web_queued_imports.c.enqueued_at), func.coalesce(web_queued_imports.c.attempts, 0))
+    query = select(import_jobs.c.id, import_jobs.c.status, import_jobs.c.claimed_by, import_jobs.c.claim_host,
+                   import_jobs.c.claim_pid,
+                   func.coalesce(import_jobs.c.heartbeat_at, web_queued_imports.c.enqueued_at),
+                   func.coalesce(web_queued_imports.c.attempts, 0))
     if queued:
         return query.join(web_queued_imports, web_queued_imports.c.job_id == import_jobs.c.id)
-    return query.outerjoin(web_queued_imports, web_queued_imports.c.job_id == import_jobs.c.id).where(web_queued_imports.c.job_id.is_(None))
+    return (query.outerjoin(web_queued_imports, web_queued_imports.c.job_id == import_jobs.c.id)
+            .where(web_queued_imports.c.job_id.is_(None)))
 
 
 def _as_claimed_job(row: object) -> ClaimedJob:

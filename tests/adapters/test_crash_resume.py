@@ -163,7 +163,8 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
         assert not problems, f"seed {seed}, stopped after {rows_done} rows: {problems}"
         assert found["job"][0][0] == "partial" and found["job"][0][2] == ROWS  # type: ignore[index]
         with engine.connect() as connection:
-            assert connection.execute(select(import_jobs.c.claimed_by).where(import_jobs.c.id == job_id)).scalar_one() is None
+            assert connection.execute(select(import_jobs.c.claimed_by)
+                                      .where(import_jobs.c.id == job_id)).scalar_one() is None
     finally:
         if first.poll() is None:
             stop_group(first, signal.SIGKILL)
@@ -261,5 +262,6 @@ def test_a_cli_import_that_raises_is_marked_failed_and_still_prints_its_json_and
     shown = json.loads(cli(settings, "job", str(report["job"]), "--json").stdout)
     assert (shown["status"], shown["rows"], shown["created"]) == ("failed", 20, 20), shown
     with engine.connect() as connection:
-        assert connection.execute(select(import_jobs.c.claimed_by).where(import_jobs.c.id == report["job"])).scalar_one() is None
+        assert connection.execute(select(import_jobs.c.claimed_by)
+                                  .where(import_jobs.c.id == report["job"])).scalar_one() is None
     engine.dispose()

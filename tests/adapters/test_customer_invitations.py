@@ -149,7 +149,8 @@ def test_the_password_is_kept_only_as_its_argon2_hash_and_never_logged(
     token = token_in(mailbox.to("ann@example.com")[0])
     mailing.people.accept_invitation(token, CHOSEN)
     with engine.connect() as connection:
-        stored = connection.execute(select(contacts.c.password_hash).where(contacts.c.email == "ann@example.com")).scalar()
+        stored = connection.execute(select(contacts.c.password_hash)
+                                    .where(contacts.c.email == "ann@example.com")).scalar()
         everything = " ".join(str(row) for table in inspect(connection).get_table_names()
                               for row in connection.execute(text(f'SELECT * FROM "{table}"')))
     assert stored is not None and stored.startswith("$argon2id$")

@@ -56,7 +56,8 @@ def stored_agents(engine: Engine) -> dict[str, Row]:
 def teams_of(engine: Engine, email: str) -> set[str]:
     with engine.connect() as connection:
         return set(connection.execute(
-            select(teams.c.name).join(agent_teams, agent_teams.c.team_id == teams.c.id).join(agents, agents.c.id == agent_teams.c.agent_id)
+            select(teams.c.name).join(agent_teams, agent_teams.c.team_id == teams.c.id)
+            .join(agents, agents.c.id == agent_teams.c.agent_id)
             .where(agents.c.email_key == email)).scalars())
 
 
@@ -437,7 +438,8 @@ def test_no_plain_password_survives_anywhere(agent_services: Services, engine: E
 def test_the_failed_cells_of_a_row_keep_the_other_columns(agent_services: Services, engine: Engine) -> None:
     report = run(agent_services, HEADER + "cy@example.com,,,Narwhal-Failing-555111,yes\n")
     with engine.connect() as connection:
-        [cells] = connection.execute(select(import_rows.c.cells).where(import_rows.c.job_id == report.job)).scalars()
+        [cells] = connection.execute(select(import_rows.c.cells)
+                                     .where(import_rows.c.job_id == report.job)).scalars()
     assert cells == ["cy@example.com", "", "", "(hidden)", "yes"]
 
 

@@ -44,7 +44,7 @@ def test_a_name_in_another_case_updates_the_company_and_domains_are_added(servic
     again = run(services, "Company,Domain\nacme ltd,acme.io\n")
     assert again.updated == 1
     assert exported_companies(engine)["Acme Ltd"] == {"id": company, "name": "Acme Ltd", "domains": "acme.com:acme.io",
-                                          "external_id": "", "external_source": ""}
+                                                      "external_id": "", "external_source": ""}
     assert run(services, "name,domains\nAcme Ltd,acme.io:acme.com\n").unchanged == 1
 
 
@@ -56,7 +56,8 @@ def test_a_domain_of_another_company_or_of_free_mail_fails_the_row(services: Ser
                                  (5, "domains", "domains.taken"), (6, "domains", "domains.invalid")]
     assert "Acme Ltd" in report.errors[0].message
     with engine.connect() as connection:
-        owners = dict(connection.execute(select(company_domains.c.domain, companies.c.name).join(companies)).all())
+        owners = dict(connection.execute(select(company_domains.c.domain, companies.c.name).join(companies))
+                      .all())
     assert owners == {"acme.com": "Acme Ltd", "initech.com": "Initech"}
 
 

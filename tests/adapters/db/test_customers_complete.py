@@ -145,7 +145,8 @@ def test_a_company_is_named_in_any_case_and_an_unknown_one_needs_create_companie
                  + "ann@example.org,Ann,initech\n", options={"create_companies": True})
     assert (report.created, report.failed) == (10, 0)
     with engine.connect() as connection:
-        initech = connection.execute(select(companies.c.id).where(companies.c.name_key == "initech")).scalar_one()
+        initech = connection.execute(select(companies.c.id)
+                                     .where(companies.c.name_key == "initech")).scalar_one()
     found = customers(engine)
     assert found["raj@example.org"]["company_id"] == found["ann@example.org"]["company_id"] == initech
 
@@ -195,8 +196,10 @@ def test_groups_link_customers_to_the_agents_teams_and_unknown_ones_need_create_
     assert report.created == 1
     with engine.connect() as connection:
         team_ids = dict(connection.execute(select(teams.c.name, teams.c.id)).all())
-        linked = connection.execute(select(contacts.c.email, teams.c.name).join(customer_teams, customer_teams.c.contact_id == contacts.c.id)
-                                    .join(teams, teams.c.id == customer_teams.c.team_id).order_by(contacts.c.email, teams.c.name)).all()
+        linked = connection.execute(select(contacts.c.email, teams.c.name)
+                                    .join(customer_teams, customer_teams.c.contact_id == contacts.c.id)
+                                    .join(teams, teams.c.id == customer_teams.c.team_id)
+                                    .order_by(contacts.c.email, teams.c.name)).all()
         agents_team_ids = connection.execute(select(agent_teams.c.team_id)).scalars().all()
     assert set(team_ids) == {"Billing", "VIP"}
     assert [tuple(row) for row in linked] == [("jane@example.com", "Billing"), ("raj@example.org", "Billing"),

@@ -183,7 +183,8 @@ def test_a_bad_file_is_rejected_whole_and_recorded(services: Services, engine: E
     assert (report.status, report.error_code) == (Status.REJECTED, "file.no_email_column")
     assert count(engine, contacts) == 1
     with engine.connect() as connection:
-        assert connection.execute(select(import_jobs.c.status).where(import_jobs.c.id == report.job)).scalar_one() == "rejected"
+        assert connection.execute(select(import_jobs.c.status)
+                                  .where(import_jobs.c.id == report.job)).scalar_one() == "rejected"
 
 
 def test_more_rows_than_the_limit_rejects_the_file(services: Services, engine: Engine) -> None:
@@ -202,7 +203,8 @@ def test_every_row_result_is_recorded_and_the_error_report_uses_spreadsheet_rows
     report = run(services, 'email,first_name,last_name\njane@example.com,Jane,"Doe\nSmith"\nbad,Bob,=SUM(A1)\n')
     assert report.failed == 1
     with engine.connect() as connection:
-        actions = connection.execute(select(import_rows.c.row, import_rows.c.action).where(import_rows.c.job_id == report.job)
+        actions = connection.execute(select(import_rows.c.row, import_rows.c.action)
+                                     .where(import_rows.c.job_id == report.job)
                                      .order_by(import_rows.c.row)).all()
     assert [tuple(action) for action in actions] == [(2, "created"), (3, "failed")]
     text = "".join(services.history.error_report(report.job))

@@ -81,7 +81,8 @@ def queue_agents_import(services: Services, folder: Path) -> int:
 
 def job_row(engine: Engine, job_id: int) -> tuple[str, int, int]:
     with engine.connect() as connection:
-        found = connection.execute(select(import_jobs.c.status, import_jobs.c.rows_done, import_jobs.c.rows_seen)
+        found = connection.execute(select(import_jobs.c.status, import_jobs.c.rows_done,
+                                          import_jobs.c.rows_seen)
                                    .where(import_jobs.c.id == job_id)).one()
     return found.status, found.rows_done, found.rows_seen
 

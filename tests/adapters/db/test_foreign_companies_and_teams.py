@@ -29,7 +29,8 @@ def run(services: Services, csv_text: str, kind: str = "customers", **options: o
 def stored(engine: Engine, table: Table) -> list[tuple[object, ...]]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.execute(
-            select(table.c.id, table.c.name, table.c.external_source, table.c.external_id).order_by(table.c.id))]
+            select(table.c.id, table.c.name, table.c.external_source,
+                   table.c.external_id).order_by(table.c.id))]
 
 
 def customers(engine: Engine) -> dict[str, tuple[object, object]]:

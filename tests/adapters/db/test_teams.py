@@ -47,9 +47,11 @@ def with_people(services: Services) -> None:
 def memberships(engine: Engine) -> set[tuple[str, str]]:
     """(team, email) of every agent's and customer's membership."""
     with engine.connect() as connection:
-        agent_rows = connection.execute(select(teams.c.name, agents.c.email).join(agent_teams, agent_teams.c.team_id == teams.c.id)
+        agent_rows = connection.execute(select(teams.c.name, agents.c.email)
+                                        .join(agent_teams, agent_teams.c.team_id == teams.c.id)
                                     .join(agents, agents.c.id == agent_teams.c.agent_id)).all()
-        customers = connection.execute(select(teams.c.name, contacts.c.email).join(customer_teams, customer_teams.c.team_id == teams.c.id)
+        customers = connection.execute(select(teams.c.name, contacts.c.email)
+                                       .join(customer_teams, customer_teams.c.team_id == teams.c.id)
                                        .join(contacts, contacts.c.id == customer_teams.c.contact_id)).all()
     return {tuple(row) for row in [*agent_rows, *customers]}  # type: ignore[misc]
 

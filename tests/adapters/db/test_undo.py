@@ -75,7 +75,8 @@ def test_a_customer_changed_since_the_import_is_left_alone_and_reported(services
     assert now["new@example.com"]["first_name"] == "Newer"
     with engine.connect() as connection:
         job = connection.execute(select(import_jobs).where(import_jobs.c.id == result.undo_job)).one()
-        rows = {row.row: row for row in connection.execute(select(import_rows).where(import_rows.c.job_id == job.id))}
+        rows = {row.row: row for row in connection.execute(select(import_rows)
+                                                           .where(import_rows.c.job_id == job.id))}
     assert (job.status, job.options, job.kind) == (str(Status.PARTIAL), {"undo_of": report.job}, "customers")
     assert rows[2].action == "skip" and f"import {later.job}" in rows[2].errors[0]["message"]
     assert rows[3].changes == [{"field": "first_name", "old": "Leo", "new": "Lee"}]
@@ -285,7 +286,8 @@ def retry(services: Services, job_id: int, text: str):
 
     job = services.history.get_job(job_id)
     with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
-        options = connection.execute(select(import_jobs.c.options).where(import_jobs.c.id == job_id)).scalar_one()
+        options = connection.execute(select(import_jobs.c.options)
+                                     .where(import_jobs.c.id == job_id)).scalar_one()
     return services.imports.import_file(source=io.BytesIO(text.encode()), file_name="fixed.csv", actor="tester",
                                 **retry_arguments(job_id, job.kind, job.mapping, options))  # type: ignore[arg-type]
 
@@ -299,8 +301,10 @@ def test_a_fixed_error_report_imports_its_rows_under_the_original_row_numbers(se
     again = retry(services, report.job, fixed)
     assert (again.status, again.created, again.failed) == (Status.SUCCEEDED, 2, 0)
     with engine.connect() as connection:
-        rows = dict(connection.execute(select(import_rows.c.row, import_rows.c.action).where(import_rows.c.job_id == again.job)).all())
-        options = connection.execute(select(import_jobs.c.options).where(import_jobs.c.id == again.job)).scalar_one()
+        rows = dict(connection.execute(select(import_rows.c.row, import_rows.c.action)
+                                       .where(import_rows.c.job_id == again.job)).all())
+        options = connection.execute(select(import_jobs.c.options)
+                                     .where(import_jobs.c.id == again.job)).scalar_one()
     assert rows == {3: "created", 4: "created"} and options["retry_of"] == report.job
     assert customers(engine)["nolabel@example.com"]["labels"] == "VIP"
     refused = retry(services, report.job, fixed)  # applied by the retry: no longer failed rows of the import

@@ -185,7 +185,8 @@ def test_a_new_contact_joins_the_company_of_their_domain_and_gets_a_username(
     contacts = stored(services)
     acme, free = contacts["Jane@acme.com"], contacts["jane@gmail.com"]
     with engine_of(services).connect() as connection:
-        acme_id = connection.execute(select(companies.c.id).where(companies.c.name == "Acme Ltd")).scalar_one()
+        acme_id = connection.execute(select(companies.c.id)
+                                     .where(companies.c.name == "Acme Ltd")).scalar_one()
     assert (acme.company_id, free.company_id) == (acme_id, None)  # free mail is nobody's company
     assert (acme.username, free.username) == ("jane2", "jane3")  # "jane" was taken by the import
 

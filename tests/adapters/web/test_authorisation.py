@@ -246,13 +246,14 @@ def state_of(app: Flask, upload_dir: str) -> dict[str, object]:
     engine = app.extensions["contact_importer"].services.store.engine
     with engine.connect() as connection:
         rows = {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (import_jobs, contacts, agents, web_uploads, web_queued_imports, web_notifications, web_saved_mappings, web_api_tokens,
+                for table in (import_jobs, contacts, agents, web_uploads, web_queued_imports,
+                              web_notifications, web_saved_mappings, web_api_tokens,
                               teams, agent_teams, customer_teams, mailboxes)}
         rows["team names"] = sorted(connection.execute(select(teams.c.name)).scalars())
         rows["tokens revoked"] = connection.execute(select(func.count()).select_from(web_api_tokens).where(
             web_api_tokens.c.revoked_at.is_not(None))).scalar_one()
-        kept = connection.execute(select(func.count()).select_from(web_uploads).where(web_uploads.c.deleted_at.is_(None),
-                                                                                  web_uploads.c.mapping.is_not(None)))
+        kept = connection.execute(select(func.count()).select_from(web_uploads)
+                                  .where(web_uploads.c.deleted_at.is_(None), web_uploads.c.mapping.is_not(None)))
         rows["uploads mapped"] = kept.scalar_one()
     return {**rows, "files": files_in(upload_dir)}
 

@@ -24,7 +24,8 @@ folder = imap_fixtures.folder
 
 def is_lead(services, email: str) -> bool | None:  # type: ignore[no-untyped-def]
     with services.store.engine.connect() as connection:
-        return connection.execute(select(contacts.c.is_lead).where(contacts.c.email == email)).scalar_one_or_none()
+        return connection.execute(select(contacts.c.is_lead)
+                                  .where(contacts.c.email == email)).scalar_one_or_none()
 
 
 def mailbox_row(page, name: str) -> str:  # type: ignore[no-untyped-def]

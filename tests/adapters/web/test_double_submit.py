@@ -99,8 +99,10 @@ def test_an_import_older_than_the_window_is_not_a_duplicate(app, browser_for):
     admin = browser_for(ADMIN)
     first = admin.post_import(PEOPLE).json["job"]
     with engine_of(app).begin() as connection:  # as if it had been started 11 minutes ago
-        created = connection.execute(select(import_jobs.c.created_at).where(import_jobs.c.id == first)).scalar_one()
-        connection.execute(update(import_jobs).where(import_jobs.c.id == first).values(created_at=created - timedelta(minutes=11)))
+        created = connection.execute(select(import_jobs.c.created_at)
+                                     .where(import_jobs.c.id == first)).scalar_one()
+        connection.execute(update(import_jobs).where(import_jobs.c.id == first)
+                           .values(created_at=created - timedelta(minutes=11)))
     assert admin.post_import(PEOPLE).status_code == 202
 
 

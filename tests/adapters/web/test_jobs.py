@@ -64,7 +64,8 @@ def test_the_reaper_puts_back_imports_that_stopped_making_progress(queued, web_s
     quiet, lively = (queued.post_import(customers_csv(rows)).json["job"] for rows in (3, 4))  # not a double submit
     long_ago = web_services.store.now() - timedelta(hours=1)
     with engine.begin() as connection:
-        connection.execute(update(import_jobs).where(import_jobs.c.id == quiet).values(status="running", heartbeat_at=long_ago))
+        connection.execute(update(import_jobs).where(import_jobs.c.id == quiet)
+                           .values(status="running", heartbeat_at=long_ago))
         connection.execute(update(import_jobs).where(import_jobs.c.id == lively).values(
             status="running", heartbeat_at=web_services.store.now()))
     enqueued: list[int] = []
@@ -124,7 +125,8 @@ def test_a_worker_that_lost_its_claim_writes_nothing_more(queued, web_services):
             open(request.upload.path, "rb") as source:
         web_services.imports.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id)
     with web_services.store.engine.connect() as connection:
-        rows_done = connection.execute(select(import_jobs.c.rows_done).where(import_jobs.c.id == job_id)).scalar_one()
+        rows_done = connection.execute(select(import_jobs.c.rows_done)
+                                       .where(import_jobs.c.id == job_id)).scalar_one()
     assert contact_count(web_services) == 0 and rows_done == 0  # the batch that found out was rolled back
 
 

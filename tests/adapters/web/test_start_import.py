@@ -31,13 +31,15 @@ def queued_jobs_without_their_request(engine: Engine) -> list[int]:
     """Jobs waiting for a worker that no worker or reaper could ever run: nothing says what they are to do."""
     with engine.connect() as connection:
         return list(connection.execute(
-            select(import_jobs.c.id).outerjoin(web_queued_imports, web_queued_imports.c.job_id == import_jobs.c.id)
+            select(import_jobs.c.id).outerjoin(web_queued_imports,
+                                               web_queued_imports.c.job_id == import_jobs.c.id)
             .where(web_queued_imports.c.job_id.is_(None), import_jobs.c.status == "queued")).scalars())
 
 
 def queued_jobs(engine: Engine) -> list[int]:
     with engine.connect() as connection:
-        return list(connection.execute(select(import_jobs.c.id).where(import_jobs.c.status == "queued")).scalars())
+        return list(connection.execute(select(import_jobs.c.id).where(import_jobs.c.status == "queued"))
+                    .scalars())
 
 
 @pytest.fixture
