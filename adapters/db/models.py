@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData,
                         String, Table, Text, UniqueConstraint)
 
-
 metadata = MetaData()
 
 
