@@ -11,9 +11,9 @@ from itertools import groupby
 
 from sqlalchemy import Engine, select, update
 
-from adapters.db.agents import Agent, AgentTeam, agents
+from adapters.db.agents import agent_teams, agents
 from adapters.db.catalog import utc_now
-from adapters.db.models import Team
+from adapters.db.models import teams
 from adapters.db.usernames import allocate_usernames
 from plugin.emails import InvalidEmail, email_key, normalize_email
 from plugin.kinds.agents import DEFAULT_PASSWORD_MIN_LENGTH, username_from_email
@@ -34,7 +34,8 @@ def _account(row) -> AgentAccount:  # type: ignore[no-untyped-def]
     return AgentAccount(row.id, row.email, row.first_name, row.last_name, row.role, row.is_active)
 
 
-_ACCOUNT_COLUMNS = (Agent.id, Agent.email, Agent.first_name, Agent.last_name, Agent.role, Agent.is_active)
+_ACCOUNT_COLUMNS = (agents.c.id, agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.role,
+                    agents.c.is_active)
 
 
 def key_or_none(email: str) -> str | None:
@@ -53,7 +54,7 @@ def authenticate(engine: Engine, hasher: PasswordHasher, email: str, password: s
     key = key_or_none(email)
     with engine.connect() as connection:
         row = None if key is None else connection.execute(
-            select(*_ACCOUNT_COLUMNS, Agent.password_hash).where(Agent.email_key == key)).one_or_none()
+            select(*_ACCOUNT_COLUMNS, agents.c.password_hash).where(agents.c.email_key == key)).one_or_none()
     stored = row.password_hash if row is not None else None
     is_match = hasher.verify(password, stored)
     if row is None or not is_match or not row.is_active:
@@ -68,7 +69,7 @@ def authenticate(engine: Engine, hasher: PasswordHasher, email: str, password: s
 
 def get_agent(engine: Engine, agent_id: int) -> AgentAccount | None:
     with engine.connect() as connection:
-        row = connection.execute(select(*_ACCOUNT_COLUMNS).where(Agent.id == agent_id)).one_or_none()
+        row = connection.execute(select(*_ACCOUNT_COLUMNS).where(agents.c.id == agent_id)).one_or_none()
     return None if row is None else _account(row)
 
 
@@ -88,7 +89,8 @@ def create_admin(engine: Engine, hasher: PasswordHasher, email: str, password: s
     password_hash = hasher.hash_many([password])[0]
     moment = now()
     with engine.begin() as connection:
-        existing = connection.execute(select(Agent.id).where(Agent.email_key == email_key(normalized))).scalar()
+        existing = connection.execute(select(agents.c.id)
+                                      .where(agents.c.email_key == email_key(normalized))).scalar()
         if existing is not None:
             raise AgentError(f"An agent with the email {normalized} already exists (id {existing}).")
         return connection.execute(agents.insert().values(
@@ -112,18 +114,19 @@ def export_agents(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iter
         with engine.connect() as connection:
             while True:
                 found = connection.execute(
-                    select(Agent.id, Agent.email, Agent.first_name, Agent.last_name, Agent.is_active, Agent.username,
-                           Agent.role).where(Agent.id > last_id).order_by(Agent.id).limit(batch)).all()
+                    select(agents.c.id, agents.c.email, agents.c.first_name, agents.c.last_name,
+                           agents.c.is_active, agents.c.username, agents.c.role)
+                    .where(agents.c.id > last_id).order_by(agents.c.id).limit(batch)).all()
                 if not found:
                     return
                 ids = [row.id for row in found]
-                teams = {agent_id: ":".join(sorted(name for _, name in pairs)) for agent_id, pairs in groupby(
-                    connection.execute(select(AgentTeam.agent_id, Team.name).join(Team)
-                                       .where(AgentTeam.agent_id.in_(ids)).order_by(AgentTeam.agent_id)),
+                team_names = {agent_id: ":".join(sorted(name for _, name in pairs)) for agent_id, pairs in groupby(
+                    connection.execute(select(agent_teams.c.agent_id, teams.c.name).join(teams)
+                                       .where(agent_teams.c.agent_id.in_(ids)).order_by(agent_teams.c.agent_id)),
                     key=lambda pair: pair[0])}
                 for row in found:
                     yield [row.email, row.first_name or "", row.last_name or "", "true" if row.is_active else "false",
-                           row.username, row.role, teams.get(row.id, "")]
+                           row.username, row.role, team_names.get(row.id, "")]
                 last_id = ids[-1]
 
     return list(AGENT_EXPORT_COLUMNS), rows()

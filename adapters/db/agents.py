@@ -12,13 +12,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import (Boolean, Connection, DateTime, ForeignKey, Integer, String, bindparam, delete, or_,
-                        select, update)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (Boolean, Column, Connection, DateTime, ForeignKey, Integer, String, Table, bindparam,
+                        delete, or_, select, update)
 
 from adapters.db.catalog import ensure_teams
 from adapters.db.dialect import insert_for
-from adapters.db.models import Base, Team  # teams: agents', and the groups customers belong to
+from adapters.db.models import metadata, teams  # teams: agents', and the groups customers belong to
 from adapters.db.stale_plans import raise_unless_inserted
 from plugin.kinds import Catalog
 from plugin.kinds.agents import DEFAULT_ROLE, AgentCatalog, username_from_email
@@ -29,53 +28,52 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-class Agent(Base):
-    """Someone who works in the helpdesk: signs in, answers tickets."""
-
-    __tablename__ = "agents"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)  # casefolded: uniqueness ignores case
-    username: Mapped[str] = mapped_column(String(100), unique=True)  # lowercase
-    first_name: Mapped[str | None] = mapped_column(String(200))
-    last_name: Mapped[str | None] = mapped_column(String(200))
-    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: invited, no password yet
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    role: Mapped[str] = mapped_column(String(20), default=DEFAULT_ROLE)  # admin, support_admin, agent
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_import_id: Mapped[int | None] = mapped_column(Integer)
-    last_import_row: Mapped[int | None] = mapped_column(Integer)
-
-
-class AgentTeam(Base):
-    __tablename__ = "agent_teams"
-
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+# Someone who works in the helpdesk: signs in, answers tickets.
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("email_key", String(320), unique=True, nullable=False),  # casefolded: uniqueness ignores case
+    Column("username", String(100), unique=True, nullable=False),  # lowercase
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("password_hash", String(255)),  # None: invited, no password yet
+    Column("is_active", Boolean, default=True, nullable=False),
+    Column("role", String(20), default=DEFAULT_ROLE, nullable=False),  # admin, support_admin, agent
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_sign_in_at", DateTime(timezone=True)),
+    Column("last_import_id", Integer),
+    Column("last_import_row", Integer),
+)
 
 
-class Invitation(Base):
-    """A set-password invitation of an agent or a customer (adapters/db/invitations.py). Only the sha256 of the
-    link's token is kept; None until a link is issued."""
-
-    __tablename__ = "invitations"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    import_id: Mapped[int | None] = mapped_column(Integer)  # the import that created the agent or customer
+agent_teams = Table(
+    "agent_teams",
+    metadata,
+    Column("agent_id", ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
-agents = Agent.__table__
-invitations = Invitation.__table__
+# A set-password invitation of an agent or a customer (adapters/db/invitations.py). Only the sha256 of the link's
+# token is kept; None until a link is issued.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agent_id", ForeignKey("agents.id", ondelete="CASCADE"), index=True),
+    Column("customer_id", ForeignKey("contacts.id", ondelete="CASCADE"), index=True),
+    Column("token_hash", String(64), unique=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("import_id", Integer),  # the import that created the agent or customer
+)
+
+
 # planned values → agents columns
 AGENT_COLUMNS = {"email": "email", "first_name": "first_name", "last_name": "last_name", "active": "is_active",
                  "username": "username", "role": "role", "password_hash": "password_hash"}
@@ -98,10 +96,10 @@ class AgentTable:
 
     def extend_catalog(self, connection: Connection, catalog: Catalog) -> AgentCatalog:
         """Teams and every agent's username, loaded once per import."""
-        usernames = dict(connection.execute(select(Agent.username, Agent.email_key)).all())
+        usernames = dict(connection.execute(select(agents.c.username, agents.c.email_key)).all())
         return AgentCatalog(
             label_ids=catalog.label_ids, companies=catalog.companies, custom_fields=catalog.custom_fields,
-            teams=dict(connection.execute(select(Team.name, Team.id)).all()),
+            teams=dict(connection.execute(select(teams.c.name, teams.c.id)).all()),
             usernames=usernames, agent_usernames={key: username for username, key in usernames.items()},
         )
 
@@ -111,17 +109,18 @@ class AgentTable:
         if not keys and not ids:
             return {}, {}
         found = connection.execute(
-            select(Agent.id, Agent.email_key, Agent.email, Agent.first_name, Agent.last_name, Agent.is_active,
-                   Agent.username, Agent.role, Agent.last_import_id, Agent.last_import_row)
-            .where(or_(Agent.email_key.in_(list(keys)), Agent.id.in_(list(ids))))
+            select(agents.c.id, agents.c.email_key, agents.c.email, agents.c.first_name, agents.c.last_name,
+                   agents.c.is_active, agents.c.username, agents.c.role, agents.c.last_import_id,
+                   agents.c.last_import_row)
+            .where(or_(agents.c.email_key.in_(list(keys)), agents.c.id.in_(list(ids))))
         ).all()
-        teams: dict[int, set[str]] = defaultdict(set)
+        team_names: dict[int, set[str]] = defaultdict(set)
         if found:
             for agent_id, name in connection.execute(
-                select(AgentTeam.agent_id, Team.name).join(Team, Team.id == AgentTeam.team_id)
-                .where(AgentTeam.agent_id.in_([row.id for row in found]))
+                select(agent_teams.c.agent_id, teams.c.name).join(teams, teams.c.id == agent_teams.c.team_id)
+                .where(agent_teams.c.agent_id.in_([row.id for row in found]))
             ):
-                teams[agent_id].add(name)
+                team_names[agent_id].add(name)
         by_key: dict[str, Existing] = {}
         by_id: dict[int, Existing] = {}
         for row in found:
@@ -129,7 +128,7 @@ class AgentTable:
                 id=row.id, key=row.email_key,
                 values={"email": row.email, "first_name": row.first_name, "last_name": row.last_name,
                         "active": row.is_active, "username": row.username, "role": row.role,
-                        "teams": frozenset(teams[row.id])},
+                        "teams": frozenset(team_names[row.id])},
                 claimed_by_row=row.last_import_row if job_id is not None and row.last_import_id == job_id else None,
             )
             by_key[row.email_key] = existing
@@ -210,11 +209,11 @@ class AgentTable:
         if replace:
             replaced = [written[row.row] for row in with_teams if row.action is Action.UPDATED]
             if replaced:
-                connection.execute(delete(AgentTeam).where(AgentTeam.agent_id.in_(replaced)))
+                connection.execute(delete(agent_teams).where(agent_teams.c.agent_id.in_(replaced)))
         links = [{"agent_id": written[row.row], "team_id": catalog.teams[name]}
                  for row in with_teams for name in _teams_of(row)]
         if links:
-            connection.execute(insert_for(connection, AgentTeam.__table__).on_conflict_do_nothing(), links)
+            connection.execute(insert_for(connection, agent_teams).on_conflict_do_nothing(), links)
 
 
 # ---- sign-in and accounts

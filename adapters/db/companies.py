@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, updat
 from adapters.db.catalog import load_custom_fields
 from adapters.db.dialect import insert_for
 from adapters.db.export import custom_cells
-from adapters.db.models import Company, CompanyCustomValue, CompanyDomain, Contact, CustomFieldRow
+from adapters.db.models import companies, company_custom_values, company_domains, contacts, custom_fields
 from adapters.db.stale_plans import raise_unless_inserted
 from plugin.companies import company_for_email
 from plugin.kinds import Catalog
@@ -20,9 +20,6 @@ from plugin.kinds.companies import CompanyCatalog
 from plugin.plan import Action, Existing, PlannedRow
 from plugin.ports.catalog import DomainAssignment
 
-companies = Company.__table__
-company_domains = CompanyDomain.__table__
-contacts = Contact.__table__
 COMPANY_EXPORT_COLUMNS = ("id", "name", "domains", "external_id", "external_source")
 
 
@@ -45,24 +42,26 @@ class CompanyTable:
         """By name key and id; and by (external source, external id), those in by_id only."""
         if not keys and not ids and not external_ids:
             return {}, {}
-        by_external = [(Company.external_source == source) & (Company.external_id == external_id)
+        by_external = [(companies.c.external_source == source) & (companies.c.external_id == external_id)
                        for source, external_id in external_ids]
         found = connection.execute(
-            select(Company.id, Company.name_key, Company.name, Company.last_import_id, Company.last_import_row,
-                   Company.external_id, Company.external_source)
-            .where(or_(Company.name_key.in_(list(keys)), Company.id.in_(list(ids)), *by_external))
+            select(companies.c.id, companies.c.name_key, companies.c.name, companies.c.last_import_id,
+                   companies.c.last_import_row, companies.c.external_id, companies.c.external_source)
+            .where(or_(companies.c.name_key.in_(list(keys)), companies.c.id.in_(list(ids)), *by_external))
         ).all()
         company_ids = [row.id for row in found]
         domains: dict[int, set[str]] = defaultdict(set)
         custom: dict[int, dict[str, str]] = defaultdict(dict)
         if company_ids:
             for company_id, domain in connection.execute(
-                    select(CompanyDomain.company_id, CompanyDomain.domain).where(CompanyDomain.company_id.in_(company_ids))):
+                    select(company_domains.c.company_id, company_domains.c.domain)
+                    .where(company_domains.c.company_id.in_(company_ids))):
                 domains[company_id].add(domain)
             for company_id, variable, value in connection.execute(
-                select(CompanyCustomValue.company_id, CustomFieldRow.variable, CompanyCustomValue.value)
-                .join(CustomFieldRow, CustomFieldRow.id == CompanyCustomValue.field_id)
-                .where(CompanyCustomValue.company_id.in_(company_ids))
+                select(company_custom_values.c.company_id, custom_fields.c.variable,
+                       company_custom_values.c.value)
+                .join(custom_fields, custom_fields.c.id == company_custom_values.c.field_id)
+                .where(company_custom_values.c.company_id.in_(company_ids))
             ):
                 custom[company_id][variable] = value
         by_key: dict[str, Existing] = {}
@@ -123,7 +122,7 @@ class CompanyTable:
         values = [{"company_id": written[row.row], "field_id": catalog.custom_fields[variable].id, "value": text}
                   for row in changing for variable, text in row.custom.items()]
         if values:
-            statement = insert_for(connection, CompanyCustomValue.__table__)
+            statement = insert_for(connection, company_custom_values)
             connection.execute(statement.on_conflict_do_update(
                 index_elements=["company_id", "field_id"], set_={"value": statement.excluded.value}), values)
         updated = [{"b_id": row.record_id} for row in planned if row.action is Action.UPDATED]
@@ -137,7 +136,7 @@ class CompanyTable:
         if replace:
             replaced = [written[row.row] for row in with_domains if row.action is Action.UPDATED]
             if replaced:
-                connection.execute(delete(CompanyDomain).where(CompanyDomain.company_id.in_(replaced)))
+                connection.execute(delete(company_domains).where(company_domains.c.company_id.in_(replaced)))
         links = [{"domain": domain, "company_id": written[row.row]}
                  for row in with_domains for domain in cast("Collection[str]", row.values["domains"])]
         if links:  # the core checked each domain is free or this company's; a race loses to the first writer
@@ -147,7 +146,7 @@ class CompanyTable:
 def load_company_domains(engine: Engine) -> dict[str, int]:
     """Every company's mail domains: domain → company id (mail capture reads them once per pass)."""
     with engine.connect() as connection:
-        return dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
+        return dict(connection.execute(select(company_domains.c.domain, company_domains.c.company_id)).all())
 
 
 def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], Iterator[list[object]]]:
@@ -162,20 +161,22 @@ def export_companies(engine: Engine, *, batch: int = 2000) -> tuple[list[str], I
         last_id = 0
         with engine.connect() as connection:
             while True:
-                found = connection.execute(select(Company.id, Company.name, Company.external_id, Company.external_source)
-                                           .where(Company.id > last_id)
-                                           .order_by(Company.id).limit(batch)).all()
+                found = connection.execute(select(companies.c.id, companies.c.name, companies.c.external_id,
+                                                  companies.c.external_source)
+                                           .where(companies.c.id > last_id)
+                                           .order_by(companies.c.id).limit(batch)).all()
                 if not found:
                     return
                 ids = [row.id for row in found]
                 domains: dict[int, list[str]] = defaultdict(list)
                 for company_id, domain in connection.execute(
-                        select(CompanyDomain.company_id, CompanyDomain.domain)
-                        .where(CompanyDomain.company_id.in_(ids)).order_by(CompanyDomain.domain)):
+                        select(company_domains.c.company_id, company_domains.c.domain)
+                        .where(company_domains.c.company_id.in_(ids)).order_by(company_domains.c.domain)):
                     domains[company_id].append(domain)
                 custom = custom_cells(connection.execute(
-                    select(CompanyCustomValue.company_id, CompanyCustomValue.field_id, CompanyCustomValue.value)
-                    .where(CompanyCustomValue.company_id.in_(ids))), positions, len(fields))
+                    select(company_custom_values.c.company_id, company_custom_values.c.field_id,
+                           company_custom_values.c.value)
+                    .where(company_custom_values.c.company_id.in_(ids))), positions, len(fields))
                 for row in found:
                     yield [row.id, row.name, ":".join(domains.get(row.id, ())), row.external_id or "",
                            row.external_source or "", *custom.get(row.id, [""] * len(fields))]
@@ -189,14 +190,14 @@ def assign_batch_by_domain(connection: Connection, *, after_id: int, batch: int,
     """One batch of `companies assign-by-domain`: customers without a company (ids above after_id) join the
     company whose domains include their email's domain (plugin.companies.company_for_email: never a free-mail
     one). Returns who joined (with dry_run: would join) and the last id looked at; None when none were left."""
-    owners = dict(connection.execute(select(CompanyDomain.domain, CompanyDomain.company_id)).all())
+    owners = dict(connection.execute(select(company_domains.c.domain, company_domains.c.company_id)).all())
     if not owners:
         return [], None
-    found = connection.execute(select(Contact.id, Contact.email).where(
-        Contact.id > after_id, Contact.company_id.is_(None)).order_by(Contact.id).limit(batch)).all()
+    found = connection.execute(select(contacts.c.id, contacts.c.email).where(
+        contacts.c.id > after_id, contacts.c.company_id.is_(None)).order_by(contacts.c.id).limit(batch)).all()
     if not found:
         return [], None
-    names = dict(connection.execute(select(Company.id, Company.name)).all())
+    names = dict(connection.execute(select(companies.c.id, companies.c.name)).all())
     joining = [DomainAssignment(row.id, row.email, company_id, names.get(company_id, ""))
                for row in found if (company_id := company_for_email(row.email, owners, extra_free_mail)) is not None]
     if joining and not dry_run:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, delete
 
 from adapters.db.catalog import ensure_companies, ensure_labels, ensure_teams
 from adapters.db.engine import any_of, each_by_unique_key, each_match, insert_many, is_postgresql, stored_value, update_many
-from adapters.db.models import Contact, ContactLabel, CustomerTeam, CustomValue
+from adapters.db.models import contact_labels, contacts, custom_values, customer_teams
 from adapters.db.usernames import allocate_usernames
 from plugin.companies import company_name_key
 from plugin.kinds import Catalog
@@ -47,10 +47,6 @@ CUSTOM_VALUES_SELECT = ("SELECT custom_values.contact_id, custom_fields.variable
 # made-up username is made again.
 ON_VALUE_TAKEN = "ON CONFLICT DO NOTHING"
 USERNAME_ATTEMPTS = 10
-contacts = Contact.__table__
-contact_labels = ContactLabel.__table__
-customer_teams = CustomerTeam.__table__
-custom_values = CustomValue.__table__
 
 
 class CustomerTable:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db.engine import SQLITE_BUSY_TIMEOUT_SECONDS, is_postgresql
-from adapters.db.models import ImportJob
+from adapters.db.models import import_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,11 @@ def write_display_progress(engine: Engine, job_id: int, rows_seen: int, *, now: 
                            claim_token: str | None) -> bool:
     """Say the import has seen `rows_seen` rows, now; only while its row is this worker's (`claim_token`, or
     nobody's). False when nothing was written: the row is another worker's, or a lock was held."""
-    held = ImportJob.claimed_by == claim_token if claim_token is not None else ImportJob.claimed_by.is_(None)
+    held = (import_jobs.c.claimed_by == claim_token if claim_token is not None
+            else import_jobs.c.claimed_by.is_(None))
     try:
         with engine.begin() as connection, _waiting_briefly(connection):
-            return connection.execute(update(ImportJob).where(ImportJob.id == job_id, held)
+            return connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, held)
                                       .values(rows_seen=rows_seen, progress_at=now)).rowcount == 1
     except DBAPIError as error:
         logger.debug("import %s: progress not written (%s)", job_id, str(error.orig or error).splitlines()[0])

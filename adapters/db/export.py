@@ -8,14 +8,14 @@ from itertools import groupby
 from sqlalchemy import Engine, select
 
 from adapters.db.models import (
-    Company,
-    Contact,
-    ContactLabel,
-    CustomerTeam,
-    CustomFieldRow,
-    CustomValue,
-    Label,
-    Team,
+    companies,
+    contact_labels,
+    contacts,
+    custom_fields,
+    custom_values,
+    customer_teams,
+    labels,
+    teams,
 )
 from plugin.moments import moment_text
 
@@ -42,9 +42,9 @@ def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
     (':'-joined), active (true/false), type, created_at (ISO 8601, UTC), external id and its source, then one column per customers' custom field. The customers, or with `leads` the leads (contacts
     marked as leads, with the customers' fields)."""
     with engine.connect() as connection:
-        variables = connection.execute(select(CustomFieldRow.id, CustomFieldRow.variable)
-                                       .where(CustomFieldRow.applies_to == "customers")
-                                       .order_by(CustomFieldRow.variable)).all()
+        variables = connection.execute(select(custom_fields.c.id, custom_fields.c.variable)
+                                       .where(custom_fields.c.applies_to == "customers")
+                                       .order_by(custom_fields.c.variable)).all()
     headers = [*CUSTOMER_COLUMNS, *(variable for _, variable in variables)]
     field_positions = {field_id: position for position, (field_id, _) in enumerate(variables)}
 
@@ -54,30 +54,33 @@ def export_customers(engine: Engine, *, batch: int = 2000, leads: bool = False
     def rows() -> Iterator[list[object]]:
         last_id = 0
         with engine.connect() as connection:
-            company_names = dict(connection.execute(select(Company.id, Company.name)).all())
+            company_names = dict(connection.execute(select(companies.c.id, companies.c.name)).all())
             while True:
-                contacts = connection.execute(
-                    select(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.middle_name,
-                           Contact.username, Contact.phone, Contact.mobile, Contact.company_id, Contact.active,
-                           Contact.type, Contact.created_at, Contact.external_id, Contact.external_source)
-                    .where(Contact.id > last_id, Contact.is_lead.is_(leads)).order_by(Contact.id).limit(batch)).all()
-                if not contacts:
+                found = connection.execute(
+                    select(contacts.c.id, contacts.c.email, contacts.c.first_name, contacts.c.last_name,
+                           contacts.c.middle_name, contacts.c.username, contacts.c.phone, contacts.c.mobile,
+                           contacts.c.company_id, contacts.c.active, contacts.c.type, contacts.c.created_at,
+                           contacts.c.external_id, contacts.c.external_source)
+                    .where(contacts.c.id > last_id, contacts.c.is_lead.is_(leads))
+                    .order_by(contacts.c.id).limit(batch)).all()
+                if not found:
                     return
-                ids = [contact.id for contact in contacts]
-                labels = joined(connection.execute(
-                    select(ContactLabel.contact_id, Label.name).join(Label)
-                    .where(ContactLabel.contact_id.in_(ids)).order_by(ContactLabel.contact_id)))
+                ids = [contact.id for contact in found]
+                label_names = joined(connection.execute(
+                    select(contact_labels.c.contact_id, labels.c.name).join(labels)
+                    .where(contact_labels.c.contact_id.in_(ids)).order_by(contact_labels.c.contact_id)))
                 groups = joined(connection.execute(
-                    select(CustomerTeam.contact_id, Team.name).join(Team)
-                    .where(CustomerTeam.contact_id.in_(ids)).order_by(CustomerTeam.contact_id)))
+                    select(customer_teams.c.contact_id, teams.c.name).join(teams)
+                    .where(customer_teams.c.contact_id.in_(ids)).order_by(customer_teams.c.contact_id)))
                 custom = custom_cells(connection.execute(
-                    select(CustomValue.contact_id, CustomValue.field_id, CustomValue.value)
-                    .where(CustomValue.contact_id.in_(ids))), field_positions, len(variables))
-                for contact in contacts:
+                    select(custom_values.c.contact_id, custom_values.c.field_id, custom_values.c.value)
+                    .where(custom_values.c.contact_id.in_(ids))), field_positions, len(variables))
+                for contact in found:
                     yield [contact.id, contact.email, contact.first_name or "", contact.last_name or "",
                            contact.middle_name or "", contact.username or "", contact.phone or "", contact.mobile or "",
                            company_names.get(contact.company_id, "") if contact.company_id else "",
-                           contact.company_id or "", labels.get(contact.id, ""), groups.get(contact.id, ""),
+                           contact.company_id or "", label_names.get(contact.id, ""),
+                           groups.get(contact.id, ""),
                            "true" if contact.active else "false", contact.type or "", moment_text(contact.created_at),
                            contact.external_id or "", contact.external_source or "",
                            *custom.get(contact.id, [""] * len(variables))]

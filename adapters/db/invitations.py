@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (ColumnElement, DateTime, Engine, Integer, Select, String, bindparam, exists, literal, null,
-                        select, update)
+from sqlalchemy import (ColumnElement, DateTime, Engine, Integer, Select, String, Table, bindparam, exists,
+                        literal, null, select, update)
 
 from adapters.db.accounts import AgentError, check_new_password, key_or_none
-from adapters.db.agents import Agent, Invitation, display_name, invitations
+from adapters.db.agents import agents, display_name, invitations
 from adapters.db.catalog import utc_now
-from adapters.db.models import Contact, ImportRow
+from adapters.db.models import contacts, import_rows
 from adapters.invitations import new_invitation_token, token_digest
 from plugin.kinds.agents import DEFAULT_PASSWORD_MIN_LENGTH
 from plugin.ports import PasswordHasher
@@ -48,24 +48,25 @@ class Invitees:
     invitations' column naming them, and when they can be invited at all."""
 
     invitee: str  # plugin.ports.people.AGENT or CUSTOMER: the mail's words and the page after the password
-    person: Any  # the ORM class: Agent, Contact
+    person: Table  # agents or contacts
     column: Any  # Invitation.agent_id, Invitation.customer_id
     can_be_invited: ColumnElement[bool]
 
 
-AGENT_INVITEES = Invitees(AGENT, Agent, Invitation.agent_id, Agent.is_active.is_(True))
-CUSTOMER_INVITEES = Invitees(CUSTOMER, Contact, Invitation.customer_id,
-                             Contact.is_lead.is_(False) & Contact.active.is_(True))
+AGENT_INVITEES = Invitees(AGENT, agents, invitations.c.agent_id, agents.c.is_active.is_(True))
+CUSTOMER_INVITEES = Invitees(CUSTOMER, contacts, invitations.c.customer_id,
+                             contacts.c.is_lead.is_(False) & contacts.c.active.is_(True))
 EVERYONE = (AGENT_INVITEES, CUSTOMER_INVITEES)
 INVITEES = {invitees.invitee: invitees for invitees in EVERYONE}
 
 
 def _pending(invitees: Invitees) -> Select[Any]:
     person = invitees.person
-    return (select(Invitation.id, invitees.column.label("person_id"), Invitation.created_at, Invitation.expires_at,
-                   Invitation.sent_at, Invitation.token_hash, person.email, person.first_name, person.last_name)
-            .join(person, person.id == invitees.column)
-            .where(Invitation.used_at.is_(None), person.password_hash.is_(None), invitees.can_be_invited))
+    return (select(invitations.c.id, invitees.column.label("person_id"), invitations.c.created_at,
+                   invitations.c.expires_at, invitations.c.sent_at, invitations.c.token_hash, person.c.email,
+                   person.c.first_name, person.c.last_name)
+            .join(person, person.c.id == invitees.column)
+            .where(invitations.c.used_at.is_(None), person.c.password_hash.is_(None), invitees.can_be_invited))
 
 
 def create_invitation(engine: Engine, person_id: int, *, invitees: Invitees = AGENT_INVITEES, hours: int = 72,
@@ -75,8 +76,8 @@ def create_invitation(engine: Engine, person_id: int, *, invitees: Invitees = AG
     token, digest = new_token()
     person = invitees.person
     with engine.begin() as connection:
-        found = connection.execute(select(person.email, person.first_name, person.last_name)
-                                   .where(person.id == person_id)).one_or_none()
+        found = connection.execute(select(person.c.email, person.c.first_name, person.c.last_name)
+                                   .where(person.c.id == person_id)).one_or_none()
         if found is None:
             raise AgentError(f"There is no {invitees.invitee} {person_id}.")
         expires_at = moment + timedelta(hours=hours)
@@ -92,14 +93,14 @@ def invite_created(engine: Engine, invitees: Invitees, *, import_id: int, hours:
     no password, and has none from this import yet; returns how many. One INSERT ... SELECT, however many rows."""
     moment = now()
     person = invitees.person
-    created = (select(person.id, null().cast(String(64)),
+    created = (select(person.c.id, null().cast(String(64)),
                       literal(moment + timedelta(hours=hours), DateTime(timezone=True)),
                       literal(moment, DateTime(timezone=True)), literal(import_id, Integer()))
-               .join(ImportRow, (ImportRow.record_id == person.id) & (ImportRow.job_id == import_id)
-                     & (ImportRow.action == "created"))
-               .where(invitees.can_be_invited, person.password_hash.is_(None), person.email.is_not(None),
-                      person.email != "",
-                      ~exists().where(invitees.column == person.id, Invitation.import_id == import_id)))
+               .join(import_rows, (import_rows.c.record_id == person.c.id) & (import_rows.c.job_id == import_id)
+                     & (import_rows.c.action == "created"))
+               .where(invitees.can_be_invited, person.c.password_hash.is_(None), person.c.email.is_not(None),
+                      person.c.email != "",
+                      ~exists().where(invitees.column == person.c.id, invitations.c.import_id == import_id)))
     with engine.begin() as connection:
         return connection.execute(invitations.insert().from_select(
             [invitees.column.key, "token_hash", "expires_at", "created_at", "import_id"], created)).rowcount
@@ -114,11 +115,11 @@ def issue_invitation_links(engine: Engine, *, hours: int = 72, import_id: int | 
     params: list[dict[str, object]] = []
     with engine.begin() as connection:
         for kind in invitees:
-            query = _pending(kind).order_by(Invitation.id)
+            query = _pending(kind).order_by(invitations.c.id)
             if import_id is not None:
-                query = query.where(Invitation.import_id == import_id)
+                query = query.where(invitations.c.import_id == import_id)
             if unsent_only:
-                query = query.where(Invitation.sent_at.is_(None))
+                query = query.where(invitations.c.sent_at.is_(None))
             for row in connection.execute(query).all():
                 token, digest = new_token()
                 issued.append(IssuedInvitation(row.id, row.person_id, row.email,
@@ -182,8 +183,8 @@ def invite_after_import(engine: Engine, settings: Settings, sender: InvitationMa
 def _find_pending(connection: Any, token: str, moment: datetime) -> tuple[Invitees, Any] | None:
     """The invitation behind a link's token, with its invitees, when it is pending and not expired."""
     for kind in EVERYONE:
-        found = connection.execute(_pending(kind).where(Invitation.token_hash == token_digest(token),
-                                                        Invitation.expires_at > moment)).one_or_none()
+        found = connection.execute(_pending(kind).where(invitations.c.token_hash == token_digest(token),
+                                                        invitations.c.expires_at > moment)).one_or_none()
         if found is not None:
             return kind, found
     return None
@@ -213,7 +214,7 @@ def set_password_by_invitation(engine: Engine, token: str, password_hash: str, *
             return None
         connection.execute(update(invitations).where(kind.column == found.person_id, invitations.c.used_at.is_(None))
                            .values(used_at=moment))
-        person = kind.person.__table__
+        person = kind.person
         connection.execute(update(person).where(person.c.id == found.person_id)
                            .values(password_hash=password_hash, updated_at=moment))
     return InvitedPerson(kind.invitee, found.person_id, found.email)
@@ -240,9 +241,9 @@ def reissue_invitation(engine: Engine, email: str, *, hours: int, now: Clock = u
         return None
     with engine.connect() as connection:
         found = next(((kind, person_id) for kind in EVERYONE for person_id in connection.execute(
-            select(kind.column).join(kind.person, kind.person.id == kind.column)
-            .where(kind.person.email_key == key, Invitation.used_at.is_(None), kind.person.password_hash.is_(None),
-                   kind.can_be_invited).limit(1)).scalars()), None)
+            select(kind.column).join(kind.person, kind.person.c.id == kind.column)
+            .where(kind.person.c.email_key == key, invitations.c.used_at.is_(None),
+                   kind.person.c.password_hash.is_(None), kind.can_be_invited).limit(1)).scalars()), None)
     if found is None:
         return None
     kind, person_id = found
@@ -259,5 +260,5 @@ def customer_password_hash(engine: Engine, email: str) -> str | None:
     if key is None:
         return None
     with engine.connect() as connection:
-        return connection.execute(select(Contact.password_hash).where(
-            Contact.email_key == key, CUSTOMER_INVITEES.can_be_invited)).scalar_one_or_none()
+        return connection.execute(select(contacts.c.password_hash).where(
+            contacts.c.email_key == key, CUSTOMER_INVITEES.can_be_invited)).scalar_one_or_none()

@@ -8,12 +8,13 @@ adapters.db.captured_customers, in the same transaction as the position and skip
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Connection,
     Date,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     delete,
@@ -31,71 +33,64 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.db.agents import Agent
+from adapters.db.agents import agents
 from adapters.db.catalog import ensure_labels
 from adapters.db.engine import insert_many, stored_value
-from adapters.db.models import Base, ImportJob
+from adapters.db.models import import_jobs, metadata
 from plugin.ports.mailboxes import (MAIL_JOB_KIND, BatchCounts, Lease, MailboxExists, MailboxRecord,
                                     MailboxStatus, MailboxTally, MailSkipRecord, NewMailbox)
 from plugin.report import Status
 
 
-class Mailbox(Base):
-    """A support mailbox (one folder of one IMAP account) whose correspondents become contacts."""
-
-    __tablename__ = "mailboxes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    host: Mapped[str] = mapped_column(String(255))
-    port: Mapped[int | None] = mapped_column(Integer)  # None: 993 with TLS, 143 without
-    user: Mapped[str] = mapped_column(String(320))
-    password_env: Mapped[str] = mapped_column(String(100))  # the NAME of the variable, never the password
-    tls: Mapped[bool] = mapped_column(Boolean, default=True)
-    folder: Mapped[str] = mapped_column(String(200), default="INBOX")
-    since: Mapped[date | None] = mapped_column(Date)  # None: the last mail_since_days days, counted at each poll
-    own_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)  # besides `user` and the setting's
-    label: Mapped[str | None] = mapped_column(String(200))  # given to every contact this mailbox creates
-    captures_leads: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a sales inbox
-    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)  # with last_uid: the position; None before a poll
-    last_uid: Mapped[int | None] = mapped_column(BigInteger)
-    last_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(20), default=MailboxStatus.NEW.value)
-    error_code: Mapped[str] = mapped_column(String(40), default="")
-    error: Mapped[str] = mapped_column(Text, default="")
-    failures: Mapped[int] = mapped_column(Integer, default=0)  # failed polls in a row
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: due now
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    lease_owner: Mapped[str | None] = mapped_column(String(64))  # so a late worker cannot renew someone else's
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class MailSkip(Base):
-    """A message whose author did not become a contact, and why: `mailbox skips NAME` shows them."""
-
-    __tablename__ = "mail_skips"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
-    uidvalidity: Mapped[int] = mapped_column(BigInteger)
-    uid: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(String(20))  # a plugin.mail.SkipReason value
-    detail: Mapped[str] = mapped_column(Text, default="")
-    email: Mapped[str | None] = mapped_column(String(320))  # the From address as written, lowercased
-    message_id: Mapped[str | None] = mapped_column(Text)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-    __table_args__ = (
-        UniqueConstraint("mailbox_id", "uidvalidity", "uid", name="uq_mail_skips_message"),
-        Index("ix_mail_skips_email", "email"),
-    )
+# A support mailbox (one folder of one IMAP account) whose correspondents become contacts.
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), unique=True, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer),  # None: 993 with TLS, 143 without
+    Column("user", String(320), nullable=False),
+    Column("password_env", String(100), nullable=False),  # the NAME of the variable, never the password
+    Column("tls", Boolean, default=True, nullable=False),
+    Column("folder", String(200), default="INBOX", nullable=False),
+    Column("since", Date),  # None: the last mail_since_days days, counted at each poll
+    Column("own_addresses", JSON, default=list, nullable=False),  # besides `user` and the setting's
+    Column("label", String(200)),  # given to every contact this mailbox creates
+    Column("captures_leads", Boolean, default=False, server_default="0", nullable=False),  # a sales inbox
+    Column("uidvalidity", BigInteger),  # with last_uid: the position; None before a poll
+    Column("last_uid", BigInteger),
+    Column("last_poll_at", DateTime(timezone=True)),
+    Column("status", String(20), default=MailboxStatus.NEW.value, nullable=False),
+    Column("error_code", String(40), default="", nullable=False),
+    Column("error", Text, default="", nullable=False),
+    Column("failures", Integer, default=0, nullable=False),  # failed polls in a row
+    Column("next_attempt_at", DateTime(timezone=True)),  # None: due now
+    Column("lease_until", DateTime(timezone=True)),
+    Column("lease_owner", String(64)),  # so a late worker cannot renew someone else's
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 
 
-mailboxes = Mailbox.__table__
-mail_skips = MailSkip.__table__
-import_jobs = ImportJob.__table__
+# A message whose author did not become a contact, and why: `mailbox skips NAME` shows them.
+mail_skips = Table(
+    "mail_skips",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox_id", ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("reason", String(20), nullable=False),  # a plugin.mail.SkipReason value
+    Column("detail", Text, default="", nullable=False),
+    Column("email", String(320)),  # the From address as written, lowercased
+    Column("message_id", Text),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("mailbox_id", "uidvalidity", "uid", name="uq_mail_skips_message"),
+    Index("ix_mail_skips_email", "email"),
+)
+
+
 SKIP_COLUMNS = ("mailbox_id", "uidvalidity", "uid", "reason", "detail", "email", "message_id", "seen_at")
 
 
@@ -164,7 +159,7 @@ class SqlMailboxes:
         return True
 
     def agent_address_keys(self) -> frozenset[str]:
-        return frozenset(self.connection.execute(select(Agent.email_key)).scalars())
+        return frozenset(self.connection.execute(select(agents.c.email_key)).scalars())
 
     # ---- leases
 

@@ -7,40 +7,40 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, case, delete, select, update
+from sqlalchemy import (Column, DateTime, Engine, ForeignKey, Integer, String, Table, case, delete, select,
+                        update)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.db import accounts, invitations, tokens
-from adapters.db.agents import Agent
-from adapters.db.models import Base
+from adapters.db.agents import agents
+from adapters.db.models import metadata
 from plugin.ports import PasswordHasher
 from plugin.ports.people import (Account, FailureCounter, InvitedPerson, IssuedInvitation, IssuedLink,
                                   PendingInvitation, StoredSession, TokenInfo)
 
 
-class WebSession(Base):
-    """A signed-in browser: the cookie carries the token, only its SHA-256 is kept here."""
+# A signed-in browser: the cookie carries the token, only its SHA-256 is kept here.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", ForeignKey("agents.id", ondelete="CASCADE"), index=True, nullable=False),
+    Column("role", String(20), nullable=False),  # the agent's role at sign-in: another role ends the session
+    Column("password_stamp", String(64), nullable=False),  # of the password hash at sign-in: a new one ends it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
 
-    __tablename__ = "web_sessions"
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(20))  # the agent's role at sign-in: another role ends the session
-    password_stamp: Mapped[str] = mapped_column(String(64))  # of the password hash at sign-in: a new one ends it
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class SignInFailure(Base):
-    """Failed attempts counted per key ("account:<email>", "address:<ip>") since the first of them."""
-
-    __tablename__ = "web_sign_in_failures"
-
-    key: Mapped[str] = mapped_column(String(400), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    first_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+# Failed attempts counted per key ("account:<email>", "address:<ip>") since the first of them.
+web_sign_in_failures = Table(
+    "web_sign_in_failures",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_failure_at", DateTime(timezone=True), nullable=False),
+)
 
 
 def _digest(text: str) -> str:
@@ -94,35 +94,37 @@ class SqlFailureCounter:
 
     def failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
         with self.engine.connect() as connection:
-            found = connection.execute(select(SignInFailure.failures, SignInFailure.first_failure_at).where(
-                SignInFailure.key == key, SignInFailure.first_failure_at >= since)).one_or_none()
+            found = connection.execute(select(web_sign_in_failures.c.failures,
+                                              web_sign_in_failures.c.first_failure_at).where(
+                web_sign_in_failures.c.key == key, web_sign_in_failures.c.first_failure_at >= since)).one_or_none()
         return (0, None) if found is None else (int(found.failures), found.first_failure_at)
 
     def add_failure(self, key: str, *, now: datetime, window: timedelta) -> None:
         """One UPDATE (a count older than window starts again), or the first INSERT; a racing INSERT updates."""
-        is_old = SignInFailure.first_failure_at < now - window
-        counted = update(SignInFailure).where(SignInFailure.key == key).values(
-            failures=case((is_old, 1), else_=SignInFailure.failures + 1),
-            first_failure_at=case((is_old, now), else_=SignInFailure.first_failure_at))
+        is_old = web_sign_in_failures.c.first_failure_at < now - window
+        counted = update(web_sign_in_failures).where(web_sign_in_failures.c.key == key).values(
+            failures=case((is_old, 1), else_=web_sign_in_failures.c.failures + 1),
+            first_failure_at=case((is_old, now), else_=web_sign_in_failures.c.first_failure_at))
         for _ in range(3):
             with self.engine.begin() as connection:
                 if connection.execute(counted).rowcount == 1:
                     return
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(SignInFailure.__table__.insert().values(key=key, failures=1,
-                                                                               first_failure_at=now))
+                    connection.execute(web_sign_in_failures.insert().values(key=key, failures=1,
+                                                                            first_failure_at=now))
                 return
             except IntegrityError:  # another process counted the first failure meanwhile
                 continue
 
     def clear(self, key: str) -> None:
         with self.engine.begin() as connection:
-            connection.execute(delete(SignInFailure).where(SignInFailure.key == key))
+            connection.execute(delete(web_sign_in_failures).where(web_sign_in_failures.c.key == key))
 
     def forget_older_than(self, moment: datetime) -> None:
         with self.engine.begin() as connection:
-            connection.execute(delete(SignInFailure).where(SignInFailure.first_failure_at < moment))
+            connection.execute(delete(web_sign_in_failures)
+                               .where(web_sign_in_failures.c.first_failure_at < moment))
 
 
 class SqlSessions:
@@ -132,8 +134,9 @@ class SqlSessions:
     def start(self, agent_id: int, *, now: datetime) -> str:
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as connection:
-            agent = connection.execute(select(Agent.role, Agent.password_hash).where(Agent.id == agent_id)).one()
-            connection.execute(WebSession.__table__.insert().values(
+            agent = connection.execute(select(agents.c.role, agents.c.password_hash)
+                                       .where(agents.c.id == agent_id)).one()
+            connection.execute(web_sessions.insert().values(
                 token_hash=_digest(token), agent_id=agent_id, role=agent.role, password_stamp=_stamp(agent.password_hash),
                 created_at=now, last_seen_at=now))
         return token
@@ -141,10 +144,12 @@ class SqlSessions:
     def find(self, token: str) -> StoredSession | None:
         with self.engine.connect() as connection:
             row = connection.execute(
-                select(WebSession.role.label("role_at_start"), WebSession.password_stamp, WebSession.created_at,
-                       WebSession.last_seen_at, WebSession.ended_at, Agent.id, Agent.email, Agent.first_name,
-                       Agent.last_name, Agent.role, Agent.is_active, Agent.password_hash)
-                .join(Agent, Agent.id == WebSession.agent_id).where(WebSession.token_hash == _digest(token))
+                select(web_sessions.c.role.label("role_at_start"), web_sessions.c.password_stamp,
+                       web_sessions.c.created_at, web_sessions.c.last_seen_at, web_sessions.c.ended_at, agents.c.id,
+                       agents.c.email, agents.c.first_name, agents.c.last_name, agents.c.role, agents.c.is_active,
+                       agents.c.password_hash)
+                .join(agents, agents.c.id == web_sessions.c.agent_id)
+                .where(web_sessions.c.token_hash == _digest(token))
             ).one_or_none()
         if row is None:
             return None
@@ -154,18 +159,18 @@ class SqlSessions:
 
     def touch(self, token: str, *, now: datetime) -> None:
         with self.engine.begin() as connection:
-            connection.execute(update(WebSession).where(WebSession.token_hash == _digest(token))
+            connection.execute(update(web_sessions).where(web_sessions.c.token_hash == _digest(token))
                                .values(last_seen_at=now))
 
     def end(self, token: str, *, now: datetime) -> None:
         with self.engine.begin() as connection:
-            connection.execute(update(WebSession).where(WebSession.token_hash == _digest(token),
-                                                        WebSession.ended_at.is_(None)).values(ended_at=now))
+            connection.execute(update(web_sessions).where(web_sessions.c.token_hash == _digest(token),
+                                                          web_sessions.c.ended_at.is_(None)).values(ended_at=now))
 
 
     def forget_older_than(self, moment: datetime) -> None:
         with self.engine.begin() as connection:
-            connection.execute(delete(WebSession).where(WebSession.created_at < moment))
+            connection.execute(delete(web_sessions).where(web_sessions.c.created_at < moment))
 
 
 class SqlTokens:

@@ -6,33 +6,31 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, UniqueConstraint, select, update
 
 from adapters.db.binding import Bind, reading, writing
 from adapters.db.catalog import utc_now
-from adapters.db.models import Base
+from adapters.db.models import metadata
 from plugin.mapping import normalize_header
 from plugin.ports.uploads import SavedMappingRecord  # noqa: F401  (handed out here)
 
 Clock = Callable[[], datetime]
 
 
-class SavedMapping(Base):
-    """A mapping saved by name, suggested again for files with the same headers."""
-
-    __tablename__ = "web_saved_mappings"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(200))
-    signature: Mapped[str] = mapped_column(String(64), index=True)  # of the normalised headers
-    headers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_by: Mapped[str] = mapped_column(String(320), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-    __table_args__ = (UniqueConstraint("kind", "signature", "name", name="uq_web_saved_mappings_name"),)
+# A mapping saved by name, suggested again for files with the same headers.
+web_saved_mappings = Table(
+    "web_saved_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("signature", String(64), index=True, nullable=False),  # of the normalised headers
+    Column("headers", JSON, default=list, nullable=False),
+    Column("mapping", JSON, default=dict, nullable=False),
+    Column("created_by", String(320), default="", nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "signature", "name", name="uq_web_saved_mappings_name"),
+)
 
 
 def header_signature(headers: Sequence[str]) -> str:
@@ -45,22 +43,23 @@ def save_mapping(bind: Bind, kind: str, name: str, headers: Sequence[str], mappi
     """Save (or replace, under the same name) a mapping for files with these headers."""
     signature = header_signature(headers)
     with writing(bind) as connection:
-        existing = connection.execute(select(SavedMapping.id).where(
-            SavedMapping.kind == kind, SavedMapping.signature == signature, SavedMapping.name == name)).scalar_one_or_none()
+        existing = connection.execute(select(web_saved_mappings.c.id).where(
+            web_saved_mappings.c.kind == kind, web_saved_mappings.c.signature == signature,
+            web_saved_mappings.c.name == name)).scalar_one_or_none()
         if existing is not None:
-            connection.execute(update(SavedMapping).where(SavedMapping.id == existing).values(
+            connection.execute(update(web_saved_mappings).where(web_saved_mappings.c.id == existing).values(
                 mapping=dict(mapping), headers=list(headers), created_by=created_by, created_at=now()))
             return int(existing)
-        return int(connection.execute(SavedMapping.__table__.insert().values(
+        return int(connection.execute(web_saved_mappings.insert().values(
             kind=kind, name=name, signature=signature, headers=list(headers), mapping=dict(mapping),
-            created_by=created_by, created_at=now()).returning(SavedMapping.id)).scalar_one())
+            created_by=created_by, created_at=now()).returning(web_saved_mappings.c.id)).scalar_one())
 
 
 def saved_mappings_for(bind: Bind, kind: str, headers: Sequence[str]) -> list[SavedMappingRecord]:
     """Mappings saved for files with the same headers, newest first."""
     with reading(bind) as connection:
-        rows = connection.execute(select(SavedMapping.__table__).where(
-            SavedMapping.kind == kind, SavedMapping.signature == header_signature(headers))
-            .order_by(SavedMapping.created_at.desc(), SavedMapping.id.desc())).all()
+        rows = connection.execute(select(web_saved_mappings).where(
+            web_saved_mappings.c.kind == kind, web_saved_mappings.c.signature == header_signature(headers))
+            .order_by(web_saved_mappings.c.created_at.desc(), web_saved_mappings.c.id.desc())).all()
         return [SavedMappingRecord(row.id, row.kind, row.name, dict(row.mapping or {}), row.created_by, row.created_at)
                 for row in rows]

@@ -18,7 +18,7 @@ from adapters.db.catalog import load_catalog, utc_now
 from adapters.db.display_progress import write_display_progress
 from adapters.db.engine import in_transaction_with_retries, insert_many, is_unique_violation
 from adapters.db.import_queue import insert_job
-from adapters.db.models import ImportJob, ImportRow
+from adapters.db.models import import_jobs, import_rows
 from adapters.db.stale_plans import new_keys, plan_again_where_taken, take_turns_creating
 from plugin.errors import RowError
 from plugin.kinds import Catalog
@@ -30,7 +30,6 @@ from plugin.report import ERRORS_KEPT_IN_REPORT, ImportReport, Status
 from plugin.retry import RetryOf
 
 logger = logging.getLogger(__name__)
-import_rows = ImportRow.__table__
 UNFINISHED = (str(Status.RUNNING), str(Status.CHECKING))  # a run began and has not ended
 
 
@@ -149,22 +148,25 @@ class SqlImportStore:
         with self.engine.begin() as connection:
             self._update_job(connection, job_id, status=str(Status.CHECKING if is_checking else Status.RUNNING),
                              total=total, headers=list(headers), mapping=[column.as_dict() for column in mapping.columns],
-                             started_at=func.coalesce(ImportJob.started_at, now), heartbeat_at=now,
-                             rows_seen=ImportJob.rows_done)  # what an interrupted run saw past its commits is gone
+                             started_at=func.coalesce(import_jobs.c.started_at, now), heartbeat_at=now,
+                             rows_seen=import_jobs.c.rows_done)  # what an interrupted run saw past its commits is gone
 
     def find_earlier_run(self, job_id: int) -> EarlierRun | None:
         """The pass an unfinished run was in, its committed rows counted by action, and its first errors."""
         with self.engine.connect() as connection:
-            status = connection.execute(select(ImportJob.status).where(ImportJob.id == job_id)).scalar_one_or_none()
+            status = connection.execute(select(import_jobs.c.status)
+                                        .where(import_jobs.c.id == job_id)).scalar_one_or_none()
             if status not in UNFINISHED:
                 return None
             counts = {Action(action): count for action, count in connection.execute(
-                select(ImportRow.action, func.count()).where(ImportRow.job_id == job_id).group_by(ImportRow.action))}
+                select(import_rows.c.action, func.count()).where(import_rows.c.job_id == job_id)
+                .group_by(import_rows.c.action))}
             errors: list[RowError] = []
             more = 0
             for (row_errors,) in connection.execution_options(stream_results=True, yield_per=1000).execute(
-                    select(ImportRow.errors).where(ImportRow.job_id == job_id, ImportRow.action == "failed")
-                    .order_by(ImportRow.row)):
+                    select(import_rows.c.errors)
+                    .where(import_rows.c.job_id == job_id, import_rows.c.action == "failed")
+                    .order_by(import_rows.c.row)):
                 for error in row_errors or ():
                     if len(errors) < ERRORS_KEPT_IN_REPORT:
                         errors.append(RowError(**error))
@@ -241,13 +243,13 @@ class SqlImportStore:
     def clear_results(self, job_id: int) -> None:
         with self.engine.begin() as connection:
             self._update_job(connection, job_id, rows_done=0, rows_seen=0)
-            connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+            connection.execute(delete(import_rows).where(import_rows.c.job_id == job_id))
 
     def begin_applying(self, job_id: int) -> None:
         with self.engine.begin() as connection:
             self._update_job(connection, job_id, status=str(Status.RUNNING), rows_done=0, rows_seen=0,
                              heartbeat_at=self.now())
-            connection.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+            connection.execute(delete(import_rows).where(import_rows.c.job_id == job_id))
 
     def finish_job(self, job_id: int, report: ImportReport) -> None:
         """Store how the import ended; a run here and now (start_job) lets go of its claim."""
@@ -277,8 +279,9 @@ class SqlImportStore:
         """Change the job's row, if this worker still holds its claim (or nobody claims it: an import run
         directly, not from the queue); otherwise ClaimLost, and the transaction is rolled back."""
         token = self.claims.get(job_id)
-        held = ImportJob.claimed_by == token if token is not None else ImportJob.claimed_by.is_(None)
-        result = connection.execute(update(ImportJob).where(ImportJob.id == job_id, held).values(**values))
+        held = import_jobs.c.claimed_by == token if token is not None else import_jobs.c.claimed_by.is_(None)
+        result = connection.execute(update(import_jobs).where(import_jobs.c.id == job_id, held)
+                                    .values(**values))
         if result.rowcount == 0:
             raise ClaimLost(f"import {job_id} is no longer this worker's to write")
 
@@ -286,9 +289,9 @@ class SqlImportStore:
         """(action, record id) of each record an import created or updated, in row order, read in pages."""
         with self.engine.connect() as connection:
             result = connection.execution_options(stream_results=True, yield_per=1000).execute(
-                select(ImportRow.action, ImportRow.record_id).where(
-                    ImportRow.job_id == job_id, ImportRow.action.in_(["created", "updated"]),
-                    ImportRow.record_id.is_not(None)).order_by(ImportRow.row))
+                select(import_rows.c.action, import_rows.c.record_id).where(
+                    import_rows.c.job_id == job_id, import_rows.c.action.in_(["created", "updated"]),
+                    import_rows.c.record_id.is_not(None)).order_by(import_rows.c.row))
             for action, record_id in result:
                 yield action, int(record_id)
 
@@ -297,13 +300,15 @@ class SqlImportStore:
         by a retry of it (or of its retries), apart from `retry_job`: a retry resuming after its worker stopped
         must not find its own rows taken."""
         with self.engine.connect() as connection:
-            job = connection.execute(select(ImportJob.kind, ImportJob.status).where(ImportJob.id == job_id)).one_or_none()
+            job = connection.execute(select(import_jobs.c.kind, import_jobs.c.status)
+                                     .where(import_jobs.c.id == job_id)).one_or_none()
             if job is None:
                 return RetryOf(job_id, frozenset(), status="missing")
-            failed = set(connection.execute(select(ImportRow.row).where(
-                ImportRow.job_id == job_id, ImportRow.action == "failed")).scalars())
-            jobs = connection.execute(select(ImportJob.id, ImportJob.options).where(  # retries: later, same kind
-                ImportJob.id > job_id, ImportJob.kind == job.kind, ImportJob.is_dry_run.is_(False)).order_by(ImportJob.id)).all()
+            failed = set(connection.execute(select(import_rows.c.row).where(
+                import_rows.c.job_id == job_id, import_rows.c.action == "failed")).scalars())
+            jobs = connection.execute(select(import_jobs.c.id, import_jobs.c.options).where(  # retries: later, same kind
+                import_jobs.c.id > job_id, import_jobs.c.kind == job.kind, import_jobs.c.is_dry_run.is_(False))
+                .order_by(import_jobs.c.id)).all()
             retries: set[int] = set()
             family = {job_id}
             for later_id, options in jobs:  # in id order: a retry of a retry comes after its parent
@@ -312,8 +317,8 @@ class SqlImportStore:
                     if later_id != retry_job:
                         retries.add(later_id)
             if retries and failed:
-                failed -= set(connection.execute(select(ImportRow.row).where(
-                    ImportRow.job_id.in_(retries), ImportRow.action != "failed")).scalars())
+                failed -= set(connection.execute(select(import_rows.c.row).where(
+                    import_rows.c.job_id.in_(retries), import_rows.c.action != "failed")).scalars())
         return RetryOf(job_id, frozenset(failed), status=job.status)
 
 

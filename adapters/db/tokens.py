@@ -8,11 +8,10 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Engine, Integer, String, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, or_, select, update
 
 from adapters.db.catalog import utc_now
-from adapters.db.models import Base
+from adapters.db.models import metadata
 from plugin.ports.people import TokenInfo
 
 Clock = Callable[[], datetime]
@@ -20,19 +19,19 @@ TOKEN_PREFIX = "cit_"
 DEFAULT_TOKEN_DAYS = 90  # the token_days setting's default, for tokens made without an expiry
 
 
-class ApiToken(Base):
-    """An API token: only its SHA-256 is kept; the token itself is shown once, when it is made."""
-
-    __tablename__ = "web_api_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: made before tokens expired
+# An API token: only its SHA-256 is kept; the token itself is shown once, when it is made.
+web_api_tokens = Table(
+    "web_api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), unique=True, nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), default="", nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),  # None: made before tokens expired
+)
 
 
 def _token_hash(token: str) -> str:
@@ -47,7 +46,7 @@ def create_token(engine: Engine, email: str, *, name: str = "", expires_at: date
     moment = now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as connection:
-        connection.execute(ApiToken.__table__.insert().values(
+        connection.execute(web_api_tokens.insert().values(
             token_hash=_token_hash(token), email=email, name=name, created_at=moment,
             expires_at=expires_at or moment + timedelta(days=DEFAULT_TOKEN_DAYS)))
     return token
@@ -59,41 +58,47 @@ def email_for_token(engine: Engine, token: str, *, now: Clock = utc_now) -> str 
         return None
     digest, moment = _token_hash(token), now()
     with engine.begin() as connection:
-        found = connection.execute(select(ApiToken.id, ApiToken.email).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None),
-            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > moment))).one_or_none()
+        found = connection.execute(select(web_api_tokens.c.id, web_api_tokens.c.email).where(
+            web_api_tokens.c.token_hash == digest, web_api_tokens.c.revoked_at.is_(None),
+            or_(web_api_tokens.c.expires_at.is_(None), web_api_tokens.c.expires_at > moment))).one_or_none()
         if found is None:
             return None
-        connection.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=moment))
+        connection.execute(update(web_api_tokens).where(web_api_tokens.c.id == found.id)
+                           .values(last_used_at=moment))
         return str(found.email)
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
     """Every token (never the token itself), oldest first."""
     with engine.connect() as connection:
-        rows = connection.execute(select(ApiToken.id, ApiToken.email, ApiToken.name, ApiToken.created_at,
-                                         ApiToken.expires_at, ApiToken.last_used_at, ApiToken.revoked_at)
-                                  .order_by(ApiToken.id)).all()
+        rows = connection.execute(select(web_api_tokens.c.id, web_api_tokens.c.email, web_api_tokens.c.name,
+                                         web_api_tokens.c.created_at, web_api_tokens.c.expires_at,
+                                         web_api_tokens.c.last_used_at, web_api_tokens.c.revoked_at)
+                                  .order_by(web_api_tokens.c.id)).all()
     return [TokenInfo(*row) for row in rows]
 
 
 def revoke_tokens(engine: Engine, email: str, *, now: Clock = utc_now) -> int:
     with engine.begin() as connection:
-        result = connection.execute(update(ApiToken).where(ApiToken.email == email, ApiToken.revoked_at.is_(None))
+        result = connection.execute(update(web_api_tokens)
+                                    .where(web_api_tokens.c.email == email, web_api_tokens.c.revoked_at.is_(None))
                                     .values(revoked_at=now()))
         return int(result.rowcount or 0)
 
 
 def revoke_token(engine: Engine, token_id: int, *, now: Clock = utc_now) -> bool:
     with engine.begin() as connection:
-        result = connection.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        result = connection.execute(update(web_api_tokens)
+                                    .where(web_api_tokens.c.id == token_id, web_api_tokens.c.revoked_at.is_(None))
                                     .values(revoked_at=now()))
         return bool(result.rowcount)
 
 
 def agent_id_for_email(engine: Engine, email: str) -> int | None:
     """The agent with this email (any case), for API tokens made by email; None when there is none."""
-    from adapters.db.agents import Agent  # agents are the standalone host's people; a helpdesk brings its own
+    from adapters.db.agents import (
+        agents,  # agents are the standalone host's people; a helpdesk brings its own
+    )
     from plugin.emails import InvalidEmail, email_key, normalize_email
 
     try:
@@ -101,5 +106,5 @@ def agent_id_for_email(engine: Engine, email: str) -> int | None:
     except InvalidEmail:
         return None
     with engine.connect() as connection:
-        found = connection.execute(select(Agent.id).where(Agent.email_key == key)).scalar_one_or_none()
+        found = connection.execute(select(agents.c.id).where(agents.c.email_key == key)).scalar_one_or_none()
         return None if found is None else int(found)

@@ -13,15 +13,15 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Protocol, cast
+from typing import Protocol
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select, update
 
-from adapters.db.agents import Agent, AgentTeam, Invitation
+from adapters.db.agents import agent_teams, agents, invitations
 from adapters.db.customers import CONTACT_FIELDS, read_created_at, stored_created_at
 from adapters.db.engine import insert_many, is_postgresql, update_many
-from adapters.db.models import (Contact, ContactLabel, CustomerTeam, CustomFieldRow, CustomValue, ImportJob, ImportRow,
-                                Label, Team)
+from adapters.db.models import (contact_labels, contacts, custom_fields, custom_values, customer_teams,
+                                import_jobs, import_rows, labels, teams)
 from adapters.db.store import RESULT_COLUMNS
 from plugin.emails import email_key
 from plugin.plan import Action
@@ -29,8 +29,6 @@ from plugin.ports import JobSummary
 from plugin.ports.undo import UndoTraits
 from plugin.report import Status
 from plugin.undo import ImportedRow, StoredRecord, UndoAction, UndoStep, UndoTally, changes_from_json
-
-import_rows = cast(Table, ImportRow.__table__)
 
 
 class UndoTable(Protocol):
@@ -66,8 +64,8 @@ def _changed_since_by(connection: Connection, found: Sequence[Row], *, job_id: i
             later_rows[record.last_import_id].append(record.last_import_row)
     actions: dict[tuple[int, int], str] = {}
     for later, rows in later_rows.items():
-        for row, action in connection.execute(select(ImportRow.row, ImportRow.action).where(
-                ImportRow.job_id == later, ImportRow.row.in_(rows))):
+        for row, action in connection.execute(select(import_rows.c.row, import_rows.c.action).where(
+                import_rows.c.job_id == later, import_rows.c.row.in_(rows))):
             actions[(later, row)] = action
     changed: dict[int, str] = {}
     for record in found:
@@ -125,20 +123,21 @@ class CustomerUndo:
         if not ids:
             return {}
         found = connection.execute(_locked(connection, select(
-            Contact.id, Contact.updated_at, Contact.last_import_id, Contact.last_import_row,
-            *(getattr(Contact, name) for name in self.columns)
-        ).where(Contact.id.in_(ids)), lock)).all()
+            contacts.c.id, contacts.c.updated_at, contacts.c.last_import_id, contacts.c.last_import_row,
+            *(getattr(contacts.c, name) for name in self.columns)
+        ).where(contacts.c.id.in_(ids)), lock)).all()
         sets: dict[int, dict[str, set[str]]] = defaultdict(lambda: {"labels": set(), "groups": set()})
-        for contact_id, name in connection.execute(select(ContactLabel.contact_id, Label.name).join(
-                Label, Label.id == ContactLabel.label_id).where(ContactLabel.contact_id.in_(ids))):
+        for contact_id, name in connection.execute(select(contact_labels.c.contact_id, labels.c.name).join(
+                labels, labels.c.id == contact_labels.c.label_id).where(contact_labels.c.contact_id.in_(ids))):
             sets[contact_id]["labels"].add(name)
-        for contact_id, name in connection.execute(select(CustomerTeam.contact_id, Team.name).join(
-                Team, Team.id == CustomerTeam.team_id).where(CustomerTeam.contact_id.in_(ids))):
+        for contact_id, name in connection.execute(select(customer_teams.c.contact_id, teams.c.name).join(
+                teams, teams.c.id == customer_teams.c.team_id).where(customer_teams.c.contact_id.in_(ids))):
             sets[contact_id]["groups"].add(name)
         custom: dict[int, dict[str, str]] = defaultdict(dict)
         for contact_id, variable, value in connection.execute(select(
-                CustomValue.contact_id, CustomFieldRow.variable, CustomValue.value).join(
-                CustomFieldRow, CustomFieldRow.id == CustomValue.field_id).where(CustomValue.contact_id.in_(ids))):
+                custom_values.c.contact_id, custom_fields.c.variable, custom_values.c.value).join(
+                custom_fields, custom_fields.c.id == custom_values.c.field_id)
+                .where(custom_values.c.contact_id.in_(ids))):
             custom[contact_id][variable] = value
         changed = _changed_since_by(connection, found, job_id=job_id, finished_at=finished_at)
         records: dict[int, StoredRecord] = {}
@@ -153,35 +152,36 @@ class CustomerUndo:
     def apply(self, connection: Connection, steps: Sequence[UndoStep], *, undo_job: int, now: datetime) -> None:
         removed = [step.record_id for step in steps if step.action is UndoAction.REMOVE]
         if removed:  # labels, groups and custom values go with them (ON DELETE CASCADE)
-            connection.execute(delete(Contact).where(Contact.id.in_(removed)))
+            connection.execute(delete(contacts).where(contacts.c.id.in_(removed)))
         restoring = [step for step in steps if step.action is UndoAction.RESTORE]
         if not restoring:
             return
-        contacts = cast(Table, Contact.__table__)
         for names, params in _restored_columns(restoring, self.columns, undo_job=undo_job, now=now).items():
             if "created_at" in names:
                 at = names.index("created_at")
                 params = [(*row[:at], stored_created_at(connection, row[at]), *row[at + 1:]) for row in params]
             update_many(connection, contacts, (*names, "updated_at", "last_import_id"), params)
-        labels = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "labels"}
-        groups = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "groups"}
-        _set_links(connection, ContactLabel.__table__, "contact_id", "label_id", labels,  # type: ignore[arg-type]
-                   dict(connection.execute(select(Label.name, Label.id)).all()) if labels else {})
-        _set_links(connection, CustomerTeam.__table__, "contact_id", "team_id", groups,  # type: ignore[arg-type]
-                   dict(connection.execute(select(Team.name, Team.id)).all()) if groups else {})
+        restored_labels = {step.record_id: change.new for step in restoring for change in step.restores
+                           if change.field == "labels"}
+        restored_groups = {step.record_id: change.new for step in restoring for change in step.restores
+                           if change.field == "groups"}
+        _set_links(connection, contact_labels, "contact_id", "label_id", restored_labels,
+                   dict(connection.execute(select(labels.c.name, labels.c.id)).all()) if restored_labels else {})
+        _set_links(connection, customer_teams, "contact_id", "team_id", restored_groups,
+                   dict(connection.execute(select(teams.c.name, teams.c.id)).all()) if restored_groups else {})
         known = {"labels", "groups", *self.columns}
         custom = [(step.record_id, change) for step in restoring for change in step.restores if change.field not in known]
         if custom:
-            field_ids = dict(connection.execute(select(CustomFieldRow.variable, CustomFieldRow.id)
-                                                .where(CustomFieldRow.applies_to == "customers")).all())
+            field_ids = dict(connection.execute(select(custom_fields.c.variable, custom_fields.c.id)
+                                                .where(custom_fields.c.applies_to == "customers")).all())
             by_field: dict[int, list[int]] = defaultdict(list)  # a field deleted since has nothing to put back into
             for contact_id, change in custom:
                 if change.field in field_ids:
                     by_field[field_ids[change.field]].append(contact_id)
             for field_id, contact_ids in by_field.items():  # one DELETE a field, not one a record and field
-                connection.execute(delete(CustomValue).where(CustomValue.field_id == field_id,
-                                                             CustomValue.contact_id.in_(contact_ids)))
-            insert_many(connection, cast(Table, CustomValue.__table__), ("contact_id", "field_id", "value"),
+                connection.execute(delete(custom_values).where(custom_values.c.field_id == field_id,
+                                                               custom_values.c.contact_id.in_(contact_ids)))
+            insert_many(connection, custom_values, ("contact_id", "field_id", "value"),
                         [(contact_id, field_ids[change.field], change.new) for contact_id, change in custom
                          if change.field in field_ids and change.new is not None])
 
@@ -200,19 +200,20 @@ class AgentUndo:
         if not ids:
             return {}
         found = connection.execute(_locked(connection, select(
-            Agent.id, Agent.updated_at, Agent.last_import_id, Agent.last_import_row, Agent.last_sign_in_at,
-            *(getattr(Agent, column) for column in self.columns.values())).where(Agent.id.in_(ids)), lock)).all()
-        teams: dict[int, set[str]] = defaultdict(set)
-        for agent_id, name in connection.execute(select(AgentTeam.agent_id, Team.name).join(
-                Team, Team.id == AgentTeam.team_id).where(AgentTeam.agent_id.in_(ids))):
-            teams[agent_id].add(name)
-        with_password_set = set(connection.execute(select(Invitation.agent_id).where(
-            Invitation.agent_id.in_(ids), Invitation.used_at.is_not(None))).scalars())
+            agents.c.id, agents.c.updated_at, agents.c.last_import_id, agents.c.last_import_row,
+            agents.c.last_sign_in_at, *(getattr(agents.c, column) for column in self.columns.values()))
+            .where(agents.c.id.in_(ids)), lock)).all()
+        team_names: dict[int, set[str]] = defaultdict(set)
+        for agent_id, name in connection.execute(select(agent_teams.c.agent_id, teams.c.name).join(
+                teams, teams.c.id == agent_teams.c.team_id).where(agent_teams.c.agent_id.in_(ids))):
+            team_names[agent_id].add(name)
+        with_password_set = set(connection.execute(select(invitations.c.agent_id).where(
+            invitations.c.agent_id.in_(ids), invitations.c.used_at.is_not(None))).scalars())
         changed = _changed_since_by(connection, found, job_id=job_id, finished_at=finished_at)
         records: dict[int, StoredRecord] = {}
         for row in found:
             values: dict[str, object] = {name: getattr(row, column) for name, column in self.columns.items()}
-            values["teams"] = frozenset(teams[row.id])
+            values["teams"] = frozenset(team_names[row.id])
             records[row.id] = StoredRecord(
                 row.id, values, changed[row.id],
                 has_been_used=row.last_sign_in_at is not None or row.id in with_password_set)
@@ -221,22 +222,20 @@ class AgentUndo:
     def apply(self, connection: Connection, steps: Sequence[UndoStep], *, undo_job: int, now: datetime) -> None:
         removed = [step.record_id for step in steps if step.action is UndoAction.REMOVE]
         if removed:  # teams and invitations go with them (ON DELETE CASCADE)
-            connection.execute(delete(Agent).where(Agent.id.in_(removed)))
+            connection.execute(delete(agents).where(agents.c.id.in_(removed)))
         deactivated = [step.record_id for step in steps if step.action is UndoAction.DEACTIVATE]
         if deactivated:
-            connection.execute(update(Agent).where(Agent.id.in_(deactivated)).values(
+            connection.execute(update(agents).where(agents.c.id.in_(deactivated)).values(
                 is_active=False, updated_at=now, last_import_id=undo_job))
         restoring = [step for step in steps if step.action is UndoAction.RESTORE]
         if not restoring:
             return
-        agents = cast(Table, Agent.__table__)
         for names, params in _restored_columns(restoring, self.columns, undo_job=undo_job, now=now).items():
             update_many(connection, agents, (*names, "updated_at", "last_import_id"), params)
-        teams = {step.record_id: change.new for step in restoring for change in step.restores if change.field == "teams"}
-        _set_links(connection, AgentTeam.__table__, "agent_id", "team_id", teams,  # type: ignore[arg-type]
-                   dict(connection.execute(select(Team.name, Team.id)).all()) if teams else {})
-
-
+        restored_teams = {step.record_id: change.new for step in restoring for change in step.restores
+                          if change.field == "teams"}
+        _set_links(connection, agent_teams, "agent_id", "team_id", restored_teams,
+                   dict(connection.execute(select(teams.c.name, teams.c.id)).all()) if restored_teams else {})
 
 
 def _result_rows(undo_job: int, steps: Sequence[UndoStep]) -> list[tuple[object, ...]]:
@@ -261,12 +260,14 @@ class SqlUndoStore:
 
     def lock_import(self, job_id: int) -> None:
         if is_postgresql(self.connection):
-            self.connection.execute(select(ImportJob.id).where(ImportJob.id == job_id).with_for_update())
+            self.connection.execute(select(import_jobs.c.id).where(import_jobs.c.id == job_id)
+                                    .with_for_update())
 
     def undo_of(self, job_id: int) -> tuple[int, str] | None:
-        found = self.connection.execute(select(ImportJob.id, ImportJob.status, ImportJob.options)  # an undo comes later
-                                        .where(ImportJob.id > job_id, ImportJob.operation == "undo")
-                                        .order_by(ImportJob.id)).all()
+        found = self.connection.execute(select(import_jobs.c.id, import_jobs.c.status,
+                                               import_jobs.c.options)  # an undo comes later
+                                        .where(import_jobs.c.id > job_id, import_jobs.c.operation == "undo")
+                                        .order_by(import_jobs.c.id)).all()
         for undo_id, status, options in found:
             if (options or {}).get("undo_of") == job_id:
                 return undo_id, status
@@ -277,19 +278,20 @@ class SqlUndoStore:
         return UndoTraits(table.title, table.can_deactivate, table.secret_names)
 
     def start_undo(self, job: JobSummary, *, actor: str, now: datetime) -> int:
-        return int(self.connection.execute(insert(ImportJob).values(
+        return int(self.connection.execute(insert(import_jobs).values(
             kind=job.kind, operation="undo", status=str(Status.RUNNING), is_dry_run=False, actor=actor,
             file_name=f"undo of import {job.id}", options={"undo_of": job.id}, headers=[], mapping=[],
             total=job.created + job.updated, rows_done=0, created=0, updated=0, unchanged=0, failed=0, message="",
             error_code="", created_at=now, started_at=now, heartbeat_at=now,
-        ).returning(ImportJob.id)).scalar_one())
+        ).returning(import_jobs.c.id)).scalar_one())
 
     def applied_rows(self, job_id: int, *, after_row: int, limit: int) -> list[ImportedRow]:
         found = self.connection.execute(
-            select(ImportRow.row, ImportRow.action, ImportRow.record_id, ImportRow.changes)
-            .where(ImportRow.job_id == job_id, ImportRow.row > after_row,
-                   ImportRow.action.in_([str(Action.CREATED), str(Action.UPDATED)]), ImportRow.record_id.is_not(None))
-            .order_by(ImportRow.row).limit(limit)).all()
+            select(import_rows.c.row, import_rows.c.action, import_rows.c.record_id, import_rows.c.changes)
+            .where(import_rows.c.job_id == job_id, import_rows.c.row > after_row,
+                   import_rows.c.action.in_([str(Action.CREATED),
+                                             str(Action.UPDATED)]), import_rows.c.record_id.is_not(None))
+            .order_by(import_rows.c.row).limit(limit)).all()
         return [ImportedRow(row.row, Action(row.action), int(row.record_id),
                             changes_from_json(row.changes) if row.action == str(Action.UPDATED) else ())
                 for row in found]
@@ -303,16 +305,16 @@ class SqlUndoStore:
                     now: datetime) -> None:
         self.tables[kind]().apply(self.connection, steps, undo_job=undo_job, now=now)
         insert_many(self.connection, import_rows, RESULT_COLUMNS, _result_rows(undo_job, steps))
-        self.connection.execute(update(ImportJob).where(ImportJob.id == undo_job).values(
+        self.connection.execute(update(import_jobs).where(import_jobs.c.id == undo_job).values(
             rows_done=rows_done, heartbeat_at=now))
 
     def finish_undo(self, undo_job: int, tally: UndoTally, *, status: str, message: str, now: datetime) -> None:
-        self.connection.execute(update(ImportJob).where(ImportJob.id == undo_job).values(
+        self.connection.execute(update(import_jobs).where(import_jobs.c.id == undo_job).values(
             status=status, rows_done=tally.records, total=tally.records, removed=tally.removed,
             restored=tally.restored, deactivated=tally.deactivated, left_alone=tally.skipped,
             message=message, finished_at=now))
 
     def fail_undo(self, undo_job: int, *, code: str, message: str, now: datetime) -> None:
-        self.connection.execute(update(ImportJob).where(ImportJob.id == undo_job).values(
+        self.connection.execute(update(import_jobs).where(import_jobs.c.id == undo_job).values(
             status=str(Status.FAILED), message=message, error_code=code, finished_at=now))
 

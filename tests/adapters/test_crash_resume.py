@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select, text
 from adapters.bootstrap import bootstrap
 from adapters.db import import_queue, uploads
 from tests.catalog import add_company, add_custom_field, add_labels
-from adapters.db.models import ImportJob
+from adapters.db.models import import_jobs
 from adapters.jobs import make_huey, make_import_queue, run_queued_import
 from bench.generate_customers import CUSTOM_FIELDS, LABELS, write_customers
 from plugin.kinds import FieldType
@@ -120,8 +120,8 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
 
 def job_state(engine: Engine, job_id: int) -> tuple[str, int]:
     with engine.connect() as connection:
-        return tuple(connection.execute(select(ImportJob.status, ImportJob.rows_done)  # type: ignore[return-value]
-                                        .where(ImportJob.id == job_id)).one())
+        return tuple(connection.execute(select(import_jobs.c.status, import_jobs.c.rows_done)  # type: ignore[return-value]
+                                        .where(import_jobs.c.id == job_id)).one())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
@@ -163,7 +163,8 @@ def test_a_worker_stopped_mid_import_loses_nothing_and_the_next_one_finishes_it_
         assert not problems, f"seed {seed}, stopped after {rows_done} rows: {problems}"
         assert found["job"][0][0] == "partial" and found["job"][0][2] == ROWS  # type: ignore[index]
         with engine.connect() as connection:
-            assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == job_id)).scalar_one() is None
+            assert connection.execute(select(import_jobs.c.claimed_by)
+                                      .where(import_jobs.c.id == job_id)).scalar_one() is None
     finally:
         if first.poll() is None:
             stop_group(first, signal.SIGKILL)
@@ -198,7 +199,7 @@ def test_a_cli_import_killed_mid_way_shows_as_interrupted_with_its_rows_and_impo
     try:
         def applying() -> int | None:
             with engine.connect() as connection:
-                found = connection.execute(select(ImportJob.id, ImportJob.rows_done)).all()
+                found = connection.execute(select(import_jobs.c.id, import_jobs.c.rows_done)).all()
             return found[0][0] if found and found[0][1] >= 2 * settings.batch_size else None
 
         job_id = wait_until(applying, timeout=120, what="two batches of the CLI import", log=output)
@@ -261,5 +262,6 @@ def test_a_cli_import_that_raises_is_marked_failed_and_still_prints_its_json_and
     shown = json.loads(cli(settings, "job", str(report["job"]), "--json").stdout)
     assert (shown["status"], shown["rows"], shown["created"]) == ("failed", 20, 20), shown
     with engine.connect() as connection:
-        assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == report["job"])).scalar_one() is None
+        assert connection.execute(select(import_jobs.c.claimed_by)
+                                  .where(import_jobs.c.id == report["job"])).scalar_one() is None
     engine.dispose()

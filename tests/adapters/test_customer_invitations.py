@@ -18,7 +18,7 @@ from adapters.cli import cli
 from adapters.db.accounts import AgentError
 from adapters.db.catalog import utc_now
 from adapters.db.invitations import accept_invitation, invitation_expiry, list_pending_invitations
-from adapters.db.models import Contact
+from adapters.db.models import contacts
 from adapters.passwords import Argon2Hasher
 from plugin.hooks import hookimpl
 from plugin.ports.people import CUSTOMER
@@ -74,7 +74,7 @@ def recipients(mailbox: Outbox) -> list[str]:
 
 def customer_id(engine: Engine, email: str) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(select(Contact.id).where(Contact.email == email)).scalar_one())
+        return int(connection.execute(select(contacts.c.id).where(contacts.c.email == email)).scalar_one())
 
 
 def test_import_customers_invite_mails_each_created_customer_a_link_that_works_once(
@@ -149,7 +149,8 @@ def test_the_password_is_kept_only_as_its_argon2_hash_and_never_logged(
     token = token_in(mailbox.to("ann@example.com")[0])
     mailing.people.accept_invitation(token, CHOSEN)
     with engine.connect() as connection:
-        stored = connection.execute(select(Contact.password_hash).where(Contact.email == "ann@example.com")).scalar()
+        stored = connection.execute(select(contacts.c.password_hash)
+                                    .where(contacts.c.email == "ann@example.com")).scalar()
         everything = " ".join(str(row) for table in inspect(connection).get_table_names()
                               for row in connection.execute(text(f'SELECT * FROM "{table}"')))
     assert stored is not None and stored.startswith("$argon2id$")

@@ -277,13 +277,13 @@ def test_the_notices_migration_makes_the_tables_as_declared_and_goes_down_and_up
     from alembic.runtime.migration import MigrationContext
 
     from adapters.db.engine import alembic_config, make_engine, upgrade_database
-    from adapters.db.models import Base
+    from adapters.db.models import metadata
 
     engine = make_engine(database_url)
     try:
         upgrade_database(engine)
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            differences = compare_metadata(MigrationContext.configure(connection), metadata)
         assert [difference for difference in differences if "notice" in str(difference)] == []
         command.downgrade(alembic_config(engine), "0008_job_operation")
         upgrade_database(engine)

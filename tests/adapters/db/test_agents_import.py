@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, inspect, select, text, update
+from sqlalchemy import Engine, Row, func, inspect, select, text, update
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
-from adapters.db.agents import Agent, AgentTeam, Invitation, Team
+from adapters.db.agents import agent_teams, agents, invitations, teams
 from adapters.db.accounts import AgentError, authenticate, create_admin, export_agents, get_agent
 from adapters.db.invitations import accept_invitation, issue_invitation_links, list_pending_invitations
 from adapters.db.catalog import utc_now
-from adapters.db.models import ImportRow
+from adapters.db.models import import_rows
 from adapters.passwords import Argon2Hasher
 from plugin.report import Status, write_csv
 from plugin.services import Services
@@ -48,16 +48,17 @@ def run(services: Services, csv_text: str, **options: object):
                                 **options)  # type: ignore[arg-type]
 
 
-def agents(engine: Engine) -> dict[str, Agent]:
+def stored_agents(engine: Engine) -> dict[str, Row]:
     with engine.connect() as connection:
-        return {row.email_key: row for row in connection.execute(select(Agent.__table__)).all()}
+        return {row.email_key: row for row in connection.execute(select(agents)).all()}
 
 
 def teams_of(engine: Engine, email: str) -> set[str]:
     with engine.connect() as connection:
         return set(connection.execute(
-            select(Team.name).join(AgentTeam, AgentTeam.team_id == Team.id).join(Agent, Agent.id == AgentTeam.agent_id)
-            .where(Agent.email_key == email)).scalars())
+            select(teams.c.name).join(agent_teams, agent_teams.c.team_id == teams.c.id)
+            .join(agents, agents.c.id == agent_teams.c.agent_id)
+            .where(agents.c.email_key == email)).scalars())
 
 
 def errors_by_row(report) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
@@ -69,7 +70,7 @@ def errors_by_row(report) -> dict[int, list[str]]:  # type: ignore[no-untyped-de
 
 def add_teams(engine: Engine, *names: str) -> None:
     with engine.begin() as connection:
-        connection.execute(Team.__table__.insert(), [{"name": name, "created_at": utc_now()} for name in names])
+        connection.execute(teams.insert(), [{"name": name, "created_at": utc_now()} for name in names])
 
 
 # ---- creating and validating
@@ -78,7 +79,7 @@ def add_teams(engine: Engine, *names: str) -> None:
 def test_new_agents_are_created_with_a_hash_and_the_defaults(agent_services: Services, engine: Engine) -> None:
     report = run(agent_services, HEADER + "Jane.Doe@Example.com,Jane,Doe,Zebra-Plaintext-123456,\n")
     assert (report.status, report.created, report.failed) == (Status.SUCCEEDED, 1, 0)
-    jane = agents(engine)["jane.doe@example.com"]
+    jane = stored_agents(engine)["jane.doe@example.com"]
     assert (jane.email, jane.first_name, jane.last_name) == ("Jane.Doe@example.com", "Jane", "Doe")
     assert (jane.is_active, jane.role, jane.username) == (True, "agent", "jane.doe")
     assert jane.password_hash.startswith("$argon2id$")
@@ -117,7 +118,7 @@ def test_active_accepts_true_false_yes_no_1_0_y_n_in_any_case(agent_services: Se
                                                               is_active: bool) -> None:
     report = run(agent_services, HEADER + f"a@example.com,Ann,,,{cell}\n")
     assert report.created == 1
-    assert agents(engine)["a@example.com"].is_active is is_active
+    assert stored_agents(engine)["a@example.com"].is_active is is_active
 
 
 def test_any_other_active_value_is_a_row_error_naming_the_accepted_values(agent_services: Services) -> None:
@@ -132,7 +133,7 @@ def test_usernames_are_generated_from_the_email_and_unique(agent_services: Servi
     report = run(agent_services, "email,first_name,username\njane@two.example.com,Jane,\njane@three.example.com,Jane,\n"
                                  "Bob+help@example.com,Bob,\n")
     assert report.created == 3
-    names = {key: agent.username for key, agent in agents(engine).items()}
+    names = {key: agent.username for key, agent in stored_agents(engine).items()}
     assert names == {"jane@one.example.com": "jane", "jane@two.example.com": "jane2",
                      "jane@three.example.com": "jane3", "bob+help@example.com": "bob"}
 
@@ -143,7 +144,7 @@ def test_a_username_given_in_the_file_must_be_free_and_valid(agent_services: Ser
                                  "cy@example.com,Cy,cyrus\ndi@example.com,Di,cyrus\ned@example.com,Ed,e d\n")
     assert errors_by_row(report) == {2: ["username.taken"], 5: ["username.taken"], 6: ["username.invalid"]}
     assert (report.created, report.unchanged) == (1, 1)
-    assert agents(engine)["cy@example.com"].username == "cyrus"
+    assert stored_agents(engine)["cy@example.com"].username == "cyrus"
 
 
 @pytest.mark.parametrize(("cell", "role"), [("", "agent"), ("admin", "admin"), ("support_admin", "support_admin"),
@@ -151,7 +152,7 @@ def test_a_username_given_in_the_file_must_be_free_and_valid(agent_services: Ser
 def test_role_is_admin_support_admin_or_agent_by_default(agent_services: Services, engine: Engine, cell: str,
                                                          role: str) -> None:
     run(agent_services, f"email,first_name,role\na@example.com,Ann,{cell}\n")
-    assert agents(engine)["a@example.com"].role == role
+    assert stored_agents(engine)["a@example.com"].role == role
 
 
 def test_an_unknown_role_is_a_row_error(agent_services: Services) -> None:
@@ -177,7 +178,7 @@ def test_create_teams_creates_the_unknown_ones(agent_services: Services, engine:
     assert (report.created, report.failed) == (2, 0)
     assert teams_of(engine, "a@example.com") == {"Billing", "Night shift"}
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(Team)).scalar_one() == 2
+        assert connection.execute(select(func.count()).select_from(teams)).scalar_one() == 2
 
 
 def test_usual_header_spellings_map_to_the_fields(agent_services: Services, engine: Engine) -> None:
@@ -186,7 +187,7 @@ def test_usual_header_spellings_map_to_the_fields(agent_services: Services, engi
     assert {column.header: column.target for column in report.mapping} == {
         "E-mail Address": "email", "First Name": "first_name", "Surname": "last_name", "Pass": "password",
         "Enabled": "active", "User Name": "username", "User Role": "role", "Team": "teams"}
-    ann = agents(engine)["a@example.com"]
+    ann = stored_agents(engine)["a@example.com"]
     assert (ann.last_name, ann.is_active, ann.username, ann.role) == ("Lee", False, "annie", "admin")
 
 
@@ -204,7 +205,7 @@ def test_an_imported_password_signs_in(agent_services: Services, engine: Engine,
     assert account is not None
     assert (account.email, account.first_name, account.last_name, account.role, account.is_active) == (
         "Ann@example.com", "Ann", "Lee", "agent", True)
-    assert agents(engine)["ann@example.com"].last_sign_in_at is not None
+    assert stored_agents(engine)["ann@example.com"].last_sign_in_at is not None
     assert get_agent(engine, account.id) == account
 
 
@@ -216,7 +217,7 @@ def test_an_imported_password_signs_in_with_the_production_hasher(services: Serv
 def test_an_inactive_agent_cannot_sign_in(agent_services: Services, engine: Engine, hasher: Argon2Hasher) -> None:
     run(agent_services, HEADER + "ann@example.com,Ann,,Zebra-Plaintext-123456,no\n")
     assert authenticate(engine, hasher, "ann@example.com", "Zebra-Plaintext-123456") is None
-    assert agents(engine)["ann@example.com"].last_sign_in_at is None
+    assert stored_agents(engine)["ann@example.com"].last_sign_in_at is None
 
 
 def _median_seconds(attempt) -> float:  # type: ignore[no-untyped-def]
@@ -245,11 +246,11 @@ def test_a_wrong_password_and_an_unknown_email_give_the_same_answer_in_the_same_
 
 def test_a_hash_with_old_parameters_is_replaced_on_sign_in(agent_services: Services, engine: Engine) -> None:
     run(agent_services, HEADER + "ann@example.com,Ann,,Zebra-Plaintext-123456,\n")
-    old_hash = agents(engine)["ann@example.com"].password_hash
+    old_hash = stored_agents(engine)["ann@example.com"].password_hash
     stronger = Argon2Hasher(memory_cost=2048, time_cost=2)
     assert stronger.needs_rehash(old_hash)
     assert authenticate(engine, stronger, "ann@example.com", "Zebra-Plaintext-123456") is not None
-    new_hash = agents(engine)["ann@example.com"].password_hash
+    new_hash = stored_agents(engine)["ann@example.com"].password_hash
     assert new_hash != old_hash and not stronger.needs_rehash(new_hash)
     assert authenticate(engine, stronger, "ann@example.com", "Zebra-Plaintext-123456") is not None
 
@@ -273,24 +274,24 @@ def test_reimporting_the_same_file_is_unchanged_except_a_present_password(agent_
                 "ann@example.com,Ann,Lee,Zebra-Plaintext-123456,yes,admin,Billing\n"
                 "bo@example.com,Bo,Ray,,no,,\n")
     run(agent_services, csv_text)
-    first_hash = agents(engine)["ann@example.com"].password_hash
+    first_hash = stored_agents(engine)["ann@example.com"].password_hash
     report = run(agent_services, csv_text)
     assert (report.created, report.updated, report.unchanged, report.failed) == (0, 1, 1, 0)
     results = {row["row"]: row for row in agent_services.history.row_results(report.job)}  # type: ignore[attr-defined]
     assert results[2]["action"] == "updated"
     assert results[2]["changes"] == [{"field": "password", "old": "(hidden)", "new": "(hidden)"}]
     assert results[3]["action"] == "unchanged"
-    new_hash = agents(engine)["ann@example.com"].password_hash
+    new_hash = stored_agents(engine)["ann@example.com"].password_hash
     assert new_hash != first_hash  # re-hashed: a new salt
 
 
 def test_an_empty_password_cell_keeps_the_current_password(agent_services: Services, engine: Engine,
                                                            hasher: Argon2Hasher) -> None:
     run(agent_services, HEADER + "ann@example.com,Ann,,Zebra-Plaintext-123456,\n")
-    before = agents(engine)["ann@example.com"].password_hash
+    before = stored_agents(engine)["ann@example.com"].password_hash
     report = run(agent_services, HEADER + "ann@example.com,Annie,,,\n")
     assert report.updated == 1
-    assert agents(engine)["ann@example.com"].password_hash == before
+    assert stored_agents(engine)["ann@example.com"].password_hash == before
     assert authenticate(engine, hasher, "ann@example.com", "Zebra-Plaintext-123456") is not None
 
 
@@ -360,7 +361,7 @@ def test_a_store_without_the_hashing_step_refuses_plain_passwords(agent_services
     assert (report.status, report.error_code, report.rows) == ("failed", "import.crashed", 0)  # the job ends failed
     assert "ValueError" in report.message and "Zebra-Plaintext-123456" not in report.message
     assert "hashed before" in caplog.text and "Zebra-Plaintext-123456" not in caplog.text
-    assert agents(engine) == {}
+    assert stored_agents(engine) == {}
 
 
 # ---- the plain password survives nowhere
@@ -415,7 +416,7 @@ def test_no_plain_password_survives_anywhere(agent_services: Services, engine: E
     assert "import" in caplog.text  # the capture did capture
 
     with engine.connect() as connection:
-        cells = [cell for (cells,) in connection.execute(select(ImportRow.cells)) for cell in cells or ()]
+        cells = [cell for (cells,) in connection.execute(select(import_rows.c.cells)) for cell in cells or ()]
     assert cells.count("(hidden)") == 2  # cy's and fy's rows; di's has no password cell
     if engine.dialect.name == "postgresql":
         texts = list(_table_texts(engine))
@@ -437,7 +438,8 @@ def test_no_plain_password_survives_anywhere(agent_services: Services, engine: E
 def test_the_failed_cells_of_a_row_keep_the_other_columns(agent_services: Services, engine: Engine) -> None:
     report = run(agent_services, HEADER + "cy@example.com,,,Narwhal-Failing-555111,yes\n")
     with engine.connect() as connection:
-        [cells] = connection.execute(select(ImportRow.cells).where(ImportRow.job_id == report.job)).scalars()
+        [cells] = connection.execute(select(import_rows.c.cells)
+                                     .where(import_rows.c.job_id == report.job)).scalars()
     assert cells == ["cy@example.com", "", "", "(hidden)", "yes"]
 
 
@@ -494,7 +496,7 @@ def test_the_command_line_creates_an_admin_from_a_prompt_or_stdin(settings: Sett
                           input="Second-Pass-4567\n")
     assert again.exit_code == 1 and "already exists" in again.output
     with engine.connect() as connection:
-        assert set(connection.execute(select(Agent.role)).scalars()) == {"admin"}
+        assert set(connection.execute(select(agents.c.role)).scalars()) == {"admin"}
 
 
 def test_the_command_line_lists_pending_invitations_and_issues_links(settings: Settings, engine: Engine,
@@ -510,5 +512,5 @@ def test_the_command_line_lists_pending_invitations_and_issues_links(settings: S
     assert accept_invitation(engine, hasher, token, "Chosen-Pass-2026").email == "ann@example.com"
     assert runner.invoke(cli, ["--database-url", url, "invitations"]).output == ""
     with engine.begin() as connection:  # an invitation of an agent who got a password another way is not pending
-        connection.execute(update(Invitation).values(used_at=None))
+        connection.execute(update(invitations).values(used_at=None))
     assert runner.invoke(cli, ["--database-url", url, "invitations"]).output == ""

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from tests.catalog import add_company, add_custom_field, list_custom_fields
 from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
-from adapters.db.models import Company, CompanyDomain
+from adapters.db.models import companies, company_domains
 from plugin.kinds import FieldType
 from plugin.report import Status, write_csv
 from plugin.services import Services
@@ -20,7 +20,7 @@ def run(services: Services, csv_text: str, **options: object):  # type: ignore[n
                                 **options)  # type: ignore[arg-type]
 
 
-def companies(engine: Engine) -> dict[str, dict[str, object]]:
+def exported_companies(engine: Engine) -> dict[str, dict[str, object]]:
     headers, rows = export_companies(engine)
     return {str(row[1]): dict(zip(headers, row, strict=True)) for row in rows}
 
@@ -32,7 +32,7 @@ def errors_of(report) -> list[tuple[int, str, str]]:  # type: ignore[no-untyped-
 def test_companies_are_created_with_their_domains(services: Services, engine: Engine) -> None:
     report = run(services, "name,domains\nAcme Ltd,Acme.com:acme.co.uk\nGlobex GmbH,globex.de\nInitech,\n")
     assert (report.status, report.created, report.failed) == (Status.SUCCEEDED, 3, 0)
-    found = companies(engine)
+    found = exported_companies(engine)
     assert {name: row["domains"] for name, row in found.items()} == {
         "Acme Ltd": "acme.co.uk:acme.com", "Globex GmbH": "globex.de", "Initech": ""}
 
@@ -43,8 +43,8 @@ def test_a_name_in_another_case_updates_the_company_and_domains_are_added(servic
     assert (report.created, report.updated) == (0, 1)
     again = run(services, "Company,Domain\nacme ltd,acme.io\n")
     assert again.updated == 1
-    assert companies(engine)["Acme Ltd"] == {"id": company, "name": "Acme Ltd", "domains": "acme.com:acme.io",
-                                          "external_id": "", "external_source": ""}
+    assert exported_companies(engine)["Acme Ltd"] == {"id": company, "name": "Acme Ltd", "domains": "acme.com:acme.io",
+                                                      "external_id": "", "external_source": ""}
     assert run(services, "name,domains\nAcme Ltd,acme.io:acme.com\n").unchanged == 1
 
 
@@ -56,7 +56,8 @@ def test_a_domain_of_another_company_or_of_free_mail_fails_the_row(services: Ser
                                  (5, "domains", "domains.taken"), (6, "domains", "domains.invalid")]
     assert "Acme Ltd" in report.errors[0].message
     with engine.connect() as connection:
-        owners = dict(connection.execute(select(CompanyDomain.domain, Company.name).join(Company)).all())
+        owners = dict(connection.execute(select(company_domains.c.domain, companies.c.name).join(companies))
+                      .all())
     assert owners == {"acme.com": "Acme Ltd", "initech.com": "Initech"}
 
 
@@ -64,14 +65,14 @@ def test_the_same_name_twice_in_a_file_applies_the_first(services: Services, eng
     fillers = "".join(f"Filler {number},\n" for number in range(8))  # the twin lands in a later batch of 7
     report = run(services, f"name,domains\nAcme Ltd,acme.com\n{fillers}ACME Ltd,acme.io\n")
     assert errors_of(report) == [(11, "name", "name.duplicate_in_file")]
-    assert companies(engine)["Acme Ltd"]["domains"] == "acme.com"
+    assert exported_companies(engine)["Acme Ltd"]["domains"] == "acme.com"
 
 
 def test_an_id_column_is_the_key_so_an_export_can_rename_companies(services: Services, engine: Engine) -> None:
     company = add_company(engine, "Acme")
     report = run(services, f"id,name,domains\n{company},Acme Group,acme.com\n")
     assert (report.created, report.updated) == (0, 1)
-    assert list(companies(engine)) == ["Acme Group"]
+    assert list(exported_companies(engine)) == ["Acme Group"]
     customers_report = services.imports.import_file("customers", io.BytesIO(b"email,first_name,company\njane@example.com,Jane,acme group\n"))
     assert customers_report.created == 1
 
@@ -81,7 +82,7 @@ def test_companies_have_custom_fields_of_their_own(services: Services, engine: E
     add_custom_field(engine, "plan", FieldType.TEXT)  # a customers' field: not a column of companies' files
     report = run(services, "name,industry,plan\nAcme Ltd,Retail,gold\n")
     assert (report.created, report.ignored_columns) == (1, ["plan"])
-    assert companies(engine)["Acme Ltd"]["industry"] == "retail"
+    assert exported_companies(engine)["Acme Ltd"]["industry"] == "retail"
     assert "industry" not in export_customers(engine)[0]
     assert [(custom.variable, custom.applies_to) for custom in list_custom_fields(engine)] == [
         ("industry", "companies"), ("plan", "customers")]
@@ -93,7 +94,7 @@ def test_a_dry_run_previews_and_writes_nothing(services: Services, engine: Engin
     report = run(services, "name,domains\nAcme Ltd,acme.com\n", dry_run=True)
     assert (report.status, report.created) == (Status.DRY_RUN, 1)
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(Company)).scalar_one() == 0
+        assert connection.execute(select(func.count()).select_from(companies)).scalar_one() == 0
 
 
 def test_more_rows_than_the_limit_reject_the_file_and_a_file_without_names_too(services: Services, engine: Engine) -> None:

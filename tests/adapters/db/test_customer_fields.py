@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from adapters.db.catalog import ensure_teams, utc_now
 from adapters.db.export import export_customers
-from adapters.db.models import Contact
+from adapters.db.models import contacts
 from plugin.report import Status
 from plugin.services import Services
 from plugin.services.undo import Actor
@@ -113,7 +113,7 @@ def test_an_inactive_customer_stays_inactive_when_a_file_leaves_the_flag_out(ser
     assert run(services, "email,first_name,active\nann@example.com,Ann,no\n").created == 1
     assert run(services, "email,first_name\nann@example.com,Annie\n").updated == 1
     with engine.connect() as connection:
-        assert connection.execute(select(Contact.active)).scalar_one() is False
+        assert connection.execute(select(contacts.c.active)).scalar_one() is False
 
 
 def test_leads_have_the_customers_new_fields(services: Services, engine: Engine) -> None:

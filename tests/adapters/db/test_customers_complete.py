@@ -7,11 +7,11 @@ import io
 
 from sqlalchemy import Engine, select
 
-from adapters.db.agents import AgentTeam
+from adapters.db.agents import agent_teams
 from adapters.db.catalog import ensure_teams, utc_now
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
-from adapters.db.models import Company, Contact, CustomerTeam, Team
+from adapters.db.models import companies, contacts, customer_teams, teams
 from plugin.kinds import FieldType
 from plugin.plan import Action
 from plugin.report import Status, write_csv
@@ -145,7 +145,8 @@ def test_a_company_is_named_in_any_case_and_an_unknown_one_needs_create_companie
                  + "ann@example.org,Ann,initech\n", options={"create_companies": True})
     assert (report.created, report.failed) == (10, 0)
     with engine.connect() as connection:
-        initech = connection.execute(select(Company.id).where(Company.name_key == "initech")).scalar_one()
+        initech = connection.execute(select(companies.c.id)
+                                     .where(companies.c.name_key == "initech")).scalar_one()
     found = customers(engine)
     assert found["raj@example.org"]["company_id"] == found["ann@example.org"]["company_id"] == initech
 
@@ -157,7 +158,7 @@ def test_a_new_customer_joins_the_company_owning_their_domain_but_free_mail_and_
     preview = run(services, "email,first_name\njane@ACME.co.uk,Jane\nraj@gmail.com,Raj\nold@acme.com,Old\n", dry_run=True)
     rows = services.history.row_results(preview.job)
     assert {"field": "company_id", "old": None, "new": 1} in rows[0]["changes"]
-    assert count(engine, Contact) == 1
+    assert count(engine, contacts) == 1
     run(services, "email,first_name\njane@ACME.co.uk,Jane\nraj@gmail.com,Raj\nold@acme.com,Old\n")
     found = customers(engine)
     acme = found["jane@acme.co.uk"]["company_id"]
@@ -194,14 +195,16 @@ def test_groups_link_customers_to_the_agents_teams_and_unknown_ones_need_create_
     report = run(services, "email,first_name,groups\nraj@example.org,Raj,Billing:VIP\n", options={"create_groups": True})
     assert report.created == 1
     with engine.connect() as connection:
-        teams = dict(connection.execute(select(Team.name, Team.id)).all())
-        linked = connection.execute(select(Contact.email, Team.name).join(CustomerTeam, CustomerTeam.contact_id == Contact.id)
-                                    .join(Team, Team.id == CustomerTeam.team_id).order_by(Contact.email, Team.name)).all()
-        agent_teams = connection.execute(select(AgentTeam.team_id)).scalars().all()
-    assert set(teams) == {"Billing", "VIP"}
+        team_ids = dict(connection.execute(select(teams.c.name, teams.c.id)).all())
+        linked = connection.execute(select(contacts.c.email, teams.c.name)
+                                    .join(customer_teams, customer_teams.c.contact_id == contacts.c.id)
+                                    .join(teams, teams.c.id == customer_teams.c.team_id)
+                                    .order_by(contacts.c.email, teams.c.name)).all()
+        agents_team_ids = connection.execute(select(agent_teams.c.team_id)).scalars().all()
+    assert set(team_ids) == {"Billing", "VIP"}
     assert [tuple(row) for row in linked] == [("jane@example.com", "Billing"), ("raj@example.org", "Billing"),
                                               ("raj@example.org", "VIP")]
-    assert agent_teams == [teams["Billing"]]  # one Billing team, shared
+    assert agents_team_ids == [team_ids["Billing"]]  # one Billing team, shared
 
 
 def test_groups_are_added_on_update(services: Services, engine: Engine) -> None:
@@ -220,4 +223,4 @@ def test_a_dry_run_shows_the_parsed_phone_and_writes_nothing(services: Services,
     (row,) = services.history.row_results(report.job)
     assert row["action"] == str(Action.CREATED)
     assert {"field": "phone", "old": None, "new": "+442079460958"} in row["changes"]
-    assert count(engine, Contact) == 0
+    assert count(engine, contacts) == 0

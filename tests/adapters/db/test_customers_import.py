@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
-from adapters.db.models import Contact, ImportJob, ImportRow
+from adapters.db.models import contacts, import_jobs, import_rows
 from plugin.kinds import FieldType
 from plugin.report import Status, write_csv
 from plugin.services import Services
@@ -43,7 +43,7 @@ def test_matching_email_updates_case_insensitively(services: Services, engine: E
     run(services, "email,first_name\njane@example.com,Jane\n")
     report = run(services, "email,first_name,last_name\nJANE@EXAMPLE.COM,Janet,Doe\n")
     assert (report.created, report.updated) == (0, 1)
-    assert count(engine, Contact) == 1
+    assert count(engine, contacts) == 1
     assert customers(engine)["jane@example.com"]["first_name"] == "Janet"
 
 
@@ -136,7 +136,7 @@ def test_duplicates_are_found_in_a_dry_run_too(services: Services, engine: Engin
 def test_dry_run_writes_no_customer(services: Services, engine: Engine) -> None:
     report = run(services, "email,first_name\njane@example.com,Jane\n", dry_run=True)
     assert (report.status, report.created) == (Status.DRY_RUN, 1)
-    assert count(engine, Contact) == 0
+    assert count(engine, contacts) == 0
 
 
 def test_id_column_is_the_key_so_an_export_can_change_emails(services: Services, engine: Engine) -> None:
@@ -162,7 +162,7 @@ def test_an_exported_file_reimports_unchanged(services: Services, engine: Engine
 def test_all_or_nothing_applies_nothing_when_a_row_is_bad(services: Services, engine: Engine) -> None:
     report = run(services, "email,first_name\njane@example.com,Jane\nbad,Bob\n", all_or_nothing=True)
     assert (report.status, report.failed) == (Status.REJECTED, 1)
-    assert count(engine, Contact) == 0
+    assert count(engine, contacts) == 0
     report = run(services, "email,first_name\njane@example.com,Jane\n", all_or_nothing=True)
     assert (report.status, report.created) == (Status.SUCCEEDED, 1)
 
@@ -181,16 +181,17 @@ def test_a_bad_file_is_rejected_whole_and_recorded(services: Services, engine: E
     run(services, "email,first_name\njane@example.com,Jane\n")
     report = run(services, "first_name,last_name\nJane,Doe\n")
     assert (report.status, report.error_code) == (Status.REJECTED, "file.no_email_column")
-    assert count(engine, Contact) == 1
+    assert count(engine, contacts) == 1
     with engine.connect() as connection:
-        assert connection.execute(select(ImportJob.status).where(ImportJob.id == report.job)).scalar_one() == "rejected"
+        assert connection.execute(select(import_jobs.c.status)
+                                  .where(import_jobs.c.id == report.job)).scalar_one() == "rejected"
 
 
 def test_more_rows_than_the_limit_rejects_the_file(services: Services, engine: Engine) -> None:
     rows = "".join(f"c{n}@example.com,C\n" for n in range(51))  # the fixture's row limit is 50
     report = run(services, "email,first_name\n" + rows)
     assert (report.status, report.error_code) == (Status.REJECTED, "file.too_many_rows")
-    assert count(engine, Contact) == 0
+    assert count(engine, contacts) == 0
 
 
 def test_html_in_a_name_is_stored_as_text(services: Services, engine: Engine) -> None:
@@ -202,8 +203,9 @@ def test_every_row_result_is_recorded_and_the_error_report_uses_spreadsheet_rows
     report = run(services, 'email,first_name,last_name\njane@example.com,Jane,"Doe\nSmith"\nbad,Bob,=SUM(A1)\n')
     assert report.failed == 1
     with engine.connect() as connection:
-        actions = connection.execute(select(ImportRow.row, ImportRow.action).where(ImportRow.job_id == report.job)
-                                     .order_by(ImportRow.row)).all()
+        actions = connection.execute(select(import_rows.c.row, import_rows.c.action)
+                                     .where(import_rows.c.job_id == report.job)
+                                     .order_by(import_rows.c.row)).all()
     assert [tuple(action) for action in actions] == [(2, "created"), (3, "failed")]
     text = "".join(services.history.error_report(report.job))
     assert text.splitlines()[0] == "email,first_name,last_name,row,column,message"

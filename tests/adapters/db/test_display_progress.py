@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from adapters.bootstrap import bootstrap
 from adapters.db import import_queue, uploads
 from adapters.db.engine import make_engine
-from adapters.db.models import ImportJob
+from adapters.db.models import import_jobs
 from adapters.jobs import run_queued_import
 from plugin.ports import PasswordHasher
 from plugin.services import Services
@@ -81,8 +81,9 @@ def queue_agents_import(services: Services, folder: Path) -> int:
 
 def job_row(engine: Engine, job_id: int) -> tuple[str, int, int]:
     with engine.connect() as connection:
-        found = connection.execute(select(ImportJob.status, ImportJob.rows_done, ImportJob.rows_seen)
-                                   .where(ImportJob.id == job_id)).one()
+        found = connection.execute(select(import_jobs.c.status, import_jobs.c.rows_done,
+                                          import_jobs.c.rows_seen)
+                                   .where(import_jobs.c.id == job_id)).one()
     return found.status, found.rows_done, found.rows_seen
 
 
@@ -160,7 +161,7 @@ def test_a_figure_said_while_the_batch_holds_the_job_row_is_dropped_instead_of_w
     job_id = store.start_job("users", file_name="agents.csv", actor="admin@example.com", dry_run=False, options={})
     engine = store.engine  # type: ignore[attr-defined]
     with engine.begin() as batch:  # as apply_batch does first: the job's row, written, so locked until the commit
-        batch.execute(ImportJob.__table__.update().where(ImportJob.id == job_id).values(rows_done=0))
+        batch.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(rows_done=0))
         store.record_progress(job_id, 7)  # from the same thread, while that transaction is open
     assert job_row(engine, job_id)[2] == 0  # dropped, and the batch's transaction went on
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select
 
 from adapters.db.companies import export_companies
 from adapters.db.export import export_customers
-from adapters.db.models import Company, Team
+from adapters.db.models import companies, teams
 from plugin.report import Status
 from plugin.services import Services
 
@@ -26,10 +26,11 @@ def run(services: Services, csv_text: str, kind: str = "customers", **options: o
                                         options=options)
 
 
-def stored(engine: Engine, model: type[Company] | type[Team]) -> list[tuple[object, ...]]:
+def stored(engine: Engine, table: Table) -> list[tuple[object, ...]]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.execute(
-            select(model.id, model.name, model.external_source, model.external_id).order_by(model.id))]
+            select(table.c.id, table.c.name, table.c.external_source,
+                   table.c.external_id).order_by(table.c.id))]
 
 
 def customers(engine: Engine) -> dict[str, tuple[object, object]]:
@@ -41,8 +42,8 @@ def test_repeated_wifox_ids_make_one_company_and_one_team_that_keep_matching_aft
         services: Services, engine: Engine) -> None:
     report = run(services, WIFOX, external_source="wifox", create_companies=True, create_groups=True)
     assert (report.status, report.created, report.errors) == (Status.SUCCEEDED, 3, [])
-    [(company_id, _, *company_external)] = stored(engine, Company)
-    [(team_id, _, *team_external)] = stored(engine, Team)
+    [(company_id, _, *company_external)] = stored(engine, companies)
+    [(team_id, _, *team_external)] = stored(engine, teams)
     assert (company_external, team_external) == (["wifox", PROJECT], ["wifox", DESK])
 
     renamed = run(services, f"id,name\n{company_id},Acme\n", "companies")  # an export of companies, renamed
@@ -51,8 +52,8 @@ def test_repeated_wifox_ids_make_one_company_and_one_team_that_keep_matching_aft
 
     again = run(services, WIFOX, external_source="wifox", create_companies=True, create_groups=True)
     assert (again.created, again.updated, again.unchanged, again.failed) == (0, 0, 3, 0)
-    assert stored(engine, Company) == [(company_id, "Acme", "wifox", PROJECT)]
-    assert stored(engine, Team) == [(team_id, "Support EU", "wifox", DESK)]
+    assert stored(engine, companies) == [(company_id, "Acme", "wifox", PROJECT)]
+    assert stored(engine, teams) == [(team_id, "Support EU", "wifox", DESK)]
     assert set(customers(engine).values()) == {("Acme", "Support EU")}
 
 
@@ -63,22 +64,22 @@ def test_without_the_create_options_each_row_fails_naming_the_project_and_desk_c
     assert sorted((error.row, error.column, error.code) for error in report.errors) == [
         (row, column, code) for row in (2, 3, 4) for column, code in (("Desk", "groups.unknown"),
                                                                        ("Project", "company.unknown"))]
-    assert stored(engine, Company) == [] and stored(engine, Team) == []
+    assert stored(engine, companies) == [] and stored(engine, teams) == []
 
 
 def test_a_company_named_by_name_is_created_without_an_external_id(services: Services, engine: Engine) -> None:
     report = run(services, "email,first_name,company,groups\nann@example.com,Ann,Initech,Billing\n",
                  create_companies=True, create_groups=True)
     assert report.created == 1
-    assert [row[1:] for row in stored(engine, Company)] == [("Initech", None, None)]
-    assert [row[1:] for row in stored(engine, Team)] == [("Billing", None, None)]
+    assert [row[1:] for row in stored(engine, companies)] == [("Initech", None, None)]
+    assert [row[1:] for row in stored(engine, teams)] == [("Billing", None, None)]
 
 
 def test_a_companies_file_with_wifox_ids_renames_the_company_holding_that_id(services: Services, engine: Engine) -> None:
     assert run(services, f"name,external_id\nAcme,{PROJECT}\n", "companies", external_source="wifox").created == 1
     renamed = run(services, f"name,external_id\nAcme Europe,{PROJECT}\n", "companies", external_source="wifox")
     assert (renamed.created, renamed.updated) == (0, 1)
-    [(company_id, *company)] = stored(engine, Company)
+    [(company_id, *company)] = stored(engine, companies)
     assert company == ["Acme Europe", "wifox", PROJECT]
     report = run(services, WIFOX, external_source="wifox", create_groups=True)  # the project is known: no option
     assert (report.created, report.failed) == (3, 0)
@@ -97,6 +98,6 @@ def test_an_exported_companies_file_imports_back_unchanged(services: Services, e
 def test_a_companies_file_gives_a_company_it_matches_by_name_its_wifox_id(services: Services, engine: Engine) -> None:
     run(services, "name\nAcme\n", "companies")
     assert run(services, f"name,external_id\nACME,{PROJECT}\n", "companies", external_source="wifox").updated == 1
-    assert [row[1:] for row in stored(engine, Company)] == [("Acme", "wifox", PROJECT)]
+    assert [row[1:] for row in stored(engine, companies)] == [("Acme", "wifox", PROJECT)]
     assert run(services, f"name,external_id\nAcme,{PROJECT}\n", "companies", external_source="hubspot").updated == 1
-    assert [row[1:] for row in stored(engine, Company)] == [("Acme", "hubspot", PROJECT)]
+    assert [row[1:] for row in stored(engine, companies)] == [("Acme", "hubspot", PROJECT)]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from adapters.bootstrap import bootstrap
 from adapters.db.accounts import create_admin
-from adapters.db.people import SignInFailure
+from adapters.db.people import web_sign_in_failures
 from adapters.passwords import Argon2Hasher
 from plugin.services.people import People
 from plugin.settings import load_settings
@@ -73,7 +73,8 @@ def test_with_redis_configured_failure_counts_are_shared_through_redis(tmp_path)
         locked = second.people.sign_in("root@example.com", "anything", address="192.0.2.2")
         assert 890 < locked.retry_after <= 900
         with first.store.engine.connect() as connection:
-            assert connection.execute(select(func.count()).select_from(SignInFailure)).scalar_one() == 0
+            assert connection.execute(select(func.count())
+                                      .select_from(web_sign_in_failures)).scalar_one() == 0
     finally:
         client = Redis.from_url(settings.redis_url)
         for key in client.scan_iter(f"{settings.queue_name}:*"):

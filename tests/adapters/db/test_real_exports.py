@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from adapters.bootstrap import bootstrap
 from adapters.db.catalog import ensure_teams, utc_now
 from adapters.db.export import export_customers
-from adapters.db.models import Contact, Label
+from adapters.db.models import contacts, labels
 from plugin.kinds import FieldType
 from plugin.report import ImportReport, Status, write_csv
 from plugin.services import Services
@@ -45,7 +45,7 @@ def exported(engine: Engine) -> list[dict[str, str]]:
 
 def label_names(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return set(connection.execute(select(Label.name)).scalars())
+        return set(connection.execute(select(labels.c.name)).scalars())
 
 
 def test_an_outlook_export_with_semicolon_categories_imports_without_a_mapping(big_services: Services,
@@ -134,7 +134,7 @@ def test_a_default_its_field_would_refuse_refuses_the_import_before_anything_is_
     assert (report.status, report.error_code) == (Status.REJECTED, code)
     assert "Values for empty cells" in report.message and words in report.message
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(Contact)).scalar_one() == 0
+        assert connection.execute(select(func.count()).select_from(contacts)).scalar_one() == 0
 
 
 FIRST = ("email,first_name,last_name,phone,plan\n"

@@ -13,7 +13,7 @@ from adapters.bootstrap import bootstrap
 from adapters.db.accounts import authenticate
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.engine import make_engine
-from adapters.db.models import ImportJob
+from adapters.db.models import import_jobs
 from adapters.passwords import Argon2Hasher
 from plugin.errors import ImportStopped
 from plugin.kinds import FieldType
@@ -111,8 +111,8 @@ def interrupted_then_resumed(services: Services, kind: str, csv_text: str, stops
                                  should_stop=stop_at_batch(stop), **options)  # type: ignore[arg-type]
         job_id = stopped.value.job_id
         with engine.connect() as connection:
-            seen.append(tuple(connection.execute(select(ImportJob.status, ImportJob.rows_done)
-                                           .where(ImportJob.id == job_id)).one()))
+            seen.append(tuple(connection.execute(select(import_jobs.c.status, import_jobs.c.rows_done)
+                                           .where(import_jobs.c.id == job_id)).one()))
     report = services.imports.import_file(kind, io.BytesIO(csv_text.encode()), file_name="f.csv", actor="t", job_id=job_id,
                                   **options)  # type: ignore[arg-type]
     return report.as_dict(), seen

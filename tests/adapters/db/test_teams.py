@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import Agent, AgentTeam
-from adapters.db.models import Contact, CustomerTeam, Team
+from adapters.db.agents import agent_teams, agents
+from adapters.db.models import contacts, customer_teams, teams
 from plugin.ports import PasswordHasher
 from plugin.ports.teams import TeamSummary
 from plugin.report import Status
@@ -47,17 +47,19 @@ def with_people(services: Services) -> None:
 def memberships(engine: Engine) -> set[tuple[str, str]]:
     """(team, email) of every agent's and customer's membership."""
     with engine.connect() as connection:
-        agents = connection.execute(select(Team.name, Agent.email).join(AgentTeam, AgentTeam.team_id == Team.id)
-                                    .join(Agent, Agent.id == AgentTeam.agent_id)).all()
-        customers = connection.execute(select(Team.name, Contact.email).join(CustomerTeam, CustomerTeam.team_id == Team.id)
-                                       .join(Contact, Contact.id == CustomerTeam.contact_id)).all()
-    return {tuple(row) for row in [*agents, *customers]}  # type: ignore[misc]
+        agent_rows = connection.execute(select(teams.c.name, agents.c.email)
+                                        .join(agent_teams, agent_teams.c.team_id == teams.c.id)
+                                    .join(agents, agents.c.id == agent_teams.c.agent_id)).all()
+        customers = connection.execute(select(teams.c.name, contacts.c.email)
+                                       .join(customer_teams, customer_teams.c.team_id == teams.c.id)
+                                       .join(contacts, contacts.c.id == customer_teams.c.contact_id)).all()
+    return {tuple(row) for row in [*agent_rows, *customers]}  # type: ignore[misc]
 
 
 def people(engine: Engine) -> tuple[int, int]:
     with engine.connect() as connection:
-        return (connection.execute(select(func.count()).select_from(Agent)).scalar_one(),
-                connection.execute(select(func.count()).select_from(Contact)).scalar_one())
+        return (connection.execute(select(func.count()).select_from(agents)).scalar_one(),
+                connection.execute(select(func.count()).select_from(contacts)).scalar_one())
 
 
 def counts(services: Services) -> dict[str, tuple[int, int]]:

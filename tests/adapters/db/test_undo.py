@@ -11,11 +11,11 @@ from sqlalchemy import Engine, select, update
 from adapters.bootstrap import bootstrap
 from adapters.db.accounts import authenticate
 from adapters.db.invitations import accept_invitation, create_invitation
-from adapters.db.agents import Agent
+from adapters.db.agents import agents
 from adapters.db.catalog import utc_now
 from tests.catalog import add_company, add_custom_field, add_labels
 from adapters.db.export import export_customers
-from adapters.db.models import Contact, ContactLabel, ImportJob, ImportRow
+from adapters.db.models import contact_labels, contacts, import_jobs, import_rows
 from adapters.db.notifications import list_notifications
 from adapters.passwords import Argon2Hasher
 from plugin.kinds import FieldType
@@ -25,7 +25,6 @@ from plugin.services.undo import Actor
 from plugin.settings import Settings
 from plugin.undo import NotPermitted, UndoRefused, UndoResult
 from tests.conftest import FAST_HASHES
-
 
 
 def run(services: Services, kind: str, csv_text: str, *, actor: str = "tester", **options: object):
@@ -75,8 +74,9 @@ def test_a_customer_changed_since_the_import_is_left_alone_and_reported(services
     assert (now["raj@example.org"]["first_name"], now["lee@example.org"]["first_name"]) == ("Rajiv", "Lee")
     assert now["new@example.com"]["first_name"] == "Newer"
     with engine.connect() as connection:
-        job = connection.execute(select(ImportJob.__table__).where(ImportJob.id == result.undo_job)).one()
-        rows = {row.row: row for row in connection.execute(select(ImportRow.__table__).where(ImportRow.job_id == job.id))}
+        job = connection.execute(select(import_jobs).where(import_jobs.c.id == result.undo_job)).one()
+        rows = {row.row: row for row in connection.execute(select(import_rows)
+                                                           .where(import_rows.c.job_id == job.id))}
     assert (job.status, job.options, job.kind) == (str(Status.PARTIAL), {"undo_of": report.job}, "customers")
     assert rows[2].action == "skip" and f"import {later.job}" in rows[2].errors[0]["message"]
     assert rows[3].changes == [{"field": "first_name", "old": "Leo", "new": "Lee"}]
@@ -86,7 +86,7 @@ def test_a_value_changed_outside_imports_leaves_the_customer_alone(services: Ser
     run(services, "customers", "email,first_name,phone\nraj@example.org,Raj,\n")
     report = run(services, "customers", "email,first_name,phone\nraj@example.org,Rajesh,+442079460958\n")
     with engine.begin() as connection:  # a person edits the phone in the helpdesk, without touching updated_at
-        connection.execute(update(Contact).values(phone="+442079460000"))
+        connection.execute(update(contacts).values(phone="+442079460000"))
     result = undo_import(services, report.job)
     assert str(result.steps[0].action) == "skip" and "phone" in result.steps[0].reason
     assert customers(engine)["raj@example.org"]["first_name"] == "Rajesh"
@@ -124,9 +124,9 @@ def agent_services(settings: Settings, engine: Engine) -> Services:
     return bootstrap(settings, engine=engine, hasher=Argon2Hasher(**FAST_HASHES))
 
 
-def agents(engine: Engine) -> dict[str, object]:
+def stored_agents(engine: Engine) -> dict[str, object]:
     with engine.connect() as connection:
-        return {row.email_key: row for row in connection.execute(select(Agent.__table__)).all()}
+        return {row.email_key: row for row in connection.execute(select(agents)).all()}
 
 
 def test_undoing_an_agents_import(agent_services: Services, engine: Engine) -> None:
@@ -139,13 +139,13 @@ def test_undoing_an_agents_import(agent_services: Services, engine: Engine) -> N
                                           "invited@example.com,Ivy,agent,\n")
     assert (report.created, report.updated) == (3, 1)
     assert authenticate(engine, hasher, "signed@example.com", "secret-two") is not None
-    invited = agents(engine)["invited@example.com"]
+    invited = stored_agents(engine)["invited@example.com"]
     accept_invitation(engine, hasher, create_invitation(engine, invited.id).token, "chosen-pass")  # type: ignore[attr-defined]
     result = undo_import(agent_services, report.job)
     steps = {step.row: step for step in result.steps}
     assert [str(steps[row].action) for row in (2, 3, 4, 5)] == ["restore", "remove", "deactivate", "deactivate"]
     assert any("password" in note for note in steps[2].notes)
-    now = agents(engine)
+    now = stored_agents(engine)
     assert "unused@example.com" not in now
     assert (now["signed@example.com"].is_active, now["invited@example.com"].is_active) == (False, False)
     assert (now["old@example.com"].first_name, now["old@example.com"].role) == ("Olga", "agent")
@@ -164,7 +164,7 @@ def test_only_created_and_updated_rows_are_undone_and_unchanged_ones_stay(servic
 def test_changed_since_uses_the_moment_the_import_finished(services: Services, engine: Engine) -> None:
     report = run(services, "customers", "email,first_name\nnew@example.com,New\n")
     with engine.begin() as connection:  # written after the import by something that is not an import
-        connection.execute(update(Contact).values(updated_at=utc_now()))
+        connection.execute(update(contacts).values(updated_at=utc_now()))
     assert str(undo_import(services, report.job, dry_run=True).steps[0].action) == "skip"
 
 
@@ -186,7 +186,7 @@ def test_agents_a_later_import_left_unchanged_do_not_block_the_undo(agent_servic
     assert again.unchanged == 1
     result = undo_import(agent_services, report.job)
     assert (result.tally.removed, result.tally.skipped) == (1, 0), result.steps
-    assert "new.agent@example.com" not in agents(engine)
+    assert "new.agent@example.com" not in stored_agents(engine)
 
 
 def test_a_later_import_that_did_change_the_record_still_blocks_the_undo(services: Services, engine: Engine) -> None:
@@ -202,7 +202,7 @@ def test_a_skip_reason_shows_values_as_people_read_them(services: Services, engi
     run(services, "customers", "email,first_name,labels\nraj@example.org,Raj,\n")
     report = run(services, "customers", "email,first_name,labels\nraj@example.org,Raj,Demo:Trial\n")
     with engine.begin() as connection:  # a person removes the labels in the helpdesk, without touching updated_at
-        connection.execute(ContactLabel.__table__.delete())
+        connection.execute(contact_labels.delete())
     result = undo_import(services, report.job)
     assert result.steps[0].reason == "Left alone: labels was changed since the import (Demo, Trial → (empty))."
     assert "frozenset" not in result.steps[0].describe()
@@ -286,7 +286,8 @@ def retry(services: Services, job_id: int, text: str):
 
     job = services.history.get_job(job_id)
     with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
-        options = connection.execute(select(ImportJob.options).where(ImportJob.id == job_id)).scalar_one()
+        options = connection.execute(select(import_jobs.c.options)
+                                     .where(import_jobs.c.id == job_id)).scalar_one()
     return services.imports.import_file(source=io.BytesIO(text.encode()), file_name="fixed.csv", actor="tester",
                                 **retry_arguments(job_id, job.kind, job.mapping, options))  # type: ignore[arg-type]
 
@@ -300,8 +301,10 @@ def test_a_fixed_error_report_imports_its_rows_under_the_original_row_numbers(se
     again = retry(services, report.job, fixed)
     assert (again.status, again.created, again.failed) == (Status.SUCCEEDED, 2, 0)
     with engine.connect() as connection:
-        rows = dict(connection.execute(select(ImportRow.row, ImportRow.action).where(ImportRow.job_id == again.job)).all())
-        options = connection.execute(select(ImportJob.options).where(ImportJob.id == again.job)).scalar_one()
+        rows = dict(connection.execute(select(import_rows.c.row, import_rows.c.action)
+                                       .where(import_rows.c.job_id == again.job)).all())
+        options = connection.execute(select(import_jobs.c.options)
+                                     .where(import_jobs.c.id == again.job)).scalar_one()
     assert rows == {3: "created", 4: "created"} and options["retry_of"] == report.job
     assert customers(engine)["nolabel@example.com"]["labels"] == "VIP"
     refused = retry(services, report.job, fixed)  # applied by the retry: no longer failed rows of the import
@@ -335,7 +338,7 @@ def test_a_retried_agent_row_never_takes_the_hidden_marker_as_its_password(
     fixed = "email,first_name,password,row,column,message\r\nann@example.com,Ann,(hidden),2,email,x\r\n"
     again = retry(agent_services, report.job, fixed)
     assert [(error.row, error.column, error.code) for error in again.errors] == [(2, "password", "password.hidden")]
-    assert "ann@example.com" not in agents(engine)
+    assert "ann@example.com" not in stored_agents(engine)
 
 
 def test_only_an_applied_import_can_be_retried(services: Services, engine: Engine) -> None:
@@ -401,7 +404,7 @@ def test_undos_recorded_before_the_operation_column_become_undos_with_their_coun
                                                for row, action in ((2, "remove"), (3, "remove"), (4, "skip"))])
         upgrade_database(engine)
         with engine.connect() as connection:
-            found = {row.id: row for row in connection.execute(select(ImportJob.__table__))}
+            found = {row.id: row for row in connection.execute(select(import_jobs))}
         assert (found[1].operation, found[1].removed) == ("import", 0)
         assert (found[2].operation, found[2].removed, found[2].restored, found[2].left_alone) == ("undo", 2, 0, 1)
     finally:

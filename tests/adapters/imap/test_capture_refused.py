@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from adapters.cli import cli
-from adapters.db.models import Contact
+from adapters.db.models import contacts
 from adapters.imap.poller import poll_mailbox
 from plugin.report import Status
 from plugin.services import Services
@@ -39,7 +39,7 @@ def add(services: Services, server: ImapServer, folder: str) -> None:
 
 def first_names(services: Services) -> dict[str, str | None]:
     with services.store.engine.connect() as connection:  # type: ignore[attr-defined]
-        return dict(connection.execute(select(Contact.email, Contact.first_name)).all())
+        return dict(connection.execute(select(contacts.c.email, contacts.c.first_name)).all())
 
 
 def test_hostile_from_names_are_cleaned_or_skipped_and_the_poll_goes_on_past_them(

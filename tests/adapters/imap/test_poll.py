@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, func, select
 
 from adapters.cli import cli
-from adapters.db.models import Company, Contact, ContactLabel, ImportJob, Label
+from adapters.db.models import companies, contact_labels, contacts, import_jobs, labels
 from adapters.imap.poller import PollProgress, PollResult, poll_all_due, poll_mailbox, watch_for_contacts
 from adapters.imap.schedule import poll_schedule, register_mail_tasks
 from adapters.jobs import make_huey
@@ -55,18 +55,18 @@ def engine_of(services: Services) -> Engine:
     return services.store.engine  # type: ignore[attr-defined]
 
 
-def stored(services: Services) -> dict[str, Contact]:
+def stored(services: Services) -> dict[str, Row]:
     with engine_of(services).connect() as connection:
-        return {row.email: row for row in connection.execute(select(Contact.__table__))}
+        return {row.email: row for row in connection.execute(select(contacts))}
 
 
 def labels_of(services: Services) -> dict[str, set[str]]:
     with engine_of(services).connect() as connection:
         rows = connection.execute(
-            select(Contact.email, Label.name)
-            .select_from(Contact)
-            .join(ContactLabel, ContactLabel.contact_id == Contact.id)
-            .join(Label, Label.id == ContactLabel.label_id)
+            select(contacts.c.email, labels.c.name)
+            .select_from(contacts)
+            .join(contact_labels, contact_labels.c.contact_id == contacts.c.id)
+            .join(labels, labels.c.id == contact_labels.c.label_id)
         ).all()
     found: dict[str, set[str]] = {}
     for email, name in rows:
@@ -77,7 +77,7 @@ def labels_of(services: Services) -> dict[str, set[str]]:
 def mail_jobs(services: Services) -> list:  # type: ignore[type-arg]
     with engine_of(services).connect() as connection:
         return connection.execute(
-            select(ImportJob.__table__).where(ImportJob.kind == "mail").order_by(ImportJob.id)
+            select(import_jobs).where(import_jobs.c.kind == "mail").order_by(import_jobs.c.id)
         ).all()
 
 
@@ -185,7 +185,8 @@ def test_a_new_contact_joins_the_company_of_their_domain_and_gets_a_username(
     contacts = stored(services)
     acme, free = contacts["Jane@acme.com"], contacts["jane@gmail.com"]
     with engine_of(services).connect() as connection:
-        acme_id = connection.execute(select(Company.id).where(Company.name == "Acme Ltd")).scalar_one()
+        acme_id = connection.execute(select(companies.c.id)
+                                     .where(companies.c.name == "Acme Ltd")).scalar_one()
     assert (acme.company_id, free.company_id) == (acme_id, None)  # free mail is nobody's company
     assert (acme.username, free.username) == ("jane2", "jane3")  # "jane" was taken by the import
 
@@ -307,7 +308,7 @@ def test_two_polls_at_once_one_gets_the_lease_and_a_dead_workers_lease_expires(
     assert second.is_busy and not second.has_failed and second.fetched == 0
     assert (len(results[0].created), results[0].error_code) == (5, "")
     with engine_of(services).connect() as connection:
-        assert connection.execute(select(func.count()).select_from(Contact)).scalar() == 5
+        assert connection.execute(select(func.count()).select_from(contacts)).scalar() == 5
 
     ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
     assert services.capture.take_lease(
@@ -472,7 +473,7 @@ def test_mailbox_add_says_what_failed_and_saves_nothing(
     assert f"the environment variable {PASSWORD_ENV} is not set" in unset.stderr
     assert services.capture.mailboxes() == []
     with engine_of(services).connect() as connection:
-        assert connection.execute(select(Label.name)).all() == []
+        assert connection.execute(select(labels.c.name)).all() == []
 
 
 def test_mailbox_poll_json_prints_the_issue_shape_and_the_other_commands_show_it(

@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 
 from adapters.bootstrap import bootstrap
-from adapters.db.agents import Agent
+from adapters.db.agents import agents
 from adapters.db.accounts import create_admin
-from adapters.db.models import Contact, ImportJob
-from adapters.db.import_queue import QueuedImport
-from adapters.db.uploads import Upload
+from adapters.db.models import contacts, import_jobs
+from adapters.db.import_queue import web_queued_imports
+from adapters.db.uploads import web_uploads
 from adapters.jobs import ImportQueue, make_import_queue
 from adapters.passwords import Argon2Hasher
 from adapters.web.host import create_app
@@ -127,8 +127,8 @@ def browser_for(app: Flask) -> Callable[[str | None], Browser]:
 def counts(engine: Engine) -> dict[str, int]:
     """What a forbidden call must not change."""
     with engine.connect() as connection:
-        return {table.__tablename__: connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (ImportJob, Contact, Agent, Upload, QueuedImport)}
+        return {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (import_jobs, contacts, agents, web_uploads, web_queued_imports)}
 
 
 def files_in(folder: str | Path) -> list[str]:

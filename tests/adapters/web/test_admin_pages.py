@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import insert
 
-from adapters.db.models import Contact
+from adapters.db.models import contacts
 from plugin.kinds import FieldType
 from plugin.ports.records import CustomerQuery
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN
@@ -149,10 +149,10 @@ def test_a_customers_page_shows_labels_groups_company_custom_values_origin_and_h
 def test_a_customer_captured_from_mail_says_which_mailbox(app, browser_for, web_services):
     moment = datetime.now(timezone.utc)
     with web_services.store.engine.begin() as connection:  # type: ignore[attr-defined]
-        customer_id = connection.execute(insert(Contact).values(
+        customer_id = connection.execute(insert(contacts).values(
             email="dee@example.com", email_key="dee@example.com", source="mail",
             source_detail=json.dumps({"mailbox": "support", "folder": "INBOX", "message_id": "<1@x>"}),
-            created_at=moment, updated_at=moment).returning(Contact.id)).scalar_one()
+            created_at=moment, updated_at=moment).returning(contacts.c.id)).scalar_one()
     page = browser_for(SUPPORT_ADMIN).client.get(f"/importer/customers/{customer_id}").text
     assert "Captured from mail to mailbox support (folder INBOX)" in text_of(page, "customer-origin")
     assert "No import has changed this customer; they came from mail." in page

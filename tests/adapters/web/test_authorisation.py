@@ -16,15 +16,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from adapters.db.agents import Agent
-from adapters.db.agents import AgentTeam
-from adapters.db.mailboxes import Mailbox
-from adapters.db.models import Contact, CustomerTeam, ImportJob, Team
-from adapters.db.import_queue import QueuedImport
-from adapters.db.notifications import Notification
-from adapters.db.saved_mappings import SavedMapping
-from adapters.db.tokens import ApiToken, create_token
-from adapters.db.uploads import Upload
+from adapters.db.agents import agents
+from adapters.db.agents import agent_teams
+from adapters.db.mailboxes import mailboxes
+from adapters.db.models import contacts, customer_teams, import_jobs, teams
+from adapters.db.import_queue import web_queued_imports
+from adapters.db.notifications import web_notifications
+from adapters.db.saved_mappings import web_saved_mappings
+from adapters.db.tokens import create_token, web_api_tokens
+from adapters.db.uploads import web_uploads
 from plugin.ports.records import CustomerQuery
 from tests.adapters.web.conftest import ADMIN, AGENT, SUPPORT_ADMIN, Browser, files_in
 
@@ -245,14 +245,15 @@ def state_of(app: Flask, upload_dir: str) -> dict[str, object]:
     """Everything a refused call must leave as it was: rows of every table a call can write, files kept."""
     engine = app.extensions["contact_importer"].services.store.engine
     with engine.connect() as connection:
-        rows = {table.__tablename__: connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (ImportJob, Contact, Agent, Upload, QueuedImport, Notification, SavedMapping, ApiToken,
-                              Team, AgentTeam, CustomerTeam, Mailbox)}
-        rows["team names"] = sorted(connection.execute(select(Team.name)).scalars())
-        rows["tokens revoked"] = connection.execute(select(func.count()).select_from(ApiToken).where(
-            ApiToken.revoked_at.is_not(None))).scalar_one()
-        kept = connection.execute(select(func.count()).select_from(Upload).where(Upload.deleted_at.is_(None),
-                                                                                  Upload.mapping.is_not(None)))
+        rows = {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (import_jobs, contacts, agents, web_uploads, web_queued_imports,
+                              web_notifications, web_saved_mappings, web_api_tokens,
+                              teams, agent_teams, customer_teams, mailboxes)}
+        rows["team names"] = sorted(connection.execute(select(teams.c.name)).scalars())
+        rows["tokens revoked"] = connection.execute(select(func.count()).select_from(web_api_tokens).where(
+            web_api_tokens.c.revoked_at.is_not(None))).scalar_one()
+        kept = connection.execute(select(func.count()).select_from(web_uploads)
+                                  .where(web_uploads.c.deleted_at.is_(None), web_uploads.c.mapping.is_not(None)))
         rows["uploads mapped"] = kept.scalar_one()
     return {**rows, "files": files_in(upload_dir)}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from adapters.db.models import Contact
+from adapters.db.models import contacts
 from tests.adapters.imap import conftest as imap_fixtures
 from tests.adapters.imap.test_poll import message
 from tests.adapters.web.conftest import ADMIN
@@ -24,7 +24,8 @@ folder = imap_fixtures.folder
 
 def is_lead(services, email: str) -> bool | None:  # type: ignore[no-untyped-def]
     with services.store.engine.connect() as connection:
-        return connection.execute(select(Contact.is_lead).where(Contact.email == email)).scalar_one_or_none()
+        return connection.execute(select(contacts.c.is_lead)
+                                  .where(contacts.c.email == email)).scalar_one_or_none()
 
 
 def mailbox_row(page, name: str) -> str:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from adapters.db.tokens import ApiToken
+from adapters.db.tokens import web_api_tokens
 from tests.adapters.web.conftest import ADMIN, SUPPORT_ADMIN
 from tests.adapters.web.test_browser_pages import look_at, sign_in
 
@@ -46,7 +46,7 @@ def api_status(page, base_url: str, token: str) -> int:  # type: ignore[no-untyp
 
 def stored_hashes(services) -> list[str]:  # type: ignore[no-untyped-def]
     with services.store.engine.connect() as connection:
-        return list(connection.execute(select(ApiToken.token_hash)).scalars())
+        return list(connection.execute(select(web_api_tokens.c.token_hash)).scalars())
 
 
 def test_an_admin_makes_a_token_that_is_shown_once_works_and_is_revoked_after_asking(live_server, page,

@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from adapters.bootstrap import bootstrap
-from adapters.db.models import ImportJob
-from adapters.db.uploads import Upload
+from adapters.db.models import import_jobs
+from adapters.db.uploads import web_uploads
 from adapters.jobs import make_import_queue
 from adapters.passwords import Argon2Hasher
 from adapters.web.host import create_app
@@ -99,15 +99,17 @@ def test_an_import_older_than_the_window_is_not_a_duplicate(app, browser_for):
     admin = browser_for(ADMIN)
     first = admin.post_import(PEOPLE).json["job"]
     with engine_of(app).begin() as connection:  # as if it had been started 11 minutes ago
-        created = connection.execute(select(ImportJob.created_at).where(ImportJob.id == first)).scalar_one()
-        connection.execute(update(ImportJob).where(ImportJob.id == first).values(created_at=created - timedelta(minutes=11)))
+        created = connection.execute(select(import_jobs.c.created_at)
+                                     .where(import_jobs.c.id == first)).scalar_one()
+        connection.execute(update(import_jobs).where(import_jobs.c.id == first)
+                           .values(created_at=created - timedelta(minutes=11)))
     assert admin.post_import(PEOPLE).status_code == 202
 
 
 def test_the_upload_keeps_the_files_sha256(app, browser_for):
     browser_for(ADMIN).post_import(PEOPLE, dry_run="true")
     with engine_of(app).connect() as connection:
-        hashes = connection.execute(select(Upload.file_hash)).scalars().all()
+        hashes = connection.execute(select(web_uploads.c.file_hash)).scalars().all()
     assert hashes == [hashlib.sha256(PEOPLE.encode()).hexdigest()]
 
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from adapters.db.people import SignInFailure, WebSession
+from adapters.db.people import web_sessions, web_sign_in_failures
 from plugin.services.people import People
 from tests.adapters.web.conftest import ADMIN, AGENT, PASSWORD, SUPPORT_ADMIN
 from tests.adapters.web.serving import clean_environment, run_cli, serve  # noqa: F401  (fixture)
@@ -170,7 +170,7 @@ def test_a_sign_in_forgets_sessions_past_their_lifetime_and_failures_past_the_lo
         with engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
 
-    assert (rows(WebSession), rows(SignInFailure)) == (1, 2)
+    assert (rows(web_sessions), rows(web_sign_in_failures)) == (1, 2)
     clock[0] += timedelta(hours=web_services.settings.session_hours, seconds=1)
     people.sign_in(AGENT, PASSWORD, address="192.0.2.3")
-    assert (rows(WebSession), rows(SignInFailure)) == (1, 0)  # only the new session is left
+    assert (rows(web_sessions), rows(web_sign_in_failures)) == (1, 0)  # only the new session is left

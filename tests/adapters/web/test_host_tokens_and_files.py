@@ -16,7 +16,7 @@ from sqlalchemy import update
 from adapters.cli import cli
 from adapters.db import tokens
 from adapters.db.catalog import utc_now
-from adapters.db.uploads import Upload
+from adapters.db.uploads import web_uploads
 from adapters.jobs import reap_imports
 from tests.adapters.web.conftest import ADMIN, AGENT, counts, files_in
 
@@ -102,7 +102,7 @@ def test_an_abandoned_upload_is_deleted_within_minutes(browser_for, web_services
     reap_imports(web_services, enqueue=lambda job: None)
     assert len(files_in(web_settings.upload_dir)) == 1  # still being mapped
     with web_services.store.engine.begin() as connection:
-        connection.execute(update(Upload).values(
+        connection.execute(update(web_uploads).values(
             created_at=utc_now() - timedelta(minutes=web_settings.abandoned_upload_minutes + 1)))
     reap_imports(web_services, enqueue=lambda job: None)  # the reaper runs every minute in each worker
     assert files_in(web_settings.upload_dir) == []

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from adapters.db import import_queue, worker_claims
 from adapters.db.catalog import utc_now
-from adapters.db.models import Contact, ImportJob
+from adapters.db.models import contacts, import_jobs
 from adapters.db.store import ClaimLost
 from adapters.jobs import MAX_ATTEMPTS, holder_is_dead, make_import_queue, reap_imports, run_queued_import
 from adapters.web.host import create_app
@@ -34,9 +34,9 @@ def queued(web_settings, web_services):  # type: ignore[no-untyped-def]
     return admin
 
 
-def contacts(services) -> int:  # type: ignore[no-untyped-def]
+def contact_count(services) -> int:  # type: ignore[no-untyped-def]
     with services.store.engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(Contact)).scalar_one()
+        return connection.execute(select(func.count()).select_from(contacts)).scalar_one()
 
 
 def test_an_import_cut_short_resumes_after_its_last_batch_and_counts_as_one_run(queued, web_services, web_settings):
@@ -50,13 +50,13 @@ def test_an_import_cut_short_resumes_after_its_last_batch_and_counts_as_one_run(
     with pytest.raises(Interrupted), open(request.upload.path, "rb") as source:
         web_services.imports.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id,
                                  progress=stop_after_first_batch)
-    assert contacts(web_services) == web_settings.batch_size  # one batch was committed
+    assert contact_count(web_services) == web_settings.batch_size  # one batch was committed
     assert run_queued_import(web_services, job_id) == "succeeded"
-    assert contacts(web_services) == 12
+    assert contact_count(web_services) == 12
     document = queued.client.get(f"/api/v1/imports/{job_id}").json
     assert (document["rows"], document["created"], document["unchanged"], document["failed"]) == (12, 12, 0, 0)
     assert run_queued_import(web_services, job_id) == "succeeded"  # a duplicate delivery does nothing
-    assert contacts(web_services) == 12 and files_in(web_settings.upload_dir) == []
+    assert contact_count(web_services) == 12 and files_in(web_settings.upload_dir) == []
 
 
 def test_the_reaper_puts_back_imports_that_stopped_making_progress(queued, web_services):
@@ -64,8 +64,9 @@ def test_the_reaper_puts_back_imports_that_stopped_making_progress(queued, web_s
     quiet, lively = (queued.post_import(customers_csv(rows)).json["job"] for rows in (3, 4))  # not a double submit
     long_ago = web_services.store.now() - timedelta(hours=1)
     with engine.begin() as connection:
-        connection.execute(update(ImportJob).where(ImportJob.id == quiet).values(status="running", heartbeat_at=long_ago))
-        connection.execute(update(ImportJob).where(ImportJob.id == lively).values(
+        connection.execute(update(import_jobs).where(import_jobs.c.id == quiet)
+                           .values(status="running", heartbeat_at=long_ago))
+        connection.execute(update(import_jobs).where(import_jobs.c.id == lively).values(
             status="running", heartbeat_at=web_services.store.now()))
     enqueued: list[int] = []
     assert reap_imports(web_services, enqueue=enqueued.append) == [quiet]
@@ -103,7 +104,7 @@ def test_an_import_a_live_worker_holds_is_not_run_by_another(queued, web_service
     assert not claim(web_services, job_id, claim_for(os.getpid(), "a-third-worker"))
     assert run_queued_import(web_services, job_id) == "busy"
     assert reap_imports(web_services, enqueue=lambda _: None) == []  # its heartbeat is fresh, its holder alive
-    assert contacts(web_services) == 0
+    assert contact_count(web_services) == 0
 
 
 def test_an_import_held_by_a_dead_process_of_this_machine_is_taken_back_at_once(queued, web_services):
@@ -113,7 +114,7 @@ def test_an_import_held_by_a_dead_process_of_this_machine_is_taken_back_at_once(
     assert reap_imports(web_services, enqueue=enqueued.append) == [job_id]
     assert reap_imports(web_services, enqueue=enqueued.append) == []  # taken back once: enqueued once
     assert enqueued == [job_id]
-    assert run_queued_import(web_services, job_id) == "succeeded" and contacts(web_services) == 3
+    assert run_queued_import(web_services, job_id) == "succeeded" and contact_count(web_services) == 3
 
 
 def test_a_worker_that_lost_its_claim_writes_nothing_more(queued, web_services):
@@ -124,8 +125,9 @@ def test_a_worker_that_lost_its_claim_writes_nothing_more(queued, web_services):
             open(request.upload.path, "rb") as source:
         web_services.imports.import_file("customers", source, file_name="p.csv", actor=ADMIN, job_id=job_id)
     with web_services.store.engine.connect() as connection:
-        rows_done = connection.execute(select(ImportJob.rows_done).where(ImportJob.id == job_id)).scalar_one()
-    assert contacts(web_services) == 0 and rows_done == 0  # the batch that found out was rolled back
+        rows_done = connection.execute(select(import_jobs.c.rows_done)
+                                       .where(import_jobs.c.id == job_id)).scalar_one()
+    assert contact_count(web_services) == 0 and rows_done == 0  # the batch that found out was rolled back
 
 
 def test_an_import_whose_worker_died_too_often_fails_with_a_message(queued, web_services):

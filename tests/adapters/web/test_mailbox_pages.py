@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from adapters.db.models import Contact, Label
+from adapters.db.models import contacts, labels
 from adapters.imap.access import AccessRefused, access_check
 from adapters.web import mailbox_pages
 from tests.adapters.imap import conftest as imap_fixtures
@@ -51,7 +51,7 @@ def post(browser, path: str, data: dict[str, str] | None = None):  # type: ignor
 
 def emails(services) -> set[str]:  # type: ignore[no-untyped-def]
     with services.store.engine.connect() as connection:
-        return set(connection.execute(select(Contact.email)).scalars())
+        return set(connection.execute(select(contacts.c.email)).scalars())
 
 
 def test_an_admin_adds_a_mailbox_from_the_page_after_logging_in_to_the_real_server(admin, imap_server, folder,
@@ -96,7 +96,7 @@ def test_a_wrong_password_folder_or_variable_saves_nothing_and_the_page_says_wha
     assert no_csrf.status_code == 400
     assert web_services.capture.mailboxes() == []
     with web_services.store.engine.connect() as connection:
-        assert connection.execute(select(Label.name).where(Label.name == "From mail")).all() == []
+        assert connection.execute(select(labels.c.name).where(labels.c.name == "From mail")).all() == []
 
 
 def test_poll_now_captures_real_mail_and_the_list_and_skips_page_show_what_it_came_to(admin, imap_server, folder,

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask, session
 from sqlalchemy import func, select
 
-from adapters.db.models import Contact
+from adapters.db.models import contacts
 from adapters.jobs import run_queued_import
 from adapters.web import Notice, register
 from tests.adapters.web.conftest import ADMIN, SUPPORT_ADMIN, counts, files_in
@@ -26,9 +26,9 @@ def engine_of(app):  # type: ignore[no-untyped-def]
     return app.extensions["contact_importer"].services.store.engine
 
 
-def contacts(app) -> int:  # type: ignore[no-untyped-def]
+def contact_count(app) -> int:  # type: ignore[no-untyped-def]
     with engine_of(app).connect() as connection:
-        return connection.execute(select(func.count()).select_from(Contact)).scalar_one()
+        return connection.execute(select(func.count()).select_from(contacts)).scalar_one()
 
 
 def selected(page_html: str) -> dict[str, str]:
@@ -90,7 +90,7 @@ def test_the_preview_shows_counts_and_rows_and_writes_nothing_until_start(app, b
     assert "Would import 2 customers: 2 created, 0 updated, 1 failed. Nothing has been written yet." in preview
     assert re.search(r'id="count-created">2<', preview) and re.search(r'id="count-failed">1<', preview)
     assert "is not a valid email address" in preview  # the error in place, in its row
-    assert contacts(app) == 0
+    assert contact_count(app) == 0
     assert len(files_in(web_settings.upload_dir)) == 1  # kept for Start, outside the web root, private
     kept = Path(web_settings.upload_dir) / files_in(web_settings.upload_dir)[0]
     assert kept.stat().st_mode & 0o777 == 0o600 and "static" not in kept.parts
@@ -101,7 +101,7 @@ def test_the_preview_shows_counts_and_rows_and_writes_nothing_until_start(app, b
     result = admin.client.get(started.headers["Location"]).text
     assert "Imported 2 customers: 2 created, 0 updated, 1 failed" in result
     assert 'id="error-report"' in result
-    assert contacts(app) == 2
+    assert contact_count(app) == 2
     assert files_in(web_settings.upload_dir) == []  # deleted when the import ended
 
 

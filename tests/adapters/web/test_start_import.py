@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from adapters.db.catalog import utc_now
-from adapters.db.import_queue import QueuedImport
-from adapters.db.models import Contact, ImportJob
+from adapters.db.import_queue import web_queued_imports
+from adapters.db.models import contacts, import_jobs
 from adapters.jobs import make_import_queue, reap_imports, run_queued_import
 from adapters.web import blueprint
 from adapters.web.host import create_app
@@ -31,13 +31,15 @@ def queued_jobs_without_their_request(engine: Engine) -> list[int]:
     """Jobs waiting for a worker that no worker or reaper could ever run: nothing says what they are to do."""
     with engine.connect() as connection:
         return list(connection.execute(
-            select(ImportJob.id).outerjoin(QueuedImport, QueuedImport.job_id == ImportJob.id)
-            .where(QueuedImport.job_id.is_(None), ImportJob.status == "queued")).scalars())
+            select(import_jobs.c.id).outerjoin(web_queued_imports,
+                                               web_queued_imports.c.job_id == import_jobs.c.id)
+            .where(web_queued_imports.c.job_id.is_(None), import_jobs.c.status == "queued")).scalars())
 
 
 def queued_jobs(engine: Engine) -> list[int]:
     with engine.connect() as connection:
-        return list(connection.execute(select(ImportJob.id).where(ImportJob.status == "queued")).scalars())
+        return list(connection.execute(select(import_jobs.c.id).where(import_jobs.c.status == "queued"))
+                    .scalars())
 
 
 @pytest.fixture
@@ -56,13 +58,13 @@ def test_an_import_whose_enqueue_fails_stays_queued_and_the_reaper_enqueues_and_
     [job_id] = queued_jobs(engine)
     assert queued_jobs_without_their_request(engine) == []
     with engine.begin() as connection:  # as if the queue had been down longer than stale_import_minutes
-        connection.execute(update(QueuedImport).where(QueuedImport.job_id == job_id)
+        connection.execute(update(web_queued_imports).where(web_queued_imports.c.job_id == job_id)
                            .values(enqueued_at=utc_now() - timedelta(hours=1)))
     enqueued: list[int] = []
     assert reap_imports(web_services, enqueue=enqueued.append) == [job_id] == enqueued
     assert run_queued_import(web_services, job_id) == "succeeded"
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(Contact)).scalar_one() == 3
+        assert connection.execute(select(func.count()).select_from(contacts)).scalar_one() == 3
 
 
 def test_a_start_that_fails_before_its_queued_import_is_written_leaves_no_job(broken_queue_app, web_services):  # type: ignore[no-untyped-def]

@@ -11,12 +11,11 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from adapters.db.models import Contact, ImportJob, ImportRow
+from adapters.db.models import contacts, import_jobs, import_rows
 from adapters.jobs import make_huey, make_import_queue
 from adapters.web.host import create_app
 from tests.conftest import reachable_redis_url
 from tests.adapters.web.conftest import ADMIN, WORKER, Browser, customers_csv, files_in, wait_for, worker_environment
-
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.slow)])
@@ -72,16 +71,18 @@ def test_sigterm_stops_the_running_import_after_its_batch_and_the_next_worker_fi
     stopped = job(admin, job_id)
     assert stopped["status"] == "running" and 0 < stopped["progress"]["done"] < 1500
     with web_services.store.engine.connect() as connection:
-        assert connection.execute(select(ImportJob.claimed_by).where(ImportJob.id == job_id)).scalar_one() is None
+        assert connection.execute(select(import_jobs.c.claimed_by)
+                                  .where(import_jobs.c.id == job_id)).scalar_one() is None
     start_worker(slow, "--workers", "1")  # takes the import from the queue, where the stopped worker put it
     done = wait_for(lambda: (found := job(admin, job_id))["is_finished"] and found, timeout=120,
                     what="the import to end")
     assert (done["status"], done["rows"], done["created"], done["unchanged"]) == ("succeeded", 1500, 1500, 0)
     with web_services.store.engine.connect() as connection:
-        results = connection.execute(select(ImportRow.action, func.count()).where(ImportRow.job_id == job_id)
-                                     .group_by(ImportRow.action)).all()
-        contacts = connection.execute(select(func.count()).select_from(Contact)).scalar_one()
-    assert dict(results) == {"created": 1500} and contacts == 1500
+        results = connection.execute(select(import_rows.c.action, func.count())
+                                     .where(import_rows.c.job_id == job_id)
+                                     .group_by(import_rows.c.action)).all()
+        stored = connection.execute(select(func.count()).select_from(contacts)).scalar_one()
+    assert dict(results) == {"created": 1500} and stored == 1500
 
 
 def test_serve_prints_the_url_and_how_to_sign_in_runs_a_worker_and_stops_on_sigterm(web_settings, tmp_path):
