@@ -30,11 +30,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-# contacts' columns as the product inserts them (adapters/db/customers.py INSERTED_COLUMNS)
-CONTACT_COLUMNS = ("email_key", "email", "first_name", "middle_name", "last_name", "username", "phone", "mobile",
-                   "company_id", "active", "type", "created_at", "external_id", "external_source", "source",
-                   "source_detail", "updated_at", "last_import_id", "last_import_row", "is_lead")
-RESULT_COLUMNS = ("job_id", "row", "action", "record_id", "changes", "errors", "cells")
+from adapters.db.customers import INSERTED_COLUMNS as CONTACT_COLUMNS  # as the product inserts contacts
+from adapters.db.store import RESULT_COLUMNS  # and its per-row results
 
 
 def _connect(path: Path) -> sqlite3.Connection:
