@@ -125,9 +125,7 @@ def _writes_alone_lines(timings: dict[tuple[str, str], list[Timing]], results_sh
     """The product's writes alone against the floor: the most the product could reach if reading, validating,
     planning and starting took no time at all, beside the target."""
     lines = []
-    for pass_name in ("first", "re-import"):
-        if (pass_name, WRITES_ALONE) not in timings:
-            continue
+    for pass_name in results_share:  # the passes replayed, in the order they ran
         ceilings = [floor.seconds / writes.seconds for floor, writes in
                     zip(timings[(pass_name, "SQL floor")], timings[(pass_name, WRITES_ALONE)], strict=True)]
         writes = statistics.median(timing.seconds for timing in timings[(pass_name, WRITES_ALONE)])

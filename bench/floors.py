@@ -21,11 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.db.engine import SQLITE_PRAGMAS
 from bench.generate_customers import CUSTOM_FIELDS
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "contact-importer-bench"
 SQLITE_UTILS_VENV = CACHE / "sqlite-utils"
-SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\nPRAGMA foreign_keys=ON;\n"
+SQLITE_SETTINGS = "".join(f"PRAGMA {pragma};\n" for pragma in SQLITE_PRAGMAS)  # the product's connections'
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ def sql_upsert_script(csv_path: Path, *, phones: bool = False) -> str:
     columns = ", ".join(f"{name} TEXT" for name in _staging_columns(phones=phones))
     phone_column, phone_value, phone_update = ((", phone", ", nullif(phone, '')", ", phone = excluded.phone")
                                                if phones else ("", "", ""))
-    return f"""{SQLITE_PRAGMAS}
+    return f"""{SQLITE_SETTINGS}
 CREATE TEMP TABLE staging ({columns});
 .mode csv
 BEGIN;

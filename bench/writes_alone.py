@@ -31,12 +31,13 @@ from collections import defaultdict
 from pathlib import Path
 
 from adapters.db.customers import INSERTED_COLUMNS as CONTACT_COLUMNS  # as the product inserts contacts
+from adapters.db.engine import SQLITE_PRAGMAS
 from adapters.db.store import RESULT_COLUMNS  # and its per-row results
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):  # as adapters/db/engine.py
+    for pragma in SQLITE_PRAGMAS:  # as the product's connections
         connection.execute(f"PRAGMA {pragma}")
     return connection
 
@@ -117,7 +118,7 @@ def replay(source_path: Path, job: int, into_path: Path, batch_size: int) -> dic
     placeholders = ", ".join("?" * len(stored["job_row"]))
     into.execute(f"INSERT OR IGNORE INTO import_jobs VALUES ({placeholders})", stored["job_row"])
     is_re_import = not stored["contacts"]  # an import that created nobody updated everybody
-    moment = time.strftime("%Y-%m-%d %H:%M:%S.000000")
+    moment = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())  # stored in UTC
     results = stored["results"]
     batches = []  # each batch's statements, made before the clock starts
     for start in range(0, len(results), batch_size):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -86,25 +87,19 @@ def _compiled_idd(pattern: str | None) -> re.Pattern[str] | None:
     return None if pattern is None else re.compile(pattern)  # the library: None never matches, "" always
 
 
-_region_plans: dict[str, _Plan | None] = {}
-_country_plans: dict[int, _Plan | None] = {}
-
-
+@cache  # one per region asked for
 def _region_plan(region: str) -> _Plan | None:
-    if region not in _region_plans:
-        known = region in phonenumbers.SUPPORTED_REGIONS  # parse refuses a national number in any other
-        metadata = PhoneMetadata.metadata_for_region(region, None) if known else None
-        _region_plans[region] = _plan_of(metadata) if metadata is not None else None
-    return _region_plans[region]
+    known = region in phonenumbers.SUPPORTED_REGIONS  # parse refuses a national number in any other
+    metadata = PhoneMetadata.metadata_for_region(region, None) if known else None
+    return _plan_of(metadata) if metadata is not None else None
 
 
+@cache  # one per country code met
 def _country_plan(country_code: int) -> _Plan | None:
     """The metadata parse and is_possible_number use for a country code: its main region's."""
-    if country_code not in _country_plans:
-        main_region = phonenumbers.region_code_for_country_code(country_code)
-        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, main_region)
-        _country_plans[country_code] = _plan_of(metadata) if metadata is not None else None
-    return _country_plans[country_code]
+    main_region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, main_region)
+    return _plan_of(metadata) if metadata is not None else None
 
 
 def _without_national_prefix(number: str, plan: _Plan) -> str | None:

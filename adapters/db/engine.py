@@ -25,6 +25,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # default is 1,000, about 4 MB). An import commits a batch at a time; at the default, a 100,000-row import
 # spent more time checkpointing (copying and syncing) than inserting. About 40 MB of log at most.
 SQLITE_WAL_CHECKPOINT_PAGES = 10_000
+# What every connection to a SQLite file is set to (the benches' references use the same)
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", f"wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}",
+                  "foreign_keys=ON")
 # How long a SQLite writer waits for another's lock ("database is locked") before giving up: SQLite has one
 # writer at a time, so two workers' batches and a mail poll queue up behind each other for a moment.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -46,10 +49,8 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
-            cursor.execute("PRAGMA foreign_keys=ON")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
         return engine

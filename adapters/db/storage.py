@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from adapters.db.engine import make_engine, upgrade_database
 from adapters.db.kind_storage import SqlKindStorage
-from adapters.db.store import RecordTable, SqlImportStore
+from adapters.db.store import SqlImportStore
 from plugin.settings import Settings
 
 if TYPE_CHECKING:  # the units of work's and the people's tables load when a command first uses them
@@ -33,8 +33,8 @@ class SqlStorage:
         self.engine = engine or make_engine(settings.resolved_database_url)
         if migrate:
             upgrade_database(self.engine)
-        self.store = SqlImportStore(self.engine, [_TableOnFirstUse(name, partial(storage.table, settings))
-                                                  for name, storage in storages.items()])
+        self.store = SqlImportStore(self.engine, {name: partial(storage.table, settings)
+                                                  for name, storage in storages.items()})
         self.undo_tables = {name: storage.undo for name, storage in storages.items() if storage.undo is not None}
         self.exporters: dict[str, Callable[[], tuple[list[str], Iterator[list[object]]]]] = {
             name: partial(storage.export, self.engine) for name, storage in storages.items()
@@ -57,17 +57,3 @@ class SqlStorage:
 
         return SqlPeopleStore(self.engine, hasher)
 
-
-class _TableOnFirstUse:
-    """A kind's record table, made (and its module loaded) when the store first uses it: a command importing
-    customers never loads the agents' or the companies' tables."""
-
-    def __init__(self, kind: str, make: Callable[[], RecordTable]) -> None:
-        self.kind = kind
-        self._make = make
-        self._table: RecordTable | None = None
-
-    def __getattr__(self, name: str) -> object:
-        if self._table is None:
-            self._table = self._make()
-        return getattr(self._table, name)

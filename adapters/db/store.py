@@ -105,19 +105,26 @@ def _json_value(value: object) -> str:
 class SqlImportStore:
     """Implements plugin.ports.ImportStore for every registered record table."""
 
-    def __init__(self, engine: Engine, tables: Sequence[RecordTable], *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, engine: Engine, tables: Mapping[str, Callable[[], RecordTable]], *,
+                 now: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
-        # the registered kinds' tables (adapters/db/kind_storage.py), each the store's own: a table keeps state for
-        # the import it writes (usernames it handed out)
-        self.tables = {table.kind: table for table in tables}
+        # kind → how to make its table (adapters/db/kind_storage.py). A table is made, and its module loaded, when
+        # an import of its kind first needs it: a command importing customers never loads the agents' tables
+        self._make_table = dict(tables)
+        # the tables made so far, each the store's own: a table keeps state for the import it writes (usernames
+        # it handed out)
+        self._tables: dict[str, RecordTable] = {}
         self.now = now
-        self.secret_columns: dict[str, frozenset[int]] = {}
         # job id → the claim token of the worker (thread) running it here; see holding_claim.
         self.claims: dict[int, str] = {}
         self._own_claims: dict[int, str] = {}  # of those, the runs here and now (start_job's is_run_here)
 
-    def add_table(self, table: RecordTable) -> None:
-        self.tables[table.kind] = table
+    def table(self, kind: str) -> RecordTable:
+        """The kind's record table; KeyError for a kind none was registered for."""
+        table = self._tables.get(kind)
+        if table is None:
+            table = self._tables[kind] = self._make_table[kind]()
+        return table
 
     def start_job(self, kind: str, *, file_name: str, actor: str, dry_run: bool, options: Mapping[str, object],
                   is_run_here: bool = False) -> int:
@@ -177,18 +184,19 @@ class SqlImportStore:
     def load_catalog(self, kind: str) -> Catalog:
         with self.engine.connect() as connection:
             catalog = load_catalog(connection)
-            extend = getattr(self.tables.get(kind), "extend_catalog", None)  # agents add teams and usernames
+            table = self.table(kind) if kind in self._make_table else None
+            extend = getattr(table, "extend_catalog", None)  # agents add teams and usernames
             return catalog if extend is None else extend(connection, catalog)
 
     def find_existing(self, kind: str, keys: Collection[str], ids: Collection[int], *, job_id: int | None,
                       external_ids: Collection[tuple[str, str]] = ()
                       ) -> tuple[dict[str, Existing], dict[int, Existing]]:
         with self.engine.connect() as connection:
-            return self.tables[kind].find(connection, keys, ids, job_id, external_ids=external_ids)
+            return self.table(kind).find(connection, keys, ids, job_id, external_ids=external_ids)
 
     def find_owners(self, kind: str, field: str, values: Collection[object]) -> dict[object, str]:
         with self.engine.connect() as connection:
-            return self.tables[kind].find_owners(connection, field, values)
+            return self.table(kind).find_owners(connection, field, values)
 
     def apply_batch(self, kind: str, job_id: int, planned: Sequence[PlannedRow], *, options: Mapping[str, object],
                     catalog: Catalog, rows_done: int, replan: Replan) -> Sequence[PlannedRow]:
@@ -198,7 +206,7 @@ class SqlImportStore:
         again there. StalePlan when even that attempt meets a writer that does not take turns."""
         now = self.now()
         catalog_before = _catalog_contents(catalog)
-        table = self.tables[kind]
+        table = self.table(kind)
         rows = f"rows {planned[0].row} to {planned[-1].row}" if planned else "no rows"
         what = f"import {job_id}, {rows}"
         applied: list[Sequence[PlannedRow]] = [planned]

@@ -1,6 +1,7 @@
 """Leads: people who may become customers (a sales inbox, a CRM's leads list), with the customers' fields and
-options (but invitations to the customer portal). A lead is a contact marked as a lead; importing or capturing the same email as a customer later turns
-it into a customer: one record, its history kept. Its storage is registered beside it (adapters/db/kind_storage.py).
+options, all but the invitation to the customer portal. A lead is a contact marked as a lead; importing or
+capturing the same email as a customer later turns it into a customer: one record, its history kept. Its storage
+is registered beside it (adapters/db/kind_storage.py).
 """
 
 from __future__ import annotations
